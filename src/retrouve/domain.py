@@ -1,0 +1,365 @@
+"""Typed values that cross stage boundaries.
+
+Conventions used everywhere:
+
+* **Time.** Wall-clock datetimes are timezone-aware and normalised to UTC when stored. Inside a
+  recording, time is ``float`` seconds from the recording's first frame (the *recording time
+  base*); ``Recording.start + timedelta(seconds=t)`` gives the wall clock.
+* **Pixels.** Boxes are ``x0, y0, x1, y1`` in pixels of the *original* frame (not of a resized
+  or tiled detector input), origin top-left, ``x1 > x0``, ``y1 > y0``.
+* **Images.** ``numpy.uint8`` arrays, shape ``(H, W, 3)``, channel order RGB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+#: Object classes the analysis keeps, in a fixed order: ``Detections.class_id`` indexes this.
+OBJECT_CLASSES: Final[tuple[str, ...]] = (
+    "person",
+    "bicycle",
+    "car",
+    "motorcycle",
+    "bus",
+    "truck",
+    "backpack",
+    "umbrella",
+    "handbag",
+    "suitcase",
+)
+VEHICLE_CLASSES: Final[frozenset[str]] = frozenset({"car", "motorcycle", "bus", "truck"})
+CARRIED_CLASSES: Final[frozenset[str]] = frozenset({"backpack", "umbrella", "handbag", "suitcase"})
+#: Query object words: the detector classes plus ``vehicle`` (any motor vehicle).
+QUERY_OBJECTS: Final[frozenset[str]] = frozenset(
+    {"person", "bicycle", "motorcycle", "car", "bus", "truck", "vehicle", *CARRIED_CLASSES}
+)
+
+#: The eleven basic colour terms (Berlin & Kay); silver is reported as grey.
+COLOURS: Final[tuple[str, ...]] = (
+    "black",
+    "white",
+    "grey",
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "blue",
+    "brown",
+    "purple",
+    "pink",
+)
+ACHROMATIC: Final[frozenset[str]] = frozenset({"black", "white", "grey"})
+
+
+def ensure_aware(when: datetime, what: str) -> datetime:
+    """Return ``when`` if it carries a time zone, else raise ``ValueError`` naming ``what``."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"{what}: time {when.isoformat()} has no time zone offset")
+    return when
+
+
+@dataclass(frozen=True)
+class Box:
+    """Axis-aligned box in original-frame pixels."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def __post_init__(self) -> None:
+        if not (self.x1 > self.x0 and self.y1 > self.y0):
+            raise ValueError(f"box must have x1 > x0 and y1 > y0, got {self.as_list()}")
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    def as_list(self) -> list[float]:
+        return [self.x0, self.y0, self.x1, self.y1]
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union, 0..1."""
+        ix = max(0.0, min(self.x1, other.x1) - max(self.x0, other.x0))
+        iy = max(0.0, min(self.y1, other.y1) - max(self.y0, other.y0))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A camera of the video-protection centre. ``timezone`` is an IANA name."""
+
+    id: str
+    name: str
+    timezone: str = "Europe/Paris"
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recorded file of one camera, probed.
+
+    ``start`` is the wall-clock time of the first frame (aware). ``duration_s`` is in seconds;
+    an image is a one-frame recording with ``duration_s == 0``.
+    """
+
+    id: str
+    camera_id: str
+    path: str
+    sha256: str
+    size_bytes: int
+    start: datetime
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    codec: str
+    frame_count: int | None = None
+    is_image: bool = False
+
+    def __post_init__(self) -> None:
+        ensure_aware(self.start, f"recording {self.id}")
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=self.duration_s)
+
+    def wall_clock(self, t: float) -> datetime:
+        """Wall clock of recording time ``t`` (seconds from the first frame)."""
+        return self.start + timedelta(seconds=t)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A decoded frame: ``index`` in the stream, ``t`` seconds from recording start, RGB image."""
+
+    index: int
+    t: float
+    image: npt.NDArray[np.uint8]
+
+    def __post_init__(self) -> None:
+        img = self.image
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(
+                f"frame image must be uint8 (H, W, 3), got {img.dtype} {tuple(img.shape)}"
+            )
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+
+def _check_array(
+    name: str, arr: npt.NDArray[np.generic], dtype: type, shape: tuple[int, ...]
+) -> None:
+    if arr.dtype != np.dtype(dtype):
+        raise ValueError(f"Detections.{name}: expected dtype {np.dtype(dtype)}, got {arr.dtype}")
+    bad = any(s != -1 and a != s for a, s in zip(arr.shape, shape, strict=False))
+    if arr.ndim != len(shape) or bad:
+        want = tuple("N" if s == -1 else s for s in shape)
+        raise ValueError(f"Detections.{name}: expected shape {want}, got {tuple(arr.shape)}")
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Columnar detections on one frame.
+
+    * ``xyxy``: float32 ``(N, 4)``, original-frame pixels.
+    * ``confidence``: float32 ``(N,)``, 0..1.
+    * ``class_id``: int32 ``(N,)``, index into :data:`OBJECT_CLASSES`.
+    """
+
+    xyxy: npt.NDArray[np.float32]
+    confidence: npt.NDArray[np.float32]
+    class_id: npt.NDArray[np.int32]
+
+    def __post_init__(self) -> None:
+        _check_array("xyxy", self.xyxy, np.float32, (-1, 4))
+        n = self.xyxy.shape[0]
+        _check_array("confidence", self.confidence, np.float32, (n,))
+        _check_array("class_id", self.class_id, np.int32, (n,))
+        if n and (self.class_id.min() < 0 or self.class_id.max() >= len(OBJECT_CLASSES)):
+            raise ValueError(
+                f"Detections.class_id: expected 0..{len(OBJECT_CLASSES) - 1}, "
+                f"got {int(self.class_id.min())}..{int(self.class_id.max())}"
+            )
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(
+            np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0,), np.int32)
+        )
+
+    @classmethod
+    def concat(cls, parts: list[Detections]) -> Detections:
+        if not parts:
+            return cls.empty()
+        return cls(
+            np.concatenate([p.xyxy for p in parts]).astype(np.float32, copy=False),
+            np.concatenate([p.confidence for p in parts]).astype(np.float32, copy=False),
+            np.concatenate([p.class_id for p in parts]).astype(np.int32, copy=False),
+        )
+
+    def __len__(self) -> int:
+        return int(self.xyxy.shape[0])
+
+    def select(self, mask: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> Detections:
+        """Rows picked by a boolean mask or an index array."""
+        return Detections(self.xyxy[mask], self.confidence[mask], self.class_id[mask])
+
+    def class_names(self) -> list[str]:
+        return [OBJECT_CLASSES[int(c)] for c in self.class_id]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A named attribute of a track (``colour``, ``upper``, ``lower``…), with confidence 0..1."""
+
+    name: str
+    value: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Where a track was seen on one analysed frame (``t`` in recording seconds)."""
+
+    t: float
+    box: Box
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Track:
+    """One object followed through one work unit of one recording.
+
+    ``t_start``/``t_end``/``best_t`` are recording seconds. ``best_box`` is on the frame at
+    ``best_t``; ``thumbnail_jpeg`` is a crop around it.
+    """
+
+    recording_id: str
+    unit_id: str
+    local_id: int
+    object: str
+    object_confidence: float
+    t_start: float
+    t_end: float
+    best_t: float
+    best_box: Box
+    attributes: tuple[Attribute, ...]
+    observations: tuple[Observation, ...]
+    thumbnail_jpeg: bytes = field(repr=False, default=b"")
+
+    def attribute(self, name: str) -> Attribute | None:
+        for a in self.attributes:
+            if a.name == name:
+                return a
+        return None
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """A slice ``[t0, t1)`` (recording seconds) of one recording, analysed as one job."""
+
+    id: str
+    recording_id: str
+    path: str
+    t0: float
+    t1: float
+    fps: float
+    is_image: bool = False
+
+
+@dataclass(frozen=True)
+class StageStats:
+    """Counts and seconds spent per pipeline stage for one unit."""
+
+    frames_decoded: int = 0
+    frames_sampled: int = 0
+    frames_detected: int = 0
+    detector_passes: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """What analysing one work unit produced. ``error`` is set (and ``tracks`` empty) on failure."""
+
+    unit_id: str
+    tracks: tuple[Track, ...]
+    stats: StageStats
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Query:
+    """A structured search. Every field is optional; fields combine with AND.
+
+    ``time_from``/``time_to`` are aware datetimes bounding the sighting's wall-clock time.
+    """
+
+    cameras: tuple[str, ...] = ()
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    object: str | None = None
+    colour: str | None = None
+    upper: str | None = None
+    lower: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a track matching the query, with its wall-clock span and score 0..1."""
+
+    track_id: int
+    camera: str
+    recording: str
+    start: datetime
+    end: datetime
+    score: float
+    object: str
+    attributes: dict[str, tuple[str, float]]
+    box: Box
+    box_time: datetime
+    thumbnail: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON hit schema shared by the CLI, the API and the evaluation."""
+        return {
+            "track_id": self.track_id,
+            "camera": self.camera,
+            "recording": self.recording,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "score": round(self.score, 4),
+            "object": self.object,
+            "attributes": {
+                k: {"value": v, "confidence": round(c, 3)} for k, (v, c) in self.attributes.items()
+            },
+            "box": [round(v, 1) for v in self.box.as_list()],
+            "box_time": self.box_time.isoformat(),
+            "thumbnail": self.thumbnail,
+        }

@@ -1,0 +1,138 @@
+"""Analyse one work unit: decode → motion gate → detect → track → per-track attributes.
+
+:func:`process_unit` is top-level and picklable: it rebuilds its own models from the settings
+(cached per process), so a process pool or a cluster executor ships only ``(unit, settings)``.
+It never raises for a bad file: the failure comes back in ``UnitResult.error`` so the batch goes
+on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from retrouve.analysis.track_builder import FrameContext, TrackBuilder
+from retrouve.config import AnalysisSettings, Settings
+from retrouve.domain import Box, Detections, StageStats, UnitResult, WorkUnit
+from retrouve.errors import RetrouveError
+from retrouve.video.decode import DecodeCounter, sample_frames
+from retrouve.video.motion import MotionGate, MotionResult
+from retrouve.vision import colour as col
+from retrouve.vision.detector import Detector, SsdMobileNetDetector, detect_tiled
+from retrouve.vision.tracker import ByteTracker, TrackerConfig
+
+log = logging.getLogger(__name__)
+
+DetectorFactory = Callable[[AnalysisSettings], Detector]
+
+
+@functools.lru_cache(maxsize=2)
+def _builtin_detector(threshold: float) -> Detector:
+    return SsdMobileNetDetector(threshold=threshold)
+
+
+def default_detector(settings: AnalysisSettings) -> Detector:
+    """The built-in detector, loaded once per process."""
+    return _builtin_detector(settings.detect_threshold)
+
+
+def tracker_config(settings: AnalysisSettings) -> TrackerConfig:
+    """Tracker thresholds derived from the detector threshold (low-score second pass)."""
+    high = max(settings.detect_threshold, 0.4)
+    # Tracks may be lost for several samples (occlusion) and through gated static stretches.
+    return TrackerConfig(
+        high_threshold=high, low_threshold=settings.detect_threshold,
+        new_track_threshold=high, max_lost_s=max(2.0, 6.0 / settings.sample_fps),
+    )
+
+
+def process_unit(
+    unit: WorkUnit, settings: Settings, detector_factory: DetectorFactory | None = None
+) -> UnitResult:
+    """Analyse ``unit``; failures are returned in ``UnitResult.error``, never raised."""
+    try:
+        return _process(unit, settings.analysis, (detector_factory or default_detector))
+    except RetrouveError as exc:
+        log.warning("unit %s failed: %s", unit.id, exc)
+        return UnitResult(unit.id, (), StageStats(), error=str(exc))
+    except Exception as exc:
+        log.exception("unit %s crashed", unit.id)
+        return UnitResult(unit.id, (), StageStats(),
+                          error=f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory) -> UnitResult:
+    detector = make(cfg)
+    tracker = ByteTracker(tracker_config(cfg))
+    gate = MotionGate()
+    builder = TrackBuilder(unit.recording_id, unit.id, cfg.thumbnail_px)
+    counter = DecodeCounter()
+    secs: dict[str, float] = defaultdict(float)
+    sampled = detected = passes = grey_votes = 0
+    last_detect = -math.inf
+    t_last = unit.t0
+    frames = sample_frames(unit.path, unit.t0, unit.t1, cfg.sample_fps, counter,
+                           label=f"{unit.recording_id} ({unit.path})")
+    mark = time.perf_counter()
+    for sf in frames:
+        now = time.perf_counter()
+        secs["decode"] += now - mark
+        sampled += 1
+        t_last = sf.t
+        motion = gate.update(sf.small_gray(), sf.width)
+        now2 = time.perf_counter()
+        secs["motion"] += now2 - now
+        mark = now2
+        due = sf.t - last_detect >= cfg.refresh_seconds
+        if motion.fraction < cfg.motion_min_area and not due and not unit.is_image:
+            continue
+        image = sf.rgb()
+        regions = None if due else motion.boxes()
+        dets, n = detect_tiled(detector, image, cfg.tile_px, regions)
+        now3 = time.perf_counter()
+        secs["detect"] += now3 - mark
+        detected += 1
+        passes += n
+        last_detect = sf.t
+        ids = tracker.update(dets, sf.t)
+        now4 = time.perf_counter()
+        secs["track"] += now4 - now3
+        small = np.asarray(
+            cv2.resize(image, (160, max(2, image.shape[0] * 160 // image.shape[1])),
+                       interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        ctx = FrameContext(col.white_balance_gains(small), col.is_greyscale(small))
+        grey_votes += 1 if ctx.greyscale else -1
+        _add_tracked(builder, dets, ids, sf.t, image, ctx, motion)
+        mark = time.perf_counter()
+        secs["attributes"] += mark - now4
+    secs["decode"] += time.perf_counter() - mark
+    pad = 0.5 / cfg.sample_fps
+    t_end = t_last + pad if math.isinf(unit.t1) else unit.t1
+    tracks = builder.finish(
+        1 if unit.is_image else cfg.min_track_frames, pad, unit.t0, t_end, grey_votes > 0
+    )
+    secs["attributes"] += time.perf_counter() - mark
+    stats = StageStats(counter.decoded, sampled, detected, passes,
+                       {k: round(v, 4) for k, v in secs.items()})
+    return UnitResult(unit.id, tuple(tracks), stats)
+
+
+def _add_tracked(builder: TrackBuilder, dets: Detections, ids: npt.NDArray[np.int64], t: float,
+                 image: npt.NDArray[np.uint8], ctx: FrameContext, motion: MotionResult) -> None:
+    # The motion mask only separates object from road when most of the frame is static.
+    fg_source = motion if motion.fraction < 0.5 else None
+    for i in range(len(dets)):
+        tid = int(ids[i])
+        if tid < 0:
+            continue
+        x0, y0, x1, y1 = (float(v) for v in dets.xyxy[i])
+        builder.add(tid, t, Box(x0, y0, x1, y1), float(dets.confidence[i]),
+                    int(dets.class_id[i]), image, ctx, fg_source)

@@ -1,0 +1,159 @@
+"""Run the analysis of pending recordings: plan units, execute, store, resume.
+
+Resuming is by construction: units have deterministic ids and a unit's tracks are written in
+the same transaction that marks it done. After Ctrl-C or a crash, the next run skips done
+units and redoes the others, replacing any half-written tracks, so nothing is duplicated or
+lost. Every run records the model names/versions and the analysis settings.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from retrouve import __version__
+from retrouve.analysis.executor import Executor
+from retrouve.analysis.pipeline import DetectorFactory, process_unit
+from retrouve.analysis.planning import plan_units
+from retrouve.config import Settings
+from retrouve.domain import Recording, StageStats, UnitResult, WorkUnit
+from retrouve.store.db import Store
+
+log = logging.getLogger(__name__)
+
+#: Called after each unit with (units done, units total, result).
+Progress = Callable[[int, int, UnitResult], None]
+
+
+@dataclass
+class AnalysisReport:
+    """What one ``analyse`` call did."""
+
+    run_id: int | None = None
+    units_total: int = 0
+    units_done: int = 0
+    units_failed: int = 0
+    units_skipped: int = 0
+    tracks: int = 0
+    footage_seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    stats: list[StageStats] = field(default_factory=list)
+    interrupted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "units_total": self.units_total,
+            "units_done": self.units_done, "units_failed": self.units_failed,
+            "units_skipped": self.units_skipped, "tracks": self.tracks,
+            "footage_seconds": round(self.footage_seconds, 1),
+            "failures": [{"unit": u, "error": e} for u, e in self.failures],
+            "interrupted": self.interrupted,
+        }
+
+
+class Analyser:
+    """Analyses recordings into tracks in the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        executor_factory: Callable[[], Executor],
+        clock: Callable[[], datetime],
+        models: dict[str, str],
+        detector_factory: DetectorFactory | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.executor_factory = executor_factory
+        self.clock = clock
+        self.models = models
+        self.detector_factory = detector_factory
+
+    def pending(self, recording_ids: Sequence[str] | None = None,
+                retry_failed: bool = True) -> list[Recording]:
+        statuses = ["pending", "analysing", "partial"] + (["failed"] if retry_failed else [])
+        recs = [r for r, _, _ in self.store.list_recordings(status=statuses)]
+        if recording_ids:
+            wanted = set(recording_ids)
+            recs = [r for r in recs if r.id in wanted]
+        return recs
+
+    def analyse(
+        self, recording_ids: Sequence[str] | None = None, progress: Progress | None = None
+    ) -> AnalysisReport:
+        """Analyse every pending (or interrupted, or failed) recording, or the given ones."""
+        recs = self.pending(recording_ids)
+        report = AnalysisReport()
+        units: list[WorkUnit] = []
+        for rec in recs:
+            planned = plan_units(rec, self.settings.analysis.slice_seconds)
+            self.store.ensure_units(planned)
+            units.extend(planned)
+        status = self.store.unit_status([r.id for r in recs])
+        todo = [u for u in units if status.get(u.id) != "done"]
+        report.units_total = len(units)
+        report.units_skipped = len(units) - len(todo)
+        if not todo:
+            self._settle(recs)
+            return report
+        run_id = self.store.start_run(
+            self.clock(), self.settings.analysis.model_dump(), self.models, __version__
+        )
+        report.run_id = run_id
+        for rec in recs:
+            self.store.set_recording_status(rec.id, "analysing", None)
+        executor = self.executor_factory()
+        fn = functools.partial(
+            process_unit, settings=self.settings, detector_factory=self.detector_factory
+        )
+        durations = {r.id: r.duration_s for r in recs}
+        by_id = {u.id: u for u in todo}
+        try:
+            for result in executor.map_unordered(fn, todo):
+                self._record(run_id, result, report)
+                unit = by_id[result.unit_id]
+                if result.error is None:
+                    end = min(unit.t1, durations.get(unit.recording_id, unit.t1))
+                    report.footage_seconds += max(0.0, end - unit.t0)
+                if progress:
+                    progress(report.units_done + report.units_failed, len(todo), result)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            executor.shutdown()
+            self.store.finish_run(run_id, self.clock(), "interrupted")
+            log.warning("analysis interrupted: finished units are kept, run again to resume")
+            raise
+        executor.shutdown()
+        self.store.finish_run(run_id, self.clock(), "done" if not report.units_failed
+                              else "done-with-errors")
+        self._settle(recs)
+        return report
+
+    def _record(self, run_id: int, result: UnitResult, report: AnalysisReport) -> None:
+        if result.error is not None:
+            self.store.mark_unit_failed(result.unit_id, run_id, result.error, self.clock())
+            report.units_failed += 1
+            report.failures.append((result.unit_id, result.error))
+            return
+        report.tracks += self.store.save_unit_result(run_id, result, self.clock())
+        report.units_done += 1
+        report.stats.append(result.stats)
+
+    def _settle(self, recs: Sequence[Recording]) -> None:
+        """Set each recording's status from its units: done, failed, or partial."""
+        status = self.store.unit_status([r.id for r in recs])
+        for rec in recs:
+            mine = [v for k, v in status.items() if k.startswith(f"{rec.id}@")]
+            if mine and all(v == "done" for v in mine):
+                self.store.set_recording_status(rec.id, "done", None)
+            elif mine and all(v == "failed" for v in mine):
+                errors = self.store.unit_errors(rec.id)
+                self.store.set_recording_status(rec.id, "failed", "; ".join(errors)[:2000])
+            elif any(v == "failed" for v in mine):
+                errors = self.store.unit_errors(rec.id)
+                self.store.set_recording_status(rec.id, "partial", "; ".join(errors)[:2000])

@@ -1,0 +1,189 @@
+"""Accumulate evidence per track over a unit, then decide the track's attributes.
+
+Per analysed frame, each tracked detection adds: an observation (time, box, score), a class
+vote weighted by score, colour evidence from the right body region, and a thumbnail candidate.
+At the end, short tracks are dropped as noise, the class is the vote winner, colours are
+decided over the whole track (one lucky frame does not decide), and the best view becomes the
+thumbnail. Times are recording seconds; boxes original-frame pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from retrouve.domain import (
+    COLOURS,
+    OBJECT_CLASSES,
+    VEHICLE_CLASSES,
+    Attribute,
+    Box,
+    Observation,
+    Track,
+)
+from retrouve.video.motion import MotionResult
+from retrouve.vision import colour as col
+
+#: Secondary colour values are stored (and searchable, ranked lower) above this share.
+SECONDARY_MIN = 0.25
+_PERSON = OBJECT_CLASSES.index("person")
+_VEHICLES = frozenset(OBJECT_CLASSES.index(c) for c in VEHICLE_CLASSES | {"bicycle"})
+
+
+@dataclass
+class _Evidence:
+    observations: list[Observation] = field(default_factory=list)
+    votes: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.zeros(len(OBJECT_CLASSES))
+    )
+    colour: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    colour_weight: dict[str, float] = field(default_factory=dict)
+    best_quality: float = -1.0
+    best_t: float = 0.0
+    best_box: Box | None = None
+    best_crop: npt.NDArray[np.uint8] | None = None
+
+    def add_colour(self, name: str, scores: npt.NDArray[np.float32], weight: float) -> None:
+        if weight <= 0:
+            return
+        acc = self.colour.setdefault(name, np.zeros(len(COLOURS)))
+        acc += weight * scores.astype(np.float64)
+        self.colour_weight[name] = self.colour_weight.get(name, 0.0) + weight
+
+
+@dataclass(frozen=True)
+class FrameContext:
+    """Per-frame facts the colour code needs: white-balance gains and night/IR flag."""
+
+    gains: npt.NDArray[np.float32]
+    greyscale: bool
+
+
+class TrackBuilder:
+    """Collects per-track evidence for one work unit."""
+
+    def __init__(self, recording_id: str, unit_id: str, thumbnail_px: int = 320) -> None:
+        self.recording_id = recording_id
+        self.unit_id = unit_id
+        self.thumbnail_px = thumbnail_px
+        self._tracks: dict[int, _Evidence] = {}
+        self.greyscale_frames = 0
+        self.frames = 0
+
+    def add(
+        self,
+        track_id: int,
+        t: float,
+        box: Box,
+        score: float,
+        class_id: int,
+        image: npt.NDArray[np.uint8],
+        ctx: FrameContext,
+        motion: MotionResult | None,
+    ) -> None:
+        """Add one tracked detection seen at ``t`` on the full-resolution RGB ``image``."""
+        ev = self._tracks.setdefault(track_id, _Evidence())
+        ev.observations.append(Observation(t, box, score))
+        ev.votes[class_id] += score
+        h, w = image.shape[:2]
+        x0, y0 = max(0, int(box.x0)), max(0, int(box.y0))
+        x1, y1 = min(w, int(np.ceil(box.x1))), min(h, int(np.ceil(box.y1)))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return
+        crop = image[y0:y1, x0:x1]
+        foreground = None
+        if motion is not None:
+            foreground = motion.foreground(box, (crop.shape[0], crop.shape[1]))
+        if class_id == _PERSON:
+            (up, uw), (lo, lw) = col.clothing_colour_scores(crop, ctx.gains, foreground,
+                                                            ctx.greyscale)
+            ev.add_colour("upper", up, uw)
+            ev.add_colour("lower", lo, lw)
+        elif class_id in _VEHICLES:
+            sc, sw = col.vehicle_colour_scores(crop, ctx.gains, foreground, ctx.greyscale)
+            ev.add_colour("colour", sc, sw)
+        # Best view: confident, large, not cut by the frame edge.
+        edge = x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1
+        quality = score * np.sqrt(box.area) * (0.5 if edge else 1.0)
+        if quality > ev.best_quality:
+            ev.best_quality, ev.best_t, ev.best_box = quality, t, box
+            ev.best_crop = _context_crop(image, box)
+
+    def finish(
+        self, min_frames: int, pad_s: float, t_min: float, t_max: float, greyscale: bool
+    ) -> list[Track]:
+        """Decide every track with ≥ ``min_frames`` observations.
+
+        Track spans are padded by ``pad_s`` (half the sampling interval) on each side, within
+        ``[t_min, t_max]``: the object was on screen between samples too.
+        """
+        out: list[Track] = []
+        for local_id, ev in sorted(self._tracks.items()):
+            if len(ev.observations) < min_frames or ev.best_box is None:
+                continue
+            total = float(ev.votes.sum())
+            cls = int(np.argmax(ev.votes))
+            share = float(ev.votes[cls]) / total if total > 0 else 0.0
+            n_cls = len(ev.observations)
+            mean_conf = float(ev.votes[cls]) / max(1, n_cls)
+            object_conf = min(1.0, share * (0.5 + 0.5 * min(1.0, mean_conf / 0.6)))
+            attributes = self._decide_colours(ev, cls, greyscale)
+            t0 = max(t_min, ev.observations[0].t - pad_s)
+            t1 = min(t_max, ev.observations[-1].t + pad_s)
+            out.append(
+                Track(
+                    recording_id=self.recording_id, unit_id=self.unit_id, local_id=local_id,
+                    object=OBJECT_CLASSES[cls], object_confidence=round(object_conf, 4),
+                    t_start=t0, t_end=t1, best_t=ev.best_t, best_box=ev.best_box,
+                    attributes=tuple(attributes), observations=tuple(ev.observations),
+                    thumbnail_jpeg=self._jpeg(ev.best_crop),
+                )
+            )
+        return out
+
+    @staticmethod
+    def _decide_colours(ev: _Evidence, cls: int, greyscale: bool) -> list[Attribute]:
+        names = ("upper", "lower") if cls == _PERSON else ("colour",) if cls in _VEHICLES else ()
+        attrs: list[Attribute] = []
+        for name in names:
+            if name not in ev.colour:
+                continue
+            est = col.decide(ev.colour[name], ev.colour_weight[name], greyscale)
+            if est is None:
+                continue
+            attrs.append(Attribute(name, est.name, round(est.confidence, 4)))
+            # Runner-up colours stay searchable (white/grey, brown/orange are often confused),
+            # ranked by their lower confidence.
+            top = float(est.scores.max())
+            for i in np.argsort(-est.scores)[1:3]:
+                if est.scores[i] >= SECONDARY_MIN and top > 0:
+                    conf = est.confidence * float(est.scores[i]) / top
+                    attrs.append(Attribute(name, COLOURS[int(i)], round(conf, 4)))
+        return attrs
+
+    def _jpeg(self, crop: npt.NDArray[np.uint8] | None) -> bytes:
+        if crop is None or crop.size == 0:
+            return b""
+        h, w = crop.shape[:2]
+        scale = min(1.0, self.thumbnail_px / max(h, w))
+        if scale < 1.0:
+            crop = np.asarray(
+                cv2.resize(crop, (max(1, int(w * scale)), max(1, int(h * scale))),
+                           interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
+                               [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return bytes(buf.tobytes()) if ok else b""
+
+
+def _context_crop(image: npt.NDArray[np.uint8], box: Box, margin: float = 0.15) -> npt.NDArray[
+    np.uint8
+]:
+    """The box plus a margin of context, copied (the frame buffer is reused)."""
+    h, w = image.shape[:2]
+    mx, my = box.width * margin, box.height * margin
+    x0, y0 = max(0, int(box.x0 - mx)), max(0, int(box.y0 - my))
+    x1, y1 = min(w, int(box.x1 + mx) + 1), min(h, int(box.y1 + my) + 1)
+    return image[y0:y1, x0:x1].copy()

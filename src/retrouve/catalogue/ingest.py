@@ -1,0 +1,128 @@
+"""Register cameras and recordings.
+
+One bad file never stops a folder ingest: its error is collected in the report with the file
+name and cause, and the other files go on. Re-ingesting a file already registered for the same
+camera (same SHA-256) is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from retrouve.catalogue.probe import probe
+from retrouve.catalogue.sources import (
+    media_files,
+    parse_start,
+    refuse_live,
+    start_from_filename,
+    zone,
+)
+from retrouve.domain import Camera, Recording
+from retrouve.errors import CatalogueError, MediaError, RecordingTimeError
+from retrouve.store.blobs import safe_name
+from retrouve.store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """Outcome of one ingest call: recordings added, files already known, files refused."""
+
+    added: list[Recording] = field(default_factory=list)
+    skipped: list[Recording] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "added": [{"id": r.id, "path": r.path, "start": r.start.isoformat(),
+                       "duration_s": r.duration_s} for r in self.added],
+            "skipped": [{"id": r.id, "path": r.path} for r in self.skipped],
+            "failed": [{"path": p, "error": e} for p, e in self.failed],
+        }
+
+
+class Catalogue:
+    """Cameras and recordings, backed by the store. ``clock`` gives aware 'now' times."""
+
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime], filename_pattern: str,
+        start_format: str,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.filename_pattern = filename_pattern
+        self.start_format = start_format
+
+    def add_camera(self, camera: Camera) -> bool:
+        """Register a camera (validates its time zone). False if it already exists unchanged."""
+        if not camera.id or "/" in camera.id:
+            raise CatalogueError(f"bad camera id {camera.id!r}: non-empty, no '/'")
+        zone(camera.timezone)
+        return self.store.add_camera(camera, self.clock())
+
+    def ingest(
+        self, source: str, camera_id: str, start: str | None = None,
+        recording_id: str | None = None,
+    ) -> IngestReport:
+        """Ingest a file or a folder (recursive) for ``camera_id``.
+
+        ``start`` (ISO-8601) applies to a single file; otherwise each file's start comes from
+        its name (``filename_pattern``). Raises only for problems of the whole call (live
+        source, unknown camera, missing path); per-file problems go to the report.
+        """
+        refuse_live(source)
+        camera = self.store.require_camera(camera_id)
+        root = Path(source)
+        if not root.exists():
+            raise MediaError(f"cannot ingest {source}: no such file or folder")
+        files = list(media_files(root))
+        if start is not None and len(files) > 1:
+            raise RecordingTimeError(
+                f"--start applies to one file, but {source} holds {len(files)} media files; "
+                "name them by time (see filename_pattern) or ingest them one by one"
+            )
+        report = IngestReport()
+        for path in files:
+            try:
+                rec, new = self._ingest_file(path, camera, start, recording_id)
+            except CatalogueError as exc:
+                log.warning("ingest refused %s: %s", path, exc)
+                report.failed.append((str(path), str(exc)))
+                continue
+            (report.added if new else report.skipped).append(rec)
+        return report
+
+    def _ingest_file(
+        self, path: Path, camera: Camera, start: str | None, recording_id: str | None
+    ) -> tuple[Recording, bool]:
+        info = probe(path)
+        known = self.store.find_recording(camera.id, info.sha256)
+        if known is not None:
+            return known, False
+        if start is not None:
+            when = parse_start(start, camera.timezone)
+        else:
+            found = start_from_filename(
+                path, self.filename_pattern, self.start_format, camera.timezone
+            )
+            if found is None:
+                raise RecordingTimeError(
+                    f"{path}: no start time: give --start ISO-8601 or name files by time "
+                    f"(pattern {self.filename_pattern!r})"
+                )
+            when = found
+        rec = Recording(
+            id=recording_id or f"{safe_name(camera.id)}-{info.sha256[:12]}",
+            camera_id=camera.id, path=str(path.resolve()), sha256=info.sha256,
+            size_bytes=info.size_bytes, start=when, duration_s=info.duration_s, fps=info.fps,
+            width=info.width, height=info.height, codec=info.codec,
+            frame_count=info.frame_count, is_image=info.is_image,
+        )
+        self.store.add_recording(rec, self.clock())
+        log.info("ingested %s as %s", path.name, rec.id)
+        return rec, True

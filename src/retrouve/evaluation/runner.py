@@ -1,0 +1,130 @@
+"""Run an evaluation dataset end to end: ingest → analyse → every query → scores.
+
+Queries using keys or values this version cannot search yet are *reported* as unsupported
+and left out of the means (never silently run without the criterion, which would inflate or
+deflate a category).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retrouve.analysis.runner import AnalysisReport, Progress
+from retrouve.domain import Camera, Query
+from retrouve.evaluation.dataset import (
+    EvalDataset,
+    LabelledQuery,
+    check_queries,
+    default_queries_path,
+    load_dataset,
+    load_queries,
+    recording_starts,
+)
+from retrouve.evaluation.scoring import (
+    CategorySummary,
+    QueryScore,
+    category_of,
+    hit_from_json,
+    score_query,
+    summarise,
+    unsupported_keys,
+)
+from retrouve.services import Services
+
+SUPPORTED_KEYS = frozenset({"cameras", "object", "colour", "upper", "lower"})
+#: Object words of the eval format that this version cannot search yet.
+UNSUPPORTED_OBJECTS = frozenset({"van"})
+
+
+@dataclass
+class EvalOutcome:
+    dataset: str
+    scores: list[QueryScore] = field(default_factory=list)
+    unsupported: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    hits: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    ingest_failures: list[tuple[str, str]] = field(default_factory=list)
+    analysis: AnalysisReport | None = None
+
+    @property
+    def summaries(self) -> list[CategorySummary]:
+        return summarise(self.scores)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "summary": [s.__dict__ for s in self.summaries],
+            "queries": [s.__dict__ for s in self.scores],
+            "unsupported": [{"id": i, "category": c, "keys": k}
+                            for i, c, k in self.unsupported],
+            "ingest_failures": [{"path": p, "error": e} for p, e in self.ingest_failures],
+            "analysis": self.analysis.to_json() if self.analysis else None,
+        }
+
+
+def unsupported_of(query: dict[str, Any]) -> list[str]:
+    keys = unsupported_keys(query, SUPPORTED_KEYS)
+    if query.get("object") in UNSUPPORTED_OBJECTS:
+        keys.append(f"object={query['object']}")
+    return keys
+
+
+def to_query(raw: dict[str, Any], limit: int) -> Query:
+    return Query(
+        cameras=tuple(raw.get("cameras", ())), object=raw.get("object"),
+        colour=raw.get("colour"), upper=raw.get("upper"), lower=raw.get("lower"), limit=limit,
+    )
+
+
+def prepare(services: Services, dataset: EvalDataset) -> list[tuple[str, str]]:
+    """Register the dataset's cameras and recordings (idempotent). Returns ingest failures."""
+    failures: list[tuple[str, str]] = []
+    for cam in dataset.cameras:
+        services.catalogue.add_camera(Camera(cam.id, cam.name, cam.timezone))
+        for rec in cam.recordings:
+            report = services.catalogue.ingest(
+                str(rec.path), cam.id, start=rec.start.isoformat(), recording_id=rec.id
+            )
+            failures.extend(report.failed)
+    return failures
+
+
+def run_eval(
+    services: Services,
+    dataset_path: Path,
+    queries_path: Path | None = None,
+    progress: Progress | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    limit: int = 50,
+) -> EvalOutcome:
+    """Evaluate ``dataset_path`` with the services' data dir (analysis resumes if present)."""
+    dataset = load_dataset(dataset_path)
+    queries = load_queries(queries_path or default_queries_path(dataset_path))
+    check_queries(dataset, queries)
+    outcome = EvalOutcome(dataset.name)
+    say = on_stage or (lambda _msg: None)
+    say(f"ingesting {sum(len(c.recordings) for c in dataset.cameras)} recordings")
+    outcome.ingest_failures = prepare(services, dataset)
+    say("analysing")
+    ids = [r.id for c in dataset.cameras for r in c.recordings]
+    outcome.analysis = services.analyser.analyse(ids, progress=progress)
+    say(f"running {len(queries)} queries")
+    starts = recording_starts(dataset)
+    for lq in queries:
+        _run_query(services, lq, starts, limit, outcome)
+    return outcome
+
+
+def _run_query(services: Services, lq: LabelledQuery, starts: dict[str, Any], limit: int,
+               outcome: EvalOutcome) -> None:
+    missing = unsupported_of(lq.query)
+    if missing:
+        outcome.unsupported.append((lq.id, category_of(lq.query), missing))
+        return
+    result = services.searcher.search(to_query(lq.query, limit))
+    hits_json = [h.to_json() for h in result.hits]
+    outcome.hits[lq.id] = hits_json
+    eval_hits = [hit_from_json(h, where=f"{lq.id} hit {i}") for i, h in enumerate(hits_json)]
+    outcome.scores.append(score_query(lq, eval_hits, starts))

@@ -1,0 +1,453 @@
+"""The store: the only code that talks to the database (SQLAlchemy Core) and the blob folder.
+
+SQLite is the default (WAL journal, foreign keys on, busy timeout so a reader never fails
+while the analysis writes); PostgreSQL works by changing ``database_url`` (extra
+``postgres``). All datetimes in and out are timezone-aware.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, NoSuchModuleError, SQLAlchemyError
+
+from retrouve.domain import Box, Camera, Recording, Track, UnitResult, WorkUnit
+from retrouve.errors import DuplicateCameraError, MissingExtraError, StoreError, UnknownCameraError
+from retrouve.store import schema as s
+from retrouve.store.blobs import BlobStore, safe_name
+from retrouve.store.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AttributeFilter:
+    """Require attribute ``name`` to have ``value`` with at least ``min_confidence``."""
+
+    name: str
+    value: str
+    min_confidence: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrackFilter:
+    """Store-level search filter. Times are aware; a track matches when its span overlaps."""
+
+    cameras: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    attributes: tuple[AttributeFilter, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrackRow:
+    """A stored track as search reads it. ``score`` = object confidence × matched attribute
+    confidences (the filter's attributes only)."""
+
+    id: int
+    camera_id: str
+    recording_id: str
+    object: str
+    object_conf: float
+    start: datetime
+    end: datetime
+    best_t: float
+    box: Box
+    thumbnail: str | None
+    attributes: dict[str, tuple[str, float]]
+    score: float
+    recording_start: datetime
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+class Store:
+    """Metadata in the database, files in the blob folder."""
+
+    def __init__(self, url: str, blob_dir: Path) -> None:
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (ModuleNotFoundError, NoSuchModuleError) as exc:
+            if url.startswith("postgres"):
+                raise MissingExtraError("postgres", "a PostgreSQL database_url") from exc
+            raise StoreError(f"cannot open database {url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.blobs = BlobStore(blob_dir)
+        try:
+            upgrade(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate database {self.engine.url}: {exc}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ----------------------------------------------------------------- cameras
+    def add_camera(self, camera: Camera, now: datetime) -> bool:
+        """Register ``camera``. Returns False if an identical camera exists; raises
+        ``DuplicateCameraError`` if the id exists with different details."""
+        existing = self.get_camera(camera.id)
+        if existing is not None:
+            if existing == camera:
+                return False
+            raise DuplicateCameraError(
+                f"camera {camera.id!r} already exists with other details ({existing})"
+            )
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(s.cameras).values(
+                    id=camera.id, name=camera.name, timezone=camera.timezone,
+                    latitude=camera.latitude, longitude=camera.longitude,
+                    address=camera.address, created_at=now,
+                )
+            )
+        return True
+
+    def get_camera(self, camera_id: str) -> Camera | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(s.cameras).where(s.cameras.c.id == camera_id)).first()
+        return _camera(row._mapping) if row else None
+
+    def require_camera(self, camera_id: str) -> Camera:
+        cam = self.get_camera(camera_id)
+        if cam is None:
+            known = ", ".join(c.id for c in self.list_cameras()[:20]) or "none registered"
+            raise UnknownCameraError(f"unknown camera {camera_id!r} (known: {known})")
+        return cam
+
+    def list_cameras(self) -> list[Camera]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(s.cameras).order_by(s.cameras.c.id)).all()
+        return [_camera(r._mapping) for r in rows]
+
+    # -------------------------------------------------------------- recordings
+    def find_recording(self, camera_id: str, sha256: str) -> Recording | None:
+        q = select(s.recordings).where(
+            s.recordings.c.camera_id == camera_id, s.recordings.c.sha256 == sha256
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return _recording(row._mapping) if row else None
+
+    def get_recording(self, recording_id: str) -> Recording | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(s.recordings).where(s.recordings.c.id == recording_id)
+            ).first()
+        return _recording(row._mapping) if row else None
+
+    def add_recording(self, rec: Recording, now: datetime) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(s.recordings).values(
+                        id=rec.id, camera_id=rec.camera_id, path=rec.path, sha256=rec.sha256,
+                        size_bytes=rec.size_bytes, start_utc=rec.start, end_utc=rec.end,
+                        duration_s=rec.duration_s, fps=rec.fps, width=rec.width,
+                        height=rec.height, codec=rec.codec, frame_count=rec.frame_count,
+                        is_image=rec.is_image, status="pending", ingested_at=now,
+                    )
+                )
+        except IntegrityError as exc:
+            raise StoreError(f"recording {rec.id} ({rec.path}) already registered") from exc
+
+    def list_recordings(
+        self, camera_id: str | None = None, status: Sequence[str] | None = None
+    ) -> list[tuple[Recording, str, str | None]]:
+        """Recordings with their analysis status and error, ordered by camera and start."""
+        q = select(s.recordings).order_by(s.recordings.c.camera_id, s.recordings.c.start_utc)
+        if camera_id:
+            q = q.where(s.recordings.c.camera_id == camera_id)
+        if status:
+            q = q.where(s.recordings.c.status.in_(list(status)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return [(_recording(r._mapping), r.status, r.error) for r in rows]
+
+    def set_recording_status(self, recording_id: str, status: str, error: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(s.recordings)
+                .where(s.recordings.c.id == recording_id)
+                .values(status=status, error=error)
+            )
+
+    # ------------------------------------------------------------ analysis runs
+    def start_run(self, now: datetime, settings: dict[str, Any], models: dict[str, Any],
+                  version: str) -> int:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                insert(s.analysis_runs).values(
+                    started_at=now, status="running", settings_json=json.dumps(settings,
+                    sort_keys=True, default=str), models_json=json.dumps(models, sort_keys=True),
+                    software_version=version,
+                )
+            )
+            pk = res.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def finish_run(self, run_id: int, now: datetime, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(s.analysis_runs)
+                .where(s.analysis_runs.c.id == run_id)
+                .values(finished_at=now, status=status)
+            )
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(s.analysis_runs).order_by(s.analysis_runs.c.id)).all()
+        return [dict(r._mapping) for r in rows]
+
+    # -------------------------------------------------------------- work units
+    def ensure_units(self, units: Iterable[WorkUnit]) -> int:
+        """Insert units not yet known (idempotent). Returns how many were new."""
+        units = list(units)
+        if not units:
+            return 0
+        with self.engine.begin() as conn:
+            known = set(
+                conn.execute(
+                    select(s.work_units.c.id).where(s.work_units.c.id.in_([u.id for u in units]))
+                ).scalars()
+            )
+            new = [u for u in units if u.id not in known]
+            if new:
+                conn.execute(
+                    insert(s.work_units),
+                    [
+                        {"id": u.id, "recording_id": u.recording_id, "t0": u.t0, "t1": u.t1,
+                         "status": "pending", "attempts": 0}
+                        for u in new
+                    ],
+                )
+        return len(new)
+
+    def unit_status(self, recording_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Unit id → status for the given recordings (all when None)."""
+        q = select(s.work_units.c.id, s.work_units.c.status)
+        if recording_ids is not None:
+            q = q.where(s.work_units.c.recording_id.in_(list(recording_ids)))
+        with self.engine.connect() as conn:
+            return {r.id: r.status for r in conn.execute(q)}
+
+    def save_unit_result(self, run_id: int, result: UnitResult, now: datetime) -> int:
+        """Store one unit's tracks and mark it done, atomically. Returns tracks written.
+
+        Any tracks of an earlier, interrupted attempt of the same unit are replaced, so a
+        resumed analysis never duplicates. Thumbnails are written first under deterministic
+        keys: a crash before the commit leaves files that the retry overwrites.
+        """
+        keys = [self._put_thumbnail(t) for t in result.tracks]
+        with self.engine.begin() as conn:
+            conn.execute(delete(s.tracks).where(s.tracks.c.unit_id == result.unit_id))
+            recs = self._recording_meta(conn, {t.recording_id for t in result.tracks})
+            for track, key in zip(result.tracks, keys, strict=True):
+                camera_id, start = recs[track.recording_id]
+                track_id = _insert_track(conn, run_id, track, key, camera_id, start)
+                _insert_attributes(conn, track_id, track)
+            conn.execute(
+                update(s.work_units)
+                .where(s.work_units.c.id == result.unit_id)
+                .values(
+                    status="done", error=None, run_id=run_id, finished_at=now,
+                    attempts=s.work_units.c.attempts + 1,
+                    stats_json=json.dumps(
+                        {"frames_decoded": result.stats.frames_decoded,
+                         "frames_sampled": result.stats.frames_sampled,
+                         "frames_detected": result.stats.frames_detected,
+                         "detector_passes": result.stats.detector_passes,
+                         "seconds": result.stats.seconds}
+                    ),
+                )
+            )
+        return len(result.tracks)
+
+    def mark_unit_failed(self, unit_id: str, run_id: int, error: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(s.work_units)
+                .where(s.work_units.c.id == unit_id)
+                .values(status="failed", error=error, run_id=run_id, finished_at=now,
+                        attempts=s.work_units.c.attempts + 1)
+            )
+
+    def unit_errors(self, recording_id: str) -> list[str]:
+        q = select(s.work_units.c.error).where(
+            s.work_units.c.recording_id == recording_id, s.work_units.c.status == "failed"
+        )
+        with self.engine.connect() as conn:
+            return [e for e in conn.execute(q).scalars() if e]
+
+    def _put_thumbnail(self, track: Track) -> str | None:
+        if not track.thumbnail_jpeg:
+            return None
+        key = (
+            f"thumbs/{safe_name(track.recording_id)}/"
+            f"{safe_name(track.unit_id)}-{track.local_id}.jpg"
+        )
+        self.blobs.put(key, track.thumbnail_jpeg)
+        return key
+
+    @staticmethod
+    def _recording_meta(conn: Any, ids: set[str]) -> dict[str, tuple[str, datetime]]:
+        if not ids:
+            return {}
+        rows = conn.execute(
+            select(s.recordings.c.id, s.recordings.c.camera_id, s.recordings.c.start_utc)
+            .where(s.recordings.c.id.in_(list(ids)))
+        ).all()
+        return {r.id: (r.camera_id, r.start_utc) for r in rows}
+
+    # ------------------------------------------------------------------- search
+    def count_tracks(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(s.tracks)).scalar_one())
+
+    def find_tracks(
+        self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0
+    ) -> list[TrackRow]:
+        """Tracks matching ``flt``, best score first (``order="score"``) or by start time."""
+        t = s.tracks
+        score: Any = t.c.object_conf
+        conds: list[Any] = []
+        if flt.cameras:
+            conds.append(t.c.camera_id.in_(list(flt.cameras)))
+        if flt.objects:
+            conds.append(t.c.object.in_(list(flt.objects)))
+        if flt.time_from is not None:
+            conds.append(t.c.end_utc >= flt.time_from)
+        if flt.time_to is not None:
+            conds.append(t.c.start_utc <= flt.time_to)
+        q = select(t)
+        for i, af in enumerate(flt.attributes):
+            a = s.track_attributes.alias(f"a{i}")
+            q = q.join(
+                a,
+                and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
+                     a.c.confidence >= af.min_confidence),
+            )
+            score = score * a.c.confidence
+        q = q.add_columns(score.label("score"), s.recordings.c.start_utc.label("rec_start"))
+        q = q.join(s.recordings, s.recordings.c.id == t.c.recording_id)
+        if conds:
+            q = q.where(and_(*conds))
+        if order == "time":
+            q = q.order_by(t.c.start_utc, t.c.id)
+        else:
+            q = q.order_by(score.desc(), t.c.start_utc, t.c.id)
+        q = q.limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+            attrs = self._attributes_of(conn, [r.id for r in rows])
+        return [_track_row(r._mapping, attrs.get(r.id, {})) for r in rows]
+
+    @staticmethod
+    def _attributes_of(conn: Any, ids: list[int]) -> dict[int, dict[str, tuple[str, float]]]:
+        """Best value (rank 1) of every attribute of the given tracks."""
+        if not ids:
+            return {}
+        a = s.track_attributes
+        rows = conn.execute(
+            select(a.c.track_id, a.c.name, a.c.value, a.c.confidence)
+            .where(a.c.track_id.in_(ids), a.c.rank == 1)
+        ).all()
+        out: dict[int, dict[str, tuple[str, float]]] = {}
+        for r in rows:
+            out.setdefault(r.track_id, {})[r.name] = (r.value, float(r.confidence))
+        return out
+
+    def analysed_span(self, cameras: Sequence[str]) -> tuple[int, int]:
+        """(recordings, recordings fully analysed) among ``cameras`` (all when empty)."""
+        q = select(s.recordings.c.status)
+        if cameras:
+            q = q.where(s.recordings.c.camera_id.in_(list(cameras)))
+        with self.engine.connect() as conn:
+            statuses = list(conn.execute(q).scalars())
+        return len(statuses), sum(1 for x in statuses if x == "done")
+
+
+def _camera(m: Any) -> Camera:
+    return Camera(id=m["id"], name=m["name"], timezone=m["timezone"], latitude=m["latitude"],
+                  longitude=m["longitude"], address=m["address"])
+
+
+def _recording(m: Any) -> Recording:
+    return Recording(
+        id=m["id"], camera_id=m["camera_id"], path=m["path"], sha256=m["sha256"],
+        size_bytes=m["size_bytes"], start=m["start_utc"], duration_s=m["duration_s"],
+        fps=m["fps"], width=m["width"], height=m["height"], codec=m["codec"],
+        frame_count=m["frame_count"], is_image=bool(m["is_image"]),
+    )
+
+
+def _insert_track(conn: Any, run_id: int, track: Track, thumb: str | None, camera_id: str,
+                  rec_start: datetime) -> int:
+    b = track.best_box
+    res = conn.execute(
+        insert(s.tracks).values(
+            recording_id=track.recording_id, camera_id=camera_id, unit_id=track.unit_id,
+            run_id=run_id, local_id=track.local_id, object=track.object,
+            object_conf=track.object_confidence,
+            start_utc=rec_start + timedelta(seconds=track.t_start),
+            end_utc=rec_start + timedelta(seconds=track.t_end),
+            t_start=track.t_start, t_end=track.t_end, best_t=track.best_t,
+            box_x0=b.x0, box_y0=b.y0, box_x1=b.x1, box_y1=b.y1, thumbnail=thumb,
+            observations_json=json.dumps(
+                [[round(o.t, 3), *(round(v, 1) for v in o.box.as_list()), round(o.confidence, 3)]
+                 for o in track.observations]
+            ),
+        )
+    )
+    return int(res.inserted_primary_key[0])
+
+
+def _insert_attributes(conn: Any, track_id: int, track: Track) -> None:
+    if not track.attributes:
+        return
+    ranks: dict[str, int] = {}
+    rows = []
+    for a in sorted(track.attributes, key=lambda a: (a.name, -a.confidence)):
+        ranks[a.name] = ranks.get(a.name, 0) + 1
+        rows.append({"track_id": track_id, "name": a.name, "value": a.value,
+                     "confidence": a.confidence, "rank": ranks[a.name]})
+    conn.execute(insert(s.track_attributes), rows)
+
+
+def _track_row(m: Any, attrs: dict[str, tuple[str, float]]) -> TrackRow:
+    return TrackRow(
+        id=m["id"], camera_id=m["camera_id"], recording_id=m["recording_id"],
+        object=m["object"], object_conf=m["object_conf"], start=m["start_utc"],
+        end=m["end_utc"], best_t=m["best_t"],
+        box=Box(m["box_x0"], m["box_y0"], m["box_x1"], m["box_y1"]),
+        thumbnail=m["thumbnail"], attributes=attrs, score=float(m["score"]),
+        recording_start=m["rec_start"],
+    )

@@ -1,0 +1,178 @@
+"""Database schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` create it.
+
+Times are stored as naive UTC in ``UTCDateTime`` columns (portable between SQLite and
+PostgreSQL; comparisons and indexes work the same), and come back timezone-aware in UTC.
+
+Sized for one case of 400 h of footage (~1 M tracks): every search filter has an index that
+starts with its most selective column (camera+time, object+time, attribute name+value).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetime in, naive UTC stored, aware UTC out. Naive input is refused."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored: add a zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+cameras = Table(
+    "cameras",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("address", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("id", String(160), primary_key=True),
+    Column("camera_id", String(128), ForeignKey("cameras.id"), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("start_utc", UTCDateTime, nullable=False),
+    Column("end_utc", UTCDateTime, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("fps", Float, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("codec", String(32), nullable=False),
+    Column("frame_count", Integer),
+    Column("is_image", Boolean, nullable=False, default=False),
+    # pending → analysing → done | failed; "partial" when some units failed.
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("error", Text),
+    Column("ingested_at", UTCDateTime, nullable=False),
+    UniqueConstraint("camera_id", "sha256"),
+    Index("ix_recordings_camera_start", "camera_id", "start_utc"),
+    Index("ix_recordings_status", "status"),
+)
+
+analysis_runs = Table(
+    "analysis_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("status", String(16), nullable=False),
+    Column("settings_json", Text, nullable=False),
+    Column("models_json", Text, nullable=False),
+    Column("software_version", String(32), nullable=False),
+)
+
+work_units = Table(
+    "work_units",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column(
+        "recording_id", String(160), ForeignKey("recordings.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("t0", Float, nullable=False),
+    Column("t1", Float, nullable=False),
+    # pending | done | failed
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("error", Text),
+    Column("run_id", Integer, ForeignKey("analysis_runs.id")),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("finished_at", UTCDateTime),
+    Column("stats_json", Text),
+    Index("ix_work_units_recording", "recording_id", "status"),
+)
+
+tracks = Table(
+    "tracks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "recording_id", String(160), ForeignKey("recordings.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # Denormalised from the recording so camera+time filters need no join.
+    Column("camera_id", String(128), nullable=False),
+    Column("unit_id", String(200), nullable=False),
+    Column("run_id", Integer, ForeignKey("analysis_runs.id"), nullable=False),
+    Column("local_id", Integer, nullable=False),
+    Column("object", String(32), nullable=False),
+    Column("object_conf", Float, nullable=False),
+    Column("start_utc", UTCDateTime, nullable=False),
+    Column("end_utc", UTCDateTime, nullable=False),
+    Column("t_start", Float, nullable=False),
+    Column("t_end", Float, nullable=False),
+    Column("best_t", Float, nullable=False),
+    Column("box_x0", Float, nullable=False),
+    Column("box_y0", Float, nullable=False),
+    Column("box_x1", Float, nullable=False),
+    Column("box_y1", Float, nullable=False),
+    Column("thumbnail", Text),
+    # [[t, x0, y0, x1, y1, conf], ...] at the analysed frames (player overlay, export).
+    Column("observations_json", Text, nullable=False),
+    UniqueConstraint("unit_id", "local_id"),
+    Index("ix_tracks_camera_start", "camera_id", "start_utc"),
+    Index("ix_tracks_object_start", "object", "start_utc"),
+    Index("ix_tracks_recording", "recording_id"),
+)
+
+track_attributes = Table(
+    "track_attributes",
+    metadata,
+    Column(
+        "track_id", Integer, ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("name", String(32), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    Column("confidence", Float, nullable=False),
+    # 1 for the track's best value of this attribute, 2 for the runner-up…
+    Column("rank", Integer, nullable=False),
+    Index("ix_track_attributes_lookup", "name", "value", "confidence", "track_id"),
+)

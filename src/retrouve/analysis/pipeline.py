@@ -116,7 +116,7 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory) -> Un
         mark = time.perf_counter()
         secs["attributes"] += mark - now4
     secs["decode"] += time.perf_counter() - mark
-    pad = 0.5 / cfg.sample_fps
+    pad = 0.0 if unit.is_image else 0.5 / cfg.sample_fps
     t_end = t_last + pad if math.isinf(unit.t1) else unit.t1
     tracks = builder.finish(
         1 if unit.is_image else cfg.min_track_frames, pad, unit.t0, t_end, grey_votes > 0

@@ -65,10 +65,15 @@ def probe(path: Path) -> Probe:
             fps = float(rate) if rate else 0.0
             duration = _duration(container, stream)
             frames = int(stream.frames) or None
+            counted = duration <= 0 and not is_image and fps > 0
+            if counted:
+                # Every packet was read: nothing announced is missing, no tail to check.
+                frames = _count_packets(path)
+                duration = frames / fps
             first = next(container.decode(stream), None)
             if first is None:
                 raise MediaError(f"cannot decode {path}: no frame could be decoded")
-            if not is_image and duration > 2.0:
+            if not is_image and not counted and duration > 2.0:
                 _check_tail(container, stream, duration, path)
     except MediaError:
         raise
@@ -81,6 +86,12 @@ def probe(path: Path) -> Probe:
     if duration <= 0:
         duration = (frames or 1) / fps
     return Probe(path, digest, size, duration, fps, width, height, codec, frames, False)
+
+
+def _count_packets(path: Path) -> int:
+    """Raw elementary streams (.h264) announce no duration: count packets (no decoding)."""
+    with av.open(str(path)) as container:
+        return sum(1 for p in container.demux(container.streams.video[0]) if p.size)
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:

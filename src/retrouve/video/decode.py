@@ -78,20 +78,23 @@ def sample_frames(
     name = label or str(path)
     counter = counter or DecodeCounter()
     step = 1.0 / sample_fps
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise MediaError(f"cannot open {name}: {exc}") from exc
+    container = _open(path, name)
+    if t0 > 0:
+        try:
+            stream = container.streams.video[0]
+            assert stream.time_base is not None
+            container.seek(int(t0 / stream.time_base), stream=stream, backward=True)
+        except (av.FFmpegError, AssertionError):
+            # Raw elementary streams cannot seek (and a failed seek leaves the demuxer
+            # unusable): reopen, decode from the start and skip up to t0.
+            container.close()
+            container = _open(path, name)
     with container:
-        if not container.streams.video:
-            raise MediaError(f"cannot decode {name}: no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 25.0
         half_frame = 0.5 / fps
-        if t0 > 0 and stream.time_base is not None:
-            container.seek(int(t0 / stream.time_base), stream=stream, backward=True)
         next_t = t0
         index = -1
         last_t = -1.0
@@ -115,3 +118,14 @@ def sample_frames(
                         next_t += step
         except av.FFmpegError as exc:
             raise MediaError(f"cannot decode {name} at t={last_t:.2f}s: {exc}") from exc
+
+
+def _open(path: Path | str, name: str) -> av.container.InputContainer:
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise MediaError(f"cannot open {name}: {exc}") from exc
+    if not container.streams.video:
+        container.close()
+        raise MediaError(f"cannot decode {name}: no video stream")
+    return container

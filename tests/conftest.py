@@ -1,0 +1,43 @@
+"""Shared fixtures: settings in a temporary data dir, services with the fake detector."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from retrouve.config import AnalysisSettings, Settings
+from retrouve.services import Services, build_services
+from retrouve.vision.detector import Detector, ShapeDetector
+
+#: The fixed "now" of every test (ingest and run times).
+NOW = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
+
+
+def fixed_clock() -> datetime:
+    return NOW
+
+
+def shape_detector(_settings: AnalysisSettings) -> Detector:
+    """Detector factory for the analysis: the flat-background blob finder (no model)."""
+    return ShapeDetector()
+
+
+def make_services(settings: Settings) -> Services:
+    return build_services(settings, detector_factory=shape_detector, clock=fixed_clock)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", workers=1, executor="inline")
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    svc = make_services(settings)
+    try:
+        yield svc
+    finally:
+        svc.close()

@@ -1,0 +1,179 @@
+"""The command line, through click's test runner (no analysis: the CLI uses the real model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from clips import RED, Clip, Moving, make_clip, make_corrupt
+from retrouve.cli import cli
+
+COMMANDS = (
+    (),
+    ("cameras",),
+    ("cameras", "add"),
+    ("cameras", "list"),
+    ("ingest",),
+    ("recordings",),
+    ("analyse",),
+    ("search",),
+    ("eval",),
+    ("demo",),
+)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    folder = tmp_path_factory.mktemp("cli-clips")
+    return make_clip(folder / "cam12_20260104_100000.mp4", seconds=2.0, fps=10,
+                     objects=[Moving(RED, (60, 30), (0, 40), (260, 40), 0.0, 2.0)])
+
+
+def run(data_dir: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args])
+
+
+def flat(text: str) -> str:
+    """The output with line wrapping undone (rich wraps long messages)."""
+    return " ".join(text.split())
+
+
+def test_cameras_add_then_list_json(tmp_path: Path) -> None:
+    added = run(tmp_path, "cameras", "add", "cam-12", "--name", "Place de la Gare",
+                "--timezone", "Europe/Paris", "--lat", "48.84", "--lon", "2.37")
+    assert added.exit_code == 0, added.output
+    assert "cam-12 added" in added.output
+    again = run(tmp_path, "cameras", "add", "cam-12", "--name", "Place de la Gare",
+                "--timezone", "Europe/Paris", "--lat", "48.84", "--lon", "2.37", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["created"] is False
+    other = run(tmp_path, "cameras", "add", "cam-7", "--json")
+    assert other.exit_code == 0 and json.loads(other.output)["created"] is True
+
+    listed = run(tmp_path, "cameras", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.output) == [
+        {"id": "cam-12", "name": "Place de la Gare", "timezone": "Europe/Paris",
+         "latitude": 48.84, "longitude": 2.37, "address": None},
+        {"id": "cam-7", "name": "cam-7", "timezone": "Europe/Paris", "latitude": None,
+         "longitude": None, "address": None},
+    ]
+    table = run(tmp_path, "cameras", "list")
+    assert table.exit_code == 0 and "cam-12" in table.output and "Place de la Gare" in table.output
+
+
+def test_cameras_add_conflicts_exit_2(tmp_path: Path) -> None:
+    assert run(tmp_path, "cameras", "add", "c1", "--name", "One").exit_code == 0
+    clash = run(tmp_path, "cameras", "add", "c1", "--name", "Two")
+    assert clash.exit_code == 2
+    assert "c1" in flat(clash.output) and "already exists" in flat(clash.output)
+    zone = run(tmp_path, "cameras", "add", "c2", "--timezone", "Mars/Base")
+    assert zone.exit_code == 2 and "Mars/Base" in flat(zone.output)
+
+
+@pytest.mark.parametrize("source", ["rtsp://x", "https://cam.example/live", "/dev/video0"])
+def test_ingest_live_source_exits_2(tmp_path: Path, source: str) -> None:
+    assert run(tmp_path, "cameras", "add", "c").exit_code == 0
+    result = run(tmp_path, "ingest", source, "--camera", "c")
+    assert result.exit_code == 2
+    assert "recorded footage only" in flat(result.output)
+
+
+def test_ingest_file_then_again_and_list_recordings(tmp_path: Path, clip: Clip) -> None:
+    assert run(tmp_path, "cameras", "add", "cam12").exit_code == 0
+    first = run(tmp_path, "ingest", str(clip.path), "--camera", "cam12", "--json")
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.output)
+    [added] = report["added"]
+    assert report["skipped"] == [] and report["failed"] == []
+    # Start from the file name, in the camera's zone (Paris, UTC+1 in January).
+    assert added["start"] == "2026-01-04T10:00:00+01:00"
+    assert added["duration_s"] == pytest.approx(2.0)
+
+    second = run(tmp_path, "ingest", str(clip.path), "--camera", "cam12")
+    assert second.exit_code == 0 and "known" in second.output and added["id"] in second.output
+
+    recs = run(tmp_path, "recordings", "--json")
+    assert recs.exit_code == 0
+    [rec] = json.loads(recs.output)
+    assert rec["id"] == added["id"] and rec["camera"] == "cam12"
+    assert rec["status"] == "pending" and rec["error"] is None
+    assert len(rec["sha256"]) == 64
+
+
+def test_ingest_with_bad_file_exits_1_and_names_it(tmp_path: Path, clip: Clip) -> None:
+    assert run(tmp_path, "cameras", "add", "cam12").exit_code == 0
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / clip.path.name).write_bytes(clip.path.read_bytes())
+    make_corrupt(folder / "cam12_20260104_110000.mp4")
+    result = run(tmp_path, "ingest", str(folder), "--camera", "cam12", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert len(report["added"]) == 1
+    [failed] = report["failed"]
+    assert failed["path"].endswith("cam12_20260104_110000.mp4")
+    assert "cam12_20260104_110000.mp4" in failed["error"]
+
+
+def test_ingest_unknown_camera_exits_2(tmp_path: Path, clip: Clip) -> None:
+    result = run(tmp_path, "ingest", str(clip.path), "--camera", "ghost")
+    assert result.exit_code == 2
+    assert "ghost" in flat(result.output)
+
+
+def test_search_bad_colour_exits_2(tmp_path: Path) -> None:
+    result = run(tmp_path, "search", "--colour", "mauve")
+    assert result.exit_code == 2
+    assert "mauve" in result.output
+
+
+def test_search_unknown_camera_exits_2_naming_it(tmp_path: Path) -> None:
+    result = run(tmp_path, "search", "--camera", "nope")
+    assert result.exit_code == 2
+    assert "nope" in flat(result.output) and "unknown camera" in flat(result.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (("--object", "dragon"), "dragon"),
+        (("--from", "2026-01-04T10:00"), "no offset"),
+        (("--from", "yesterday"), "ISO-8601"),
+        (("--from", "2026-01-04T11:00+01:00", "--to", "2026-01-04T10:00+01:00"),
+         "empty time window"),
+        (("--object", "person", "--colour", "red"), "upper/lower"),
+        (("--limit", "0"), "not in the range"),
+    ],
+)
+def test_search_bad_queries_exit_2(tmp_path: Path, args: tuple[str, ...], text: str) -> None:
+    result = run(tmp_path, "search", *args)
+    assert result.exit_code == 2
+    assert text in flat(result.output)
+
+
+def test_search_on_empty_index_explains_why(tmp_path: Path) -> None:
+    assert run(tmp_path, "cameras", "add", "c").exit_code == 0
+    as_json = run(tmp_path, "search", "--camera", "c", "--object", "car", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.output)
+    assert data == {"hits": [], "empty_reason": "no footage is registered for these cameras"}
+    text = run(tmp_path, "search", "--camera", "c", "--from", "2026-01-04T10:00")
+    assert text.exit_code == 0
+    assert "no hits" in flat(text.output)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "retrouve")
+def test_help_of_every_command(tmp_path: Path, command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    assert "--help" in result.output
+
+
+def test_version(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and "retrouve" in result.output

@@ -21,7 +21,7 @@ DEMO_SEARCHES: tuple[tuple[str, Query], ...] = (
     ("people", Query(cameras=("demo-street",), object="person", limit=5)),
     ("bicycles", Query(cameras=("demo-street",), object="bicycle", limit=5)),
     ("motor vehicles", Query(cameras=("demo-street",), object="vehicle", limit=5)),
-    ("white vehicles", Query(cameras=("demo-street",), object="vehicle", colour="white",
+    ("grey vehicles", Query(cameras=("demo-street",), object="vehicle", colour="grey",
                              limit=5)),
 )
 

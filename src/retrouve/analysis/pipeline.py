@@ -107,12 +107,13 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory) -> Un
         ids = tracker.update(dets, sf.t)
         now4 = time.perf_counter()
         secs["track"] += now4 - now3
-        small = np.asarray(
-            cv2.resize(image, (160, max(2, image.shape[0] * 160 // image.shape[1])),
-                       interpolation=cv2.INTER_AREA), dtype=np.uint8)
-        ctx = FrameContext(col.white_balance_gains(small), col.is_greyscale(small))
-        grey_votes += 1 if ctx.greyscale else -1
-        _add_tracked(builder, dets, ids, sf.t, image, ctx, motion)
+        if (ids >= 0).any():  # frame-level colour facts only matter when something is tracked
+            small = np.asarray(
+                cv2.resize(image, (160, max(2, image.shape[0] * 160 // image.shape[1])),
+                           interpolation=cv2.INTER_AREA), dtype=np.uint8)
+            ctx = FrameContext(col.white_balance_gains(small), col.is_greyscale(small))
+            grey_votes += 1 if ctx.greyscale else -1
+            _add_tracked(builder, dets, ids, sf.t, image, ctx, motion)
         mark = time.perf_counter()
         secs["attributes"] += mark - now4
     now = time.perf_counter()

@@ -146,9 +146,8 @@ class Analyser:
 
     def _settle(self, recs: Sequence[Recording]) -> None:
         """Set each recording's status from its units: done, failed, or partial."""
-        status = self.store.unit_status([r.id for r in recs])
         for rec in recs:
-            mine = [v for k, v in status.items() if k.startswith(f"{rec.id}@")]
+            mine = list(self.store.unit_status([rec.id]).values())
             if mine and all(v == "done" for v in mine):
                 self.store.set_recording_status(rec.id, "done", None)
             elif mine and all(v == "failed" for v in mine):

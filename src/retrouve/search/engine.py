@@ -9,10 +9,9 @@ and grey, or brown and orange, are close. Hits carry wall-clock times in the cam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from retrouve.domain import COLOURS, QUERY_OBJECTS, VEHICLE_CLASSES, Hit, Query
+from retrouve.domain import CARRIED_CLASSES, COLOURS, QUERY_OBJECTS, VEHICLE_CLASSES, Hit, Query
 from retrouve.errors import QueryError
 from retrouve.store.db import AttributeFilter, Store, TrackFilter, TrackRow
 
@@ -63,15 +62,12 @@ def validate(query: Query) -> None:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, got {query.limit}")
     if query.offset < 0:
         raise QueryError(f"offset must be ≥ 0, got {query.offset}")
-    if query.colour and query.object in ("person", *sorted(_NO_BODY_COLOUR)):
+    if query.colour and (query.object == "person" or query.object in CARRIED_CLASSES):
         raise QueryError(
             f"colour applies to vehicles; for a {query.object} use upper/lower clothing colours"
         )
     if (query.upper or query.lower) and query.object not in (None, "person"):
         raise QueryError("upper/lower clothing colours apply to people (object person)")
-
-
-_NO_BODY_COLOUR = frozenset({"backpack", "handbag", "suitcase", "umbrella"})
 
 
 def to_filter(query: Query) -> TrackFilter:
@@ -122,6 +118,6 @@ class Searcher:
             track_id=row.id, camera=row.camera_id, recording=row.recording_id,
             start=row.start.astimezone(tz), end=row.end.astimezone(tz), score=row.score,
             object=row.object, attributes=row.attributes, box=row.box,
-            box_time=(row.recording_start + timedelta(seconds=row.best_t)).astimezone(tz),
+            box_time=row.box_time.astimezone(tz),
             thumbnail=thumb,
         )

@@ -74,7 +74,7 @@ class TrackRow:
     thumbnail: str | None
     attributes: dict[str, tuple[str, float]]
     score: float
-    recording_start: datetime
+    box_time: datetime
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -202,14 +202,13 @@ class Store:
     # ------------------------------------------------------------ analysis runs
     def start_run(self, now: datetime, settings: dict[str, Any], models: dict[str, Any],
                   version: str) -> int:
+        values = {
+            "started_at": now, "status": "running", "software_version": version,
+            "settings_json": json.dumps(settings, sort_keys=True, default=str),
+            "models_json": json.dumps(models, sort_keys=True),
+        }
         with self.engine.begin() as conn:
-            res = conn.execute(
-                insert(s.analysis_runs).values(
-                    started_at=now, status="running", settings_json=json.dumps(settings,
-                    sort_keys=True, default=str), models_json=json.dumps(models, sort_keys=True),
-                    software_version=version,
-                )
-            )
+            res = conn.execute(insert(s.analysis_runs).values(**values))
             pk = res.inserted_primary_key
             assert pk is not None
             return int(pk[0])
@@ -356,8 +355,7 @@ class Store:
                      a.c.confidence >= af.min_confidence),
             )
             score = score * a.c.confidence
-        q = q.add_columns(score.label("score"), s.recordings.c.start_utc.label("rec_start"))
-        q = q.join(s.recordings, s.recordings.c.id == t.c.recording_id)
+        q = q.add_columns(score.label("score"))
         if conds:
             q = q.where(and_(*conds))
         if order == "time":
@@ -449,5 +447,6 @@ def _track_row(m: Any, attrs: dict[str, tuple[str, float]]) -> TrackRow:
         end=m["end_utc"], best_t=m["best_t"],
         box=Box(m["box_x0"], m["box_y0"], m["box_x1"], m["box_y1"]),
         thumbnail=m["thumbnail"], attributes=attrs, score=float(m["score"]),
-        recording_start=m["rec_start"],
+        # start_utc = recording start + t_start, so no join is needed for the box's time.
+        box_time=m["start_utc"] + timedelta(seconds=m["best_t"] - m["t_start"]),
     )

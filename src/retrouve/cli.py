@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -172,12 +172,13 @@ def recordings(ctx: click.Context, camera_id: str | None, as_json: bool) -> None
     """List recordings with their analysis status and errors."""
     with _services(ctx) as svc:
         rows = svc.store.list_recordings(camera_id)
+        zones = {c.id: ZoneInfo(c.timezone) for c in svc.store.list_cameras()}
 
         def text() -> None:
-            t = Table("id", "camera", "start", "duration", "status", "error")
+            t = Table("id", "camera", "start (camera time)", "duration", "status", "error")
             for r, status, error in rows:
-                t.add_row(r.id, r.camera_id, r.start.isoformat(), f"{r.duration_s:.1f}s", status,
-                          error or "")
+                start = r.start.astimezone(zones.get(r.camera_id, UTC)).isoformat()
+                t.add_row(r.id, r.camera_id, start, f"{r.duration_s:.1f}s", status, error or "")
             console.print(t)
 
         _emit(as_json, [{"id": r.id, "camera": r.camera_id, "path": r.path,

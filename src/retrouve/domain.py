@@ -32,12 +32,20 @@ OBJECT_CLASSES: Final[tuple[str, ...]] = (
     "handbag",
     "suitcase",
 )
-VEHICLE_CLASSES: Final[frozenset[str]] = frozenset({"car", "motorcycle", "bus", "truck"})
+#: Track object types derived after detection (not detector classes): a ``van`` is a car or
+#: truck track whose shape and size say light commercial vehicle (see ``analysis.vehicle_type``).
+DERIVED_CLASSES: Final[tuple[str, ...]] = ("van",)
+#: Motor vehicles (``vehicle`` in a query means any of these).
+VEHICLE_CLASSES: Final[frozenset[str]] = frozenset({"car", "van", "motorcycle", "bus", "truck"})
+#: Two-wheelers; a scooter is a ``motorcycle`` for the detector.
+TWO_WHEELERS: Final[frozenset[str]] = frozenset({"bicycle", "motorcycle"})
 CARRIED_CLASSES: Final[frozenset[str]] = frozenset({"backpack", "umbrella", "handbag", "suitcase"})
-#: Query object words: the detector classes plus ``vehicle`` (any motor vehicle).
+#: Query object words: the track types plus ``vehicle`` (any motor vehicle).
 QUERY_OBJECTS: Final[frozenset[str]] = frozenset(
-    {"person", "bicycle", "motorcycle", "car", "bus", "truck", "vehicle", *CARRIED_CLASSES}
+    {"person", "bicycle", "motorcycle", "car", "van", "bus", "truck", "vehicle", *CARRIED_CLASSES}
 )
+#: Values of the ``accessory`` person attribute (the carried object classes).
+ACCESSORIES: Final[tuple[str, ...]] = ("backpack", "handbag", "suitcase", "umbrella")
 
 #: The eleven basic colour terms (Berlin & Kay); silver is reported as grey.
 COLOURS: Final[tuple[str, ...]] = (
@@ -242,6 +250,26 @@ class Attribute:
 
 
 @dataclass(frozen=True)
+class PlateRead:
+    """A track's consensus licence-plate read.
+
+    ``text`` is normalised (uppercase ``A-Z0-9``, no separators, country band removed);
+    ``chars`` gives each character of ``text`` with its confidence 0..1; ``alternatives`` are
+    other candidate strings with their scores, best first. ``best_t`` is in recording seconds
+    and ``box`` (if known) in original-frame pixels on that frame.
+    """
+
+    text: str
+    confidence: float
+    chars: tuple[tuple[str, float], ...]
+    alternatives: tuple[tuple[str, float], ...] = ()
+    grammar: str | None = None
+    reads: int = 1
+    best_t: float = 0.0
+    box: Box | None = None
+
+
+@dataclass(frozen=True)
 class Observation:
     """Where a track was seen on one analysed frame (``t`` in recording seconds)."""
 
@@ -270,6 +298,12 @@ class Track:
     attributes: tuple[Attribute, ...]
     observations: tuple[Observation, ...]
     thumbnail_jpeg: bytes = field(repr=False, default=b"")
+    #: Consensus licence-plate read (vehicle tracks only), ``None`` when nothing was legible.
+    plate: PlateRead | None = None
+    #: Appearance vectors by kind (``builtin-colour`` or a pack name), float32, L2-normalised.
+    vectors: dict[str, npt.NDArray[np.float32]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def attribute(self, name: str) -> Attribute | None:
         for a in self.attributes:
@@ -326,6 +360,19 @@ class Query:
     colour: str | None = None
     upper: str | None = None
     lower: str | None = None
+    #: A carried object of a person: one of :data:`ACCESSORIES`.
+    accessory: str | None = None
+    #: Plate pattern: letters/digits, ``?`` one character, ``*`` any run; case, spaces and
+    #: dashes ignored; matched tolerantly to OCR confusions.
+    plate: str | None = None
+    #: Vehicle make / model (needs a make-model classifier pack).
+    make: str | None = None
+    model: str | None = None
+    #: Free text matched by a CLIP-family pack's embeddings (structured words are parsed out
+    #: into the fields above by ``search.text_query`` first).
+    text: str | None = None
+    #: Rank tracks by appearance similarity to this track (``search --like``).
+    like_track: int | None = None
     limit: int = 50
     offset: int = 0
 
@@ -345,6 +392,7 @@ class Hit:
     box: Box
     box_time: datetime
     thumbnail: str | None
+    plate: PlateRead | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON hit schema shared by the CLI, the API and the evaluation."""
@@ -362,4 +410,11 @@ class Hit:
             "box": [round(v, 1) for v in self.box.as_list()],
             "box_time": self.box_time.isoformat(),
             "thumbnail": self.thumbnail,
+            "plate": None
+            if self.plate is None
+            else {
+                "text": self.plate.text,
+                "confidence": round(self.plate.confidence, 3),
+                "alternatives": [[t, round(c, 3)] for t, c in self.plate.alternatives],
+            },
         }

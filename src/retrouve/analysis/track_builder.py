@@ -30,7 +30,9 @@ from retrouve.vision import colour as col
 #: Secondary colour values are stored (and searchable, ranked lower) above this share.
 SECONDARY_MIN = 0.25
 _PERSON = OBJECT_CLASSES.index("person")
-_VEHICLES = frozenset(OBJECT_CLASSES.index(c) for c in VEHICLE_CLASSES | {"bicycle"})
+_VEHICLES = frozenset(
+    i for i, c in enumerate(OBJECT_CLASSES) if c in VEHICLE_CLASSES or c == "bicycle"
+)
 
 
 @dataclass

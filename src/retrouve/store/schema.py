@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -175,4 +176,74 @@ track_attributes = Table(
     # 1 for the track's best value of this attribute, 2 for the runner-up…
     Column("rank", Integer, nullable=False),
     Index("ix_track_attributes_lookup", "name", "value", "confidence", "track_id"),
+)
+
+#: One consensus licence-plate read per vehicle track (see ``retrouve.plates``).
+plate_reads = Table(
+    "plate_reads",
+    metadata,
+    Column(
+        "track_id", Integer, ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True
+    ),
+    # Normalised read: uppercase letters and digits only, no separators.
+    Column("text", String(16), nullable=False),
+    # The read folded onto OCR-confusion classes (O/D/Q→0, I/L→1…): SQL prefilter for
+    # confusion-tolerant plate search; the exact edit cost is ranked in Python.
+    Column("folded", String(16), nullable=False),
+    Column("confidence", Float, nullable=False),
+    # Grammar the read fits best (``fr-siv``, ``fr-fni``…) or NULL when none fits.
+    Column("grammar", String(16)),
+    # [[char, confidence], ...] of the consensus read.
+    Column("chars_json", Text, nullable=False),
+    # [[text, score], ...]: the runner-up reads, best first.
+    Column("alternatives_json", Text, nullable=False),
+    # How many frames of the track contributed a read.
+    Column("reads", Integer, nullable=False),
+    # Recording seconds and original-frame pixels of the plate on its best read.
+    Column("best_t", Float, nullable=False),
+    Column("box_x0", Float),
+    Column("box_y0", Float),
+    Column("box_x1", Float),
+    Column("box_y1", Float),
+    Index("ix_plate_reads_folded", "folded"),
+)
+
+#: Appearance vectors per track, for "find similar" (float32 little-endian, L2-normalised).
+track_vectors = Table(
+    "track_vectors",
+    metadata,
+    Column(
+        "track_id", Integer, ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True
+    ),
+    # ``builtin-colour`` for the built-in body-region histograms; a pack name otherwise.
+    Column("kind", String(64), primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Index("ix_track_vectors_kind", "kind", "track_id"),
+)
+
+#: Operator accounts of the web application. Passwords are argon2 hashes.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    # admin | supervisor | operator (the legal-framework issue adds auditor).
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_changed_at", UTCDateTime, nullable=False),
+)
+
+#: API tokens for scripts. Only the SHA-256 of a token is stored; the token is shown once.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
 )

@@ -44,6 +44,16 @@ class AnalysisSettings(BaseModel):
     min_track_frames: int = Field(2, ge=1)
     #: Thumbnail long side in pixels.
     thumbnail_px: int = Field(320, ge=64)
+    #: Read licence plates of vehicle tracks (needs ``rapidocr-onnxruntime``, see README).
+    plates: bool = True
+    #: Full-resolution vehicle views read per track (the best ones, spread in time); the
+    #: reads are combined into one consensus. More views: better reads, more OCR time.
+    plate_views: int = Field(3, ge=1, le=10)
+    #: Vehicles narrower than this (original pixels) on every frame are not read: a plate
+    #: is about a fifth of a car's width, and OCR needs ~15 px high characters.
+    plate_min_vehicle_px: int = Field(90, ge=16)
+    #: Seconds between two views kept for plate reading (different frames, different noise).
+    plate_view_spacing_s: float = Field(0.4, ge=0)
 
 
 class Settings(BaseSettings):

@@ -93,6 +93,10 @@ class Box:
         return self.y1 - self.y0
 
     @property
+    def center(self) -> tuple[float, float]:
+        return ((self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2)
+
+    @property
     def area(self) -> float:
         return self.width * self.height
 
@@ -267,6 +271,8 @@ class PlateRead:
     reads: int = 1
     best_t: float = 0.0
     box: Box | None = None
+    #: ``text`` folded onto OCR-confusion classes (``vision.plates``), stored for search.
+    folded: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
 from retrouve.analysis.executor import Executor, make_executor
-from retrouve.analysis.pipeline import DetectorFactory
+from retrouve.analysis.pipeline import DetectorFactory, PlateReaderFactory
 from retrouve.analysis.runner import Analyser
 from retrouve.catalogue.ingest import Catalogue
 from retrouve.config import Settings
@@ -61,6 +61,7 @@ def build_services(
     clock: Callable[[], datetime] | None = None,
     executor_factory: Callable[[], Executor] | None = None,
     detector_factory: DetectorFactory | None = None,
+    plate_reader_factory: PlateReaderFactory | None = None,
     models: dict[str, str] | None = None,
 ) -> Services:
     """Build every service for ``settings``; keyword arguments replace the defaults."""
@@ -75,5 +76,6 @@ def build_services(
         models or (builtin_models() if detector_factory is None
                    else {"detector": getattr(detector_factory, "__qualname__", "injected")}),
         detector_factory,
+        plate_reader_factory,
     )
     return Services(settings, store, catalogue, analyser, Searcher(store), clock)

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from retrouve.analysis.track_builder import FrameContext, TrackBuilder
+from retrouve.analysis.track_builder import FrameContext, PlateOptions, TrackBuilder
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import Box, Detections, StageStats, UnitResult, WorkUnit
 from retrouve.errors import RetrouveError
@@ -27,11 +27,14 @@ from retrouve.video.decode import DecodeCounter, sample_frames
 from retrouve.video.motion import MotionGate, MotionResult
 from retrouve.vision import colour as col
 from retrouve.vision.detector import Detector, SsdMobileNetDetector, detect_tiled
+from retrouve.vision.plates.ocr import PlateReader, RapidOcrPlateReader
 from retrouve.vision.tracker import ByteTracker, TrackerConfig
 
 log = logging.getLogger(__name__)
 
 DetectorFactory = Callable[[AnalysisSettings], Detector]
+#: Builds the plate reader of a process; ``None`` from it means "no plate reading".
+PlateReaderFactory = Callable[[AnalysisSettings], PlateReader | None]
 
 
 @functools.lru_cache(maxsize=2)
@@ -42,6 +45,16 @@ def _builtin_detector(threshold: float) -> Detector:
 def default_detector(settings: AnalysisSettings) -> Detector:
     """The built-in detector, loaded once per process."""
     return _builtin_detector(settings.detect_threshold)
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_plate_reader() -> PlateReader:
+    return RapidOcrPlateReader()
+
+
+def default_plate_reader(settings: AnalysisSettings) -> PlateReader | None:
+    """The built-in plate reader (loaded once per process), or ``None`` when plates are off."""
+    return _builtin_plate_reader() if settings.plates else None
 
 
 def tracker_config(settings: AnalysisSettings) -> TrackerConfig:
@@ -57,11 +70,13 @@ def tracker_config(settings: AnalysisSettings) -> TrackerConfig:
 
 
 def process_unit(
-    unit: WorkUnit, settings: Settings, detector_factory: DetectorFactory | None = None
+    unit: WorkUnit, settings: Settings, detector_factory: DetectorFactory | None = None,
+    plate_reader_factory: PlateReaderFactory | None = None,
 ) -> UnitResult:
     """Analyse ``unit``; failures are returned in ``UnitResult.error``, never raised."""
     try:
-        return _process(unit, settings.analysis, (detector_factory or default_detector))
+        return _process(unit, settings.analysis, (detector_factory or default_detector),
+                        plate_reader_factory or default_plate_reader)
     except RetrouveError as exc:
         log.warning("unit %s failed: %s", unit.id, exc)
         return UnitResult(unit.id, (), StageStats(), error=str(exc))
@@ -71,11 +86,16 @@ def process_unit(
                           error=f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory) -> UnitResult:
+def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory,
+             make_reader: PlateReaderFactory) -> UnitResult:
     detector = make(cfg)
+    reader = make_reader(cfg) if cfg.plates else None
     tracker = ByteTracker(tracker_config(cfg))
     gate = MotionGate()
-    builder = TrackBuilder(unit.recording_id, unit.id, cfg.thumbnail_px)
+    builder = TrackBuilder(
+        unit.recording_id, unit.id, cfg.thumbnail_px,
+        PlateOptions(reader, cfg.plate_views, cfg.plate_view_spacing_s, cfg.plate_min_vehicle_px),
+    )
     counter = DecodeCounter()
     secs: dict[str, float] = defaultdict(float)
     sampled = detected = passes = grey_votes = 0
@@ -124,7 +144,9 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory) -> Un
     tracks = builder.finish(
         1 if unit.is_image else cfg.min_track_frames, pad, unit.t0, t_end, grey_votes > 0
     )
-    secs["attributes"] += time.perf_counter() - mark
+    # Plate OCR runs inside finish(); its share is reported separately from colours.
+    secs["plates"] += builder.plate_seconds
+    secs["attributes"] += time.perf_counter() - mark - builder.plate_seconds
     stats = StageStats(counter.decoded, sampled, detected, passes,
                        {k: round(v, 4) for k, v in secs.items()})
     return UnitResult(unit.id, tuple(tracks), stats)

@@ -17,7 +17,7 @@ from typing import Any
 
 from retrouve import __version__
 from retrouve.analysis.executor import Executor
-from retrouve.analysis.pipeline import DetectorFactory, process_unit
+from retrouve.analysis.pipeline import DetectorFactory, PlateReaderFactory, process_unit
 from retrouve.analysis.planning import plan_units
 from retrouve.config import Settings
 from retrouve.domain import Recording, StageStats, UnitResult, WorkUnit
@@ -66,6 +66,7 @@ class Analyser:
         clock: Callable[[], datetime],
         models: dict[str, str],
         detector_factory: DetectorFactory | None = None,
+        plate_reader_factory: PlateReaderFactory | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -73,6 +74,7 @@ class Analyser:
         self.clock = clock
         self.models = models
         self.detector_factory = detector_factory
+        self.plate_reader_factory = plate_reader_factory
 
     def pending(self, recording_ids: Sequence[str] | None = None,
                 retry_failed: bool = True) -> list[Recording]:
@@ -109,7 +111,8 @@ class Analyser:
             self.store.set_recording_status(rec.id, "analysing", None)
         executor = self.executor_factory()
         fn = functools.partial(
-            process_unit, settings=self.settings, detector_factory=self.detector_factory
+            process_unit, settings=self.settings, detector_factory=self.detector_factory,
+            plate_reader_factory=self.plate_reader_factory,
         )
         durations = {r.id: r.duration_s for r in recs}
         by_id = {u.id: u for u in todo}

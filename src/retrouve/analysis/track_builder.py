@@ -9,6 +9,7 @@ thumbnail. Times are recording seconds; boxes original-frame pixels.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import cv2
@@ -24,8 +25,12 @@ from retrouve.domain import (
     Observation,
     Track,
 )
+from retrouve.analysis import carried, vehicle_type
+from retrouve.analysis.plate_views import PlateViews
 from retrouve.video.motion import MotionResult
+from retrouve.vision import appearance
 from retrouve.vision import colour as col
+from retrouve.vision.plates.ocr import PlateReader
 
 #: Secondary colour values are stored (and searchable, ranked lower) above this share.
 SECONDARY_MIN = 0.25
@@ -33,6 +38,19 @@ _PERSON = OBJECT_CLASSES.index("person")
 _VEHICLES = frozenset(
     i for i, c in enumerate(OBJECT_CLASSES) if c in VEHICLE_CLASSES or c == "bicycle"
 )
+#: Classes with a licence plate worth reading.
+_PLATED = frozenset(i for i, c in enumerate(OBJECT_CLASSES) if c in VEHICLE_CLASSES)
+_CAR, _TRUCK = OBJECT_CLASSES.index("car"), OBJECT_CLASSES.index("truck")
+
+
+@dataclass(frozen=True)
+class PlateOptions:
+    """How plates are read: ``reader`` (``None``: not at all) and the view selection."""
+
+    reader: PlateReader | None = None
+    views: int = 3
+    spacing_s: float = 0.4
+    min_vehicle_px: int = 90
 
 
 @dataclass
@@ -47,6 +65,13 @@ class _Evidence:
     best_t: float = 0.0
     best_box: Box | None = None
     best_crop: npt.NDArray[np.uint8] | None = None
+    appearance: npt.NDArray[np.float32] | None = None
+    plate_views: PlateViews | None = None
+
+    def add_appearance(self, vector: npt.NDArray[np.float32] | None) -> None:
+        if vector is None:
+            return
+        self.appearance = vector if self.appearance is None else self.appearance + vector
 
     def add_colour(self, name: str, scores: npt.NDArray[np.float32], weight: float) -> None:
         if weight <= 0:
@@ -67,13 +92,17 @@ class FrameContext:
 class TrackBuilder:
     """Collects per-track evidence for one work unit."""
 
-    def __init__(self, recording_id: str, unit_id: str, thumbnail_px: int = 320) -> None:
+    def __init__(self, recording_id: str, unit_id: str, thumbnail_px: int = 320,
+                 plates: PlateOptions | None = None) -> None:
         self.recording_id = recording_id
         self.unit_id = unit_id
         self.thumbnail_px = thumbnail_px
+        self.plates = plates or PlateOptions()
         self._tracks: dict[int, _Evidence] = {}
         self.greyscale_frames = 0
         self.frames = 0
+        #: Seconds spent reading plates in :meth:`finish` (for the pipeline's stage timings).
+        self.plate_seconds = 0.0
 
     def add(
         self,
@@ -104,9 +133,16 @@ class TrackBuilder:
                                                             ctx.greyscale)
             ev.add_colour("upper", up, uw)
             ev.add_colour("lower", lo, lw)
+            ev.add_appearance(appearance.appearance_vector(crop, person=True))
         elif class_id in _VEHICLES:
             sc, sw = col.vehicle_colour_scores(crop, ctx.gains, foreground, ctx.greyscale)
             ev.add_colour("colour", sc, sw)
+            ev.add_appearance(appearance.appearance_vector(crop, person=False))
+            opts = self.plates
+            if opts.reader is not None and class_id in _PLATED:
+                if ev.plate_views is None:
+                    ev.plate_views = PlateViews(opts.views, opts.spacing_s, opts.min_vehicle_px)
+                ev.plate_views.offer(t, box, score, image)
         # Best view: confident, large, not cut by the frame edge.
         edge = x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1
         quality = score * np.sqrt(box.area) * (0.5 if edge else 1.0)
@@ -133,18 +169,29 @@ class TrackBuilder:
             mean_conf = float(ev.votes[cls]) / max(1, n_cls)
             object_conf = min(1.0, share * (0.5 + 0.5 * min(1.0, mean_conf / 0.6)))
             attributes = self._decide_colours(ev, cls, greyscale)
+            obj = OBJECT_CLASSES[cls]
+            if cls in (_CAR, _TRUCK):
+                obj, type_attrs = _vehicle_type(ev)
+                attributes.extend(type_attrs)
             t0 = max(t_min, ev.observations[0].t - pad_s)
             t1 = min(t_max, ev.observations[-1].t + pad_s)
+            plate = None
+            if ev.plate_views is not None and self.plates.reader is not None:
+                started = time.perf_counter()
+                plate = ev.plate_views.read(self.plates.reader)
+                self.plate_seconds += time.perf_counter() - started
+            vec = None if ev.appearance is None else appearance.normalise(ev.appearance)
             out.append(
                 Track(
                     recording_id=self.recording_id, unit_id=self.unit_id, local_id=local_id,
-                    object=OBJECT_CLASSES[cls], object_confidence=round(object_conf, 4),
+                    object=obj, object_confidence=round(object_conf, 4),
                     t_start=t0, t_end=t1, best_t=ev.best_t, best_box=ev.best_box,
                     attributes=tuple(attributes), observations=tuple(ev.observations),
-                    thumbnail_jpeg=self._jpeg(ev.best_crop),
+                    thumbnail_jpeg=self._jpeg(ev.best_crop), plate=plate,
+                    vectors={} if vec is None else {appearance.KIND: vec},
                 )
             )
-        return out
+        return carried.apply(out)
 
     @staticmethod
     def _decide_colours(ev: _Evidence, cls: int, greyscale: bool) -> list[Attribute]:
@@ -178,6 +225,14 @@ class TrackBuilder:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_JPEG_QUALITY, 85])
         return bytes(buf.tobytes()) if ok else b""
+
+
+def _vehicle_type(ev: _Evidence) -> tuple[str, list[Attribute]]:
+    """Car, van or truck for a car/truck-voted track, plus the ranked ``vehicle_type`` values."""
+    est = vehicle_type.estimate(float(ev.votes[_CAR]), float(ev.votes[_TRUCK]), ev.observations)
+    ranked = est.ranked()
+    attrs = [Attribute("vehicle_type", name, round(p, 4)) for name, p in ranked[:2] if p > 0.05]
+    return ranked[0][0], attrs
 
 
 def _context_crop(image: npt.NDArray[np.uint8], box: Box, margin: float = 0.15) -> npt.NDArray[

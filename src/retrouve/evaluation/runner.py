@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,16 @@ from retrouve.evaluation.scoring import (
     summarise,
     unsupported_keys,
 )
+from retrouve.evaluation.plate_reading import PlateAccuracy, PlateCase, summarise_plates
 from retrouve.services import Services
+from retrouve.store.db import TrackFilter
 
-SUPPORTED_KEYS = frozenset({"cameras", "object", "colour", "upper", "lower"})
-#: Object words of the eval format that this version cannot search yet.
-UNSUPPORTED_OBJECTS = frozenset({"van"})
+SUPPORTED_KEYS = frozenset(
+    {"cameras", "object", "colour", "upper", "lower", "accessory", "plate"}
+)
+#: Object words of the eval format that this version cannot search (none left; kept so a
+#: future format word is reported rather than silently searched without).
+UNSUPPORTED_OBJECTS: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -47,6 +53,11 @@ class EvalOutcome:
     hits: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     ingest_failures: list[tuple[str, str]] = field(default_factory=list)
     analysis: AnalysisReport | None = None
+    plate_cases: list[PlateCase] = field(default_factory=list)
+
+    @property
+    def plate_accuracy(self) -> PlateAccuracy:
+        return summarise_plates(self.plate_cases)
 
     @property
     def summaries(self) -> list[CategorySummary]:
@@ -61,6 +72,7 @@ class EvalOutcome:
                             for i, c, k in self.unsupported],
             "ingest_failures": [{"path": p, "error": e} for p, e in self.ingest_failures],
             "analysis": self.analysis.to_json() if self.analysis else None,
+            "plate_reading": self.plate_accuracy.to_json(),
         }
 
 
@@ -74,7 +86,8 @@ def unsupported_of(query: dict[str, Any]) -> list[str]:
 def to_query(raw: dict[str, Any], limit: int) -> Query:
     return Query(
         cameras=tuple(raw.get("cameras", ())), object=raw.get("object"),
-        colour=raw.get("colour"), upper=raw.get("upper"), lower=raw.get("lower"), limit=limit,
+        colour=raw.get("colour"), upper=raw.get("upper"), lower=raw.get("lower"),
+        accessory=raw.get("accessory"), plate=raw.get("plate"), limit=limit,
     )
 
 
@@ -114,7 +127,27 @@ def run_eval(
     starts = recording_starts(dataset)
     for lq in queries:
         _run_query(services, lq, starts, limit, outcome)
+        if category_of(lq.query) == "plate-exact":
+            outcome.plate_cases.extend(_plate_cases(services, lq, starts))
     return outcome
+
+
+def _plate_cases(services: Services, lq: LabelledQuery,
+                 starts: dict[str, Any]) -> list[PlateCase]:
+    """The reads of vehicle tracks overlapping each expected sighting of a plate query."""
+    truth = "".join(c for c in str(lq.query["plate"]).upper() if c.isalnum())
+    cases = []
+    for sighting in lq.expected:
+        start = starts[sighting.camera]
+        rows = services.store.find_tracks(
+            TrackFilter(cameras=(sighting.camera,),
+                        time_from=start + timedelta(seconds=sighting.t0),
+                        time_to=start + timedelta(seconds=sighting.t1), with_plate=True),
+            limit=100,
+        )
+        reads = tuple(r.plate.text for r in rows if r.plate is not None)
+        cases.append(PlateCase(lq.id, truth, reads))
+    return cases
 
 
 def _run_query(services: Services, lq: LabelledQuery, starts: dict[str, Any], limit: int,

@@ -1,23 +1,59 @@
 """Search: validate a query, turn it into store filters, rank, return hits.
 
 Ranking: a track's score is its object confidence times the confidence of every attribute the
-query asked for (colour, upper, lower). A track whose *runner-up* colour matches still appears,
-ranked by that lower confidence: operators prefer a ranked list to a silent miss when white
-and grey, or brown and orange, are close. Hits carry wall-clock times in the camera's zone.
+query asked for (colour, upper, lower, accessory, vehicle type, make, model). A track whose
+*runner-up* value matches still appears, ranked by that lower confidence: operators prefer a
+ranked list to a silent miss when white and grey, or a van and a car, are close.
+
+Two criteria re-rank candidates in Python after the SQL filter (:mod:`retrouve.search.rerank`):
+a **plate pattern** (confusion-tolerant edit cost; a folded ``LIKE`` prefilter first, then a
+bounded scan for edits the prefilter cannot see) and **find similar** (cosine similarity of
+appearance vectors). Hits carry wall-clock times in the camera's zone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from retrouve.domain import CARRIED_CLASSES, COLOURS, QUERY_OBJECTS, VEHICLE_CLASSES, Hit, Query
+import numpy as np
+
+from retrouve.domain import (
+    ACCESSORIES,
+    CARRIED_CLASSES,
+    COLOURS,
+    QUERY_OBJECTS,
+    VEHICLE_CLASSES,
+    Hit,
+    Query,
+)
 from retrouve.errors import QueryError
+from retrouve.search import rerank
+from retrouve.search.plate_pattern import PlatePattern
 from retrouve.store.db import AttributeFilter, Store, TrackFilter, TrackRow
+from retrouve.vision import appearance
 
 #: Attribute values below this confidence are not returned (noise, not evidence).
 MIN_ATTRIBUTE_CONFIDENCE = 0.15
 MAX_LIMIT = 1000
+#: Tracks re-ranked in Python at most (plate and similarity searches), best SQL score first.
+RERANK_CANDIDATES = 20000
+#: Types a car/truck track may be re-labelled between (``vehicle_type`` attribute).
+CAR_LIKE = ("car", "truck", "van")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the installed models allow a search to ask for.
+
+    ``make_model``: a make/model classifier pack is installed. ``text_vectors``: the vector
+    kind and text encoder of a CLIP-family pack, matching free text against images.
+    """
+
+    make_model: bool = False
+    text_kind: str | None = None
+    embed_text: Callable[[str], np.ndarray | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -39,8 +75,9 @@ class SearchResult:
         return "no sighting matches: widen the time window or drop a criterion"
 
 
-def validate(query: Query) -> None:
+def validate(query: Query, caps: Capabilities | None = None) -> None:
     """Raise :class:`QueryError` naming the bad field."""
+    caps = caps or Capabilities()
     if query.object is not None and query.object not in QUERY_OBJECTS:
         raise QueryError(
             f"unknown object {query.object!r}: expected one of {', '.join(sorted(QUERY_OBJECTS))}"
@@ -49,6 +86,10 @@ def validate(query: Query) -> None:
         value = getattr(query, name)
         if value is not None and value not in COLOURS:
             raise QueryError(f"unknown {name} {value!r}: expected one of {', '.join(COLOURS)}")
+    if query.accessory is not None and query.accessory not in ACCESSORIES:
+        raise QueryError(
+            f"unknown accessory {query.accessory!r}: expected one of {', '.join(ACCESSORIES)}"
+        )
     for name in ("time_from", "time_to"):
         value = getattr(query, name)
         if value is not None and value.tzinfo is None:
@@ -66,44 +107,96 @@ def validate(query: Query) -> None:
         raise QueryError(
             f"colour applies to vehicles; for a {query.object} use upper/lower clothing colours"
         )
-    if (query.upper or query.lower) and query.object not in (None, "person"):
-        raise QueryError("upper/lower clothing colours apply to people (object person)")
+    person_only = [n for n in ("upper", "lower", "accessory") if getattr(query, n)]
+    if person_only and query.object not in (None, "person"):
+        raise QueryError(f"{'/'.join(person_only)} apply to people (object person), "
+                         f"not to a {query.object}")
+    vehicle_only = [n for n in ("plate", "make", "model") if getattr(query, n)]
+    if vehicle_only and (query.object == "person" or query.object in CARRIED_CLASSES
+                         or query.object == "bicycle"):
+        raise QueryError(f"{'/'.join(vehicle_only)} apply to motor vehicles, "
+                         f"not to a {query.object}")
+    if vehicle_only and person_only:
+        raise QueryError(f"{'/'.join(vehicle_only)} (vehicles) cannot be combined with "
+                         f"{'/'.join(person_only)} (people)")
+    if query.plate is not None:
+        PlatePattern.parse(query.plate)  # raises QueryError naming the bad character
+    if (query.make or query.model) and not caps.make_model:
+        raise QueryError(
+            "make/model search needs a vehicle make/model classifier pack: install one with "
+            "`retrouve models install PACK` (task classifier, attribute make_model), then "
+            "re-analyse the footage"
+        )
+
+
+def _norm_label(value: str) -> str:
+    return " ".join(value.lower().split())
 
 
 def to_filter(query: Query) -> TrackFilter:
-    """The store filter for a validated query (pure)."""
+    """The store filter for a validated query (pure). Plate matching and similarity are
+    applied after it (see :class:`Searcher`); the filter only requires a plate read."""
     objects: tuple[str, ...] = ()
+    attrs: list[AttributeFilter] = []
     if query.object == "vehicle":
         objects = tuple(sorted(VEHICLE_CLASSES))
+    elif query.object in CAR_LIKE:
+        # Car, van and truck are told apart by evidence with a probability: search all three
+        # and rank by the probability of the asked type.
+        objects = CAR_LIKE
+        attrs.append(AttributeFilter("vehicle_type", query.object, MIN_ATTRIBUTE_CONFIDENCE,
+                                     or_object=query.object))
     elif query.object:
         objects = (query.object,)
-    elif query.upper or query.lower:
+    elif query.upper or query.lower or query.accessory:
         objects = ("person",)
+    elif query.plate or query.make or query.model:
+        objects = tuple(sorted(VEHICLE_CLASSES))
     elif query.colour:
         objects = (*sorted(VEHICLE_CLASSES), "bicycle")
-    attrs = tuple(
+    attrs.extend(
         AttributeFilter(name, value, MIN_ATTRIBUTE_CONFIDENCE)
         for name, value in (("colour", query.colour), ("upper", query.upper),
-                            ("lower", query.lower))
+                            ("lower", query.lower), ("accessory", query.accessory))
         if value
     )
-    return TrackFilter(query.cameras, objects, query.time_from, query.time_to, attrs)
+    attrs.extend(
+        AttributeFilter(name, _norm_label(value), 0.0)
+        for name, value in (("make", query.make), ("model", query.model)) if value
+    )
+    return TrackFilter(query.cameras, objects, query.time_from, query.time_to, tuple(attrs),
+                       with_plate=query.plate is not None)
 
 
 class Searcher:
     """Runs queries against the store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, capabilities: Capabilities | None = None) -> None:
         self.store = store
+        self.capabilities = capabilities or Capabilities()
 
     def search(self, query: Query, order: str = "score") -> SearchResult:
-        validate(query)
+        if order not in ("score", "time"):
+            raise QueryError(f"unknown order {order!r}: expected score or time")
+        validate(query, self.capabilities)
         zones = {}
         for cam in query.cameras:
             zones[cam] = ZoneInfo(self.store.require_camera(cam).timezone)
-        rows = self.store.find_tracks(
-            to_filter(query), order=order, limit=query.limit, offset=query.offset
-        )
+        flt = to_filter(query)
+        if query.like_track is not None:
+            rows = self._similar(query, flt)
+        elif query.plate is not None:
+            rows = self._plates(query, flt)
+        elif query.text and self.capabilities.embed_text and self.capabilities.text_kind:
+            rows = self._text(query, flt)
+        else:
+            rows = self.store.find_tracks(flt, order=order, limit=query.limit,
+                                          offset=query.offset)
+            order = "done"
+        if order == "time":
+            rows.sort(key=lambda r: (r.start, r.id))
+        if order != "done":
+            rows = rows[query.offset:query.offset + query.limit]
         for row in rows:
             if row.camera_id not in zones:
                 found = self.store.get_camera(row.camera_id)
@@ -112,6 +205,58 @@ class Searcher:
         in_scope, analysed = self.store.analysed_span(query.cameras)
         return SearchResult(query, hits, in_scope, analysed)
 
+    def _plates(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
+        """Candidates with a plate read, ranked by the pattern's edit cost."""
+        assert query.plate is not None
+        pattern = PlatePattern.parse(query.plate)
+        want = query.offset + query.limit
+        # Pass 1: confusion-only matches, found by the index on the folded plate.
+        rows = self.store.find_tracks(replace(flt, plate_like=pattern.sql_like()),
+                                      limit=RERANK_CANDIDATES)
+        ranked = rerank.by_plate(pattern, rows)
+        if len(ranked) < want and pattern.max_cost >= 1.0:
+            # Pass 2: a missing or extra character escapes LIKE; scan the plates in scope.
+            seen = {r.id for r in ranked}
+            more = self.store.find_tracks(flt, order="time", limit=RERANK_CANDIDATES)
+            ranked = sorted(ranked + [r for r in rerank.by_plate(pattern, more)
+                                      if r.id not in seen],
+                            key=lambda r: (-r.score, r.start, r.id))
+        return ranked
+
+    def _similar(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
+        """Tracks ranked by appearance similarity to ``query.like_track``."""
+        assert query.like_track is not None
+        target = self.store.get_track(query.like_track)
+        if target is None:
+            raise QueryError(f"unknown track {query.like_track} for find-similar")
+        kinds = [k for k in (self.capabilities.text_kind, appearance.KIND) if k]
+        for kind in kinds:
+            vec = self.store.vectors(kind, [target.id]).get(target.id)
+            if vec is not None:
+                break
+        else:
+            raise QueryError(f"track {target.id} has no appearance vector: re-analyse its "
+                             "recording to enable find-similar")
+        if not flt.objects:
+            same = (tuple(sorted(VEHICLE_CLASSES)) if target.object in VEHICLE_CLASSES
+                    else (target.object,))
+            flt = replace(flt, objects=same)
+        rows = [r for r in self.store.find_tracks(flt, limit=RERANK_CANDIDATES)
+                if r.id != target.id]
+        vectors = self.store.vectors(kind, [r.id for r in rows])
+        return rerank.by_similarity(appearance.from_bytes(vec), rows, vectors)
+
+    def _text(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
+        """Tracks ranked by CLIP similarity between ``query.text`` and their best view."""
+        caps = self.capabilities
+        assert query.text and caps.embed_text and caps.text_kind
+        vec = caps.embed_text(query.text)
+        rows = self.store.find_tracks(flt, limit=RERANK_CANDIDATES)
+        if vec is None:
+            return rows
+        vectors = self.store.vectors(caps.text_kind, [r.id for r in rows])
+        return rerank.by_similarity(np.asarray(vec, np.float32), rows, vectors, min_sim=0.0)
+
     def _hit(self, row: TrackRow, tz: ZoneInfo) -> Hit:
         thumb = str(self.store.blobs.path_of(row.thumbnail)) if row.thumbnail else None
         return Hit(
@@ -119,5 +264,5 @@ class Searcher:
             start=row.start.astimezone(tz), end=row.end.astimezone(tz), score=row.score,
             object=row.object, attributes=row.attributes, box=row.box,
             box_time=row.box_time.astimezone(tz),
-            thumbnail=thumb,
+            thumbnail=thumb, plate=row.plate,
         )

@@ -19,6 +19,8 @@ from sqlalchemy import (
     Engine,
     and_,
     create_engine,
+    exists,
+    or_,
     delete,
     event,
     func,
@@ -28,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, NoSuchModuleError, SQLAlchemyError
 
-from retrouve.domain import Box, Camera, Recording, Track, UnitResult, WorkUnit
+from retrouve.domain import Box, Camera, PlateRead, Recording, Track, UnitResult, WorkUnit
 from retrouve.errors import DuplicateCameraError, MissingExtraError, StoreError, UnknownCameraError
 from retrouve.store import schema as s
 from retrouve.store.blobs import BlobStore, safe_name
@@ -44,6 +46,9 @@ class AttributeFilter:
     name: str
     value: str
     min_confidence: float = 0.0
+    #: Also accept tracks of this object type that lack the attribute (factor 1.0): tracks
+    #: stored before the attribute existed still match ``vehicle_type = car`` as cars.
+    or_object: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,12 @@ class TrackFilter:
     time_from: datetime | None = None
     time_to: datetime | None = None
     attributes: tuple[AttributeFilter, ...] = ()
+    #: Only tracks with a plate read whose confusion-folded text matches this SQL LIKE pattern.
+    plate_like: str | None = None
+    #: Only tracks with a plate read.
+    with_plate: bool = False
+    #: Only these track ids (``None``: no restriction).
+    ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class TrackRow:
     attributes: dict[str, tuple[str, float]]
     score: float
     box_time: datetime
+    plate: PlateRead | None = None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -273,6 +285,8 @@ class Store:
                 camera_id, start = recs[track.recording_id]
                 track_id = _insert_track(conn, run_id, track, key, camera_id, start)
                 _insert_attributes(conn, track_id, track)
+                _insert_plate(conn, track_id, track)
+                _insert_vectors(conn, track_id, track)
             conn.execute(
                 update(s.work_units)
                 .where(s.work_units.c.id == result.unit_id)
@@ -346,15 +360,35 @@ class Store:
             conds.append(t.c.end_utc >= flt.time_from)
         if flt.time_to is not None:
             conds.append(t.c.start_utc <= flt.time_to)
-        q = select(t)
+        if flt.ids is not None:
+            conds.append(t.c.id.in_(list(flt.ids)))
+        p = s.plate_reads
+        if flt.plate_like is not None:
+            conds.append(p.c.folded.like(flt.plate_like))
+        if flt.plate_like is not None or flt.with_plate:
+            conds.append(p.c.track_id.is_not(None))
+        q = select(t).outerjoin(p, p.c.track_id == t.c.id).add_columns(
+            p.c.text.label("plate_text"), p.c.confidence.label("plate_conf"),
+            p.c.chars_json.label("plate_chars"), p.c.alternatives_json.label("plate_alts"),
+            p.c.grammar.label("plate_grammar"), p.c.reads.label("plate_reads"),
+            p.c.best_t.label("plate_t"),
+        )
         for i, af in enumerate(flt.attributes):
             a = s.track_attributes.alias(f"a{i}")
-            q = q.join(
-                a,
-                and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
-                     a.c.confidence >= af.min_confidence),
-            )
-            score = score * a.c.confidence
+            on = and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
+                      a.c.confidence >= af.min_confidence)
+            if af.or_object is None:
+                q = q.join(a, on)
+                score = score * a.c.confidence
+            else:
+                q = q.outerjoin(a, on)
+                # The track has no value of this attribute at all (not a runner-up miss).
+                has_none = ~exists().where(and_(
+                    s.track_attributes.c.track_id == t.c.id,
+                    s.track_attributes.c.name == af.name))
+                conds.append(or_(a.c.track_id.is_not(None),
+                                 and_(t.c.object == af.or_object, has_none)))
+                score = score * func.coalesce(a.c.confidence, 1.0)
         q = q.add_columns(score.label("score"))
         if conds:
             q = q.where(and_(*conds))
@@ -383,6 +417,23 @@ class Store:
             out.setdefault(r.track_id, {})[r.name] = (r.value, float(r.confidence))
         return out
 
+    def vectors(self, kind: str, ids: Sequence[int]) -> dict[int, bytes]:
+        """Stored appearance vectors (raw float32 bytes) of ``kind`` for the given tracks."""
+        v = s.track_vectors
+        out: dict[int, bytes] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+                chunk = list(ids[i:i + 900])
+                for r in conn.execute(select(v.c.track_id, v.c.vector)
+                                      .where(v.c.kind == kind, v.c.track_id.in_(chunk))):
+                    out[int(r.track_id)] = bytes(r.vector)
+        return out
+
+    def get_track(self, track_id: int) -> TrackRow | None:
+        """One stored track with its best attributes and plate, or ``None``."""
+        rows = self.find_tracks(TrackFilter(ids=(track_id,)), limit=1)
+        return rows[0] if rows else None
+
     def analysed_span(self, cameras: Sequence[str]) -> tuple[int, int]:
         """(recordings, recordings fully analysed) among ``cameras`` (all when empty)."""
         q = select(s.recordings.c.status)
@@ -391,6 +442,78 @@ class Store:
         with self.engine.connect() as conn:
             statuses = list(conn.execute(q).scalars())
         return len(statuses), sum(1 for x in statuses if x == "done")
+
+    # ------------------------------------------------------- users and API tokens
+    # Operator accounts of the web application (``retrouve.legal.accounts`` holds the rules:
+    # hashing, roles, token format). Rows come back as plain dicts of the ``users`` columns.
+    def add_user(self, name: str, password_hash: str, role: str, now: datetime) -> int:
+        """Insert a user; raises ``StoreError`` if the name is taken. Returns the new id."""
+        try:
+            with self.engine.begin() as conn:
+                res = conn.execute(
+                    insert(s.users).values(
+                        name=name, password_hash=password_hash, role=role, disabled=False,
+                        created_at=now, password_changed_at=now,
+                    )
+                )
+                pk = res.inserted_primary_key
+                assert pk is not None
+                return int(pk[0])
+        except IntegrityError as exc:
+            raise StoreError(f"user {name!r} already exists") from exc
+
+    def get_user(self, name: str | None = None, user_id: int | None = None
+                 ) -> dict[str, Any] | None:
+        """One user by name or by id (exactly one of them), or None."""
+        q = select(s.users)
+        q = q.where(s.users.c.id == user_id) if user_id is not None else q.where(
+            s.users.c.name == name)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return dict(row._mapping) if row else None
+
+    def list_users(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(s.users).order_by(s.users.c.name)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def update_user(self, user_id: int, **values: Any) -> None:
+        """Set columns of one user (``password_hash``, ``role``, ``disabled``…)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(s.users).where(s.users.c.id == user_id).values(**values))
+
+    def add_api_token(self, user_id: int, token_sha256: str, now: datetime) -> int:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                insert(s.api_tokens).values(user_id=user_id, token_sha256=token_sha256,
+                                            created_at=now)
+            )
+            pk = res.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def use_api_token(self, token_sha256: str, now: datetime) -> int | None:
+        """The user id of a live (not revoked) token, stamping its last use; else None."""
+        t = s.api_tokens
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(t.c.id, t.c.user_id)
+                .where(t.c.token_sha256 == token_sha256, t.c.revoked_at.is_(None))
+            ).first()
+            if row is None:
+                return None
+            conn.execute(update(t).where(t.c.id == row.id).values(last_used_at=now))
+            return int(row.user_id)
+
+    def revoke_api_tokens(self, user_id: int, now: datetime) -> int:
+        """Revoke every live token of a user. Returns how many were revoked."""
+        t = s.api_tokens
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(t).where(t.c.user_id == user_id, t.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            return int(res.rowcount)
 
 
 def _camera(m: Any) -> Camera:
@@ -440,6 +563,40 @@ def _insert_attributes(conn: Any, track_id: int, track: Track) -> None:
     conn.execute(insert(s.track_attributes), rows)
 
 
+def _insert_plate(conn: Any, track_id: int, track: Track) -> None:
+    pr = track.plate
+    if pr is None:
+        return
+    b = pr.box
+    conn.execute(insert(s.plate_reads).values(
+        track_id=track_id, text=pr.text, folded=pr.folded or pr.text,
+        confidence=pr.confidence, grammar=pr.grammar,
+        chars_json=json.dumps([[c, round(p, 3)] for c, p in pr.chars]),
+        alternatives_json=json.dumps([[a, round(p, 3)] for a, p in pr.alternatives]),
+        reads=pr.reads, best_t=pr.best_t,
+        box_x0=b.x0 if b else None, box_y0=b.y0 if b else None,
+        box_x1=b.x1 if b else None, box_y1=b.y1 if b else None,
+    ))
+
+
+def _insert_vectors(conn: Any, track_id: int, track: Track) -> None:
+    rows = [{"track_id": track_id, "kind": kind, "dim": int(vec.shape[0]),
+             "vector": vec.astype("<f4").tobytes()} for kind, vec in track.vectors.items()]
+    if rows:
+        conn.execute(insert(s.track_vectors), rows)
+
+
+def _plate_of(m: Any) -> PlateRead | None:
+    if m["plate_text"] is None:
+        return None
+    return PlateRead(
+        text=m["plate_text"], confidence=float(m["plate_conf"]),
+        chars=tuple((str(c), float(p)) for c, p in json.loads(m["plate_chars"])),
+        alternatives=tuple((str(a), float(p)) for a, p in json.loads(m["plate_alts"])),
+        grammar=m["plate_grammar"], reads=int(m["plate_reads"]), best_t=float(m["plate_t"]),
+    )
+
+
 def _track_row(m: Any, attrs: dict[str, tuple[str, float]]) -> TrackRow:
     return TrackRow(
         id=m["id"], camera_id=m["camera_id"], recording_id=m["recording_id"],
@@ -449,4 +606,5 @@ def _track_row(m: Any, attrs: dict[str, tuple[str, float]]) -> TrackRow:
         thumbnail=m["thumbnail"], attributes=attrs, score=float(m["score"]),
         # start_utc = recording start + t_start, so no join is needed for the box's time.
         box_time=m["start_utc"] + timedelta(seconds=m["best_t"] - m["t_start"]),
+        plate=_plate_of(m),
     )

@@ -11,6 +11,7 @@ import pytest
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.services import Services, build_services
 from retrouve.vision.detector import Detector, ShapeDetector
+from retrouve.vision.plates.ocr import PlateReader
 
 #: The fixed "now" of every test (ingest and run times).
 NOW = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
@@ -25,8 +26,14 @@ def shape_detector(_settings: AnalysisSettings) -> Detector:
     return ShapeDetector()
 
 
+def no_plates(_settings: AnalysisSettings) -> PlateReader | None:
+    """Plate reader factory for tests that do not look at plates (no OCR model loaded)."""
+    return None
+
+
 def make_services(settings: Settings) -> Services:
-    return build_services(settings, detector_factory=shape_detector, clock=fixed_clock)
+    return build_services(settings, detector_factory=shape_detector,
+                          plate_reader_factory=no_plates, clock=fixed_clock)
 
 
 @pytest.fixture

@@ -21,6 +21,18 @@ from pydantic_settings import (
 )
 
 
+class PackSelection(BaseModel):
+    """Installed model packs an analysis uses (folders under ``data_dir/models``).
+
+    Filled by the services from the pack registry when ``analysis.use_packs`` is on (the most
+    recently installed pack of each task), and recorded with each analysis run.
+    """
+
+    detector: Path | None = None
+    make_model: Path | None = None
+    embedder: Path | None = None
+
+
 class AnalysisSettings(BaseModel):
     """How footage is analysed. Times in seconds, rates in frames per second."""
 
@@ -54,6 +66,9 @@ class AnalysisSettings(BaseModel):
     plate_min_vehicle_px: int = Field(90, ge=16)
     #: Seconds between two views kept for plate reading (different frames, different noise).
     plate_view_spacing_s: float = Field(0.4, ge=0)
+    #: Use installed model packs (detector, make/model classifier, CLIP embedder) when present.
+    use_packs: bool = True
+    packs: PackSelection = Field(default_factory=lambda: PackSelection())
 
 
 class Settings(BaseSettings):

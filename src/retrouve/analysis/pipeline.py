@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from retrouve.analysis.packs import PackModels, pack_detector
 from retrouve.analysis.track_builder import FrameContext, PlateOptions, TrackBuilder
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import Box, Detections, StageStats, UnitResult, WorkUnit
@@ -43,8 +44,8 @@ def _builtin_detector(threshold: float) -> Detector:
 
 
 def default_detector(settings: AnalysisSettings) -> Detector:
-    """The built-in detector, loaded once per process."""
-    return _builtin_detector(settings.detect_threshold)
+    """The selected detector pack, else the built-in detector; loaded once per process."""
+    return pack_detector(settings) or _builtin_detector(settings.detect_threshold)
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,6 +96,7 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory,
     builder = TrackBuilder(
         unit.recording_id, unit.id, cfg.thumbnail_px,
         PlateOptions(reader, cfg.plate_views, cfg.plate_view_spacing_s, cfg.plate_min_vehicle_px),
+        PackModels(cfg),
     )
     counter = DecodeCounter()
     secs: dict[str, float] = defaultdict(float)

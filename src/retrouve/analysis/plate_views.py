@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from retrouve.domain import Box, PlateRead
+from retrouve.vision.plates.confusions import fold
 from retrouve.vision.plates.consensus import consensus
 from retrouve.vision.plates.ocr import PlateReader, RawRead
-from retrouve.vision.plates.confusions import fold
 
 #: Views wider than this are downscaled before OCR: a plate is then still ≥ 100 px wide.
 MAX_VIEW_PX = 640

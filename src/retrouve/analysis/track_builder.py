@@ -9,6 +9,7 @@ thumbnail. Times are recording seconds; boxes original-frame pixels.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +17,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from retrouve.analysis import carried, vehicle_type
+from retrouve.analysis.packs import PackModels
+from retrouve.analysis.plate_views import PlateViews
 from retrouve.domain import (
     COLOURS,
     OBJECT_CLASSES,
@@ -25,8 +29,6 @@ from retrouve.domain import (
     Observation,
     Track,
 )
-from retrouve.analysis import carried, vehicle_type
-from retrouve.analysis.plate_views import PlateViews
 from retrouve.video.motion import MotionResult
 from retrouve.vision import appearance
 from retrouve.vision import colour as col
@@ -93,11 +95,12 @@ class TrackBuilder:
     """Collects per-track evidence for one work unit."""
 
     def __init__(self, recording_id: str, unit_id: str, thumbnail_px: int = 320,
-                 plates: PlateOptions | None = None) -> None:
+                 plates: PlateOptions | None = None, packs: PackModels | None = None) -> None:
         self.recording_id = recording_id
         self.unit_id = unit_id
         self.thumbnail_px = thumbnail_px
         self.plates = plates or PlateOptions()
+        self.packs = packs
         self._tracks: dict[int, _Evidence] = {}
         self.greyscale_frames = 0
         self.frames = 0
@@ -191,7 +194,26 @@ class TrackBuilder:
                     vectors={} if vec is None else {appearance.KIND: vec},
                 )
             )
+        if self.packs is not None and self.packs.any:
+            out = self._apply_packs(out, [self._tracks[t.local_id].best_crop for t in out])
         return carried.apply(out)
+
+    def _apply_packs(self, tracks: list[Track],
+                     crops: list[npt.NDArray[np.uint8] | None]) -> list[Track]:
+        """Make/model of car-like tracks and pack vectors of every track, from the best view."""
+        assert self.packs is not None
+        out = list(tracks)
+        views = {i: c for i, c in enumerate(crops) if c is not None and c.size}
+        if self.packs.make_model is not None:
+            cars = [i for i in views if out[i].object in vehicle_type.CAR_LIKE | {"van"}]
+            found = self.packs.make_model_attributes([views[i] for i in cars])
+            for i, attrs in zip(cars, found, strict=True):
+                out[i] = dataclasses.replace(out[i], attributes=out[i].attributes + tuple(attrs))
+        if self.packs.embedder is not None and views:
+            kind, vecs = self.packs.embed(list(views.values()))
+            for row, i in enumerate(views):
+                out[i] = dataclasses.replace(out[i], vectors={**out[i].vectors, kind: vecs[row]})
+        return out
 
     @staticmethod
     def _decide_colours(ev: _Evidence, cls: int, greyscale: bool) -> list[Attribute]:

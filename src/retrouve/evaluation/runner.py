@@ -24,6 +24,7 @@ from retrouve.evaluation.dataset import (
     load_queries,
     recording_starts,
 )
+from retrouve.evaluation.plate_reading import PlateAccuracy, PlateCase, summarise_plates
 from retrouve.evaluation.scoring import (
     CategorySummary,
     QueryScore,
@@ -33,7 +34,6 @@ from retrouve.evaluation.scoring import (
     summarise,
     unsupported_keys,
 )
-from retrouve.evaluation.plate_reading import PlateAccuracy, PlateCase, summarise_plates
 from retrouve.services import Services
 from retrouve.store.db import TrackFilter
 

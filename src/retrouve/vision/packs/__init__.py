@@ -1,0 +1,25 @@
+"""Model packs: checksum-pinned ONNX models that an operator installs from a folder, an
+archive or a URL (``retrouve models install``), and the backends that run them.
+
+* :mod:`.manifest`: ``manifest.json`` (:class:`PackManifest`) and :class:`PackError`.
+* :mod:`.registry`: :class:`PackRegistry` (install, list, get, active, remove, verify).
+* :mod:`.onnx_detector`, :mod:`.onnx_classifier`, :mod:`.onnx_embedder`: the backends.
+
+Backends are imported from their modules (not here) so that listing packs never loads
+ONNX Runtime. Format reference: ``docs/model-packs.md``.
+"""
+
+from __future__ import annotations
+
+from retrouve.vision.packs.manifest import PackError, PackManifest, split_make_model
+from retrouve.vision.packs.registry import InstalledPack, PackRegistry, packs_dir, verify
+
+__all__ = [
+    "InstalledPack",
+    "PackError",
+    "PackManifest",
+    "PackRegistry",
+    "packs_dir",
+    "split_make_model",
+    "verify",
+]

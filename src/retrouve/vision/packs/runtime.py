@@ -1,0 +1,211 @@
+"""What the ONNX backends share: opening a session on a pack's graph, checking the graph against
+the manifest signature, turning RGB pixels into input tensors, hashing files.
+
+Coordinate frames: *original* pixels are those of the image given to a backend; *input* pixels
+are those of the resized (letterboxed or stretched) tensor the graph sees. :class:`Transform`
+maps input-pixel boxes back to original pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort  # type: ignore[import-untyped]
+
+from retrouve.errors import MissingExtraError
+from retrouve.vision.packs.manifest import GraphSpec, PackError, PackManifest, Preprocess
+
+#: Providers that need the ``onnxruntime-gpu`` wheel (the ``gpu`` extra).
+_GPU_PROVIDERS = frozenset({
+    "CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider",
+    "MIGraphXExecutionProvider", "DmlExecutionProvider",
+})
+#: Shorthands accepted in ``providers``.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "cpu": ("CPUExecutionProvider",),
+    "gpu": ("CUDAExecutionProvider", "CPUExecutionProvider"),
+    "cuda": ("CUDAExecutionProvider", "CPUExecutionProvider"),
+}
+_ORT_DTYPES = {
+    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(int64)": "int64",
+    "tensor(int32)": "int32", "tensor(uint8)": "uint8",
+}
+
+
+def pack_label(manifest: PackManifest) -> str:
+    """How errors and logs name a pack: ``model pack 'yolov8n-coco' 1.0``."""
+    return f"model pack {manifest.name!r} {manifest.version}"
+
+
+def resolve_providers(providers: Sequence[str] | None, what: str) -> list[str]:
+    """ONNX Runtime provider names for ``providers`` (None → CPU; ``gpu`` → CUDA then CPU).
+
+    Raises MissingExtraError naming the ``gpu`` extra when a GPU provider is asked for and the
+    installed onnxruntime lacks it, PackError for an unknown provider name.
+    """
+    wanted: list[str] = []
+    for p in providers or ("cpu",):
+        for name in _ALIASES.get(p.lower(), (p,)):
+            if name not in wanted:
+                wanted.append(name)
+    available = set(ort.get_available_providers())
+    for name in wanted:
+        if name in available:
+            continue
+        if name in _GPU_PROVIDERS:
+            raise MissingExtraError("gpu", f"{what} on {name} (onnxruntime-gpu)")
+        raise PackError(f"{what}: unknown ONNX Runtime provider {name!r} "
+                        f"(available: {sorted(available)})")
+    return wanted
+
+
+def open_session(
+    manifest: PackManifest,
+    folder: Path,
+    role: str,
+    providers: Sequence[str] | None = None,
+    threads: int | None = None,
+) -> Any:
+    """An ``onnxruntime.InferenceSession`` on graph ``role``, checked against the manifest.
+
+    ``threads``: intra-op threads (None: ONNX Runtime's default, all cores; pass 1 when a
+    process pool already runs one analysis per core).
+    """
+    what = pack_label(manifest)
+    spec = manifest.graphs[role]
+    path = folder / spec.file
+    chosen = resolve_providers(providers, what)
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    # Quiet: ORT warns on every graph it cannot fully optimise, which is noise for operators.
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+    except Exception as exc:  # ORT raises its own untyped exception classes
+        raise PackError(f"{what}: cannot load graph {role} ({spec.file}): {exc}") from exc
+    check_signature(session, spec, f"{what} graph {role} ({spec.file})")
+    return session
+
+
+def check_signature(session: Any, spec: GraphSpec, what: str) -> None:
+    """Refuse a graph whose inputs/outputs differ from the manifest (names, ranks, fixed dims,
+    dtypes). Symbolic dimensions on either side match anything."""
+    for kind, declared, actual in (
+        ("input", spec.inputs, session.get_inputs()),
+        ("output", spec.outputs, session.get_outputs()),
+    ):
+        real = {a.name: a for a in actual}
+        if kind == "input" and sorted(real) != sorted(t.name for t in declared):
+            raise PackError(f"{what}: graph inputs are {sorted(real)}, manifest declares "
+                            f"{sorted(t.name for t in declared)}")
+        for t in declared:
+            a = real.get(t.name)
+            if a is None:
+                raise PackError(f"{what}: graph has no {kind} {t.name!r} (has {sorted(real)})")
+            dtype = _ORT_DTYPES.get(a.type, a.type)
+            if dtype != t.dtype:
+                raise PackError(f"{what}: {kind} {t.name} is {dtype}, manifest says {t.dtype}")
+            shape = list(a.shape)
+            if len(shape) != len(t.shape) or any(
+                isinstance(g, int) and isinstance(d, int) and g != d
+                for g, d in zip(shape, t.shape, strict=True)
+            ):
+                raise PackError(f"{what}: {kind} {t.name} has shape {shape}, manifest says "
+                                f"{t.shape}")
+
+
+@dataclass(frozen=True)
+class Transform:
+    """Original pixels → input pixels: ``x_in = x * scale_x + pad_x`` (same for y)."""
+
+    scale_x: float
+    scale_y: float
+    pad_x: float
+    pad_y: float
+
+    def to_original(self, xyxy: npt.NDArray[np.float32], width: int,
+                    height: int) -> npt.NDArray[np.float32]:
+        """Input-pixel boxes ``(N, 4)`` → original-image pixels, clipped to the image."""
+        out = np.empty_like(xyxy, dtype=np.float32)
+        out[:, [0, 2]] = (xyxy[:, [0, 2]] - self.pad_x) / self.scale_x
+        out[:, [1, 3]] = (xyxy[:, [1, 3]] - self.pad_y) / self.scale_y
+        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, width)
+        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, height)
+        return out
+
+
+def check_image(image: npt.NDArray[Any], what: str) -> None:
+    """Raise ValueError unless ``image`` is RGB uint8 ``(H, W, 3)`` with H, W ≥ 1."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+        raise ValueError(f"{what}: expected an RGB uint8 (H, W, 3) image, got "
+                         f"{image.dtype} {tuple(image.shape)}")
+
+
+def resize_image(image: npt.NDArray[np.uint8],
+                 p: Preprocess) -> tuple[npt.NDArray[np.uint8], Transform]:
+    """Resize an RGB image to ``p.width`` x ``p.height`` (letterbox or stretch)."""
+    h, w = image.shape[:2]
+    if p.resize == "stretch":
+        out = cv2.resize(image, (p.width, p.height), interpolation=cv2.INTER_LINEAR)
+        return out.astype(np.uint8, copy=False), Transform(p.width / w, p.height / h, 0.0, 0.0)
+    r = min(p.width / w, p.height / h)
+    nw, nh = max(1, round(w * r)), max(1, round(h * r))
+    left, top = (p.width - nw) // 2, (p.height - nh) // 2
+    canvas = np.full((p.height, p.width, 3), p.pad_value, np.uint8)
+    resized = image if (nw, nh) == (w, h) else cv2.resize(
+        image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    canvas[top:top + nh, left:left + nw] = resized
+    # The exact scale of the content (nw / w), not r: rounding nw moves far edges by < 1 px.
+    return canvas, Transform(nw / w, nh / h, float(left), float(top))
+
+
+def to_tensor(images: Sequence[npt.NDArray[np.uint8]], p: Preprocess,
+              dtype: str = "float32") -> npt.NDArray[Any]:
+    """Stack same-size RGB uint8 images into a normalised ``NCHW``/``NHWC`` tensor."""
+    batch = np.stack(images).astype(np.float32)  # (N, H, W, 3) RGB
+    if p.channel_order == "BGR":
+        batch = batch[..., ::-1]
+    mean, std = np.asarray(p.mean, np.float32), np.asarray(p.std, np.float32)
+    batch = ((batch * np.float32(p.scale) - mean) / std).astype(np.float32, copy=False)
+    if p.layout == "NCHW":
+        batch = batch.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(batch.astype(np.dtype(dtype), copy=False))
+
+
+def prepare(images: Sequence[npt.NDArray[np.uint8]], p: Preprocess,
+            dtype: str = "float32") -> tuple[npt.NDArray[Any], list[Transform]]:
+    """Resize each RGB image and stack them: ``(tensor, per-image transforms)``."""
+    resized = [resize_image(img, p) for img in images]
+    return to_tensor([r[0] for r in resized], p, dtype), [r[1] for r in resized]
+
+
+def batch_size(manifest: PackManifest, role: str, default: int = 32) -> int:
+    """Images per session run: 1 when the graph's batch axis is fixed at 1, else the
+    manifest's ``batch_size`` or ``default`` (bounds memory on large crop lists)."""
+    fixed = manifest.graphs[role].inputs[0].fixed(0)
+    if fixed is not None:
+        return fixed
+    return manifest.batch_size or default
+
+
+def run_batched(session: Any, output: str, input_name: str,
+                tensor: npt.NDArray[Any], size: int, fixed: bool) -> npt.NDArray[np.float32]:
+    """Run ``tensor`` (N, …) through ``session`` ``size`` rows at a time; concatenated
+    ``output`` rows. A graph with a fixed batch size gets its last chunk padded (by repeating
+    its first row) and the padding dropped."""
+    parts = []
+    for start in range(0, len(tensor), size):
+        chunk = tensor[start:start + size]
+        n = len(chunk)
+        if fixed and n < size:
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], size - n, axis=0)])
+        out = session.run([output], {input_name: chunk})[0]
+        parts.append(np.asarray(out, np.float32)[:n])
+    return np.concatenate(parts)

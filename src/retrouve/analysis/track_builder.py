@@ -40,6 +40,12 @@ _PERSON = OBJECT_CLASSES.index("person")
 _VEHICLES = frozenset(
     i for i, c in enumerate(OBJECT_CLASSES) if c in VEHICLE_CLASSES or c == "bicycle"
 )
+#: Consecutive samples of one object whose appearance vectors have a cosine below this are
+#: taken as two objects. Samples of the same object 0.25 s apart score above ~0.8 under the
+#: built-in vector (lighting and pose change slowly); different vehicles often below 0.5.
+SPLIT_SIMILARITY = 0.5
+#: Local ids of tracks created by a split start above any tracker id.
+SPLIT_ID_BASE = 1_000_000
 #: Classes with a licence plate worth reading.
 _PLATED = frozenset(i for i, c in enumerate(OBJECT_CLASSES) if c in VEHICLE_CLASSES)
 _CAR, _TRUCK = OBJECT_CLASSES.index("car"), OBJECT_CLASSES.index("truck")
@@ -69,6 +75,8 @@ class _Evidence:
     best_crop: npt.NDArray[np.uint8] | None = None
     appearance: npt.NDArray[np.float32] | None = None
     plate_views: PlateViews | None = None
+    last_vector: npt.NDArray[np.float32] | None = None
+    last_is_person: bool = False
 
     def add_appearance(self, vector: npt.NDArray[np.float32] | None) -> None:
         if vector is None:
@@ -102,6 +110,9 @@ class TrackBuilder:
         self.plates = plates or PlateOptions()
         self.packs = packs
         self._tracks: dict[int, _Evidence] = {}
+        # Tracker id → local id of the track its evidence currently goes to (after splits).
+        self._alias: dict[int, int] = {}
+        self._next_split = 0
         self.greyscale_frames = 0
         self.frames = 0
         #: Seconds spent reading plates in :meth:`finish` (for the pipeline's stage timings).
@@ -118,16 +129,31 @@ class TrackBuilder:
         ctx: FrameContext,
         motion: MotionResult | None,
     ) -> None:
-        """Add one tracked detection seen at ``t`` on the full-resolution RGB ``image``."""
-        ev = self._tracks.setdefault(track_id, _Evidence())
-        ev.observations.append(Observation(t, box, score))
-        ev.votes[class_id] += score
+        """Add one tracked detection seen at ``t`` on the full-resolution RGB ``image``.
+
+        If the object's look changes abruptly from its previous sample (another object took
+        its place between two samples: a slideshow of stills, a low-frame-rate export, an
+        occlusion swap), the evidence is split into a new track from here on.
+        """
         h, w = image.shape[:2]
         x0, y0 = max(0, int(box.x0)), max(0, int(box.y0))
         x1, y1 = min(w, int(np.ceil(box.x1))), min(h, int(np.ceil(box.y1)))
+        crop = image[y0:y1, x0:x1]
+        vector = None
+        if (class_id == _PERSON or class_id in _VEHICLES) and x1 - x0 >= 4 and y1 - y0 >= 4:
+            vector = appearance.appearance_vector(crop, person=class_id == _PERSON)
+        local = self._alias.get(track_id, track_id)
+        ev = self._tracks.setdefault(local, _Evidence())
+        if _abrupt_change(ev, vector, class_id == _PERSON):
+            self._next_split += 1
+            local = self._alias[track_id] = SPLIT_ID_BASE + self._next_split
+            ev = self._tracks.setdefault(local, _Evidence())
+        if vector is not None:
+            ev.last_vector, ev.last_is_person = vector, class_id == _PERSON
+        ev.observations.append(Observation(t, box, score))
+        ev.votes[class_id] += score
         if x1 - x0 < 4 or y1 - y0 < 4:
             return
-        crop = image[y0:y1, x0:x1]
         foreground = None
         if motion is not None:
             foreground = motion.foreground(box, (crop.shape[0], crop.shape[1]))
@@ -136,11 +162,11 @@ class TrackBuilder:
                                                             ctx.greyscale)
             ev.add_colour("upper", up, uw)
             ev.add_colour("lower", lo, lw)
-            ev.add_appearance(appearance.appearance_vector(crop, person=True))
+            ev.add_appearance(vector)
         elif class_id in _VEHICLES:
             sc, sw = col.vehicle_colour_scores(crop, ctx.gains, foreground, ctx.greyscale)
             ev.add_colour("colour", sc, sw)
-            ev.add_appearance(appearance.appearance_vector(crop, person=False))
+            ev.add_appearance(vector)
             opts = self.plates
             if opts.reader is not None and class_id in _PLATED:
                 if ev.plate_views is None:
@@ -247,6 +273,15 @@ class TrackBuilder:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_JPEG_QUALITY, 85])
         return bytes(buf.tobytes()) if ok else b""
+
+
+def _abrupt_change(ev: _Evidence, vector: npt.NDArray[np.float32] | None,
+                   person: bool) -> bool:
+    """Whether ``vector`` looks unlike the track's previous sample (see :meth:`add`)."""
+    if vector is None or ev.last_vector is None or ev.last_is_person != person:
+        return False
+    a, b = appearance.normalise(ev.last_vector), appearance.normalise(vector)
+    return a is not None and b is not None and float(a @ b) < SPLIT_SIMILARITY
 
 
 def _vehicle_type(ev: _Evidence) -> tuple[str, list[Attribute]]:

@@ -1,0 +1,612 @@
+"""Footage for the operators' browser: ranged originals and short fMP4/WebM windows.
+
+Pure media logic, no HTTP (``retrouve.web.media`` maps it to routes). Two ways to play a
+sighting:
+
+* **The original, byte ranges.** When a recording is already something the browser plays
+  (:func:`browser_playable`: MP4/MOV or WebM holding H.264/VP8/VP9/AV1 in 4:2:0), it is served
+  as-is with HTTP ``Range`` (:func:`parse_range`, :func:`iter_file_range`); the player seeks
+  itself. MP4 "faststart" (``moov`` before ``mdat``) is not needed: the browser asks for the
+  tail range when the ``moov`` is at the end, at the cost of one extra round trip.
+* **A window, streamed.** Otherwise (or when no ``Range`` is asked)
+  :func:`remux_or_transcode` writes a *fragmented* MP4 (``frag_keyframe+empty_moov+
+  default_base_moof``) or a WebM of only ``[t_from, t_to]``: packets are copied without
+  re-encoding when the codec plays in that container, else decoded and re-encoded fast
+  (libx264 ultrafast/zerolatency, or libvpx realtime). Bytes are yielded as the muxer writes
+  them, so memory stays at about one fragment (at most ~1 s of video) whatever the recording's
+  length, and the whole recording is never read.
+
+Time base: *recording seconds* are ``pts × time_base`` of the video stream, exactly the
+``frame.time`` that :mod:`retrouve.video.decode` gives the analysis (so track times line up).
+A window's media time 0 is recording second :attr:`ClipStream.offset_s`.
+
+Audio is always dropped from windows: CCTV audio is rare, mostly G.711 that browsers do not
+play in MP4, and recording sound in public space is generally not lawful evidence anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Final, Literal
+
+import av
+import av.container
+
+from retrouve.domain import Recording
+from retrouve.errors import MediaError, RetrouveError
+
+log = logging.getLogger(__name__)
+
+#: Container of a streamed window.
+Target = Literal["mp4", "webm"]
+Mode = Literal["remux", "transcode"]
+
+#: Bytes per chunk read from disk or handed to the HTTP layer.
+CHUNK_BYTES: Final = 256 * 1024
+#: Fragmented MP4 a ``<video>`` element (or MSE) can play while it is still being written.
+MP4_MOVFLAGS: Final = "frag_keyframe+empty_moov+default_base_moof"
+#: Longest fragment / cluster (µs / ms): bounds muxer memory and time to first byte even when
+#: the camera's GOP is long (NVR "smart codecs" use key frames 10-60 s apart).
+FRAGMENT_US: Final = 1_000_000
+CLUSTER_MS: Final = 1_000
+#: Seconds to step back when a seek lands after its target (see ``_seek``).
+_SEEK_BACKOFF: Final = (0.0, 2.0, 10.0, 30.0, 120.0)
+
+MEDIA_TYPES: Final[dict[Target, str]] = {"mp4": "video/mp4", "webm": "video/webm"}
+#: Still images browsers display, by suffix.
+IMAGE_TYPES: Final[dict[str, str]] = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+    ".gif": "image/gif", ".bmp": "image/bmp",
+}
+#: Original files served as-is, by suffix (MOV is the same ISO-BMFF family as MP4, and
+#: Chromium sniffs the bytes, so ``video/mp4`` is the useful type for both).
+_ORIGINAL_TYPES: Final[dict[str, Target]] = {
+    ".mp4": "mp4", ".m4v": "mp4", ".mov": "mp4", ".webm": "webm",
+}
+#: Audio codecs that do not stop a browser playing an original file.
+_BROWSER_AUDIO: Final = frozenset({"aac", "mp3", "opus", "vorbis", "flac"})
+
+
+class RangeNotSatisfiable(RetrouveError):
+    """A ``Range`` header that is malformed or outside the file (HTTP 416).
+
+    ``size`` is the file's length in bytes, for the ``Content-Range: bytes */size`` reply.
+    """
+
+    def __init__(self, header: str, size: int, why: str) -> None:
+        super().__init__(f"range {header!r} not satisfiable for {size} bytes: {why}")
+        self.size = size
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes ``start..end`` of a file, both **inclusive** (HTTP semantics), ``end < size``."""
+
+    start: int
+    end: int
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+    def content_range(self, size: int) -> str:
+        """The ``Content-Range`` header value for a 206 reply."""
+        return f"bytes {self.start}-{self.end}/{size}"
+
+
+_RANGE_RE: Final = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """Parse an HTTP ``Range`` header against a file of ``size`` bytes.
+
+    ``None`` (no header) means "the whole file, 200". Accepted: ``bytes=a-b`` (``b`` clamped
+    to the last byte), ``bytes=a-``, ``bytes=-n`` (last ``n`` bytes, the whole file if
+    ``n >= size``). A multi-range request (``bytes=0-9,20-29``) is answered with its **first**
+    range only: media elements never send one, and a multipart/byteranges reply would cost
+    code nobody uses; the reply's ``Content-Range`` tells the client what it got.
+    Raises :class:`RangeNotSatisfiable` for any other unit, bad syntax, ``a > b``, a start at
+    or past the end, ``bytes=-0``, or any range of an empty file.
+    """
+    if header is None:
+        return None
+    unit, eq, spec = header.partition("=")
+    if not eq or unit.strip().lower() != "bytes":
+        raise RangeNotSatisfiable(header, size, "only 'bytes=' ranges are served")
+    first = spec.split(",", 1)[0]
+    m = _RANGE_RE.match(first)
+    if m is None or (not m.group(1) and not m.group(2)):
+        raise RangeNotSatisfiable(header, size, "malformed range")
+    a, b = m.group(1), m.group(2)
+    if not a:  # suffix range: the last n bytes
+        n = int(b)
+        if n == 0 or size == 0:
+            raise RangeNotSatisfiable(header, size, "empty suffix range")
+        return ByteRange(max(0, size - n), size - 1)
+    start = int(a)
+    end = int(b) if b else size - 1
+    if b and end < start:
+        raise RangeNotSatisfiable(header, size, "range ends before it starts")
+    if start >= size:
+        raise RangeNotSatisfiable(header, size, "range starts past the end")
+    return ByteRange(start, min(end, size - 1))
+
+
+def iter_file_range(
+    path: Path | str, start: int, end: int, chunk: int = CHUNK_BYTES
+) -> Iterator[bytes]:
+    """Yield bytes ``start..end`` (inclusive) of ``path`` in chunks of at most ``chunk`` bytes.
+
+    The file is opened lazily (on the first ``next``) and read piecewise, never whole. If the
+    file turns out shorter than ``end`` (cut while served), the stream just ends early.
+    """
+    remaining = end - start + 1
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        while remaining > 0:
+            data = fh.read(min(chunk, remaining))
+            if not data:
+                return
+            remaining -= len(data)
+            yield data
+
+
+@dataclass(frozen=True)
+class PlaybackPolicy:
+    """What the operators' browser plays; decides remux versus transcode.
+
+    The defaults fit the Debian ``chromium`` build the project targets (see
+    ``docs/playback.md``: it plays H.264 in MP4, VP8/VP9 in WebM, VP9 in MP4). For a browser
+    without proprietary codecs, drop ``"h264"`` from ``mp4_codecs`` and set
+    ``prefer="webm"``: H.264 footage is then transcoded to VP8/VP9 WebM.
+    """
+
+    mp4_codecs: frozenset[str] = frozenset({"h264", "vp9", "av1"})
+    webm_codecs: frozenset[str] = frozenset({"vp8", "vp9", "av1"})
+    #: Pixel formats played everywhere (``yuvj420p`` is full-range 4:2:0 from JPEG-minded
+    #: cameras); 4:2:2, 4:4:4 and 10-bit are not, so they are transcoded.
+    pix_fmts: frozenset[str] = frozenset({"yuv420p", "yuvj420p"})
+    #: Container of windows when both would do, and of transcodes.
+    prefer: Target = "mp4"
+    #: Encoder of WebM transcodes: ``libvpx`` (VP8, fastest) or ``libvpx-vp9``.
+    webm_encoder: str = "libvpx"
+    #: Transcodes larger than this are scaled down (aspect kept): a 4K window then still
+    #: starts in well under a second on a small server.
+    max_height: int = 1080
+
+    def codecs(self, target: Target) -> frozenset[str]:
+        return self.mp4_codecs if target == "mp4" else self.webm_codecs
+
+
+DEFAULT_POLICY: Final = PlaybackPolicy()
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What PyAV says about a file: demuxer names, first video stream, audio codecs."""
+
+    formats: frozenset[str]
+    codec: str
+    pix_fmt: str | None
+    audio_codecs: tuple[str, ...]
+
+
+def probe_media(path: Path | str, label: str | None = None) -> MediaInfo:
+    """Probe ``path`` (headers only). Raises :class:`MediaError` when it has no video."""
+    name = label or str(path)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise MediaError(f"cannot play {name}: no video stream")
+            vs = container.streams.video[0]
+            return MediaInfo(
+                formats=frozenset(container.format.name.split(",")),
+                codec=vs.codec_context.name,
+                pix_fmt=vs.codec_context.pix_fmt,
+                audio_codecs=tuple(a.codec_context.name for a in container.streams.audio),
+            )
+    except (av.FFmpegError, OSError) as exc:
+        raise MediaError(f"cannot open {name}: {exc}") from exc
+
+
+def original_target(recording: Recording) -> Target | None:
+    """The container family of the original file by its suffix, ``None`` if not MP4/MOV/WebM."""
+    return _ORIGINAL_TYPES.get(Path(recording.path).suffix.lower())
+
+
+def image_media_type(recording: Recording) -> str | None:
+    """MIME type of a still recording a browser shows as-is, else ``None``."""
+    return IMAGE_TYPES.get(Path(recording.path).suffix.lower())
+
+
+def browser_playable(recording: Recording, policy: PlaybackPolicy = DEFAULT_POLICY) -> bool:
+    """True when the original file can be served byte-for-byte to the browser.
+
+    A still must be JPEG/PNG/WebP/GIF/BMP. A video must be an MP4/MOV (by suffix and by
+    demuxer) or a WebM whose first video stream is in ``policy``'s codecs for that container
+    and pixel formats, with no audio the browser would choke on. The file is probed with
+    PyAV; an unreadable file is not playable (the window path then reports the error).
+    """
+    if recording.is_image:
+        return image_media_type(recording) is not None
+    target = original_target(recording)
+    if target is None:
+        return False
+    try:
+        info = probe_media(recording.path, recording.id)
+    except MediaError:
+        return False
+    demuxer = "mp4" if target == "mp4" else "webm"
+    return (
+        demuxer in info.formats
+        and info.codec in policy.codecs(target)
+        and info.pix_fmt in policy.pix_fmts
+        and all(a in _BROWSER_AUDIO for a in info.audio_codecs)
+    )
+
+
+class ClipStream:
+    """The bytes of one window, with what the player needs to know. Iterate once.
+
+    ``offset_s``: recording seconds at media time 0. ``duration_s``: about how long the
+    window plays (media seconds). ``mode``: ``remux`` (packets copied) or ``transcode``.
+    ``codec``: the codec in the stream. Iterating closes the source file when done;
+    :meth:`close` releases it when the stream is abandoned.
+    """
+
+    def __init__(
+        self, *, target: Target, mode: Mode, codec: str, offset_s: float, duration_s: float,
+        chunks: Iterator[bytes], closer: Callable[[], None],
+    ) -> None:
+        self.target: Target = target
+        self.media_type = MEDIA_TYPES[target]
+        self.mode: Mode = mode
+        self.codec = codec
+        self.offset_s = offset_s
+        self.duration_s = duration_s
+        self._chunks = chunks
+        self._closer = closer
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        """Stop producing and release the source file (idempotent)."""
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        self._closer()
+
+
+class _Sink:
+    """Non-seekable write target for PyAV: collects what the muxer writes until taken.
+
+    It has no ``seek``/``tell`` on purpose: PyAV then tells FFmpeg the output is a pipe,
+    so the muxers never go back to patch headers and every byte is final once written.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self.pending = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        b = bytes(data)
+        self._parts.append(b)
+        self.pending += len(b)
+        return len(b)
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        self.pending = 0
+        return out
+
+
+class _CannotRemux(Exception):
+    """The packets cannot be copied as they are (no timestamps, muxer refusal)."""
+
+
+def _open_output(sink: _Sink, target: Target) -> av.container.OutputContainer:
+    if target == "mp4":
+        options = {"movflags": MP4_MOVFLAGS, "frag_duration": str(FRAGMENT_US)}
+        return av.open(sink, "w", format="mp4", options=options)
+    return av.open(sink, "w", format="webm", options={"cluster_time_limit": str(CLUSTER_MS)})
+
+
+def _open_input(path: Path | str, name: str) -> av.container.InputContainer:
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise MediaError(f"cannot open {name}: {exc}") from exc
+    if not container.streams.video:
+        container.close()
+        raise MediaError(f"cannot play {name}: no video stream")
+    return container
+
+
+def _first_key_time(container: av.container.InputContainer) -> float | None:
+    """Recording seconds of the next key frame packet (consumes packets up to it)."""
+    stream = container.streams.video[0]
+    assert stream.time_base is not None
+    for pkt in container.demux(stream):
+        if pkt.is_keyframe and pkt.pts is not None:
+            return float(pkt.pts * stream.time_base)
+    return None
+
+
+def _seek(
+    path: Path | str, name: str, container: av.container.InputContainer, t: float
+) -> av.container.InputContainer:
+    """Position ``container`` on a key frame at or before recording second ``t``.
+
+    Returns the container to read (a new one when the old had to be reopened). Index-based
+    demuxers (MP4, WebM with cues) land right; timestamp-searching ones (MPEG-TS) land on
+    any frame near ``t`` whose next key frame may be *after* ``t``, so the landing is
+    checked and the seek retried further back. Raw elementary streams cannot seek at all:
+    they are read from the start.
+    """
+    if t <= 0:
+        return container
+    stream = container.streams.video[0]
+    try:
+        assert stream.time_base is not None
+        for back in _SEEK_BACKOFF:
+            at = t - back
+            if at <= 0:
+                break
+            container.seek(int(at / stream.time_base), stream=stream, backward=True)
+            first = _first_key_time(container)
+            if first is not None and first <= t:
+                # The peek consumed packets: seeking the same target lands the same place.
+                container.seek(int(at / stream.time_base), stream=stream, backward=True)
+                return container
+        container.seek(0, stream=stream, backward=True)
+        return container
+    except (av.FFmpegError, AssertionError):
+        # A failed seek leaves the demuxer unusable (as in video.decode): reopen.
+        container.close()
+        return _open_input(path, name)
+
+
+def _drain(sink: _Sink) -> Iterator[bytes]:
+    """Hand over what the muxer wrote, as soon as it wrote it (it writes in AVIO-buffer
+    blocks and at each fragment), so the player gets the header and first fragment without
+    waiting for the window to be encoded; ``CHUNK_BYTES`` caps one piece."""
+    data = sink.take()
+    for i in range(0, len(data), CHUNK_BYTES):
+        yield data[i:i + CHUNK_BYTES]
+
+
+# ------------------------------------------------------------------------------ remux
+def _start_remux(
+    path: Path | str, name: str, t_from: float, t_to: float, target: Target
+) -> ClipStream:
+    """Copy the packets of ``[t_from, t_to]`` from the key frame before ``t_from``."""
+    inp = _open_input(path, name)
+    try:
+        inp = _seek(path, name, inp, t_from)
+        vs = inp.streams.video[0]
+        tb = vs.time_base
+        if tb is None:
+            raise _CannotRemux("no time base")
+        packets = inp.demux(vs)
+        gop: list[av.Packet[av.VideoStream]] = []  # from the latest key frame at or before t_from
+        for pkt in packets:
+            if pkt.size == 0:
+                continue
+            if pkt.pts is None:
+                raise _CannotRemux("packets without timestamps")
+            if pkt.is_keyframe and (not gop or pkt.pts * tb <= t_from):
+                gop = [pkt]
+            elif gop:
+                gop.append(pkt)
+            if gop and pkt.pts * tb > t_from:
+                break
+        if not gop:
+            raise MediaError(f"cannot play {name}: no key frame after {t_from:.2f}s")
+        key = gop[0]
+        assert key.pts is not None
+        # Media time 0 = the key frame's *decode* time: with B-frames its dts is before its
+        # pts, and the muxer would otherwise shift everything to make dts non-negative.
+        base = key.pts if key.dts is None else min(key.pts, key.dts)
+        offset = float(base * tb)
+        sink = _Sink()
+        out = _open_output(sink, target)
+        ost = out.add_stream_from_template(vs)
+
+        def rebase(pkt: av.Packet[av.VideoStream]) -> av.Packet[av.VideoStream]:
+            assert pkt.pts is not None
+            pkt.pts -= base
+            if pkt.dts is not None:
+                pkt.dts -= base
+            pkt.stream = ost
+            return pkt
+
+        try:
+            for pkt in gop:
+                out.mux(rebase(pkt))
+        except (av.FFmpegError, ValueError) as exc:
+            out.close()
+            raise _CannotRemux(str(exc)) from exc
+    except BaseException:
+        inp.close()
+        raise
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            yield from _drain(sink)
+            for pkt in packets:
+                if pkt.size == 0:
+                    continue
+                ts = pkt.dts if pkt.dts is not None else pkt.pts
+                # Decode order: every frame shown before t_to has its dts <= t_to.
+                if ts is None or ts * tb > t_to:
+                    break
+                out.mux(rebase(pkt))
+                yield from _drain(sink)
+            out.close()
+            yield from _drain(sink)
+        except av.FFmpegError as exc:
+            # Headers are sent: the best is to end the stream short and say why in the log.
+            log.warning("window of %s cut short at remux: %s", name, exc)
+        finally:
+            inp.close()
+
+    return ClipStream(
+        target=target, mode="remux", codec=vs.codec_context.name, offset_s=offset,
+        duration_s=max(0.0, t_to - offset), chunks=chunks(), closer=inp.close,
+    )
+
+
+# -------------------------------------------------------------------------- transcode
+@dataclass
+class _Encoder:
+    codec: str
+    target: Target
+    options: dict[str, object] = field(default_factory=dict)
+
+
+def _encoder(target: Target, policy: PlaybackPolicy, fps: float) -> _Encoder:
+    gop = str(max(1, round(fps)))  # a key frame a second: the stream starts and seeks fast
+    if target == "mp4" and "libx264" in av.codecs_available:
+        return _Encoder("libx264", "mp4", {
+            "preset": "ultrafast", "tune": "zerolatency", "crf": "23", "g": gop,
+        })
+    # No libx264 (or WebM asked): VP8/VP9 in realtime mode, no look-ahead, so every
+    # frame comes out as soon as it goes in.
+    opts: dict[str, object] = {
+        "deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "g": gop,
+    }
+    if policy.webm_encoder == "libvpx-vp9":
+        opts["row-mt"] = "1"
+    return _Encoder(policy.webm_encoder, "webm", opts)
+
+
+def _out_size(width: int, height: int, max_height: int) -> tuple[int, int]:
+    """Even output size, scaled down to ``max_height`` with the aspect ratio kept."""
+    if height > max_height:
+        width, height = round(width * max_height / height), max_height
+    return max(2, width // 2 * 2), max(2, height // 2 * 2)
+
+
+def _start_transcode(
+    path: Path | str, name: str, t_from: float, t_to: float, target: Target,
+    policy: PlaybackPolicy,
+) -> ClipStream:
+    """Decode from the key frame before ``t_from``, re-encode the frames of the window."""
+    inp = _open_input(path, name)
+    try:
+        inp = _seek(path, name, inp, t_from)
+        vs = inp.streams.video[0]
+        vs.thread_type = "AUTO"
+        rate = vs.average_rate or vs.guessed_rate
+        fps = float(rate) if rate else 25.0
+        half = 0.5 / fps
+
+        def timed() -> Iterator[tuple[float, av.VideoFrame]]:
+            # Same time rules as video.decode.sample_frames, so windows match track times.
+            last = -1.0
+            for index, frame in enumerate(inp.decode(vs)):
+                t = float(frame.time) if frame.time is not None else index / fps
+                if t <= last:
+                    t = last + half
+                last = t
+                yield t, frame
+
+        frames = timed()
+        first: tuple[float, av.VideoFrame] | None = None
+        for t, frame in frames:
+            if t >= t_from - half:
+                first = (t, frame)
+                break
+        if first is None:
+            raise MediaError(f"cannot play {name}: no frame after {t_from:.2f}s")
+        offset = first[0]
+        enc = _encoder(target, policy, fps)
+        sink = _Sink()
+        out = _open_output(sink, enc.target)
+        ost = out.add_stream(enc.codec, rate=Fraction(rate) if rate else 25)
+        assert isinstance(ost, av.VideoStream)
+        ost.width, ost.height = _out_size(first[1].width, first[1].height, policy.max_height)
+        ost.pix_fmt = "yuv420p"
+        # Millisecond timestamps keep variable frame rates (common on NVRs) as recorded.
+        ost.codec_context.time_base = Fraction(1, 1000)
+        ost.options = enc.options
+        if enc.codec.startswith("libvpx"):
+            ost.bit_rate = int(min(8e6, max(3e5, ost.width * ost.height * fps * 0.08)))
+    except av.FFmpegError as exc:
+        inp.close()
+        raise MediaError(f"cannot transcode {name} at {t_from:.2f}s: {exc}") from exc
+    except BaseException:
+        inp.close()
+        raise
+
+    def push(t: float, frame: av.VideoFrame, last_pts: int) -> int:
+        """Encode and mux one frame at media ms ``t - offset``; returns its pts."""
+        pts = max(last_pts + 1, round((t - offset) * 1000))  # strictly increasing
+        img = frame.reformat(width=ost.width, height=ost.height, format="yuv420p")
+        img.pts = pts
+        img.time_base = Fraction(1, 1000)
+        out.mux(ost.encode(img))
+        return pts
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            pts = push(*first, -1)
+            yield from _drain(sink)
+            for t, frame in frames:
+                if t > t_to:
+                    break
+                pts = push(t, frame, pts)
+                yield from _drain(sink)
+            out.mux(ost.encode(None))
+            out.close()
+            yield from _drain(sink)
+        except av.FFmpegError as exc:
+            log.warning("window of %s cut short at transcode: %s", name, exc)
+        finally:
+            inp.close()
+
+    return ClipStream(
+        target=enc.target, mode="transcode", codec=enc.codec, offset_s=offset,
+        duration_s=max(0.0, t_to - offset), chunks=chunks(), closer=inp.close,
+    )
+
+
+def remux_or_transcode(
+    path: Path | str, t_from: float, t_to: float, *, target: Target | None = None,
+    policy: PlaybackPolicy = DEFAULT_POLICY, label: str | None = None,
+) -> ClipStream:
+    """A playable stream of recording seconds ``[t_from, t_to]`` of ``path``.
+
+    Copies packets (from the key frame at or before ``t_from``) when the video codec and
+    pixel format play in ``target`` (``None``: the policy's ``prefer``, or the other
+    container when only that one fits the codec); otherwise decodes and re-encodes the
+    frames from the first one at ``t_from``. Timestamps are rebased: media time 0 is
+    recording second ``offset_s`` of the returned :class:`ClipStream`. The source is opened
+    and positioned before returning (so the offset is known before any byte is sent);
+    encoding happens while iterating. Raises :class:`MediaError` (naming ``label`` or the
+    file) when the file cannot be opened or holds nothing at ``t_from``.
+    """
+    if t_to < t_from:
+        raise ValueError(f"window ends before it starts: {t_from} > {t_to}")
+    name = label or str(path)
+    info = probe_media(path, name)
+    remux_to: Target | None = None
+    if info.pix_fmt in policy.pix_fmts:
+        wanted: list[Target] = (
+            [target] if target is not None
+            else [policy.prefer, "webm" if policy.prefer == "mp4" else "mp4"]
+        )
+        remux_to = next((c for c in wanted if info.codec in policy.codecs(c)), None)
+    if remux_to is not None:
+        try:
+            return _start_remux(path, name, t_from, t_to, remux_to)
+        except _CannotRemux as exc:
+            log.info("cannot copy %s (%s): transcoding the window", name, exc)
+    return _start_transcode(path, name, t_from, t_to, target or policy.prefer, policy)

@@ -1,0 +1,79 @@
+"""``retrouve parse``: show how a free-text query is read, without searching.
+
+Kept apart from ``cli.py`` (which registers it) so that it imports nothing from there: no
+database, no models, just the parser. The wall clock is read here, at the edge.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from retrouve.errors import QueryError
+from retrouve.search.text_query import ParsedText, parse_text
+from retrouve.search.text_vocab import Lang
+
+
+def _print(parsed: ParsedText, lang: Lang | None) -> None:
+    console = Console()
+    console.print(escape(parsed.describe(lang)), highlight=False)
+    table = Table("words", "field", "value", "note")
+    for item in parsed.interpretation:
+        words = " ".join(item.words) or "(implied)"
+        value = item.value if item.value is not None else ""
+        field = item.field if item.applied else f"[dim]{item.field} (not applied)[/]"
+        table.add_row(escape(words), field, escape(value), escape(item.note))
+    if parsed.interpretation:
+        console.print(table)
+    if parsed.unknown:
+        console.print(f"not understood: {escape(', '.join(parsed.unknown))}", highlight=False)
+    if parsed.residual_text:
+        console.print(f"free text left for image matching: {escape(parsed.residual_text)!r}",
+                      highlight=False)
+
+
+@click.command("parse")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--tz", "zone", default="Europe/Paris", show_default=True,
+              help="Operator's time zone (IANA): 'hier', '14h'… are read in it.")
+@click.option("--lang", type=click.Choice(["fr", "en"]),
+              help="Language of the text and of the summary [default: detected].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the eval query keys, ISO "
+              "times, interpretation, unknown words).")
+def parse(text: tuple[str, ...], zone: str, lang: str | None, as_json: bool) -> None:
+    """Show how the free-text query TEXT maps onto search fields (French or English).
+
+    \b
+    Examples:
+      retrouve parse "camionnette blanche plaque FG*"
+      retrouve parse man in brown jacket with a black bag --json
+      retrouve parse "voiture grise hier entre 14h et 16h" --tz Europe/Paris
+
+    Words that were not understood are listed; nothing is searched. Exit code 2 when the
+    text has nothing to search for or a time window ends before it starts.
+    """
+    err = Console(stderr=True)
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        err.print(f"[bold red]error:[/] unknown time zone {zone!r} (e.g. Europe/Paris)",
+                  highlight=False)
+        sys.exit(2)
+    chosen = cast(Lang | None, lang)
+    try:
+        parsed = parse_text(" ".join(text), now=datetime.now(UTC), tz=tz, lang=chosen)
+    except QueryError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(parsed.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print(parsed, chosen)

@@ -24,8 +24,11 @@ from rich.table import Table
 
 from retrouve import __version__
 from retrouve.analysis.runner import AnalysisReport
+from retrouve.cli_models import models
+from retrouve.cli_parse import parse
+from retrouve.cli_web import serve, users
 from retrouve.config import load_settings
-from retrouve.domain import COLOURS, QUERY_OBJECTS, Camera, Query, UnitResult
+from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS, Camera, Query, UnitResult
 from retrouve.errors import QueryError, RetrouveError
 from retrouve.services import Services, build_services
 
@@ -263,6 +266,18 @@ def _parse_time(text: str | None, zone: str | None, what: str) -> datetime | Non
               help="Vehicle body colour.")
 @click.option("--upper", type=click.Choice(COLOURS), help="Upper-body clothing colour.")
 @click.option("--lower", type=click.Choice(COLOURS), help="Lower-body clothing colour.")
+@click.option("--accessory", type=click.Choice(ACCESSORIES),
+              help="Object a person carries ('handbag' = any hand-carried bag).")
+@click.option("--plate", help="Plate pattern: ? = one character, * = any run (FG*, *75, "
+              "AB?12*); case, spaces and dashes ignored; tolerant to OCR confusions.")
+@click.option("--make", help="Vehicle make (needs a make/model classifier pack).")
+@click.option("--model", "model_", help="Vehicle model (needs a make/model classifier pack).")
+@click.option("--text", "free_text", help="Free text in French or English, e.g. "
+              "\"camionnette blanche plaque FG*\"; its interpretation is printed.")
+@click.option("--like", "like", type=int, help="Rank tracks by appearance similarity to this "
+              "track id (find similar).")
+@click.option("--tz", "tz_name", default="Europe/Paris", show_default=True,
+              help="Operator's time zone for times in --text (\"hier entre 14h et 16h\").")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many hits.")
 @click.option("--order", type=click.Choice(["score", "time"]), default="score",
@@ -271,32 +286,66 @@ def _parse_time(text: str | None, zone: str | None, what: str) -> datetime | Non
 @click.pass_context
 def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
            time_to: str | None, object_: str | None, colour: str | None, upper: str | None,
-           lower: str | None, limit: int, offset: int, order: str, as_json: bool) -> None:
-    """Find sightings by camera, time, object type and colours; best first."""
+           lower: str | None, accessory: str | None, plate: str | None, make: str | None,
+           model_: str | None, free_text: str | None, like: int | None, tz_name: str,
+           limit: int, offset: int, order: str, as_json: bool) -> None:
+    """Find sightings by camera, time, object type, colours, accessory, plate; best first.
+
+    Structured options win over what --text says about the same field.
+    """
     with _services(ctx) as svc:
         zone = svc.store.require_camera(cameras_[0]).timezone if cameras_ else None
         query = Query(
             cameras=cameras_, time_from=_parse_time(time_from, zone, "--from"),
             time_to=_parse_time(time_to, zone, "--to"), object=object_, colour=colour,
-            upper=upper, lower=lower, limit=limit, offset=offset,
+            upper=upper, lower=lower, accessory=accessory, plate=plate, make=make,
+            model=model_, like_track=like, limit=limit, offset=offset,
         )
+        interpretation = None
+        if free_text is not None:
+            query, interpretation = _apply_text(query, free_text, svc.clock(), tz_name)
+            if not as_json:
+                console.print(f"[bold]understood:[/bold] {interpretation['describe']}")
+                if interpretation["unknown"]:
+                    console.print("[yellow]not understood:[/yellow] "
+                                  + " ".join(interpretation["unknown"]))
         result = svc.searcher.search(query, order=order)
 
         def text() -> None:
             if not result.hits:
                 console.print(f"no hits: {result.why_empty()}")
                 return
-            t = Table("#", "score", "camera", "start", "dur", "object", "attributes",
-                      "thumbnail")
+            t = Table("#", "score", "camera", "start", "dur", "object", "attributes", "plate",
+                      "track")
             for i, h in enumerate(result.hits, start=offset + 1):
                 attrs = " ".join(f"{k}={v}({c:.2f})" for k, (v, c) in sorted(h.attributes.items()))
                 t.add_row(str(i), f"{h.score:.2f}", h.camera, h.start.strftime("%Y-%m-%d %H:%M:%S"),
                           f"{(h.end - h.start).total_seconds():.1f}s", h.object, attrs,
-                          h.thumbnail or "")
+                          f"{h.plate.text} ({h.plate.confidence:.2f})" if h.plate else "",
+                          str(h.track_id))
             console.print(t)
 
-        _emit(as_json, {"hits": [h.to_json() for h in result.hits],
-                        "empty_reason": result.why_empty()}, text)
+        payload: dict[str, Any] = {"hits": [h.to_json() for h in result.hits],
+                                   "empty_reason": result.why_empty()}
+        if interpretation is not None:
+            payload["interpretation"] = interpretation
+        _emit(as_json, payload, text)
+
+
+def _apply_text(query: Query, text: str, now: datetime,
+                tz_name: str) -> tuple[Query, dict[str, Any]]:
+    """Merge free text into ``query`` (explicit options win); return it with its reading."""
+    from retrouve.search.text_query import parse_text
+
+    try:
+        tz = ZoneInfo(tz_name)
+    except (KeyError, ValueError):
+        raise QueryError(f"unknown time zone {tz_name!r} (e.g. Europe/Paris)") from None
+    parsed = parse_text(text, now=now, tz=tz)
+    merged = parsed.to_query(query)
+    reading = parsed.to_json()
+    reading["describe"] = parsed.describe("fr" if tz_name.startswith("Europe/Paris") else "en")
+    return merged, reading
 
 
 # -------------------------------------------------------------------------------- eval
@@ -336,6 +385,10 @@ def eval_(ctx: click.Context, dataset: Path, queries: Path | None, hits_json: Pa
         if outcome.analysis:
             _print_analysis(outcome.analysis)
         console.print(format_table(outcome.summaries), highlight=False)
+        acc = outcome.plate_accuracy
+        if acc.cases and acc.exact_rate is not None and acc.cer is not None:
+            console.print(f"plate reading: {acc.cases} labelled plates, {acc.with_read} with a "
+                          f"read nearby, exact {acc.exact_rate:.3f}, CER {acc.cer:.3f}")
         if outcome.unsupported:
             by_cat: dict[str, int] = {}
             keys: set[str] = set()
@@ -357,6 +410,14 @@ def demo(ctx: click.Context) -> None:
 
     with _services(ctx) as svc, _progress_bar(True) as bar:
         run_demo(svc, console, bar)
+
+
+cli.add_command(models)
+
+
+cli.add_command(serve)
+cli.add_command(users)
+cli.add_command(parse)
 
 
 def main() -> None:

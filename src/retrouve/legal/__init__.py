@@ -1,0 +1,1 @@
+"""The legal framework: operator accounts and roles (cases, audit log and retention follow)."""

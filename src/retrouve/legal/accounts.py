@@ -1,0 +1,181 @@
+"""Operator accounts: names, roles, argon2 password hashes and API tokens for scripts.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, rehashed on login when those
+defaults change). An API token is 32 random bytes shown once; only its SHA-256 is stored, so
+a copy of the database cannot be replayed against the API. A disabled account can neither log
+in nor use its tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from retrouve.errors import RetrouveError, StoreError
+from retrouve.store.db import Store
+
+#: Roles, most powerful first. The legal-framework issue adds ``auditor``.
+ROLES: Final[tuple[str, ...]] = ("admin", "supervisor", "operator")
+#: Prefix of API tokens, so a leaked token is recognisable in logs and secret scanners.
+TOKEN_PREFIX: Final = "rtv_"
+MIN_PASSWORD_LENGTH: Final = 10
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class AccountError(RetrouveError):
+    """An account cannot be created or changed (bad name, role, password; unknown user)."""
+
+
+class AuthError(RetrouveError):
+    """Credentials refused. The message never says whether the name or the password was wrong."""
+
+
+@dataclass(frozen=True)
+class User:
+    """An operator account as the rest of the application sees it (no hash)."""
+
+    id: int
+    name: str
+    role: str
+    disabled: bool
+    created_at: datetime
+    password_changed_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "disabled": self.disabled,
+                "created_at": self.created_at.isoformat(),
+                "password_changed_at": self.password_changed_at.isoformat()}
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 (hex) under which a token is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _user(row: dict[str, Any]) -> User:
+    return User(id=int(row["id"]), name=row["name"], role=row["role"],
+                disabled=bool(row["disabled"]), created_at=row["created_at"],
+                password_changed_at=row["password_changed_at"])
+
+
+class Accounts:
+    """Account rules over the store. ``clock`` gives aware 'now' times."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime],
+                 hasher: PasswordHasher | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.hasher = hasher or PasswordHasher()
+        # Verified against when the name is unknown, so that a wrong name costs the same time
+        # as a wrong password and response times do not reveal which accounts exist.
+        self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
+
+    # ------------------------------------------------------------------ management
+    def add(self, name: str, role: str, password: str) -> User:
+        """Create an account; raises :class:`AccountError` naming what is wrong."""
+        if not _NAME.match(name):
+            raise AccountError(
+                f"invalid user name {name!r}: 1-64 letters, digits, '.', '_' or '-'")
+        self._check_role(role)
+        self._check_password(password)
+        try:
+            self.store.add_user(name, self.hasher.hash(password), role, self.clock())
+        except StoreError as exc:
+            raise AccountError(str(exc)) from exc
+        return self.require(name)
+
+    def get(self, name: str) -> User | None:
+        row = self.store.get_user(name=name)
+        return _user(row) if row else None
+
+    def by_id(self, user_id: int) -> User | None:
+        row = self.store.get_user(user_id=user_id)
+        return _user(row) if row else None
+
+    def require(self, name: str) -> User:
+        user = self.get(name)
+        if user is None:
+            raise AccountError(f"unknown user {name!r}")
+        return user
+
+    def list(self) -> list[User]:
+        return [_user(r) for r in self.store.list_users()]
+
+    def set_password(self, name: str, password: str) -> None:
+        user = self.require(name)
+        self._check_password(password)
+        self.store.update_user(user.id, password_hash=self.hasher.hash(password),
+                               password_changed_at=self.clock())
+
+    def set_role(self, name: str, role: str) -> None:
+        self._check_role(role)
+        self.store.update_user(self.require(name).id, role=role)
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        """Disable (or re-enable) an account. Disabling also revokes its API tokens."""
+        user = self.require(name)
+        self.store.update_user(user.id, disabled=disabled)
+        if disabled:
+            self.store.revoke_api_tokens(user.id, self.clock())
+
+    # ---------------------------------------------------------------- credentials
+    def authenticate(self, name: str, password: str) -> User:
+        """The account for ``name``/``password``; raises :class:`AuthError` otherwise."""
+        row = self.store.get_user(name=name) if _NAME.match(name) else None
+        stored = str(row["password_hash"]) if row else self._dummy_hash
+        try:
+            self.hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            raise AuthError("unknown user or wrong password") from None
+        if row is None:  # only reachable if someone guessed the dummy's random password
+            raise AuthError("unknown user or wrong password")
+        user = _user(row)
+        if user.disabled:
+            raise AuthError("unknown user or wrong password")
+        if self.hasher.check_needs_rehash(stored):
+            self.store.update_user(user.id, password_hash=self.hasher.hash(password))
+        return user
+
+    def issue_token(self, name: str) -> str:
+        """A new API token for an enabled account. Shown once: only its digest is kept."""
+        user = self.require(name)
+        if user.disabled:
+            raise AccountError(f"user {name!r} is disabled")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        self.store.add_api_token(user.id, token_digest(token), self.clock())
+        return token
+
+    def revoke_tokens(self, name: str) -> int:
+        return self.store.revoke_api_tokens(self.require(name).id, self.clock())
+
+    def user_for_token(self, token: str) -> User | None:
+        """The enabled account owning a live token, or None."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        user_id = self.store.use_api_token(token_digest(token), self.clock())
+        if user_id is None:
+            return None
+        user = self.by_id(user_id)
+        return user if user is not None and not user.disabled else None
+
+    # ---------------------------------------------------------------------- rules
+    @staticmethod
+    def _check_role(role: str) -> None:
+        if role not in ROLES:
+            raise AccountError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise AccountError(
+                f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+        if len(password) > 1024:
+            raise AccountError("password too long: at most 1024 characters")

@@ -1,0 +1,217 @@
+"""The JSON API under ``/api``, for scripts and the pages' own needs.
+
+Authentication: the session cookie (then POSTs need the ``X-CSRF-Token`` header) or
+``Authorization: Bearer TOKEN`` (``retrouve users token NAME``). Hits use the JSON schema of
+``Hit.to_json()`` (the CLI's ``search --json``), except that ``thumbnail`` is the
+authenticated URL of the image rather than a path on the server.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi import Query as Q
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
+from retrouve.legal.accounts import Accounts
+from retrouve.search.engine import MAX_LIMIT
+from retrouve.services import Services
+from retrouve.web import reads
+from retrouve.web.auth import AdminCtx, Ctx
+from retrouve.web.jobs import AnalysisJob
+from retrouve.web.search_form import SearchParams, build_query
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+# -------------------------------------------------------------------------------- models
+class AttributeOut(BaseModel):
+    value: str
+    confidence: float
+
+
+class PlateOut(BaseModel):
+    text: str
+    confidence: float
+    alternatives: list[tuple[str, float]]
+
+
+class HitOut(BaseModel):
+    """One hit: ``Hit.to_json()``. Times are ISO-8601 in the camera's zone; ``box`` is
+    ``[x0, y0, x1, y1]`` in original-frame pixels at ``box_time``; ``score`` 0..1."""
+
+    # Fields the search engine adds later pass through undeclared.
+    model_config = ConfigDict(extra="allow")
+
+    track_id: int
+    camera: str
+    recording: str
+    start: str
+    end: str
+    score: float
+    object: str
+    attributes: dict[str, AttributeOut]
+    box: list[float]
+    box_time: str
+    thumbnail: str | None
+    plate: PlateOut | None
+
+
+class SearchOut(BaseModel):
+    hits: list[HitOut]
+    #: Why there are no hits (None when there are some).
+    why_empty: str | None
+    #: How the free text was understood, when it was parsed.
+    understood: str | None = None
+    #: The free text could not be parsed (parser not installed) and was searched as is.
+    text_unparsed: bool = False
+    limit: int
+    offset: int
+    order: str
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+    via: str
+
+
+class AnalysisStart(BaseModel):
+    #: Recording ids to analyse; empty or absent: every pending recording.
+    recordings: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+def _services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+# -------------------------------------------------------------------------------- routes
+@router.get("/me", response_model=MeOut, summary="Who am I")
+def me(ctx: Ctx) -> dict[str, Any]:
+    return {"name": ctx.user.name, "role": ctx.role, "via": ctx.via}
+
+
+@router.get("/search", response_model=SearchOut, summary="Search sightings")
+def search(
+    request: Request, ctx: Ctx,
+    camera: Annotated[list[str] | None, Q(description="Camera id (repeatable).")] = None,
+    time_from: Annotated[str | None, Q(alias="from", description=(
+        "Start of the window, ISO-8601; camera time of the first camera if no offset."))] = None,
+    time_to: Annotated[str | None, Q(alias="to", description="End of the window.")] = None,
+    object: Annotated[str | None, Q(description=(
+        "One of " + ", ".join(sorted(QUERY_OBJECTS))))] = None,
+    colour: Annotated[str | None, Q(description="Vehicle colour: " + ", ".join(COLOURS))] = None,
+    upper: Annotated[str | None, Q(description="Upper clothing colour.")] = None,
+    lower: Annotated[str | None, Q(description="Lower clothing colour.")] = None,
+    accessory: Annotated[str | None, Q(description=(
+        "Carried object: " + ", ".join(ACCESSORIES)))] = None,
+    plate: Annotated[str | None, Q(max_length=32, description=(
+        "Plate pattern: ? one character, * any run."))] = None,
+    make: Annotated[str | None, Q(max_length=64)] = None,
+    model: Annotated[str | None, Q(max_length=64)] = None,
+    text: Annotated[str | None, Q(max_length=500, description="Free text.")] = None,
+    like: Annotated[int | None, Q(ge=1, description="Rank by similarity to this track.")] = None,
+    limit: Annotated[int, Q(ge=1, le=MAX_LIMIT)] = 20,
+    offset: Annotated[int, Q(ge=0)] = 0,
+    order: Annotated[str, Q(pattern="^(score|time)$")] = "score",
+) -> dict[str, Any]:
+    """Same filters and hit schema as ``retrouve search --json``."""
+    services = _services(request)
+    params = SearchParams(
+        cameras=tuple(dict.fromkeys(camera or ())), time_from=time_from, time_to=time_to,
+        object=object, colour=colour, upper=upper, lower=lower, accessory=accessory,
+        plate=plate, make=make, model=model, text=text, like=like, limit=limit,
+        offset=offset, order=order,
+    )
+    built = build_query(params, services, lang="en", default_zone=None,
+                        text_parser=request.app.state.parse_text)
+    result = services.searcher.search(built.query, built.order)
+    hits = []
+    for h in result.hits:
+        data = h.to_json()
+        data["thumbnail"] = f"/media/thumb/{h.track_id}" if h.thumbnail else None
+        hits.append(data)
+    return {"hits": hits, "why_empty": result.why_empty(), "understood": built.understood,
+            "text_unparsed": built.text_unparsed, "limit": limit, "offset": offset,
+            "order": order}
+
+
+@router.get("/tracks/{track_id}", summary="One track with its observations")
+def track(request: Request, ctx: Ctx, track_id: int) -> dict[str, Any]:
+    """A track: wall-clock span (UTC), recording-time span (seconds), best box, attributes,
+    plate, and ``observations`` ``[[t, x0, y0, x1, y1, confidence], ...]`` (recording
+    seconds, original-frame pixels)."""
+    d = reads.track_detail(_services(request).store, track_id) if 0 < track_id < 2**62 else None
+    if d is None:
+        raise HTTPException(404, f"unknown track {track_id}")
+    return {
+        "track_id": d.id, "camera": d.camera_id, "recording": d.recording_id,
+        "object": d.object, "object_confidence": round(d.object_confidence, 4),
+        "start": d.start.isoformat(), "end": d.end.isoformat(), "t_start": d.t_start,
+        "t_end": d.t_end, "best_t": d.best_t, "box": d.box.as_list(),
+        "attributes": {k: {"value": v, "confidence": round(c, 3)}
+                       for k, (v, c) in d.attributes.items()},
+        "plate": None if d.plate is None else {
+            "text": d.plate.text, "confidence": round(d.plate.confidence, 3),
+            "alternatives": [[x, round(c, 3)] for x, c in d.plate.alternatives]},
+        "thumbnail": f"/media/thumb/{d.id}" if d.thumbnail else None,
+        "observations": [list(o) for o in d.observations],
+    }
+
+
+@router.get("/cameras", summary="Registered cameras")
+def cameras(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
+    return [c.__dict__ for c in _services(request).store.list_cameras()]
+
+
+@router.get("/recordings", summary="Recordings with analysis status and progress")
+def recordings(request: Request, ctx: Ctx,
+               camera: Annotated[str | None, Q(max_length=128)] = None) -> list[dict[str, Any]]:
+    store = _services(request).store
+    progress = reads.unit_progress(store)
+    out = []
+    for r, status, error in store.list_recordings(camera):
+        p = progress.get(r.id, reads.UnitProgress())
+        out.append({"id": r.id, "camera": r.camera_id, "path": r.path,
+                    "start": r.start.isoformat(), "duration_s": r.duration_s,
+                    "sha256": r.sha256, "status": status, "error": error,
+                    "units_done": p.done, "units_failed": p.failed, "units_total": p.total})
+    return out
+
+
+@router.get("/analysis", summary="State of the analysis started from the web")
+def analysis_state(request: Request, ctx: Ctx) -> dict[str, Any]:
+    job: AnalysisJob = request.app.state.analysis
+    return {**job.state().to_json(), "pending_recordings": job.pending_count()}
+
+
+@router.post("/analysis", status_code=202, summary="Start analysing pending recordings (admin)")
+def analysis_start(request: Request, ctx: AdminCtx,
+                   body: Annotated[AnalysisStart | None, Body()] = None) -> Any:
+    """202 when started; 409 when one is already running; 200 with ``started: false`` when
+    there is nothing to analyse."""
+    services = _services(request)
+    job: AnalysisJob = request.app.state.analysis
+    wanted = (body.recordings if body else None) or None
+    if not services.analyser.pending(wanted):
+        return JSONResponse({"started": False, "reason": "nothing to analyse"}, status_code=200)
+    if not job.start(wanted, ctx.user.name):
+        return JSONResponse({"started": False, "reason": "an analysis is already running"},
+                            status_code=409)
+    return {"started": True, **job.state().to_json()}
+
+
+@router.get("/users", summary="Accounts (admin)")
+def users(request: Request, ctx: AdminCtx) -> list[dict[str, Any]]:
+    accounts: Accounts = request.app.state.accounts
+    return [u.to_json() for u in accounts.list()]
+
+
+@router.get("/openapi.json", summary="This API's OpenAPI schema")
+def openapi_json(request: Request, ctx: Ctx) -> dict[str, Any]:
+    schema: dict[str, Any] = request.app.openapi()
+    return schema

@@ -1,0 +1,275 @@
+"""Who is asking: server-side sessions, the login rate limiter, and the request context.
+
+* **Sessions** live in memory (``SessionStore``), keyed by a random id sent in an HttpOnly,
+  SameSite=Strict cookie. Keeping them server-side means logout and account changes take
+  effect at once; a server restart logs everyone out, which is acceptable for a control room.
+  The login page gets an *anonymous* session too, so that its form carries a CSRF token; the
+  id is replaced on login (no session fixation).
+* **Login rate limit** (``LoginLimiter``): failures counted per user name and per client
+  address over a sliding window; past the limit, attempts are refused without even checking
+  the password, so a locked account cannot be brute-forced.
+* **RequestContext**: user, role, how they authenticated, language, and (for the legal
+  issue) the judicial case they work under. Routes depend on :func:`current_context` or on
+  :func:`require_roles`. API calls may authenticate with ``Authorization: Bearer TOKEN``.
+
+Everything hangs off ``app.state`` (see ``app.py``): no module-level state.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+
+from retrouve.legal.accounts import Accounts, User
+from retrouve.web.i18n import resolve_lang
+
+Clock = Callable[[], float]
+
+
+class NotAuthenticated(Exception):
+    """No valid session or token: pages redirect to the login page, the API answers 401."""
+
+
+class Forbidden(Exception):
+    """Authenticated, but the role does not allow this."""
+
+    def __init__(self, needed: tuple[str, ...]) -> None:
+        super().__init__(f"requires role {' or '.join(needed)}")
+        self.needed = needed
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for this user name or client address."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many failed logins: retry in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass
+class Session:
+    """One browser session. ``user_id`` is None on the login page (anonymous session)."""
+
+    id: str
+    csrf_token: str
+    user_id: int | None
+    created: float
+    last_seen: float
+
+
+@dataclass
+class SessionStore:
+    """Sessions in memory, bounded. Times are ``clock()`` seconds (monotonic by default).
+
+    ``idle_s``: a session unused this long is gone (a control-room shift is ~8 h, but an
+    unattended screen should not stay logged in); ``absolute_s``: maximum life of any session;
+    ``anonymous_s``: life of a login-page session. ``max_sessions`` bounds memory: when full,
+    the least recently used session is dropped.
+    """
+
+    clock: Clock = time.monotonic
+    idle_s: float = 2 * 3600.0
+    absolute_s: float = 12 * 3600.0
+    anonymous_s: float = 15 * 60.0
+    max_sessions: int = 10_000
+    _items: OrderedDict[str, Session] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, user_id: int | None) -> Session:
+        now = self.clock()
+        sess = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user_id, now, now)
+        with self._lock:
+            self._items[sess.id] = sess
+            while len(self._items) > self.max_sessions:
+                self._items.popitem(last=False)
+        return sess
+
+    def get(self, session_id: str | None) -> Session | None:
+        """The live session with this id (touching it), or None."""
+        if not session_id:
+            return None
+        now = self.clock()
+        with self._lock:
+            sess = self._items.get(session_id)
+            if sess is None:
+                return None
+            life = self.absolute_s if sess.user_id is not None else self.anonymous_s
+            if now - sess.last_seen > self.idle_s or now - sess.created > life:
+                del self._items[session_id]
+                return None
+            sess.last_seen = now
+            self._items.move_to_end(session_id)
+            return sess
+
+    def drop(self, session_id: str | None) -> None:
+        if session_id:
+            with self._lock:
+                self._items.pop(session_id, None)
+
+    def drop_user(self, user_id: int) -> None:
+        """End every session of a user (password change, account disabled)."""
+        with self._lock:
+            for sid in [k for k, v in self._items.items() if v.user_id == user_id]:
+                del self._items[sid]
+
+
+@dataclass
+class LoginLimiter:
+    """Sliding-window count of failed logins per user name and per client address."""
+
+    clock: Clock = time.monotonic
+    max_failures: int = 5
+    window_s: float = 300.0
+    max_keys: int = 50_000
+    _fails: OrderedDict[str, deque[float]] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @staticmethod
+    def _keys(name: str, address: str) -> tuple[str, str]:
+        return f"user:{name.casefold()}", f"addr:{address}"
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._fails.get(key)
+        if q is None:
+            return deque()
+        while q and now - q[0] >= self.window_s:
+            q.popleft()
+        if not q:
+            del self._fails[key]
+        return q
+
+    def check(self, name: str, address: str) -> None:
+        """Raise :class:`LoginThrottled` if either key is over the limit."""
+        now = self.clock()
+        with self._lock:
+            for key in self._keys(name, address):
+                q = self._recent(key, now)
+                if len(q) >= self.max_failures:
+                    raise LoginThrottled(max(1, int(self.window_s - (now - q[0])) + 1))
+
+    def failed(self, name: str, address: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in self._keys(name, address):
+                q = self._fails.setdefault(key, deque(maxlen=self.max_failures))
+                q.append(now)
+                self._fails.move_to_end(key)
+            # Bounded memory under a spray of user names: forget the oldest keys.
+            while len(self._fails) > self.max_keys:
+                self._fails.popitem(last=False)
+
+    def succeeded(self, name: str) -> None:
+        """Forget the user's failures. The address's failures stay: one valid account must
+        not let an attacker reset the counter for guessing others."""
+        with self._lock:
+            self._fails.pop(self._keys(name, "")[0], None)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """The caller of one request.
+
+    ``via`` says how they authenticated (``session`` needs CSRF tokens on POST, ``token``
+    does not: a bearer header is never sent implicitly by a browser). ``case`` is the judicial
+    case the user works under; the legal-framework issue fills it in.
+    """
+
+    user: User
+    via: Literal["session", "token"]
+    lang: str
+    session: Session | None = None
+    case: str | None = None
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def csrf_token(self) -> str:
+        return self.session.csrf_token if self.session else ""
+
+    def has_role(self, *roles: str) -> bool:
+        return self.user.role in roles
+
+
+def client_address(request: Request) -> str:
+    """The peer address (behind a reverse proxy: uvicorn's --proxy-headers sets it)."""
+    return request.client.host if request.client else "unknown"
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, "" if the header is malformed."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def session_of(request: Request) -> Session | None:
+    state = request.app.state
+    sess: Session | None = state.sessions.get(request.cookies.get(state.config.cookie_name))
+    return sess
+
+
+def cookie_settings(request: Request) -> dict[str, Any]:
+    """Keyword arguments of ``Response.set_cookie`` for the session cookie (no ``max_age``:
+    the browser forgets it on close; the server enforces the idle and absolute limits)."""
+    config = request.app.state.config
+    return {"key": config.cookie_name, "path": "/", "httponly": True, "samesite": "strict",
+            "secure": config.secure_cookies}
+
+
+def optional_context(request: Request) -> RequestContext | None:
+    """The caller, or None when anonymous. A bad bearer token is anonymous even if a session
+    cookie is also sent: a request says who it is one way only."""
+    state = request.app.state
+    accounts: Accounts = state.accounts
+    lang = resolve_lang(request)
+    token = bearer_token(request)
+    if token is not None:
+        user = accounts.user_for_token(token) if token else None
+        return RequestContext(user, "token", lang) if user else None
+    sess = session_of(request)
+    if sess is None or sess.user_id is None:
+        return None
+    # Re-read the account on every request: disabling it or changing its role is immediate.
+    user = accounts.by_id(sess.user_id)
+    if user is None or user.disabled:
+        state.sessions.drop(sess.id)
+        return None
+    return RequestContext(user, "session", lang, sess)
+
+
+def current_context(request: Request) -> RequestContext:
+    """Dependency: the authenticated caller, else :class:`NotAuthenticated`."""
+    ctx = optional_context(request)
+    if ctx is None:
+        raise NotAuthenticated()
+    request.state.context = ctx
+    return ctx
+
+
+def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, RequestContext]]:
+    """Dependency factory: the caller, who must have one of ``roles`` (else 403)."""
+
+    async def dependency(
+        ctx: Annotated[RequestContext, Depends(current_context)],
+    ) -> RequestContext:
+        if not ctx.has_role(*roles):
+            raise Forbidden(roles)
+        return ctx
+
+    return dependency
+
+
+#: Route parameter types: ``ctx: Ctx`` for any logged-in user, ``ctx: AdminCtx`` for admins.
+Ctx = Annotated[RequestContext, Depends(current_context)]
+AdminCtx = Annotated[RequestContext, Depends(require_roles("admin"))]

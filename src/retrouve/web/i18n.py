@@ -1,0 +1,397 @@
+"""The user-interface strings, in French (the default) and English.
+
+A small dict-based catalogue rather than gettext: a few hundred strings, no build step, and a
+test checks that both languages have every key and that every key the templates use exists.
+The language comes from ``?lang=`` (remembered in a ``lang`` cookie by the app's middleware),
+then that cookie, then French.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Final
+
+from fastapi import Request
+
+LANGS: Final[tuple[str, ...]] = ("fr", "en")
+DEFAULT_LANG: Final = "fr"
+LANG_COOKIE: Final = "lang"
+
+_FR: dict[str, str] = {
+    "app.name": "Retrouve",
+    "app.tagline": "Recherche dans les enregistrements vidéo",
+    "app.notice": "Outil d'aide à l'enquête : les résultats sont à vérifier par l'opérateur.",
+    "nav.search": "Recherche",
+    "nav.footage": "Enregistrements",
+    "nav.api": "API",
+    "nav.logout": "Se déconnecter",
+    "nav.switch_lang": "English",
+    "nav.user": "{name} ({role})",
+    "role.admin": "administrateur",
+    "role.supervisor": "superviseur",
+    "role.operator": "opérateur",
+    "login.title": "Connexion",
+    "login.username": "Identifiant",
+    "login.password": "Mot de passe",
+    "login.submit": "Se connecter",
+    "login.failed": "Identifiant ou mot de passe incorrect.",
+    "login.throttled": "Trop d'échecs de connexion. Réessayez dans {n} secondes.",
+    "search.title": "Recherche",
+    "search.criteria": "Critères",
+    "search.submit": "Rechercher",
+    "search.reset": "Effacer",
+    "search.like": "Objets semblables à la séquence n° {id}",
+    "search.error": "Recherche invalide : {msg}",
+    "search.understood": "Compris : {desc}",
+    "search.text_unparsed": "L'analyse du texte libre n'est pas disponible : "
+                            "le texte est cherché tel quel.",
+    "field.any": "Indifférent",
+    "field.object": "Type d'objet",
+    "field.colour": "Couleur du véhicule",
+    "field.upper": "Vêtement du haut",
+    "field.lower": "Vêtement du bas",
+    "field.accessory": "Objet porté",
+    "field.plate": "Plaque (motif)",
+    "field.plate_hint": "? = un caractère, * = plusieurs ; espaces et tirets ignorés",
+    "field.make": "Marque",
+    "field.model": "Modèle",
+    "field.text": "Description libre",
+    "field.text_hint": "ex. : voiture blanche hier soir",
+    "field.cameras": "Caméras",
+    "field.cameras_hint": "aucune sélection = toutes les caméras",
+    "field.from": "Du",
+    "field.to": "Au",
+    "field.time_hint": "vide = toute la période analysée ; heure locale ({zone})",
+    "field.order": "Tri",
+    "field.limit": "Par page",
+    "order.score": "Pertinence",
+    "order.time": "Chronologique",
+    "object.person": "Personne",
+    "object.vehicle": "Véhicule (tous)",
+    "object.car": "Voiture",
+    "object.van": "Utilitaire",
+    "object.truck": "Camion",
+    "object.bus": "Bus",
+    "object.motorcycle": "Deux-roues motorisé",
+    "object.bicycle": "Vélo",
+    "object.backpack": "Sac à dos",
+    "object.handbag": "Sac à main",
+    "object.suitcase": "Valise",
+    "object.umbrella": "Parapluie",
+    "colour.black": "noir",
+    "colour.white": "blanc",
+    "colour.grey": "gris",
+    "colour.red": "rouge",
+    "colour.orange": "orange",
+    "colour.yellow": "jaune",
+    "colour.green": "vert",
+    "colour.blue": "bleu",
+    "colour.brown": "marron",
+    "colour.purple": "violet",
+    "colour.pink": "rose",
+    "attr.colour": "couleur",
+    "attr.upper": "haut",
+    "attr.lower": "bas",
+    "attr.accessory": "objet porté",
+    "results.title": "Résultats",
+    "results.count": "Résultats {first} à {last}",
+    "results.none": "Aucun résultat",
+    "results.prev": "← Précédents",
+    "results.next": "Suivants →",
+    "results.timeline": "Répartition dans le temps, par caméra",
+    "results.timeline_hint": "les {n} premiers résultats dans l'ordre chronologique",
+    "hit.score": "score {score}",
+    "hit.duration": "{s} s",
+    "hit.plate": "Plaque : {text} ({conf} %)",
+    "hit.open": "Voir la séquence",
+    "empty.no_footage": "Aucun enregistrement n'est déclaré pour ces caméras.",
+    "empty.not_analysed": "Aucun enregistrement de ces caméras n'a encore été analysé : "
+                          "lancez l'analyse depuis la page Enregistrements.",
+    "empty.no_match": "Aucune détection ne correspond : élargissez la période "
+                      "ou retirez un critère.",
+    "track.title": "Séquence n° {id}",
+    "track.prev": "← Résultat précédent",
+    "track.next": "Résultat suivant →",
+    "track.back": "Retour aux résultats",
+    "track.similar": "Trouver des objets semblables",
+    "track.seen": "Vu du {start} au {end}",
+    "track.object": "{object} (confiance {conf} %)",
+    "track.attributes": "Attributs",
+    "track.plate": "Plaque lue",
+    "track.plate_alternatives": "autres lectures possibles",
+    "track.no_video": "Votre navigateur ne peut pas lire cette vidéo.",
+    "track.player_unavailable": "La lecture vidéo n'est pas disponible sur ce serveur.",
+    "track.recording": "Enregistrement",
+    "meta.file": "Fichier",
+    "meta.sha256": "SHA-256",
+    "meta.camera": "Caméra",
+    "meta.timezone": "Fuseau horaire",
+    "meta.start": "Début de l'enregistrement",
+    "meta.offset": "Position dans le fichier",
+    "footage.title": "Caméras et enregistrements",
+    "footage.cameras": "Caméras",
+    "footage.recordings": "Enregistrements",
+    "footage.none": "Aucun enregistrement. Ajoutez-en avec « retrouve ingest ».",
+    "footage.no_cameras": "Aucune caméra. Ajoutez-en avec « retrouve cameras add ».",
+    "footage.analyse_pending": "Analyser les enregistrements en attente ({n})",
+    "footage.analyse_one": "Analyser",
+    "footage.running": "Analyse en cours (lancée par {user}) : {done} / {total} tranches",
+    "footage.finished": "Dernière analyse : {done} tranches traitées, {failed} en échec, "
+                        "{tracks} objets suivis.",
+    "footage.job_error": "L'analyse s'est arrêtée : {msg}",
+    "footage.started": "Analyse lancée.",
+    "footage.busy": "Une analyse est déjà en cours.",
+    "footage.nothing": "Rien à analyser : tout est déjà analysé.",
+    "footage.admin_only": "Seul un administrateur peut lancer l'analyse.",
+    "col.id": "Identifiant",
+    "col.name": "Nom",
+    "col.timezone": "Fuseau horaire",
+    "col.location": "Emplacement",
+    "col.file": "Fichier",
+    "col.camera": "Caméra",
+    "col.start": "Début (heure de la caméra)",
+    "col.duration": "Durée",
+    "col.status": "Analyse",
+    "col.progress": "Avancement",
+    "col.error": "Cause de l'échec",
+    "status.pending": "en attente",
+    "status.analysing": "en cours",
+    "status.done": "terminée",
+    "status.failed": "échec",
+    "status.partial": "partielle",
+    "error.title": "Erreur",
+    "error.403": "Accès refusé : votre rôle ne le permet pas.",
+    "error.404": "Introuvable.",
+    "error.csrf": "Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez.",
+    "error.generic": "Erreur {code}.",
+    "api.title": "API JSON",
+    "api.intro": "Authentification : cookie de session, ou en-tête « Authorization: Bearer "
+                 "JETON » (jeton créé par « retrouve users token NOM »).",
+    "api.schema": "Schéma OpenAPI (JSON)",
+    "api.method": "Méthode",
+    "api.path": "Chemin",
+    "api.summary": "Description",
+    "api.params": "Paramètres",
+}
+
+_EN: dict[str, str] = {
+    "app.name": "Retrouve",
+    "app.tagline": "Search in recorded video",
+    "app.notice": "An investigation aid: results must be checked by the operator.",
+    "nav.search": "Search",
+    "nav.footage": "Footage",
+    "nav.api": "API",
+    "nav.logout": "Log out",
+    "nav.switch_lang": "Français",
+    "nav.user": "{name} ({role})",
+    "role.admin": "administrator",
+    "role.supervisor": "supervisor",
+    "role.operator": "operator",
+    "login.title": "Log in",
+    "login.username": "User name",
+    "login.password": "Password",
+    "login.submit": "Log in",
+    "login.failed": "Unknown user or wrong password.",
+    "login.throttled": "Too many failed logins. Try again in {n} seconds.",
+    "search.title": "Search",
+    "search.criteria": "Criteria",
+    "search.submit": "Search",
+    "search.reset": "Clear",
+    "search.like": "Objects similar to sequence #{id}",
+    "search.error": "Invalid search: {msg}",
+    "search.understood": "Understood: {desc}",
+    "search.text_unparsed": "Free-text parsing is not available: the text is searched as is.",
+    "field.any": "Any",
+    "field.object": "Object type",
+    "field.colour": "Vehicle colour",
+    "field.upper": "Upper clothing",
+    "field.lower": "Lower clothing",
+    "field.accessory": "Carried object",
+    "field.plate": "Plate (pattern)",
+    "field.plate_hint": "? = one character, * = several; spaces and dashes ignored",
+    "field.make": "Make",
+    "field.model": "Model",
+    "field.text": "Free description",
+    "field.text_hint": "e.g. white car last night",
+    "field.cameras": "Cameras",
+    "field.cameras_hint": "none selected = all cameras",
+    "field.from": "From",
+    "field.to": "To",
+    "field.time_hint": "empty = all analysed footage; local time ({zone})",
+    "field.order": "Order",
+    "field.limit": "Per page",
+    "order.score": "Relevance",
+    "order.time": "Time",
+    "object.person": "Person",
+    "object.vehicle": "Vehicle (any)",
+    "object.car": "Car",
+    "object.van": "Van",
+    "object.truck": "Truck",
+    "object.bus": "Bus",
+    "object.motorcycle": "Motorcycle or scooter",
+    "object.bicycle": "Bicycle",
+    "object.backpack": "Backpack",
+    "object.handbag": "Handbag",
+    "object.suitcase": "Suitcase",
+    "object.umbrella": "Umbrella",
+    "colour.black": "black",
+    "colour.white": "white",
+    "colour.grey": "grey",
+    "colour.red": "red",
+    "colour.orange": "orange",
+    "colour.yellow": "yellow",
+    "colour.green": "green",
+    "colour.blue": "blue",
+    "colour.brown": "brown",
+    "colour.purple": "purple",
+    "colour.pink": "pink",
+    "attr.colour": "colour",
+    "attr.upper": "upper",
+    "attr.lower": "lower",
+    "attr.accessory": "carried",
+    "results.title": "Results",
+    "results.count": "Results {first} to {last}",
+    "results.none": "No results",
+    "results.prev": "← Previous",
+    "results.next": "Next →",
+    "results.timeline": "When, per camera",
+    "results.timeline_hint": "the first {n} results in time order",
+    "hit.score": "score {score}",
+    "hit.duration": "{s} s",
+    "hit.plate": "Plate: {text} ({conf} %)",
+    "hit.open": "View sequence",
+    "empty.no_footage": "No footage is registered for these cameras.",
+    "empty.not_analysed": "No footage of these cameras has been analysed yet: "
+                          "start the analysis from the Footage page.",
+    "empty.no_match": "No sighting matches: widen the time window or drop a criterion.",
+    "track.title": "Sequence #{id}",
+    "track.prev": "← Previous result",
+    "track.next": "Next result →",
+    "track.back": "Back to results",
+    "track.similar": "Find similar objects",
+    "track.seen": "Seen from {start} to {end}",
+    "track.object": "{object} (confidence {conf} %)",
+    "track.attributes": "Attributes",
+    "track.plate": "Plate read",
+    "track.plate_alternatives": "other possible reads",
+    "track.no_video": "Your browser cannot play this video.",
+    "track.player_unavailable": "Video playback is not available on this server.",
+    "track.recording": "Recording",
+    "meta.file": "File",
+    "meta.sha256": "SHA-256",
+    "meta.camera": "Camera",
+    "meta.timezone": "Time zone",
+    "meta.start": "Recording start",
+    "meta.offset": "Position in the file",
+    "footage.title": "Cameras and footage",
+    "footage.cameras": "Cameras",
+    "footage.recordings": "Recordings",
+    "footage.none": "No footage. Add some with “retrouve ingest”.",
+    "footage.no_cameras": "No cameras. Add some with “retrouve cameras add”.",
+    "footage.analyse_pending": "Analyse pending recordings ({n})",
+    "footage.analyse_one": "Analyse",
+    "footage.running": "Analysis running (started by {user}): {done} / {total} slices",
+    "footage.finished": "Last analysis: {done} slices processed, {failed} failed, "
+                        "{tracks} objects tracked.",
+    "footage.job_error": "The analysis stopped: {msg}",
+    "footage.started": "Analysis started.",
+    "footage.busy": "An analysis is already running.",
+    "footage.nothing": "Nothing to analyse: everything is analysed.",
+    "footage.admin_only": "Only an administrator can start the analysis.",
+    "col.id": "Id",
+    "col.name": "Name",
+    "col.timezone": "Time zone",
+    "col.location": "Location",
+    "col.file": "File",
+    "col.camera": "Camera",
+    "col.start": "Start (camera time)",
+    "col.duration": "Duration",
+    "col.status": "Analysis",
+    "col.progress": "Progress",
+    "col.error": "Failure reason",
+    "status.pending": "pending",
+    "status.analysing": "running",
+    "status.done": "done",
+    "status.failed": "failed",
+    "status.partial": "partial",
+    "error.title": "Error",
+    "error.403": "Access denied: your role does not allow this.",
+    "error.404": "Not found.",
+    "error.csrf": "The form has expired or is invalid. Reload the page and try again.",
+    "error.generic": "Error {code}.",
+    "api.title": "JSON API",
+    "api.intro": "Authentication: the session cookie, or an “Authorization: Bearer TOKEN” "
+                 "header (token made by “retrouve users token NAME”).",
+    "api.schema": "OpenAPI schema (JSON)",
+    "api.method": "Method",
+    "api.path": "Path",
+    "api.summary": "Description",
+    "api.params": "Parameters",
+}
+
+CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
+    {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}
+)
+
+#: ``SearchResult.why_empty()`` sentences (English, from the engine) → catalogue keys.
+WHY_EMPTY_KEYS: Final[Mapping[str, str]] = MappingProxyType({
+    "no footage is registered for these cameras": "empty.no_footage",
+    "no footage has been analysed yet for these cameras: run `retrouve analyse`":
+        "empty.not_analysed",
+    "no sighting matches: widen the time window or drop a criterion": "empty.no_match",
+})
+
+Translator = Callable[..., str]
+
+
+def translator(lang: str) -> Translator:
+    """``t(key, **fields)`` for ``lang``: the string, formatted; the key itself if missing
+    (visible in the page, and caught by the catalogue test)."""
+    strings = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANG])
+
+    def t(key: str, **fields: object) -> str:
+        text = strings.get(key, key)
+        return text.format(**fields) if fields else text
+
+    return t
+
+
+def why_empty_text(reason: str | None, lang: str) -> str | None:
+    """The engine's why-empty sentence in ``lang`` (unknown sentences pass through)."""
+    if reason is None:
+        return None
+    key = WHY_EMPTY_KEYS.get(reason)
+    return translator(lang)(key) if key else reason
+
+
+def valid_lang(value: str | None) -> str | None:
+    return value if value in LANGS else None
+
+
+def resolve_lang(request: Request) -> str:
+    """``?lang=`` first, then the ``lang`` cookie, then French."""
+    return (valid_lang(request.query_params.get("lang"))
+            or valid_lang(request.cookies.get(LANG_COOKIE)) or DEFAULT_LANG)
+
+
+def labeller(lang: str) -> Callable[[str, str], str]:
+    """``tr(prefix, value)``: the catalogue's ``prefix + value`` (``colour.red`` → rouge), or
+    the value itself for words the catalogue does not know (a pack's makes and models)."""
+    strings = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANG])
+
+    def tr(prefix: str, value: str) -> str:
+        return strings.get(prefix + value, value)
+
+    return tr
+
+
+def value_labeller(lang: str) -> Callable[[str], str]:
+    """``tv(value)``: an attribute value in words, whether a colour or an object
+    (``red`` → rouge, ``backpack`` → sac à dos), else the value itself."""
+    strings = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANG])
+
+    def tv(value: str) -> str:
+        return strings.get(f"colour.{value}") or strings.get(f"object.{value}") or value
+
+    return tv

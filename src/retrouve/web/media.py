@@ -1,0 +1,321 @@
+"""Playback routes: a sighting's window, or a whole original, to the browser's ``<video>``.
+
+The router carries **no authentication of its own**; ``create_app`` must include it behind
+the app's auth dependency::
+
+    app.include_router(media.router, dependencies=[Depends(auth.current_context)])
+
+Every file reached here comes from the database (a track id or a recording id looked up in
+the store); nothing in a URL is ever joined to a filesystem path, so path traversal has
+nothing to act on. Media logic lives in :mod:`retrouve.video.stream`; this module maps it to
+HTTP: 206 byte ranges for originals, a streamed fragmented MP4/WebM for windows.
+
+Headers every clip reply carries (all times in recording seconds, see ``domain``):
+``X-Retrouve-Offset`` (recording second at media time 0, so
+``recording_t = offset + video.currentTime``), ``X-Retrouve-Window-Start``/``-End``,
+``X-Retrouve-Best`` (the track's best frame) and ``X-Retrouve-Mode``
+(``original``/``remux``/``transcode``/``image``). A ``<video>`` element cannot read headers,
+so the same facts come as JSON from ``GET /media/clip/{track_id}/info``, and the track page
+gets the offset from :func:`clip_origin`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+
+from retrouve.domain import Recording
+from retrouve.errors import MediaError
+from retrouve.services import Services
+from retrouve.store import schema as s
+from retrouve.store.db import Store
+from retrouve.video.stream import (
+    DEFAULT_POLICY,
+    MEDIA_TYPES,
+    ClipStream,
+    PlaybackPolicy,
+    RangeNotSatisfiable,
+    browser_playable,
+    image_media_type,
+    iter_file_range,
+    original_target,
+    parse_range,
+    remux_or_transcode,
+)
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/media", tags=["media"])
+
+#: Seconds of context shown before and after a sighting.
+WINDOW_MARGIN_S = 5.0
+#: Footage is evidence: keep it out of the operator workstation's disk cache.
+_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+TrackId = Annotated[int, PathParam(ge=1, le=2**62, description="track id (integer)")]
+RangeHeader = Annotated[str | None, Header(alias="range")]
+
+
+@dataclass(frozen=True)
+class TrackSpan:
+    """Where a track is in its recording (recording seconds)."""
+
+    recording_id: str
+    t_start: float
+    t_end: float
+    best_t: float
+
+
+def track_span(store: Store, track_id: int) -> TrackSpan | None:
+    """The recording and times of track ``track_id``, ``None`` if there is no such track."""
+    t = s.tracks
+    q = select(t.c.recording_id, t.c.t_start, t.c.t_end, t.c.best_t).where(t.c.id == track_id)
+    with store.engine.connect() as conn:
+        row = conn.execute(q).first()
+    if row is None:
+        return None
+    return TrackSpan(row.recording_id, float(row.t_start), float(row.t_end), float(row.best_t))
+
+
+def clip_window(
+    span: TrackSpan, recording: Recording, margin_s: float = WINDOW_MARGIN_S
+) -> tuple[float, float]:
+    """``[t_start - margin, t_end + margin]`` clamped to the recording (recording seconds).
+
+    A recording of unknown length (``duration_s <= 0``) is only clamped at 0.
+    """
+    lo = max(0.0, span.t_start - margin_s)
+    hi = span.t_end + margin_s
+    if recording.duration_s > 0:
+        hi = min(hi, recording.duration_s)
+    return lo, max(lo, hi)
+
+
+class _Span(Protocol):
+    """What :func:`clip_origin` needs of a track (``reads.TrackDetail`` fits)."""
+
+    @property
+    def recording_id(self) -> str: ...
+    @property
+    def t_start(self) -> float: ...
+    @property
+    def t_end(self) -> float: ...
+    @property
+    def best_t(self) -> float: ...
+
+
+def _store(request: Request) -> Store:
+    store = request.app.state.services.store
+    assert isinstance(store, Store)
+    return store
+
+
+def _policy(request: Request) -> PlaybackPolicy:
+    """``app.state.playback_policy`` when the app sets one (a browser without H.264)."""
+    policy = getattr(request.app.state, "playback_policy", None)
+    return policy if isinstance(policy, PlaybackPolicy) else DEFAULT_POLICY
+
+
+def _recording(store: Store, recording_id: str) -> Recording:
+    rec = store.get_recording(recording_id)
+    if rec is None:
+        raise HTTPException(404, "unknown recording")
+    return rec
+
+
+def _size(rec: Recording) -> int:
+    try:
+        return os.stat(rec.path).st_size
+    except OSError as exc:
+        # Purged by retention or moved: say so without echoing the server path.
+        log.warning("footage of recording %s is missing: %s", rec.id, exc)
+        raise HTTPException(404, "footage file missing") from exc
+
+
+def _fmt(t: float) -> str:
+    return f"{t:.3f}"
+
+
+def file_response(
+    path: str, media_type: str, size: int, range_header: str | None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Serve ``path`` whole (200) or one byte range (206), read in chunks, never whole.
+
+    A bad or unsatisfiable ``Range`` gets 416 with ``Content-Range: bytes */size``.
+    """
+    base = {"Accept-Ranges": "bytes", **_NO_STORE, **(headers or {})}
+    try:
+        rng = parse_range(range_header, size)
+    except RangeNotSatisfiable:
+        return Response(status_code=416, headers={**base, "Content-Range": f"bytes */{size}"})
+    if rng is None:
+        return StreamingResponse(
+            iter_file_range(path, 0, size - 1), media_type=media_type,
+            headers={**base, "Content-Length": str(size)},
+        )
+    return StreamingResponse(
+        iter_file_range(path, rng.start, rng.end), status_code=206, media_type=media_type,
+        headers={**base, "Content-Length": str(rng.length),
+                 "Content-Range": rng.content_range(size)},
+    )
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """How a clip request is answered and the player's time facts (recording seconds).
+
+    ``mode``: ``image``, ``original`` (range-served file, offset 0) or ``window`` (a
+    streamed cut; its offset is known once :func:`open_window` has positioned the source).
+    """
+
+    recording: Recording
+    span: TrackSpan
+    window: tuple[float, float]
+    mode: str
+    media_type: str | None
+
+    def headers(self, offset: float, mode: str | None = None) -> dict[str, str]:
+        return {
+            "X-Retrouve-Offset": _fmt(offset), "X-Retrouve-Mode": mode or self.mode,
+            "X-Retrouve-Window-Start": _fmt(self.window[0]),
+            "X-Retrouve-Window-End": _fmt(self.window[1]),
+            "X-Retrouve-Best": _fmt(self.span.best_t),
+        }
+
+
+def plan_clip(
+    store: Store, span: TrackSpan, policy: PlaybackPolicy, *, ranged: bool
+) -> ClipPlan:
+    """Decide how to serve ``span``'s clip; ``ranged``: the client sent ``Range``.
+
+    Raises ``HTTPException(404)`` for a recording or file that is gone.
+    """
+    rec = _recording(store, span.recording_id)
+    _size(rec)  # 404 for a missing file before any probing or decoding
+    window = clip_window(span, rec)
+    if rec.is_image:
+        return ClipPlan(rec, span, (0.0, 0.0), "image", image_media_type(rec))
+    if ranged and browser_playable(rec, policy):
+        target = original_target(rec)
+        assert target is not None  # browser_playable checked the suffix
+        return ClipPlan(rec, span, window, "original", MEDIA_TYPES[target])
+    return ClipPlan(rec, span, window, "window", None)
+
+
+def open_window(plan: ClipPlan, policy: PlaybackPolicy) -> ClipStream:
+    """Position the source on the plan's window; 422 when the footage cannot be played."""
+    try:
+        return remux_or_transcode(
+            plan.recording.path, *plan.window, policy=policy, label=plan.recording.id
+        )
+    except MediaError as exc:
+        log.warning("cannot stream track window of %s: %s", plan.recording.id, exc)
+        raise HTTPException(422, "this footage cannot be played") from exc
+
+
+def plan_offset(plan: ClipPlan, policy: PlaybackPolicy) -> tuple[float, str, str | None]:
+    """(offset, mode, media type) a ``<video>`` gets for ``plan``; positions, never encodes."""
+    if plan.mode != "window":
+        return 0.0, plan.mode, plan.media_type
+    stream = open_window(plan, policy)
+    stream.close()
+    return stream.offset_s, stream.mode, stream.media_type
+
+
+def clip_origin(
+    services: Services, detail: _Span, policy: PlaybackPolicy = DEFAULT_POLICY
+) -> float:
+    """Recording seconds at media time 0 of what ``/media/clip/{id}`` sends a ``<video>``
+    (which always sends ``Range``) for the track ``detail``: the hook the track page uses
+    to place its ``#t=`` fragment and overlay boxes. 0.0 when the clip cannot be played."""
+    span = TrackSpan(detail.recording_id, detail.t_start, detail.t_end, detail.best_t)
+    try:
+        plan = plan_clip(services.store, span, policy, ranged=True)
+        return plan_offset(plan, policy)[0]
+    except HTTPException:
+        return 0.0
+
+
+def _plan(request: Request, track_id: int, ranged: bool) -> ClipPlan:
+    store = _store(request)
+    span = track_span(store, track_id)
+    if span is None:
+        raise HTTPException(404, "unknown track")
+    return plan_clip(store, span, _policy(request), ranged=ranged)
+
+
+@router.get("/clip/{track_id}", response_class=Response)
+def clip(request: Request, track_id: TrackId, range_: RangeHeader = None) -> Response:
+    """Play a sighting: ``[t_start - 5 s, t_end + 5 s]`` of the track's recording.
+
+    With a ``Range`` header (every ``<video>`` sends one) and a browser-playable original,
+    the original is range-served (206) and the player seeks to the window itself; otherwise
+    the window alone is streamed as fragmented MP4 or WebM (200, no ranges). A still is
+    served as its image.
+    """
+    plan = _plan(request, track_id, ranged=range_ is not None)
+    rec = plan.recording
+    if plan.mode in ("image", "original"):
+        if plan.media_type is None:
+            raise HTTPException(422, "this image format cannot be shown")
+        return file_response(rec.path, plan.media_type, _size(rec), range_, plan.headers(0.0))
+    stream = open_window(plan, _policy(request))
+    return StreamingResponse(
+        stream, media_type=stream.media_type,
+        headers={**_NO_STORE, **plan.headers(stream.offset_s, stream.mode)},
+        # Normally the iterator closes the source itself; this covers an unread stream.
+        background=BackgroundTask(stream.close),
+    )
+
+
+@router.get("/clip/{track_id}/info")
+def clip_info(request: Request, track_id: TrackId) -> JSONResponse:
+    """What ``/media/clip/{track_id}`` plays for a ``<video>`` element, as JSON.
+
+    ``offset_s`` is the recording second at media time 0; ``window``, ``best_t`` are
+    recording seconds; ``seek_s`` is where the player should start (media seconds).
+    ``wall_clock_start`` is the recording's first frame (aware ISO-8601).
+    """
+    plan = _plan(request, track_id, ranged=True)
+    offset, mode, media_type = plan_offset(plan, _policy(request))
+    rec = plan.recording
+    body: dict[str, Any] = {
+        "track_id": track_id, "recording_id": rec.id, "mode": mode, "media_type": media_type,
+        "src": str(request.url_for("clip", track_id=track_id).path),
+        "offset_s": round(offset, 3),
+        "window": [round(plan.window[0], 3), round(plan.window[1], 3)],
+        "best_t": round(plan.span.best_t, 3),
+        "seek_s": round(max(0.0, plan.window[0] - offset), 3),
+        "wall_clock_start": rec.start.isoformat(),
+    }
+    return JSONResponse(body, headers=_NO_STORE)
+
+
+@router.get("/recording/{recording_id}", response_class=Response)
+def recording(request: Request, recording_id: str, range_: RangeHeader = None) -> Response:
+    """The whole original file of a recording, as stored: 206 for a ``Range``, else 200.
+
+    Read from disk in chunks, never loaded whole. The content type comes from the file's
+    suffix (MP4/MOV as ``video/mp4``, WebM, browser images), else
+    ``application/octet-stream``.
+    """
+    rec = _recording(_store(request), recording_id)
+    target = original_target(rec)
+    media_type = (
+        image_media_type(rec) if rec.is_image
+        else MEDIA_TYPES[target] if target is not None else None
+    ) or "application/octet-stream"
+    # Header values are latin-1: keep a plain ASCII name (the id is in the URL anyway).
+    name = Path(rec.path).name.encode("ascii", "replace").decode().replace('"', "")
+    headers = {"Content-Disposition": f'inline; filename="{name}"'}
+    return file_response(rec.path, media_type, _size(rec), range_, headers)

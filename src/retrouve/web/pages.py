@@ -1,0 +1,354 @@
+"""Server-rendered pages: login, search and results, sequence view, footage and analysis.
+
+Pages read GET parameters (bookmarkable searches) and change state only by POST, with the
+CSRF token checked application-wide (``csrf.py``). Text comes from the i18n catalogue.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import replace
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from retrouve.domain import (
+    ACCESSORIES,
+    COLOURS,
+    Camera,
+    Hit,
+    Recording,
+)
+from retrouve.errors import RetrouveError
+from retrouve.legal.accounts import Accounts, AuthError
+from retrouve.search.engine import SearchResult
+from retrouve.services import Services
+from retrouve.web import reads
+from retrouve.web.auth import (
+    AdminCtx,
+    Ctx,
+    LoginLimiter,
+    LoginThrottled,
+    SessionStore,
+    client_address,
+    cookie_settings,
+    optional_context,
+    session_of,
+)
+from retrouve.web.i18n import resolve_lang, translator, value_labeller, why_empty_text
+from retrouve.web.search_form import (
+    SearchParams,
+    build_query,
+    site_zone,
+)
+from retrouve.web.templating import format_datetime, render
+from retrouve.web.views import hit_card, thumbnail_overlay, timelines
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+#: Object choices of the search form, in the order operators think of them (a test checks
+#: they are exactly the domain's ``QUERY_OBJECTS``).
+OBJECT_CHOICES = ("person", "vehicle", "car", "van", "truck", "bus", "motorcycle", "bicycle",
+                  "backpack", "handbag", "suitcase", "umbrella")
+#: Seconds of context shown before a sighting in the player.
+LEAD_IN_S = 3.0
+FLASH_KEYS = {"started": "footage.started", "busy": "footage.busy",
+              "nothing": "footage.nothing"}
+
+
+def _services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login; anything else (other sites, ``//host``,
+    ``/\\host``, the login page itself) becomes the search page."""
+    if (not target or not target.startswith("/") or target.startswith(("//", "/\\"))
+            or target.startswith("/login") or any(c in target for c in "\r\n\\")):
+        return "/search"
+    return target
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# ------------------------------------------------------------------------------ login
+def _login_page(request: Request, *, error: str | None, username: str, next_url: str,
+                status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    sessions: SessionStore = request.app.state.sessions
+    sess = session_of(request)
+    if sess is None or sess.user_id is not None:
+        sess = sessions.create(None)
+    response = render(request, "login.html", None, status_code=status_code,
+                      csrf_token=sess.csrf_token, error=error, username=username,
+                      next_url=next_url, headers=headers)
+    response.set_cookie(value=sess.id, **cookie_settings(request))
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/search") -> Response:
+    ctx = optional_context(request)
+    if ctx is not None and ctx.via == "session":
+        return _redirect(safe_next(next))
+    return _login_page(request, error=None, username="", next_url=safe_next(next))
+
+
+@router.post("/login")
+def login(request: Request, username: Annotated[str, Form(max_length=64)],
+          password: Annotated[str, Form(max_length=1024)],
+          next: Annotated[str, Form(max_length=2000)] = "/search") -> Response:
+    state = request.app.state
+    limiter: LoginLimiter = state.limiter
+    accounts: Accounts = state.accounts
+    t = translator(resolve_lang(request))
+    address = client_address(request)
+    try:
+        limiter.check(username, address)
+    except LoginThrottled as exc:
+        return _login_page(request, error=t("login.throttled", n=exc.retry_after_s),
+                           username=username, next_url=safe_next(next), status_code=429,
+                           headers={"retry-after": str(exc.retry_after_s)})
+    try:
+        user = accounts.authenticate(username, password)
+    except AuthError:
+        limiter.failed(username, address)
+        log.warning("failed web login (counted by the rate limiter)")
+        return _login_page(request, error=t("login.failed"), username=username,
+                           next_url=safe_next(next), status_code=401)
+    limiter.succeeded(username)
+    sessions: SessionStore = state.sessions
+    # A fresh session id at login: an id planted before login is worthless after it.
+    old = session_of(request)
+    sessions.drop(old.id if old else None)
+    sess = sessions.create(user.id)
+    response = _redirect(safe_next(next))
+    response.set_cookie(value=sess.id, **cookie_settings(request))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, ctx: Ctx) -> Response:
+    sessions: SessionStore = request.app.state.sessions
+    sessions.drop(ctx.session.id if ctx.session else None)
+    response = _redirect("/login")
+    settings = cookie_settings(request)
+    response.delete_cookie(key=settings["key"], path="/", secure=settings["secure"],
+                           httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/")
+def home(ctx: Ctx) -> Response:
+    return _redirect("/search")
+
+
+# ----------------------------------------------------------------------------- search
+class _Lookups:
+    """Cameras and recordings of one page, each read once."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.cameras = {c.id: c for c in services.store.list_cameras()}
+        self._recordings: dict[str, Recording | None] = {}
+
+    def recording(self, rec_id: str) -> Recording | None:
+        if rec_id not in self._recordings:
+            self._recordings[rec_id] = self.services.store.get_recording(rec_id)
+        return self._recordings[rec_id]
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, ctx: Ctx) -> Response:
+    services = _services(request)
+    config = request.app.state.config
+    t = translator(ctx.lang)
+    params = SearchParams.from_params(request.query_params, default_limit=config.page_size,
+                                      max_limit=200)
+    looks = _Lookups(services)
+    zone = site_zone(services)
+    submitted = bool(set(request.query_params.keys()) - {"lang"})
+    view: dict[str, Any] = {"result": None, "error": None, "built": None, "cards": [],
+                            "timelines": [], "why_empty": None, "prev_url": None,
+                            "next_url": None}
+    if submitted:
+        try:
+            built = build_query(params, services, lang=ctx.lang, default_zone=zone,
+                                text_parser=request.app.state.parse_text)
+            result = services.searcher.search(built.query, built.order)
+        except RetrouveError as exc:
+            view["error"] = t("search.error", msg=str(exc))
+        else:
+            view.update(built=built, result=result, **_results_view(
+                request, params, built.query, result, looks, ctx.lang))
+    return render(
+        request, "search.html", ctx, params=params, cameras=list(looks.cameras.values()),
+        zone=zone or "UTC", objects=OBJECT_CHOICES, colours=COLOURS, accessories=ACCESSORIES,
+        like_thumb=f"/media/thumb/{params.like}" if params.like else None, **view,
+    )
+
+
+def _results_view(request: Request, params: SearchParams, query: Any, result: SearchResult,
+                  looks: _Lookups, lang: str) -> dict[str, Any]:
+    services = _services(request)
+    config = request.app.state.config
+    qs = params.query_string()
+    tv = value_labeller(lang)
+
+    def href(hit: Hit, pos: int) -> str:
+        return f"/track/{hit.track_id}?{qs}&pos={pos}"
+
+    cards = [hit_card(h, href(h, params.offset + i), looks.cameras.get(h.camera),
+                      looks.recording(h.recording))
+             for i, h in enumerate(result.hits)]
+    lines = []
+    if result.hits:
+        # A second, time-ordered query: the timelines show where hits fall beyond this page.
+        spread = services.searcher.search(
+            replace(query, limit=config.timeline_hits, offset=0), "time")
+        lines = timelines(
+            spread.hits, (query.time_from, query.time_to), looks.cameras,
+            href_of=lambda h: f"/track/{h.track_id}",
+            title_of=lambda h: f"{format_datetime(h.start, lang)} · {tv(h.object)}",
+        )
+    limit = params.limit
+    return {
+        "cards": cards, "timelines": lines, "timeline_n": config.timeline_hits,
+        "why_empty": why_empty_text(result.why_empty(), lang),
+        "prev_url": (f"/search?{params.query_string(offset=max(0, params.offset - limit))}"
+                     if params.offset > 0 else None),
+        "next_url": (f"/search?{params.query_string(offset=params.offset + limit)}"
+                     if len(result.hits) == limit else None),
+    }
+
+
+# --------------------------------------------------------------------------- sequence
+def _neighbours(request: Request, ctx: Ctx, track_id: int) -> dict[str, str | None]:
+    """Previous/next hit and the results page of the search the user came from, re-run
+    around the ``pos`` it passed (None when absent or when the results have changed)."""
+    qp = request.query_params
+    pos_text = qp.get("pos")
+    out: dict[str, str | None] = {"prev": None, "next": None, "back": None}
+    if pos_text is None or not pos_text.isdigit():
+        return out
+    services = _services(request)
+    pos = int(pos_text)
+    params = SearchParams.from_params(qp, default_limit=request.app.state.config.page_size,
+                                      max_limit=200)
+    out["back"] = "/search?" + params.query_string(offset=pos // params.limit * params.limit)
+    first = max(0, pos - 1)
+    try:
+        built = build_query(replace(params, offset=first, limit=pos - first + 2), services,
+                            lang=ctx.lang, default_zone=site_zone(services),
+                            text_parser=request.app.state.parse_text)
+        hits = services.searcher.search(built.query, built.order).hits
+    except RetrouveError:
+        return out
+    here = pos - first
+    if here >= len(hits) or hits[here].track_id != track_id:
+        return out
+    qs = params.query_string()
+    if here > 0:
+        out["prev"] = f"/track/{hits[here - 1].track_id}?{qs}&pos={pos - 1}"
+    if here + 1 < len(hits):
+        out["next"] = f"/track/{hits[here + 1].track_id}?{qs}&pos={pos + 1}"
+    return out
+
+
+def clip_origin(request: Request, detail: reads.TrackDetail) -> float:
+    """Recording seconds at the clip's time 0. The media module may serve a cut and say where
+    it starts with ``clip_origin(services, detail) -> float``; otherwise the clip is taken to
+    be on the recording's own time base."""
+    if not request.app.state.has_player:
+        return 0.0
+    module: Any = importlib.import_module("retrouve.web.media")
+    hook = getattr(module, "clip_origin", None)
+    return float(hook(_services(request), detail)) if callable(hook) else 0.0
+
+
+@router.get("/track/{track_id}", response_class=HTMLResponse)
+def track_page(request: Request, track_id: int, ctx: Ctx) -> Response:
+    services = _services(request)
+    detail = reads.track_detail(services.store, track_id) if 0 < track_id < 2**62 else None
+    if detail is None:
+        return render(request, "error.html", ctx, status_code=404, message_key="error.404",
+                      code=404)
+    recording = services.store.get_recording(detail.recording_id)
+    camera = services.store.get_camera(detail.camera_id) or Camera(detail.camera_id,
+                                                                   detail.camera_id, "UTC")
+    zone = ZoneInfo(camera.timezone)
+    origin = clip_origin(request, detail)
+    player = {
+        "origin": origin,
+        "width": recording.width if recording else 0,
+        "height": recording.height if recording else 0,
+        "t_start": detail.t_start, "t_end": detail.t_end, "best_t": detail.best_t,
+        "observations": [list(o) for o in detail.observations],
+    }
+    return render(
+        request, "track.html", ctx, track=detail, recording=recording, camera=camera,
+        start=detail.start.astimezone(zone), end=detail.end.astimezone(zone),
+        rec_start=recording.start.astimezone(zone) if recording else None,
+        has_player=request.app.state.has_player,
+        video_src=f"/media/clip/{detail.id}#t={max(0.0, detail.t_start - LEAD_IN_S - origin):.2f}",
+        player=player, nav=_neighbours(request, ctx, track_id),
+        overlay=thumbnail_overlay(detail.box, recording.width, recording.height)
+        if recording else None,
+        similar_url="/search?" + urlencode({"like": detail.id}),
+    )
+
+
+# ---------------------------------------------------------------------------- footage
+@router.get("/footage", response_class=HTMLResponse)
+def footage_page(request: Request, ctx: Ctx) -> Response:
+    services = _services(request)
+    cameras = services.store.list_cameras()
+    zones = {c.id: ZoneInfo(c.timezone) for c in cameras}
+    rows = services.store.list_recordings()
+    progress = reads.unit_progress(services.store)
+    job = request.app.state.analysis
+    state = job.state()
+    counts: dict[str, int] = {}
+    for rec, _, _ in rows:
+        counts[rec.camera_id] = counts.get(rec.camera_id, 0) + 1
+    flash = FLASH_KEYS.get(request.query_params.get("msg", ""))
+    return render(
+        request, "footage.html", ctx, cameras=cameras, counts=counts,
+        recordings=[(r, r.start.astimezone(zones.get(r.camera_id, ZoneInfo("UTC"))), status,
+                     error, progress.get(r.id)) for r, status, error in rows],
+        job=state, pending=job.pending_count() if ctx.has_role("admin") else 0,
+        flash=flash,
+    )
+
+
+@router.post("/footage/analyse")
+def start_analysis(request: Request, ctx: AdminCtx,
+                   recording: Annotated[str | None, Form(max_length=200)] = None) -> Response:
+    services = _services(request)
+    wanted = [recording] if recording else None
+    if not services.analyser.pending(wanted):
+        return _redirect("/footage?msg=nothing")
+    started = request.app.state.analysis.start(wanted, ctx.user.name)
+    return _redirect(f"/footage?msg={'started' if started else 'busy'}")
+
+
+# --------------------------------------------------------------------------- API docs
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs(request: Request, ctx: Ctx) -> Response:
+    """A plain list of the API's operations (Swagger UI would need assets from a CDN)."""
+    schema = request.app.openapi()
+    ops = []
+    for path, methods in sorted(schema.get("paths", {}).items()):
+        for method, op in methods.items():
+            params = [p["name"] for p in op.get("parameters", [])]
+            ops.append((method.upper(), path, op.get("summary", ""), op.get("description", ""),
+                        params))
+    return render(request, "api_docs.html", ctx, ops=ops)

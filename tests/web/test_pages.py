@@ -1,0 +1,189 @@
+"""The server-rendered pages: login, search and results, sequence view, footage, language."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from clips import RED, Moving, make_clip
+from retrouve.domain import COLOURS, Camera
+from retrouve.legal.accounts import Accounts
+from retrouve.services import Services
+from retrouve.web import WebConfig, create_app
+from web.conftest import PASSWORD, Web, cheap_hasher, csrf_of, fixed_clock, login
+
+
+def _hrefs(html: str, prefix: str) -> list[str]:
+    return [h.replace("&amp;", "&") for h in re.findall(r'href="(' + prefix + r'[^"]*)"', html)]
+
+
+# ---------------------------------------------------------------------------------- login
+def test_login_page_is_french_by_default_and_switches(web: Web) -> None:
+    client = web.client()
+    page = client.get("/login")
+    assert '<html lang="fr">' in page.text and "Mot de passe" in page.text
+    english = client.get("/login?lang=en")
+    assert '<html lang="en">' in english.text and "Password" in english.text
+    assert "lang=en" in english.headers["set-cookie"]
+    # Remembered by the cookie.
+    assert "Password" in client.get("/login").text
+
+
+def test_wrong_password_says_so_without_saying_which(web: Web) -> None:
+    wrong = login(web.client(), "operator", "not the password")
+    unknown = login(web.client(), "nobody", "not the password")
+    for resp in (wrong, unknown):
+        assert resp.status_code == 401  # type: ignore[attr-defined]
+        assert "Identifiant ou mot de passe incorrect" in resp.text  # type: ignore[attr-defined]
+
+
+def test_logged_in_user_is_sent_from_login_to_search(web: Web) -> None:
+    client = web.login("operator")
+    assert client.get("/login").headers["location"] == "/search"
+    assert client.get("/").headers["location"] == "/search"
+
+
+# --------------------------------------------------------------------------------- search
+def test_search_form_only_until_submitted(web: Web) -> None:
+    page = web.login("operator").get("/search")
+    assert page.status_code == 200
+    assert 'name="object"' in page.text and 'class="grid"' not in page.text
+    # Colour swatches: one radio per colour for each of colour, upper, lower.
+    for name in ("colour", "upper", "lower"):
+        for colour in COLOURS:
+            assert f'name="{name}" value="{colour}"' in page.text
+    assert page.text.count('class="sw sw-red"') == 3
+    assert "Place de la Gare (cam1)" in page.text
+    assert "Europe/Paris" in page.text  # the zone of times typed without one
+
+
+def test_results_grid(web: Web) -> None:
+    page = web.login("operator").get("/search?object=car&colour=red")
+    html = page.text
+    assert html.count('class="hit"') == 1
+    assert "/media/thumb/1" in html
+    assert '<svg class="box"' in html  # the box drawn over the thumbnail
+    assert "Place de la Gare" in html
+    assert "04/01/2026 10:00:10 CET" in html  # camera's local time, French format
+    assert "10.0 s" in html
+    assert "rouge" in html and "80 %" in html
+    assert "Plaque : AB123CD" in html
+    assert 'class="timeline"' in html
+
+
+def test_results_in_english(web: Web) -> None:
+    html = web.login("operator").get("/search?object=car&colour=red&lang=en").text
+    assert "2026-01-04 10:00:10 CET" in html and "red" in html and "Plate: AB123CD" in html
+
+
+def test_empty_results_say_why(web: Web) -> None:
+    client = web.login("operator")
+    html = client.get("/search?camera=idle").text
+    assert "Aucun résultat" in html and "n'a encore été analysé" in html.replace("&#39;", "'")
+    html = client.get("/search?colour=pink").text
+    assert "élargissez la période" in html
+
+
+def test_bad_search_is_explained(web: Web) -> None:
+    html = web.login("operator").get("/search?object=person&colour=red").text
+    assert "Recherche invalide" in html
+
+
+def test_paging_and_order(web: Web) -> None:
+    client = web.login("operator")
+    first = client.get("/search?order=time&limit=12&offset=0").text
+    assert first.count('class="hit"') == 5
+    assert not _hrefs(first, "/search\\?[^\"]*offset=12")  # 5 hits: no next page
+    two = client.get("/search?limit=12&offset=3").text
+    assert two.count('class="hit"') == 2
+    prev = _hrefs(two, "/search\\?")
+    assert any("offset=0" in h for h in prev)
+
+
+def test_track_links_carry_the_search_and_position(web: Web) -> None:
+    client = web.login("operator")
+    html = client.get("/search?object=car").text
+    links = _hrefs(html, "/track/")
+    cards = [h for h in links if "pos=" in h]
+    assert cards[0].startswith("/track/1?") and "object=car" in cards[0] and "pos=0" in cards[0]
+    first = client.get(cards[0]).text
+    nav = _hrefs(first, "/track/")
+    assert any(h.startswith("/track/2?") and "pos=1" in h for h in nav)  # next
+    second = client.get(cards[1]).text
+    assert any(h.startswith("/track/1?") and "pos=0" in h for h in _hrefs(second, "/track/"))
+    assert "/search?object=car" in second.replace("&amp;", "&")  # back to the results
+
+
+# ------------------------------------------------------------------------------- sequence
+def test_track_page(web: Web) -> None:
+    html = web.login("operator").get("/track/1").text
+    assert "Séquence n° 1" in html
+    assert "/footage/r1.mp4" in html and "r1" * 32 in html  # file and SHA-256
+    assert "Europe/Paris" in html
+    assert 'href="/search?like=1"' in html
+    assert 'id="track-data"' in html and "[10.0, 110.0, 200.0, 310.0, 320.0, 0.9]" in html
+    assert "AB123CE" in html  # plate alternative
+
+
+def test_track_page_player(web: Web) -> None:
+    html = web.login("operator").get("/track/1").text
+    if web.app.state.has_player:
+        # Starts 3 s before the sighting (10 s), in the clip's own time.
+        assert re.search(r'<video id="player"[^>]* src="/media/clip/1#t=\d+\.\d\d"', html)
+        assert '<script src="/static/track.js"></script>' in html
+    else:
+        assert "La lecture vidéo n'est pas disponible" in html.replace("&#39;", "'")
+
+
+def test_unknown_track_is_404_page(web: Web) -> None:
+    page = web.login("operator").get("/track/4242")
+    assert page.status_code == 404 and "Introuvable" in page.text
+
+
+def test_similar_search_shows_the_reference(web: Web) -> None:
+    html = web.login("operator").get("/search?like=1").text
+    assert "Objets semblables à la séquence n° 1" in html
+
+
+# -------------------------------------------------------------------------------- footage
+def test_footage_page(web: Web) -> None:
+    html = web.login("operator").get("/footage").text
+    assert "Place de la Gare" in html and "/footage/r3.mp4" in html
+    assert "terminée" in html and "en attente" in html
+    assert "Seul un administrateur" in html
+    assert 'action="/footage/analyse"' not in html
+    admin = web.login("admin").get("/footage").text
+    assert 'action="/footage/analyse"' in admin
+    assert "Analyser les enregistrements en attente (1)" in admin
+
+
+def test_admin_analyses_from_the_footage_page(services: Services, tmp_path: Path) -> None:
+    """End to end: a real clip is ingested, analysed from the page, then found."""
+    services.catalogue.add_camera(Camera("cam9", "Rue du Test", "Europe/Paris"))
+    clip = make_clip(tmp_path / "c.mp4", seconds=2.0, fps=10,
+                     objects=[Moving(RED, (60, 30), (0, 40), (260, 40), 0.0, 2.0)])
+    report = services.catalogue.ingest(str(clip.path), "cam9", "2026-01-04T10:00:00+01:00")
+    assert report.added
+    accounts = Accounts(services.store, fixed_clock, cheap_hasher())
+    accounts.add("chief", "admin", PASSWORD)
+    app = create_app(services, WebConfig(secure_cookies=False), accounts=accounts)
+    with TestClient(app, follow_redirects=False) as client:
+        assert login(client, "chief").status_code == 303  # type: ignore[attr-defined]
+        token = csrf_of(client.get("/footage").text)
+        resp = client.post("/footage/analyse", data={"csrf_token": token})
+        assert resp.headers["location"] == "/footage?msg=started"
+        app.state.analysis.join(timeout=120)
+        state = client.get("/api/analysis").json()
+        assert state["running"] is False and state["error"] is None
+        assert state["units_done"] == state["units_total"] >= 1
+        page = client.get("/footage").text
+        assert "terminée" in page
+        again = client.post("/footage/analyse", data={"csrf_token": token})
+        assert again.headers["location"] == "/footage?msg=nothing"
+        hits = client.get("/api/search", params={"camera": "cam9"}).json()["hits"]
+        assert hits, "the analysed clip should give at least one track"
+        thumb = client.get(hits[0]["thumbnail"])
+        assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+        assert thumb.headers["content-type"] == "image/jpeg"

@@ -1,0 +1,219 @@
+"""Pure pieces of the web application: limiter, sessions, view models, parameters, i18n."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from starlette.datastructures import QueryParams
+
+from retrouve.domain import Box, Camera, Hit
+from retrouve.search.engine import SearchResult
+from retrouve.web.auth import LoginLimiter, LoginThrottled, SessionStore
+from retrouve.web.i18n import CATALOGUE, WHY_EMPTY_KEYS, translator, why_empty_text
+from retrouve.web.pages import safe_next
+from retrouve.web.search_form import SearchParams
+from retrouve.web.templating import TEMPLATES_DIR, format_seconds
+from retrouve.web.views import TIMELINE_UNITS, thumbnail_overlay, timelines
+from web.conftest import FakeClock
+
+
+# ------------------------------------------------------------------------------- limiter
+def test_limiter_window_and_reset() -> None:
+    clock = FakeClock()
+    lim = LoginLimiter(clock=clock, max_failures=3, window_s=60)
+    for _ in range(3):
+        lim.check("a", "1.2.3.4")
+        lim.failed("a", "1.2.3.4")
+    with pytest.raises(LoginThrottled) as exc:
+        lim.check("a", "9.9.9.9")  # the user is locked from any address
+    assert 0 < exc.value.retry_after_s <= 61
+    with pytest.raises(LoginThrottled):
+        lim.check("b", "1.2.3.4")  # and the address for any user
+    lim.check("b", "5.6.7.8")
+    clock.now += 61
+    lim.check("a", "1.2.3.4")
+
+
+def test_limiter_success_resets_the_user_not_the_address() -> None:
+    lim = LoginLimiter(clock=FakeClock(), max_failures=2, window_s=60)
+    lim.failed("a", "x")
+    lim.failed("A", "y")  # names are case-folded
+    with pytest.raises(LoginThrottled):
+        lim.check("a", "z")
+    lim.succeeded("a")
+    lim.check("a", "z")
+    lim.failed("c", "x")
+    with pytest.raises(LoginThrottled):
+        lim.check("d", "x")
+
+
+def test_limiter_memory_is_bounded() -> None:
+    lim = LoginLimiter(clock=FakeClock(), max_keys=10)
+    for i in range(100):
+        lim.failed(f"user{i}", f"addr{i}")
+    assert len(lim._fails) <= 10
+
+
+# ------------------------------------------------------------------------------ sessions
+def test_sessions_expire() -> None:
+    clock = FakeClock()
+    store = SessionStore(clock=clock, idle_s=100, absolute_s=1000, anonymous_s=50)
+    user = store.create(7)
+    anon = store.create(None)
+    clock.now += 60
+    assert store.get(user.id) is user and store.get(anon.id) is None
+    for _ in range(20):  # kept alive by use, until the absolute limit
+        clock.now += 90
+        if store.get(user.id) is None:
+            break
+    assert clock.now - 1000 >= 1000 - 90
+    assert store.get(user.id) is None
+
+
+def test_sessions_bounded_and_dropped_per_user() -> None:
+    store = SessionStore(clock=FakeClock(), max_sessions=3)
+    made = [store.create(1) for _ in range(5)]
+    assert store.get(made[0].id) is None and store.get(made[-1].id) is not None
+    store.drop_user(1)
+    assert all(store.get(s.id) is None for s in made)
+    assert store.get(None) is None and store.get("") is None
+
+
+# ------------------------------------------------------------------------- view models
+@pytest.mark.parametrize(
+    ("box", "size", "expected"),
+    [
+        # Margin 15 % of 100 = 15 → crop (85, 35)..(216, 166).
+        (Box(100, 50, 200, 150), (640, 480), (131.0, 131.0, 15.0, 15.0, 100.0, 100.0)),
+        # Clamped at the frame's top-left corner.
+        (Box(0, 0, 40, 20), (640, 480), (47.0, 24.0, 0.0, 0.0, 40.0, 20.0)),
+        # And at the bottom-right.
+        (Box(600, 440, 640, 480), (640, 480), (46.0, 46.0, 6.0, 6.0, 40.0, 40.0)),
+    ],
+)
+def test_thumbnail_overlay(box: Box, size: tuple[int, int],
+                           expected: tuple[float, ...]) -> None:
+    o = thumbnail_overlay(box, *size)
+    assert o is not None
+    assert (o.width, o.height, o.x, o.y, o.w, o.h) == expected
+    assert thumbnail_overlay(box, 0, 0) is None
+
+
+def _hit(track_id: int, camera: str, start: datetime, seconds: float) -> Hit:
+    return Hit(track_id, camera, "r", start, start + timedelta(seconds=seconds), 0.5, "car",
+               {}, Box(0, 0, 1, 1), start, None)
+
+
+def test_timelines() -> None:
+    t0 = datetime(2026, 1, 4, 9, 0, tzinfo=UTC)
+    hits = [_hit(1, "a", t0, 60), _hit(2, "b", t0 + timedelta(minutes=50), 600),
+            _hit(3, "a", t0 + timedelta(minutes=99), 60)]
+    cams = {"a": Camera("a", "A", "Europe/Paris"), "b": Camera("b", "B", "UTC")}
+    lines = timelines(hits, (t0, t0 + timedelta(minutes=100)), cams,
+                      href_of=lambda h: f"/track/{h.track_id}", title_of=lambda h: "x")
+    assert [ln.camera_id for ln in lines] == ["a", "b"]
+    a, b = lines
+    assert [m.x for m in a.marks] == [0.0, 990.0] and a.marks[0].w == 10.0
+    assert b.marks[0].x == 500.0 and b.marks[0].w == 100.0
+    assert a.start.utcoffset() == timedelta(hours=1) and b.start.utcoffset() == timedelta(0)
+    assert all(0 <= m.x <= TIMELINE_UNITS for ln in lines for m in ln.marks)
+    # Open window: taken from the hits.
+    open_lines = timelines(hits, (None, None), cams, lambda h: "", lambda h: "")
+    assert open_lines[0].start == t0 and timelines([], (None, None), cams,
+                                                   lambda h: "", lambda h: "") == []
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0, "0:00"), (65.4, "1:05"), (3725, "1:02:05")])
+def test_format_seconds(seconds: float, text: str) -> None:
+    assert format_seconds(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [("/track/3?x=1", "/track/3?x=1"), ("/search", "/search"), ("//evil", "/search"),
+     ("http://evil", "/search"), ("/\\evil", "/search"), ("/login?next=/x", "/search"),
+     (None, "/search"), ("/x\r\nSet-Cookie: a=b", "/search")],
+)
+def test_safe_next(target: str | None, expected: str) -> None:
+    assert safe_next(target) == expected
+
+
+# ------------------------------------------------------------------------------- params
+def test_search_params_parse_and_round_trip() -> None:
+    qp = QueryParams("camera=c1&camera=c2&camera=c1&object=car&colour=&plate=AB*&limit=9999"
+                     "&offset=-3&order=evil&like=12&from=2026-01-04T10:00")
+    p = SearchParams.from_params(qp, default_limit=24, max_limit=200)
+    assert p.cameras == ("c1", "c2") and p.object == "car" and p.colour is None
+    assert (p.limit, p.offset, p.order, p.like) == (200, 0, "score", 12)
+    assert p.time_from == "2026-01-04T10:00" and p.plate == "AB*"
+    again = SearchParams.from_params(QueryParams(p.query_string()))
+    assert again == p
+    assert "offset=50" in p.query_string(offset=50)
+    bad = SearchParams.from_params(QueryParams("limit=abc&like=x"), default_limit=24)
+    assert bad.limit == 24 and bad.like is None
+
+
+# --------------------------------------------------------------------------------- i18n
+def test_catalogue_languages_have_the_same_keys() -> None:
+    fr, en = set(CATALOGUE["fr"]), set(CATALOGUE["en"])
+    assert fr == en, f"only in fr: {fr - en}; only in en: {en - fr}"
+    for lang in ("fr", "en"):
+        for key, text in CATALOGUE[lang].items():
+            assert text.strip(), f"{lang} {key} is empty"
+            fields = set(re.findall(r"\{(\w+)\}", text))
+            other = set(re.findall(r"\{(\w+)\}", CATALOGUE["en" if lang == "fr" else "fr"][key]))
+            assert fields == other, f"{key}: placeholders differ between languages"
+
+
+def test_every_key_used_by_the_templates_exists() -> None:
+    used: set[str] = set()
+    for path in Path(TEMPLATES_DIR).glob("*.html"):
+        used |= set(re.findall(r"""\bt\(\s*'(\w+\.\w+)'""", path.read_text()))
+    for path in Path(TEMPLATES_DIR).parent.glob("*.py"):
+        used |= set(re.findall(r"""["']((?:footage|error|login|search|empty)\.\w+)["']""",
+                               path.read_text()))
+    used = {k for k in used if not k.endswith(".html")}
+    assert len(used) > 60
+    missing = used - set(CATALOGUE["fr"])
+    assert not missing, f"keys missing from the catalogue: {sorted(missing)}"
+
+
+def test_why_empty_sentences_are_translated() -> None:
+    result = SearchResult.__new__(SearchResult)
+    for in_scope, analysed in ((0, 0), (2, 0), (2, 2)):
+        object.__setattr__(result, "hits", ())
+        object.__setattr__(result, "recordings_in_scope", in_scope)
+        object.__setattr__(result, "recordings_analysed", analysed)
+        reason = result.why_empty()
+        assert reason in WHY_EMPTY_KEYS, f"engine sentence not in the catalogue: {reason!r}"
+        assert why_empty_text(reason, "fr") != reason
+    assert why_empty_text("something new", "fr") == "something new"
+    assert why_empty_text(None, "fr") is None
+
+
+def test_translator_formats_and_falls_back() -> None:
+    t = translator("en")
+    assert t("hit.score", score="0.50") == "score 0.50"
+    assert t("no.such.key") == "no.such.key"
+    assert translator("de")("nav.search") == "Recherche"  # unknown language: French
+
+
+def test_dynamic_key_families_are_complete() -> None:
+    from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
+    from retrouve.legal.accounts import ROLES
+
+    wanted = ({f"role.{r}" for r in ROLES} | {f"colour.{c}" for c in COLOURS}
+              | {f"object.{o}" for o in (*QUERY_OBJECTS, *ACCESSORIES)}
+              | {f"status.{s}" for s in ("pending", "analysing", "done", "failed", "partial")}
+              | {"field.colour", "field.upper", "field.lower"})
+    assert wanted <= set(CATALOGUE["fr"]), sorted(wanted - set(CATALOGUE["fr"]))
+
+
+def test_search_form_offers_every_query_object() -> None:
+    from retrouve.domain import QUERY_OBJECTS
+    from retrouve.web.pages import OBJECT_CHOICES
+
+    assert sorted(OBJECT_CHOICES) == sorted(QUERY_OBJECTS)

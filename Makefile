@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[demo,dev]'
+	# Plate OCR: its real dependencies are in pyproject; --no-deps keeps the GUI opencv out.
+	$(PY) -m pip install --quiet --no-deps rapidocr-onnxruntime==1.4.4
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -16,7 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort  # type: ignore[import-untyped]
+import onnxruntime as ort
 
 from retrouve.errors import MissingExtraError
 from retrouve.vision.packs.manifest import GraphSpec, PackError, PackManifest, Preprocess

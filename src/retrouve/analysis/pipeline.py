@@ -117,6 +117,8 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory,
         mark = now2
         due = sf.t - last_detect >= cfg.refresh_seconds
         if motion.fraction < cfg.motion_min_area and not due and not unit.is_image:
+            # Nothing changed: what was seen at the last detection is still in view.
+            builder.still_frame(sf.t, last_detect)
             continue
         image = sf.rgb()
         regions = None if due else motion.boxes()
@@ -135,7 +137,7 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory,
                            interpolation=cv2.INTER_AREA), dtype=np.uint8)
             ctx = FrameContext(col.white_balance_gains(small), col.is_greyscale(small))
             grey_votes += 1 if ctx.greyscale else -1
-            _add_tracked(builder, dets, ids, sf.t, image, ctx, motion)
+            _add_tracked(builder, dets, ids, sf.t, image, ctx, motion, 1.0 / cfg.sample_fps)
         mark = time.perf_counter()
         secs["attributes"] += mark - now4
     now = time.perf_counter()
@@ -155,7 +157,8 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory,
 
 
 def _add_tracked(builder: TrackBuilder, dets: Detections, ids: npt.NDArray[np.int64], t: float,
-                 image: npt.NDArray[np.uint8], ctx: FrameContext, motion: MotionResult) -> None:
+                 image: npt.NDArray[np.uint8], ctx: FrameContext, motion: MotionResult,
+                 sample_s: float) -> None:
     # The motion mask only separates object from road when most of the frame is static.
     fg_source = motion if motion.fraction < 0.5 else None
     for i in range(len(dets)):
@@ -163,5 +166,8 @@ def _add_tracked(builder: TrackBuilder, dets: Detections, ids: npt.NDArray[np.in
         if tid < 0:
             continue
         x0, y0, x1, y1 = (float(v) for v in dets.xyxy[i])
-        builder.add(tid, t, Box(x0, y0, x1, y1), float(dets.confidence[i]),
-                    int(dets.class_id[i]), image, ctx, fg_source)
+        box = Box(x0, y0, x1, y1)
+        mask = motion.foreground(box, (16, 16))
+        changed = float(mask.mean()) if mask is not None else 0.0
+        builder.add(tid, t, box, float(dets.confidence[i]), int(dets.class_id[i]), image, ctx,
+                    fg_source, changed, sample_s)

@@ -44,6 +44,13 @@ _VEHICLES = frozenset(
 #: taken as two objects. Samples of the same object 0.25 s apart score above ~0.8 under the
 #: built-in vector (lighting and pose change slowly); different vehicles often below 0.5.
 SPLIT_SIMILARITY = 0.5
+#: Share of a static box's pixels that must change for its object to count as replaced.
+REPLACED_CHANGE = 0.5
+#: A box overlapping its previous position this much (IoU) has not moved.
+REPLACED_IOU = 0.6
+#: A track seen once is kept if the frame then stayed unchanged this long (seconds): a
+#: low-frame-rate export or a slideshow of stills shows each object on one sampled frame.
+STILL_S = 1.0
 #: Local ids of tracks created by a split start above any tracker id.
 SPLIT_ID_BASE = 1_000_000
 #: Classes with a licence plate worth reading.
@@ -77,6 +84,9 @@ class _Evidence:
     plate_views: PlateViews | None = None
     last_vector: npt.NDArray[np.float32] | None = None
     last_is_person: bool = False
+    #: Recording seconds up to which the object is known to be still there: frames after
+    #: its last detection that did not change at all (the gate skipped them).
+    present_until: float = -1.0
 
     def add_appearance(self, vector: npt.NDArray[np.float32] | None) -> None:
         if vector is None:
@@ -128,12 +138,15 @@ class TrackBuilder:
         image: npt.NDArray[np.uint8],
         ctx: FrameContext,
         motion: MotionResult | None,
+        changed: float = 0.0,
+        sample_s: float = 0.25,
     ) -> None:
         """Add one tracked detection seen at ``t`` on the full-resolution RGB ``image``.
 
-        If the object's look changes abruptly from its previous sample (another object took
-        its place between two samples: a slideshow of stills, a low-frame-rate export, an
-        occlusion swap), the evidence is split into a new track from here on.
+        If another object took this one's place (see :func:`_replaced`), or its look changes
+        abruptly from its previous sample, the evidence is split into a new track from here
+        on. ``changed`` is the share 0..1 of the box's pixels that changed since the previous
+        sampled frame; ``sample_s`` the sampling interval in seconds.
         """
         h, w = image.shape[:2]
         x0, y0 = max(0, int(box.x0)), max(0, int(box.y0))
@@ -144,7 +157,8 @@ class TrackBuilder:
             vector = appearance.appearance_vector(crop, person=class_id == _PERSON)
         local = self._alias.get(track_id, track_id)
         ev = self._tracks.setdefault(local, _Evidence())
-        if _abrupt_change(ev, vector, class_id == _PERSON):
+        if _abrupt_change(ev, vector, class_id == _PERSON) or _replaced(ev, t, box, changed,
+                                                                        sample_s):
             self._next_split += 1
             local = self._alias[track_id] = SPLIT_ID_BASE + self._next_split
             ev = self._tracks.setdefault(local, _Evidence())
@@ -179,17 +193,26 @@ class TrackBuilder:
             ev.best_quality, ev.best_t, ev.best_box = quality, t, box
             ev.best_crop = _context_crop(image, box)
 
+    def still_frame(self, t: float, last_detection_t: float) -> None:
+        """A sampled frame at ``t`` that did not change since the detection at
+        ``last_detection_t``: every object seen then is still there."""
+        for ev in self._tracks.values():
+            if ev.observations and ev.observations[-1].t == last_detection_t:
+                ev.present_until = t
+
     def finish(
         self, min_frames: int, pad_s: float, t_min: float, t_max: float, greyscale: bool
     ) -> list[Track]:
-        """Decide every track with ≥ ``min_frames`` observations.
+        """Decide every track with ≥ ``min_frames`` observations, or seen once and then
+        unchanged for :data:`STILL_S` seconds.
 
         Track spans are padded by ``pad_s`` (half the sampling interval) on each side, within
         ``[t_min, t_max]``: the object was on screen between samples too.
         """
         out: list[Track] = []
         for local_id, ev in sorted(self._tracks.items()):
-            if len(ev.observations) < min_frames or ev.best_box is None:
+            if ev.best_box is None or (len(ev.observations) < min_frames
+                                       and ev.present_until - ev.observations[-1].t < STILL_S):
                 continue
             total = float(ev.votes.sum())
             cls = int(np.argmax(ev.votes))
@@ -203,7 +226,7 @@ class TrackBuilder:
                 obj, type_attrs = _vehicle_type(ev)
                 attributes.extend(type_attrs)
             t0 = max(t_min, ev.observations[0].t - pad_s)
-            t1 = min(t_max, ev.observations[-1].t + pad_s)
+            t1 = min(t_max, max(ev.observations[-1].t, ev.present_until) + pad_s)
             plate = None
             if ev.plate_views is not None and self.plates.reader is not None:
                 started = time.perf_counter()
@@ -282,6 +305,21 @@ def _abrupt_change(ev: _Evidence, vector: npt.NDArray[np.float32] | None,
         return False
     a, b = appearance.normalise(ev.last_vector), appearance.normalise(vector)
     return a is not None and b is not None and float(a @ b) < SPLIT_SIMILARITY
+
+
+def _replaced(ev: _Evidence, t: float, box: Box, changed: float, sample_s: float) -> bool:
+    """A different object now stands where the track's object stood.
+
+    The scene was still (the track was not seen on the previous samples: nothing moved, so
+    nothing was detected), then the pixels under the box changed almost entirely while the box
+    itself did not move. A parked car that drives off moves its box; a pedestrian passing in
+    front changes part of it. Seen in slideshows of stills and low-frame-rate NVR exports,
+    where one vehicle replaces another between two frames.
+    """
+    if not ev.observations or changed < REPLACED_CHANGE:
+        return False
+    last = ev.observations[-1]
+    return t - last.t > 1.5 * sample_s and last.box.iou(box) > REPLACED_IOU
 
 
 def _vehicle_type(ev: _Evidence) -> tuple[str, list[Attribute]]:

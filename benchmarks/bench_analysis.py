@@ -41,11 +41,11 @@ import numpy.typing as npt
 
 import retrouve
 from retrouve.analysis.executor import ProcessExecutor
-from retrouve.analysis.pipeline import default_detector, process_unit
+from retrouve.analysis.pipeline import default_detector, default_plate_reader, process_unit
 from retrouve.analysis.planning import plan_units, unit_id
 from retrouve.catalogue.probe import IMAGE_SUFFIXES, Probe, probe
 from retrouve.config import AnalysisSettings, Settings
-from retrouve.domain import Recording, UnitResult, WorkUnit
+from retrouve.domain import VEHICLE_CLASSES, Recording, UnitResult, WorkUnit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MEDIA = REPO_ROOT.parent / "shared" / "eval" / "media"
@@ -53,7 +53,7 @@ VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".webm",
      ".flv", ".wmv", ".3gp", ".h264", ".264", ".dav"}
 )
-STAGES = ("decode", "motion", "detect", "track", "attributes")
+STAGES = ("decode", "motion", "detect", "track", "attributes", "plates")
 SYNTHETIC_NAME = "synthetic-1080p25.mp4"
 QUICK_SYNTHETIC_S = 6.0
 FULL_SYNTHETIC_S = 20.0
@@ -90,6 +90,8 @@ class ClipResult:
     detector_passes: int = 0
     stage_s: dict[str, float] = dataclasses.field(default_factory=dict)
     tracks: int = 0
+    vehicle_tracks: int = 0  # tracks whose plate may be read (motor vehicles)
+    plate_reads: int = 0  # tracks that got a consensus plate read
     error: str | None = None
 
     @property
@@ -349,6 +351,8 @@ def measure_clip(name: str, info: Probe, synthetic: bool, settings: Settings,
     c.frames_detected, c.detector_passes = st.frames_detected, st.detector_passes
     c.stage_s = {k: st.seconds.get(k, 0.0) for k in STAGES}
     c.tracks, c.error = len(result.tracks), result.error
+    c.vehicle_tracks = sum(1 for t in result.tracks if t.object in VEHICLE_CLASSES)
+    c.plate_reads = sum(1 for t in result.tracks if t.plate is not None)
     _progress(f"  analysis      {c.analysis_s:7.2f} s  ({c.tracks} tracks"
               f"{', ERROR ' + c.error if c.error else ''})")
     return c
@@ -369,6 +373,8 @@ def total_row(clips: Sequence[ClipResult]) -> ClipResult:
     t.detector_passes = sum(c.detector_passes for c in clips)
     t.stage_s = {k: sum(c.stage_s.get(k, 0.0) for c in clips) for k in STAGES}
     t.tracks = sum(c.tracks for c in clips)
+    t.vehicle_tracks = sum(c.vehicle_tracks for c in clips)
+    t.plate_reads = sum(c.plate_reads for c in clips)
     return t
 
 
@@ -420,8 +426,8 @@ def format_tables(clips: Sequence[ClipResult], total: ClipResult | None) -> str:
         )
     lines += ["", "Analysis stages: seconds (frames/s through the stage; detect also passes/s)"]
     head = (f"{'clip':<{name_w}} {'decoded':>7} {'sampled':>7} {'detectd':>7} {'passes':>6}  "
-            f"{'decode':>13} {'motion':>13} {'detect':>20} {'track':>13} {'attributes':>13} "
-            f"{'other':>6}")
+            + " ".join(f"{st:>{20 if st == 'detect' else 13}}" for st in STAGES)
+            + f" {'other':>6}")
     lines += [head, "-" * len(head)]
     for c in rows:
         if c is total:
@@ -436,14 +442,24 @@ def format_tables(clips: Sequence[ClipResult], total: ClipResult | None) -> str:
         lines.append(
             f"{c.name:<{name_w}} {c.frames_decoded:7d} {c.frames_sampled:7d} "
             f"{c.frames_detected:7d} {c.detector_passes:6d}  "
-            f"{cells[0]:>13} {cells[1]:>13} {cells[2]:>20} {cells[3]:>13} {cells[4]:>13} "
-            f"{c.other_s:6.2f}"
+            + " ".join(f"{cell:>{20 if st == 'detect' else 13}}"
+                       for st, cell in zip(STAGES, cells, strict=True))
+            + f" {c.other_s:6.2f}"
         )
     if total is not None and total.analysis_s > 0:
         share = ", ".join(f"{st} {100 * total.stage_s.get(st, 0.0) / total.analysis_s:.1f} %"
                           for st in STAGES)
         lines.append(f"Share of TOTAL analysis time: {share}, "
                      f"other {100 * total.other_s / total.analysis_s:.1f} %")
+    lines += ["", "Per-track cost of the track attributes (ms per track)"]
+    head = (f"{'clip':<{name_w}} {'tracks':>6} {'vehicles':>8} {'plates':>6}  "
+            f"{'attributes ms/track':>19} {'plate OCR ms/vehicle':>20}")
+    lines += [head, "-" * len(head)]
+    for c in rows:
+        attr = _rate(1000 * c.stage_s.get("attributes", 0.0), c.tracks)
+        ocr = _rate(1000 * c.stage_s.get("plates", 0.0), c.vehicle_tracks)
+        lines.append(f"{c.name:<{name_w}} {c.tracks:6d} {c.vehicle_tracks:8d} "
+                     f"{c.plate_reads:6d}  {_f(attr, '19.1f'):>19} {_f(ocr, '20.1f'):>20}")
     return "\n".join(lines)
 
 
@@ -524,6 +540,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--cv-threads", type=int, default=None,
                     help="cv2.setNumThreads for the single-process runs (default: OpenCV's)")
     ap.add_argument("--no-pool", action="store_true", help="skip the process-pool run")
+    ap.add_argument("--no-plates", action="store_true",
+                    help="analyse without plate reading (to measure what plates cost)")
     return ap.parse_args(argv)
 
 
@@ -537,8 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_s = QUICK_MAX_S
     if args.cv_threads is not None:
         cv2.setNumThreads(args.cv_threads)
-    analysis = AnalysisSettings() if args.sample_fps is None else AnalysisSettings(
-        sample_fps=args.sample_fps)
+    analysis = AnalysisSettings(plates=not args.no_plates)
+    if args.sample_fps is not None:
+        analysis = analysis.model_copy(update={"sample_fps": args.sample_fps})
     settings = Settings(analysis=analysis)
     ffmpeg = shutil.which("ffmpeg")
     meta: dict[str, Any] = {
@@ -579,6 +598,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         default_detector(analysis)  # load the model once, outside the per-clip timings
         meta["detector_load_s"] = round(time.perf_counter() - start, 3)
+        start = time.perf_counter()
+        default_plate_reader(analysis)  # likewise the plate OCR (None with --no-plates)
+        meta["plate_reader_load_s"] = round(time.perf_counter() - start, 3)
 
         clips = [measure_clip(name, info, name == SYNTHETIC_NAME and info.path == synth_path,
                               settings, ffmpeg, max_s) for name, info in infos.items()]

@@ -96,3 +96,12 @@ def test_tracks_without_carried_objects_are_unchanged() -> None:
     tracks = [track(1, "person", (40, 120), walking(0, 10), TIMES),
               track(2, "car", (120, 60), walking(0, 30), TIMES)]
     assert carried.apply(tracks) == tracks
+
+
+def test_confused_bag_kind_is_a_runner_up() -> None:
+    person = track(1, "person", (40, 120), walking(100, 40), TIMES)
+    bag = track(2, "suitcase", (24, 30), lambda t: (130 + 40 * t, 170), TIMES, conf=0.8)
+    out = {t.local_id: t for t in carried.apply([person, bag])}
+    acc = {a.value: a.confidence for a in out[1].attributes if a.name == "accessory"}
+    assert set(acc) == {"suitcase", "handbag"}
+    assert acc["handbag"] == pytest.approx(acc["suitcase"] * carried.SIBLING_FACTOR, abs=1e-3)

@@ -31,6 +31,10 @@ from retrouve.domain import CARRIED_CLASSES, Attribute, Box, Track
 MIN_SCORE = 0.5
 #: Per-step displacement difference, in person heights, still counted as moving together.
 TOGETHER_TOLERANCE = 0.15
+#: Carried-object classes the detector mistakes for one another (stored as runner-ups).
+CONFUSED_BAGS: dict[str, tuple[str, ...]] = {"handbag": ("suitcase",), "suitcase": ("handbag",)}
+#: Confidence factor of a runner-up bag kind.
+SIBLING_FACTOR = 0.5
 #: Seconds of walking together that fully establish carrying.
 CARRY_S = 2.0
 #: A person moving less than this many of their heights per step is standing still.
@@ -131,6 +135,11 @@ def apply(tracks: Sequence[Track]) -> list[Track]:
         item = by_id[a.item]
         conf = round(a.score * item.object_confidence, 4)
         extra.setdefault(a.carrier, []).append(Attribute("accessory", item.object, conf))
+        # The detector confuses bag kinds (a holdall read as a suitcase): the sibling kind is
+        # stored as a runner-up value, ranked lower, so "handbag" still finds it.
+        for sibling in CONFUSED_BAGS.get(item.object, ()):
+            extra[a.carrier].append(
+                Attribute("accessory", sibling, round(conf * SIBLING_FACTOR, 4)))
         if left_behind(item, a.last_together_t):
             extra.setdefault(a.item, []).append(
                 Attribute("left_behind", "yes", round(item.object_confidence, 4)))

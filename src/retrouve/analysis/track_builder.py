@@ -46,8 +46,8 @@ _VEHICLES = frozenset(
 SPLIT_SIMILARITY = 0.5
 #: Share of a static box's pixels that must change for its object to count as replaced.
 REPLACED_CHANGE = 0.5
-#: A box overlapping its previous position this much (IoU) has not moved.
-REPLACED_IOU = 0.6
+#: A box overlapping its previous position this much (IoU) is in the same place.
+REPLACED_IOU = 0.3
 #: A track seen once is kept if the frame then stayed unchanged this long (seconds): a
 #: low-frame-rate export or a slideshow of stills shows each object on one sampled frame.
 STILL_S = 1.0
@@ -312,8 +312,8 @@ def _replaced(ev: _Evidence, t: float, box: Box, changed: float, sample_s: float
 
     The scene was still (the track was not seen on the previous samples: nothing moved, so
     nothing was detected), then the pixels under the box changed almost entirely while the box
-    itself did not move. A parked car that drives off moves its box; a pedestrian passing in
-    front changes part of it. Seen in slideshows of stills and low-frame-rate NVR exports,
+    itself stayed roughly in place. A parked car that drives off moves its box; a pedestrian in
+    front changes only part of it. Seen in slideshows of stills and low-frame-rate NVR exports,
     where one vehicle replaces another between two frames.
     """
     if not ev.observations or changed < REPLACED_CHANGE:

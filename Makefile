@@ -24,6 +24,7 @@ demo: $(STAMP)
 
 ## Install everything and run the test suite.
 test: $(STAMP)
+	./scripts/ensure-browser.sh
 	$(PY) -m pytest
 
 lint: $(STAMP)

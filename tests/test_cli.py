@@ -22,6 +22,12 @@ COMMANDS = (
     ("search",),
     ("eval",),
     ("demo",),
+    ("parse",),
+    ("models",),
+    ("models", "install"),
+    ("serve",),
+    ("users",),
+    ("users", "add"),
 )
 
 
@@ -147,6 +153,12 @@ def test_search_unknown_camera_exits_2_naming_it(tmp_path: Path) -> None:
          "empty time window"),
         (("--object", "person", "--colour", "red"), "upper/lower"),
         (("--limit", "0"), "not in the range"),
+        (("--plate", "AB#12"), "plate"),
+        (("--make", "Renault"), "make/model classifier pack"),
+        (("--accessory", "handbag", "--object", "car"), "apply to people"),
+        (("--like", "42"), "unknown track 42"),
+        (("--text", "le la les"), "nothing to search for"),
+        (("--text", "voiture", "--tz", "Mars/Olympus"), "unknown time zone"),
     ],
 )
 def test_search_bad_queries_exit_2(tmp_path: Path, args: tuple[str, ...], text: str) -> None:
@@ -164,6 +176,19 @@ def test_search_on_empty_index_explains_why(tmp_path: Path) -> None:
     text = run(tmp_path, "search", "--camera", "c", "--from", "2026-01-04T10:00")
     assert text.exit_code == 0
     assert "no hits" in flat(text.output)
+
+
+def test_search_text_shows_its_interpretation(tmp_path: Path) -> None:
+    assert run(tmp_path, "cameras", "add", "c").exit_code == 0
+    as_json = run(tmp_path, "search", "--camera", "c", "--text",
+                  "camionnette blanche plaque FG*", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    reading = json.loads(as_json.output)["interpretation"]
+    assert reading["query"] == {"object": "van", "colour": "white", "plate": "FG*"}
+    assert reading["unknown"] == []
+    text = run(tmp_path, "search", "--camera", "c", "--text", "voiture rouge zorglub")
+    assert text.exit_code == 0, text.output
+    assert "understood" in text.output and "zorglub" in flat(text.output)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "retrouve")

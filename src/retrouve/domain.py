@@ -384,6 +384,18 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Sighting:
+    """Where and when a hit was seen, without its details (timelines): aware datetimes in
+    the camera's zone."""
+
+    track_id: int
+    camera: str
+    object: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class Hit:
     """One search result: a track matching the query, with its wall-clock span and score 0..1."""
 

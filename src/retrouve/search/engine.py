@@ -27,11 +27,12 @@ from retrouve.domain import (
     VEHICLE_CLASSES,
     Hit,
     Query,
+    Sighting,
 )
 from retrouve.errors import QueryError
 from retrouve.search import rerank
 from retrouve.search.plate_pattern import PlatePattern
-from retrouve.store.db import AttributeFilter, Store, TrackFilter, TrackRow
+from retrouve.store.db import AttributeFilter, Store, TrackFilter, TrackRow, TrackSpan
 from retrouve.vision import appearance
 
 #: Attribute values below this confidence are not returned (noise, not evidence).
@@ -64,6 +65,8 @@ class SearchResult:
     hits: tuple[Hit, ...]
     recordings_in_scope: int
     recordings_analysed: int
+    #: The first ``spread`` matches in result order (all pages), when asked for.
+    spread: tuple[Sighting, ...] = ()
 
     def why_empty(self) -> str | None:
         if self.hits:
@@ -180,7 +183,9 @@ class Searcher:
         self.store = store
         self.capabilities = capabilities or Capabilities()
 
-    def search(self, query: Query, order: str = "score") -> SearchResult:
+    def search(self, query: Query, order: str = "score", spread: int = 0) -> SearchResult:
+        """Run ``query``; ``spread`` > 0 also returns where the first ``spread`` matches
+        (beyond this page) were seen, from the same ranking."""
         if order not in ("score", "time"):
             raise QueryError(f"unknown order {order!r}: expected score or time")
         validate(query, self.capabilities)
@@ -188,6 +193,7 @@ class Searcher:
         for cam in query.cameras:
             zones[cam] = ZoneInfo(self.store.require_camera(cam).timezone)
         flt = to_filter(query)
+        spans: list[TrackSpan] = []
         if query.like_track is not None:
             rows = self._similar(query, flt)
         elif query.plate is not None:
@@ -195,20 +201,25 @@ class Searcher:
         elif query.text and self.capabilities.embed_text and self.capabilities.text_kind:
             rows = self._text(query, flt)
         else:
-            rows = self.store.find_tracks(flt, order=order, limit=query.limit,
-                                          offset=query.offset)
+            rows, spans = self.store.find_tracks_and_spans(
+                flt, order=order, limit=query.limit, offset=query.offset, spans=spread)
             order = "done"
         if order == "time":
             rows.sort(key=lambda r: (r.start, r.id))
         if order != "done":
+            spans = [TrackSpan(r.id, r.camera_id, r.object, r.start, r.end, r.score)
+                     for r in rows[:spread]]
             rows = rows[query.offset:query.offset + query.limit]
-        for row in rows:
-            if row.camera_id not in zones:
-                found = self.store.get_camera(row.camera_id)
-                zones[row.camera_id] = ZoneInfo(found.timezone if found else "UTC")
+        for cam in {r.camera_id for r in rows} | {sp.camera_id for sp in spans}:
+            if cam not in zones:
+                found = self.store.get_camera(cam)
+                zones[cam] = ZoneInfo(found.timezone if found else "UTC")
         hits = tuple(self._hit(r, zones[r.camera_id]) for r in rows)
+        sightings = tuple(
+            Sighting(sp.id, sp.camera_id, sp.object, sp.start.astimezone(zones[sp.camera_id]),
+                     sp.end.astimezone(zones[sp.camera_id])) for sp in spans)
         in_scope, analysed = self.store.analysed_span(query.cameras)
-        return SearchResult(query, hits, in_scope, analysed)
+        return SearchResult(query, hits, in_scope, analysed, sightings)
 
     def _plates(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
         """Candidates with a plate read, ranked by the pattern's edit cost."""

@@ -88,6 +88,18 @@ class TrackRow:
     plate: PlateRead | None = None
 
 
+@dataclass(frozen=True)
+class TrackSpan:
+    """Where and when a ranked track was seen (UTC), for timelines; ``score`` as ranked."""
+
+    id: int
+    camera_id: str
+    object: str
+    start: datetime
+    end: datetime
+    score: float
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -359,6 +371,15 @@ class Store:
         self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0
     ) -> list[TrackRow]:
         """Tracks matching ``flt``, best score first (``order="score"``) or by start time."""
+        return self.find_tracks_and_spans(flt, order=order, limit=limit, offset=offset)[0]
+
+    def find_tracks_and_spans(
+        self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0,
+        spans: int = 0,
+    ) -> tuple[list[TrackRow], list[TrackSpan]]:
+        """The page ``[offset, offset + limit)`` of :meth:`find_tracks`, plus the spans of the
+        first ``spans`` matches in the same order, from one ranking (a results timeline
+        needs no second search)."""
         t = s.tracks
         score: Any = t.c.object_conf
         conds: list[Any] = []
@@ -372,7 +393,7 @@ class Store:
             conds.append(t.c.start_utc <= flt.time_to)
         if flt.ids is not None:
             conds.append(t.c.id.in_(list(flt.ids)))
-        q = select(t.c.id)
+        q = select(t.c.id, t.c.camera_id, t.c.object, t.c.start_utc, t.c.end_utc)
         if flt.plate_like is not None or flt.with_plate:
             p = s.plate_reads
             q = q.join(p, p.c.track_id == t.c.id)
@@ -396,14 +417,19 @@ class Store:
             q = q.order_by(t.c.start_utc, t.c.id)
         else:
             q = q.order_by(score.desc(), t.c.start_utc, t.c.id)
-        q = q.limit(limit).offset(offset)
+        first = 0 if spans else offset
+        q = q.limit(max(limit + offset, spans) if spans else limit).offset(first)
         with self.engine.connect() as conn:
-            # Rank on ids and scores only, then read the page's rows: the sorter never carries
-            # the wide columns (observations) of every match.
-            ranked = [(int(r.id), float(r.score)) for r in conn.execute(q)]
-            rows = self._rows_of(conn, [i for i, _ in ranked])
-            attrs = self._attributes_of(conn, [i for i, _ in ranked])
-        return [_track_row(rows[i], attrs.get(i, {}), sc) for i, sc in ranked if i in rows]
+            # Rank on a few narrow columns, then read the page's rows: the sorter never
+            # carries the wide columns (observations) of every match.
+            ranked = [TrackSpan(int(r.id), r.camera_id, r.object, r.start_utc, r.end_utc,
+                                float(r.score)) for r in conn.execute(q)]
+            page = ranked[offset - first:offset - first + limit]
+            rows = self._rows_of(conn, [r.id for r in page])
+            attrs = self._attributes_of(conn, [r.id for r in page])
+        tracks = [_track_row(rows[r.id], attrs.get(r.id, {}), r.score) for r in page
+                  if r.id in rows]
+        return tracks, ranked[:spans]
 
     @staticmethod
     def _rows_of(conn: Any, ids: list[int]) -> dict[int, Any]:

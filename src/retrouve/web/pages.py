@@ -183,7 +183,8 @@ def search_page(request: Request, ctx: Ctx) -> Response:
         try:
             built = build_query(params, services, lang=ctx.lang, default_zone=zone,
                                 text_parser=request.app.state.parse_text)
-            result = services.searcher.search(built.query, built.order)
+            result = services.searcher.search(built.query, built.order,
+                                              spread=config.timeline_hits)
         except RetrouveError as exc:
             view["error"] = t("search.error", msg=str(exc))
         else:
@@ -198,7 +199,6 @@ def search_page(request: Request, ctx: Ctx) -> Response:
 
 def _results_view(request: Request, params: SearchParams, query: Any, result: SearchResult,
                   looks: _Lookups, lang: str) -> dict[str, Any]:
-    services = _services(request)
     config = request.app.state.config
     qs = params.query_string()
     tv = value_labeller(lang)
@@ -211,11 +211,9 @@ def _results_view(request: Request, params: SearchParams, query: Any, result: Se
              for i, h in enumerate(result.hits)]
     lines = []
     if result.hits:
-        # A second, time-ordered query: the timelines show where hits fall beyond this page.
-        spread = services.searcher.search(
-            replace(query, limit=config.timeline_hits, offset=0), "time")
+        # The same ranking's first hits, all pages: the timelines show where they fall.
         lines = timelines(
-            spread.hits, (query.time_from, query.time_to), looks.cameras,
+            result.spread, (query.time_from, query.time_to), looks.cameras,
             href_of=lambda h: f"/track/{h.track_id}",
             title_of=lambda h: f"{format_datetime(h.start, lang)} · {tv(h.object)}",
         )

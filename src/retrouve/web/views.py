@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from retrouve.domain import Box, Camera, Hit, Recording
+from retrouve.domain import Box, Camera, Hit, Recording, Sighting
 
 #: Context margin of thumbnails, as a share of the box (``analysis.track_builder`` crops the
 #: best box plus this margin, clamped to the frame). Must follow that crop to draw the box.
@@ -101,9 +101,9 @@ class Timeline:
 
 
 def timelines(
-    hits: Sequence[Hit], window: tuple[datetime | None, datetime | None],
-    cameras: Mapping[str, Camera], href_of: Callable[[Hit], str],
-    title_of: Callable[[Hit], str],
+    hits: Sequence[Sighting], window: tuple[datetime | None, datetime | None],
+    cameras: Mapping[str, Camera], href_of: Callable[[Sighting], str],
+    title_of: Callable[[Sighting], str],
 ) -> list[Timeline]:
     """Per-camera timelines over ``window`` (its open ends taken from the hits)."""
     if not hits:

@@ -57,6 +57,8 @@ def test_search_form_only_until_submitted(web: Web) -> None:
     assert page.text.count('class="sw sw-red"') == 3
     assert "Place de la Gare (cam1)" in page.text
     assert "Europe/Paris" in page.text  # the zone of times typed without one
+    # No make/model classifier pack installed: no make/model fields to mislead.
+    assert 'name="make"' not in page.text and 'name="plate"' in page.text
 
 
 def test_results_grid(web: Web) -> None:

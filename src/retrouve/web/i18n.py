@@ -94,13 +94,18 @@ _FR: dict[str, str] = {
     "attr.upper": "haut",
     "attr.lower": "bas",
     "attr.accessory": "objet porté",
+    "attr.vehicle_type": "type",
+    "attr.left_behind": "laissé sur place",
+    "value.yes": "oui",
+    "attr.make": "marque",
+    "attr.model": "modèle",
     "results.title": "Résultats",
     "results.count": "Résultats {first} à {last}",
     "results.none": "Aucun résultat",
     "results.prev": "← Précédents",
     "results.next": "Suivants →",
     "results.timeline": "Répartition dans le temps, par caméra",
-    "results.timeline_hint": "les {n} premiers résultats dans l'ordre chronologique",
+    "results.timeline_hint": "les {n} premiers résultats, dans l'ordre de la liste",
     "hit.score": "score {score}",
     "hit.duration": "{s} s",
     "hit.plate": "Plaque : {text} ({conf} %)",
@@ -250,13 +255,18 @@ _EN: dict[str, str] = {
     "attr.upper": "upper",
     "attr.lower": "lower",
     "attr.accessory": "carried",
+    "attr.vehicle_type": "type",
+    "attr.left_behind": "left behind",
+    "value.yes": "yes",
+    "attr.make": "make",
+    "attr.model": "model",
     "results.title": "Results",
     "results.count": "Results {first} to {last}",
     "results.none": "No results",
     "results.prev": "← Previous",
     "results.next": "Next →",
     "results.timeline": "When, per camera",
-    "results.timeline_hint": "the first {n} results in time order",
+    "results.timeline_hint": "the first {n} results, in the list's order",
     "hit.score": "score {score}",
     "hit.duration": "{s} s",
     "hit.plate": "Plate: {text} ({conf} %)",
@@ -392,6 +402,7 @@ def value_labeller(lang: str) -> Callable[[str], str]:
     strings = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANG])
 
     def tv(value: str) -> str:
-        return strings.get(f"colour.{value}") or strings.get(f"object.{value}") or value
+        return (strings.get(f"colour.{value}") or strings.get(f"object.{value}")
+                or strings.get(f"value.{value}") or value)
 
     return tv

@@ -193,7 +193,9 @@ def search_page(request: Request, ctx: Ctx) -> Response:
     return render(
         request, "search.html", ctx, params=params, cameras=list(looks.cameras.values()),
         zone=zone or "UTC", objects=OBJECT_CHOICES, colours=COLOURS, accessories=ACCESSORIES,
-        like_thumb=f"/media/thumb/{params.like}" if params.like else None, **view,
+        like_thumb=f"/media/thumb/{params.like}" if params.like else None,
+        # Make/model fields only when a make/model classifier pack serves the search.
+        make_model=services.searcher.capabilities.make_model, **view,
     )
 
 

@@ -48,8 +48,9 @@ _VEHICLES = frozenset(
 SPLIT_SIMILARITY = 0.25
 #: Share of a static box's pixels that must change for its object to count as replaced.
 REPLACED_CHANGE = 0.5
-#: A box overlapping its previous position this much (IoU) is in the same place.
-REPLACED_IOU = 0.3
+#: After still frames, a box overlapping the object's last box less than this (IoU) is
+#: another object (see :func:`_replaced`).
+REPLACED_IOU = 0.7
 #: A track seen once is kept if the frame then stayed unchanged this long (seconds): a
 #: low-frame-rate export or a slideshow of stills shows each object on one sampled frame.
 STILL_S = 1.0
@@ -313,19 +314,22 @@ def _replaced(ev: _Evidence, t: float, box: Box, changed: float, sample_s: float
     """A different object now stands where the track's object stood.
 
     The scene was still (frames after the track's last detection did not change at all, so
-    the gate skipped them), then the pixels under the box changed almost entirely while the box
-    itself stayed roughly in place. A parked car that drives off moves its box; a pedestrian in
-    front changes only part of it. Seen in slideshows of stills and low-frame-rate NVR exports,
-    where one vehicle replaces another between two frames.
+    the gate skipped them), then the pixels under the box changed almost entirely, or the box
+    jumped (a parked car that drives off moves by a few pixels per sample at first). Seen in
+    slideshows of stills and low-frame-rate NVR exports, where one vehicle replaces another
+    between two frames.
     """
-    if not ev.observations or changed < REPLACED_CHANGE:
+    if not ev.observations:
         return False
     last = ev.observations[-1]
     # Still frames followed its last detection (the gate saw nothing move), rather than the
     # detector merely missing a moving object for a few samples.
-    still_since = ev.present_until > last.t
-    return (still_since and t - last.t > 1.5 * sample_s
-            and last.box.iou(box) > REPLACED_IOU)
+    if not (ev.present_until > last.t and t - last.t > 1.5 * sample_s):
+        return False
+    # Its pixels changed wholesale, or its box jumped: a parked object that starts moving
+    # shifts by a few pixels between two samples (IoU well above this), a new one does not
+    # line up with it. (The tracker's centre-distance fallback may still have paired them.)
+    return changed >= REPLACED_CHANGE or last.box.iou(box) < REPLACED_IOU
 
 
 def _vehicle_type(ev: _Evidence) -> tuple[str, list[Attribute]]:

@@ -30,6 +30,8 @@ from retrouve.vision.plates.ocr import MAX_CHARS, MIN_CHARS, RawRead
 COERCE_MIN_SCORE: Final = 0.85
 #: Consensus below this confidence (0..1) is not credible: no plate for the track.
 MIN_CONFIDENCE: Final = 0.3
+#: Weight factor of a read that fits no plate grammar (a fitting read weighs its fit 0..1).
+NO_GRAMMAR_WEIGHT: Final = 0.35
 #: At most this many alternatives are kept.
 MAX_ALTERNATIVES: Final = 5
 
@@ -100,7 +102,10 @@ def consensus(
     for k, r in enumerate(reads):
         text, confs = _prepare(r)
         if MIN_CHARS <= len(text) <= MAX_CHARS and any(c.isdigit() for c in text):
-            prepared.append((text, confs, r.confidence, k))
+            # A vehicle crop holds other text (phone numbers, slogans, dealer frames): a read
+            # that fits no plate grammar weighs less than one that does.
+            _, fit = best_grammar(text)
+            prepared.append((text, confs, r.confidence * max(NO_GRAMMAR_WEIGHT, fit), k))
     if not prepared:
         return None
     grammar = _track_grammar([(t, c, w) for t, c, w, _ in prepared])

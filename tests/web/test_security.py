@@ -329,3 +329,52 @@ def test_login_rate_limited_per_address(web: Web) -> None:
     assert login(web.client(), "admin").status_code == 429  # type: ignore[attr-defined]
     web.clock.now += 301
     assert login(web.client(), "admin").status_code == 303  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------- review fixes (sessions, limits)
+def test_flood_of_login_page_sessions_never_ends_an_operator_session() -> None:
+    from retrouve.web.auth import SessionStore
+
+    store = SessionStore(max_sessions=3)
+    operator = store.create(7)
+    for _ in range(50):  # cookie-less GET /login, each one an anonymous session
+        store.create(None)
+    assert store.get(operator.id) is not None
+    others = [store.create(n) for n in (8, 9, 10)]  # logged-in sessions are bounded too
+    assert store.get(operator.id) is None and all(store.get(o.id) for o in others)
+
+
+def test_parallel_guesses_are_counted_before_the_password_check() -> None:
+    from retrouve.web.auth import LoginLimiter, LoginThrottled
+
+    limiter = LoginLimiter(clock=lambda: 100.0, max_failures=5)
+    stamps = [limiter.attempt("admin", "10.0.0.1") for _ in range(5)]  # none answered yet
+    with pytest.raises(LoginThrottled):
+        limiter.attempt("admin", "10.0.0.1")
+    # A successful login un-counts itself from the shared address, not the others' failures.
+    other = LoginLimiter(clock=lambda: 100.0, max_failures=2)
+    for _ in range(5):
+        other.succeeded("op", "10.0.0.2", other.attempt("op", "10.0.0.2"))
+    other.attempt("x", "10.0.0.2")
+    other.attempt("y", "10.0.0.2")
+    with pytest.raises(LoginThrottled):  # two real failures from the address: throttled
+        other.attempt("z", "10.0.0.2")
+    assert len(stamps) == 5
+
+
+def test_password_change_ends_sessions_and_revokes_tokens(web: Web) -> None:
+    from datetime import timedelta
+
+    name = "rotating"
+    web.accounts.add(name, "operator", PASSWORD)
+    client = web.login(name)
+    token = web.accounts.issue_token(name)
+    assert client.get("/api/me").status_code == 200
+    assert web.client().get("/api/me", headers={"authorization": f"Bearer {token}"}
+                            ).status_code == 200
+    later = web.accounts.clock() + timedelta(minutes=5)
+    web.accounts.clock = lambda: later
+    web.accounts.set_password(name, "another long password")
+    assert client.get("/api/me").status_code == 401
+    assert web.client().get("/api/me", headers={"authorization": f"Bearer {token}"}
+                            ).status_code == 401

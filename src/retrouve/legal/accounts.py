@@ -110,10 +110,15 @@ class Accounts:
         return [_user(r) for r in self.store.list_users()]
 
     def set_password(self, name: str, password: str) -> None:
+        """Set a new password. Sessions opened before it end at their next request (the web
+        app compares login and change times) and the account's API tokens are revoked: a
+        password reset after a suspected compromise must cut every credential."""
         user = self.require(name)
         self._check_password(password)
+        now = self.clock()
         self.store.update_user(user.id, password_hash=self.hasher.hash(password),
-                               password_changed_at=self.clock())
+                               password_changed_at=now)
+        self.store.revoke_api_tokens(user.id, now)
 
     def set_role(self, name: str, role: str) -> None:
         self._check_role(role)

@@ -17,12 +17,14 @@ Everything hangs off ``app.state`` (see ``app.py``): no module-level state.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
@@ -62,6 +64,8 @@ class Session:
     user_id: int | None
     created: float
     last_seen: float
+    #: Wall-clock login time (aware): a password changed after it ends the session.
+    logged_in_at: datetime | None = None
 
 
 @dataclass
@@ -71,7 +75,9 @@ class SessionStore:
     ``idle_s``: a session unused this long is gone (a control-room shift is ~8 h, but an
     unattended screen should not stay logged in); ``absolute_s``: maximum life of any session;
     ``anonymous_s``: life of a login-page session. ``max_sessions`` bounds memory: when full,
-    the least recently used session is dropped.
+    the least recently used session is dropped — anonymous (login-page) sessions first and
+    only among themselves, so a flood of cookie-less ``GET /login`` can never end an
+    operator's session; logged-in sessions are bounded by the same number, separately.
     """
 
     clock: Clock = time.monotonic
@@ -82,13 +88,15 @@ class SessionStore:
     _items: OrderedDict[str, Session] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def create(self, user_id: int | None) -> Session:
+    def create(self, user_id: int | None, logged_in_at: datetime | None = None) -> Session:
         now = self.clock()
-        sess = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user_id, now, now)
+        sess = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user_id, now, now,
+                       logged_in_at)
         with self._lock:
             self._items[sess.id] = sess
-            while len(self._items) > self.max_sessions:
-                self._items.popitem(last=False)
+            same = [k for k, v in self._items.items() if (v.user_id is None) == (user_id is None)]
+            for sid in same[:max(0, len(same) - self.max_sessions)]:
+                del self._items[sid]  # least recently used of the same kind first
         return sess
 
     def get(self, session_id: str | None) -> Session | None:
@@ -128,8 +136,21 @@ class LoginLimiter:
     max_failures: int = 5
     window_s: float = 300.0
     max_keys: int = 50_000
+    #: Password checks running at once (argon2 takes ~64 MiB and ~50 ms each): a burst of
+    #: logins queues instead of exhausting memory.
+    max_concurrent_checks: int = 4
     _fails: OrderedDict[str, deque[float]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _checks: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._checks = threading.BoundedSemaphore(self.max_concurrent_checks)
+
+    @contextlib.contextmanager
+    def checking(self) -> Iterator[None]:
+        """Hold one of the :attr:`max_concurrent_checks` password-check slots."""
+        with self._checks:
+            yield
 
     @staticmethod
     def _keys(name: str, address: str) -> tuple[str, str]:
@@ -154,22 +175,44 @@ class LoginLimiter:
                 if len(q) >= self.max_failures:
                     raise LoginThrottled(max(1, int(self.window_s - (now - q[0])) + 1))
 
-    def failed(self, name: str, address: str) -> None:
+    def attempt(self, name: str, address: str) -> float:
+        """Check (as :meth:`check`) and count this attempt as a failure *before* the password
+        is verified, atomically: parallel guesses cannot all pass the check before any is
+        counted. Returns the attempt's stamp for :meth:`succeeded`."""
         now = self.clock()
         with self._lock:
             for key in self._keys(name, address):
-                q = self._fails.setdefault(key, deque(maxlen=self.max_failures))
-                q.append(now)
-                self._fails.move_to_end(key)
-            # Bounded memory under a spray of user names: forget the oldest keys.
-            while len(self._fails) > self.max_keys:
-                self._fails.popitem(last=False)
+                q = self._recent(key, now)
+                if len(q) >= self.max_failures:
+                    raise LoginThrottled(max(1, int(self.window_s - (now - q[0])) + 1))
+            self._record(name, address, now)
+        return now
 
-    def succeeded(self, name: str) -> None:
-        """Forget the user's failures. The address's failures stay: one valid account must
-        not let an attacker reset the counter for guessing others."""
+    def failed(self, name: str, address: str) -> None:
         with self._lock:
-            self._fails.pop(self._keys(name, "")[0], None)
+            self._record(name, address, self.clock())
+
+    def _record(self, name: str, address: str, now: float) -> None:
+        for key in self._keys(name, address):
+            q = self._fails.setdefault(key, deque(maxlen=self.max_failures))
+            q.append(now)
+            self._fails.move_to_end(key)
+        # Bounded memory under a spray of user names: forget the oldest keys.
+        while len(self._fails) > self.max_keys:
+            self._fails.popitem(last=False)
+
+    def succeeded(self, name: str, address: str | None = None,
+                  stamp: float | None = None) -> None:
+        """Forget the user's failures, and un-count the successful attempt ``stamp`` from the
+        address (operators of one control room share an address). The address's real
+        failures stay: one valid account must not reset the counter for guessing others."""
+        user_key, addr_key = self._keys(name, address or "")
+        with self._lock:
+            self._fails.pop(user_key, None)
+            q = self._fails.get(addr_key) if address is not None else None
+            if q is not None and stamp is not None:
+                with contextlib.suppress(ValueError):
+                    q.remove(stamp)
 
 
 @dataclass(frozen=True)
@@ -242,7 +285,9 @@ def optional_context(request: Request) -> RequestContext | None:
         return None
     # Re-read the account on every request: disabling it or changing its role is immediate.
     user = accounts.by_id(sess.user_id)
-    if user is None or user.disabled:
+    changed_since = (sess.logged_in_at is None
+                     or (user is not None and user.password_changed_at > sess.logged_in_at))
+    if user is None or user.disabled or changed_since:
         state.sessions.drop(sess.id)
         return None
     return RequestContext(user, "session", lang, sess)

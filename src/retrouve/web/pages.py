@@ -112,24 +112,25 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
     t = translator(resolve_lang(request))
     address = client_address(request)
     try:
-        limiter.check(username, address)
+        stamp = limiter.attempt(username, address)
     except LoginThrottled as exc:
         return _login_page(request, error=t("login.throttled", n=exc.retry_after_s),
                            username=username, next_url=safe_next(next), status_code=429,
                            headers={"retry-after": str(exc.retry_after_s)})
     try:
-        user = accounts.authenticate(username, password)
+        with limiter.checking():
+            user = accounts.authenticate(username, password)
     except AuthError:
-        limiter.failed(username, address)
+        # Already counted by attempt().
         log.warning("failed web login (counted by the rate limiter)")
         return _login_page(request, error=t("login.failed"), username=username,
                            next_url=safe_next(next), status_code=401)
-    limiter.succeeded(username)
+    limiter.succeeded(username, address, stamp)
     sessions: SessionStore = state.sessions
     # A fresh session id at login: an id planted before login is worthless after it.
     old = session_of(request)
     sessions.drop(old.id if old else None)
-    sess = sessions.create(user.id)
+    sess = sessions.create(user.id, logged_in_at=accounts.clock())
     response = _redirect(safe_next(next))
     response.set_cookie(value=sess.id, **cookie_settings(request))
     return response

@@ -329,6 +329,7 @@ AWARE = datetime(2026, 1, 4, 10, 0, tzinfo=UTC)
         (Query(limit=0), "limit"),
         (Query(limit=5000), "limit"),
         (Query(offset=-1), "offset"),
+        (Query(offset=10_001), "offset"),
     ],
 )
 def test_validate_refuses_bad_queries(svc: Services, query: Query, field: str) -> None:

@@ -253,6 +253,24 @@ class Attribute:
     confidence: float
 
 
+#: OCR confusion classes of plate characters; the first of each is its representative.
+#: Round glyphs (0 O D Q), vertical strokes (1 I L), and digit/letter pairs that share a
+#: skeleton in plate fonts (2 Z, 4 A, 5 S, 6 G, 7 T, 8 B, U V). Disjoint, so folding is a
+#: partition; weaker confusions that would chain classes (C/G, T/1, E/F, P/R) are left out.
+PLATE_CONFUSION_CLASSES: Final[tuple[str, ...]] = (
+    "0ODQ", "1IL", "2Z", "4A", "5S", "6G", "7T", "8B", "UV",
+)
+_PLATE_FOLD: Final[dict[str, str]] = {
+    c: cls[0] for cls in PLATE_CONFUSION_CLASSES for c in cls
+}
+
+
+def fold_plate(text: str) -> str:
+    """``text`` (normalised ``A-Z0-9``) with each character replaced by its class head, so
+    that strings differing only by look-alike characters fold to the same text."""
+    return "".join(_PLATE_FOLD.get(c, c) for c in text)
+
+
 @dataclass(frozen=True)
 class PlateRead:
     """A track's consensus licence-plate read.
@@ -271,8 +289,12 @@ class PlateRead:
     reads: int = 1
     best_t: float = 0.0
     box: Box | None = None
-    #: ``text`` folded onto OCR-confusion classes (``vision.plates``), stored for search.
+    #: ``text`` folded onto OCR-confusion classes (:func:`fold_plate`); filled in when empty.
     folded: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.folded:
+            object.__setattr__(self, "folded", fold_plate(self.text))
 
 
 @dataclass(frozen=True)

@@ -378,3 +378,16 @@ def test_password_change_ends_sessions_and_revokes_tokens(web: Web) -> None:
     assert client.get("/api/me").status_code == 401
     assert web.client().get("/api/me", headers={"authorization": f"Bearer {token}"}
                             ).status_code == 401
+
+
+@pytest.mark.parametrize("url", ["/search?like=%C2%B2", "/track/1?pos=%C2%B2",
+                                 "/track/1?pos=99999999999999999999999",
+                                 "/search?offset=999999999"])
+def test_odd_numbers_in_urls_are_not_server_errors(web: Web, url: str) -> None:
+    assert web.login("operator").get(url).status_code < 500
+
+
+@pytest.mark.parametrize("query", ["like=99999999999999999999999", "offset=99999999999",
+                                   "offset=10001"])
+def test_api_refuses_out_of_range_numbers(web: Web, query: str) -> None:
+    assert web.login("operator").get(f"/api/search?{query}").status_code == 422

@@ -38,6 +38,9 @@ from retrouve.vision import appearance
 #: Attribute values below this confidence are not returned (noise, not evidence).
 MIN_ATTRIBUTE_CONFIDENCE = 0.15
 MAX_LIMIT = 1000
+#: Deepest result an operator can page to: beyond it, narrow the search (bounds the rows a
+#: request can make the store rank and read).
+MAX_OFFSET = 10_000
 #: Tracks re-ranked in Python at most (plate and similarity searches), best SQL score first.
 RERANK_CANDIDATES = 20000
 #: Types a car/truck track may be re-labelled between (``vehicle_type`` attribute).
@@ -104,8 +107,9 @@ def validate(query: Query, caps: Capabilities | None = None) -> None:
         )
     if not 1 <= query.limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, got {query.limit}")
-    if query.offset < 0:
-        raise QueryError(f"offset must be ≥ 0, got {query.offset}")
+    if not 0 <= query.offset <= MAX_OFFSET:
+        raise QueryError(f"offset must be between 0 and {MAX_OFFSET} (narrow the search to see "
+                         f"further), got {query.offset}")
     if query.colour and (query.object == "person" or query.object in CARRIED_CLASSES):
         raise QueryError(
             f"colour applies to vehicles; for a {query.object} use upper/lower clothing colours"
@@ -222,22 +226,18 @@ class Searcher:
         return SearchResult(query, hits, in_scope, analysed, sightings)
 
     def _plates(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
-        """Candidates with a plate read, ranked by the pattern's edit cost."""
+        """Tracks whose plate read (or a runner-up read) fits the pattern, ranked by edit cost.
+
+        One SQL prefilter finds every possible match — the folded pattern, plus its one-edit
+        variants when the pattern tolerates a real edit (:meth:`PlatePattern.sql_likes`),
+        against the folded read and the folded runner-ups — then :mod:`.rerank` decides and
+        ranks. The candidate set never depends on the page asked for, so paging is stable.
+        """
         assert query.plate is not None
         pattern = PlatePattern.parse(query.plate)
-        want = query.offset + query.limit
-        # Pass 1: confusion-only matches, found by the index on the folded plate.
-        rows = self.store.find_tracks(replace(flt, plate_like=pattern.sql_like()),
+        rows = self.store.find_tracks(replace(flt, plate_likes=pattern.sql_likes()),
                                       limit=RERANK_CANDIDATES)
-        ranked = rerank.by_plate(pattern, rows)
-        if len(ranked) < want and pattern.max_cost >= 1.0:
-            # Pass 2: a missing or extra character escapes LIKE; scan the plates in scope.
-            seen = {r.id for r in ranked}
-            more = self.store.find_tracks(flt, order="time", limit=RERANK_CANDIDATES)
-            ranked = sorted(ranked + [r for r in rerank.by_plate(pattern, more)
-                                      if r.id not in seen],
-                            key=lambda r: (-r.score, r.start, r.id))
-        return ranked
+        return rerank.by_plate(pattern, rows)
 
     def _similar(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
         """Tracks ranked by appearance similarity to ``query.like_track``."""
@@ -257,8 +257,10 @@ class Searcher:
             same = (tuple(sorted(VEHICLE_CLASSES)) if target.object in VEHICLE_CLASSES
                     else (target.object,))
             flt = replace(flt, objects=same)
-        rows = [r for r in self.store.find_tracks(flt, limit=RERANK_CANDIDATES)
-                if r.id != target.id]
+        # A plate pattern restricts the candidates too (only tracks whose read fits it).
+        pool = (self._plates(query, flt) if query.plate is not None
+                else self.store.find_tracks(flt, limit=RERANK_CANDIDATES))
+        rows = [r for r in pool if r.id != target.id]
         vectors = self.store.vectors(kind, [r.id for r in rows])
         return rerank.by_similarity(appearance.from_bytes(vec), rows, vectors)
 

@@ -179,6 +179,24 @@ class PlatePattern:
         prefilter when only confusions are wanted; it contains no ``LIKE`` escape characters."""
         return "".join("_" if c == "?" else "%" if c == "*" else fold(c) for c in self.tokens)
 
+    def sql_likes(self) -> tuple[str, ...]:
+        """``LIKE`` patterns over folded plates that together find every plate this pattern
+        can match: :meth:`sql_like` itself, and when the tolerance allows one real edit, the
+        pattern with one fixed character deleted, replaced by ``_``, or with ``_`` inserted
+        (a superset: :meth:`match_cost` decides)."""
+        base = self.sql_like()
+        if self.max_cost < EDIT_COST:
+            return (base,)
+        out = {base}
+        for i, c in enumerate(base):
+            if c in "_%":
+                continue
+            out.add(base[:i] + base[i + 1:])       # the plate lacks this character
+            out.add(base[:i] + "_" + base[i + 1:])  # a different character here
+        for i in range(len(base) + 1):
+            out.add(base[:i] + "_" + base[i:])     # the plate has an extra character
+        return tuple(sorted(p for p in out if p.strip("%_")))
+
     def __str__(self) -> str:
         return self.tokens
 

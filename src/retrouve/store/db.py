@@ -29,7 +29,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, NoSuchModuleError, SQLAlchemyError
 
-from retrouve.domain import Box, Camera, PlateRead, Recording, Track, UnitResult, WorkUnit
+from retrouve.domain import (
+    Box,
+    Camera,
+    PlateRead,
+    Recording,
+    Track,
+    UnitResult,
+    WorkUnit,
+    fold_plate,
+)
 from retrouve.errors import DuplicateCameraError, MissingExtraError, StoreError, UnknownCameraError
 from retrouve.store import schema as s
 from retrouve.store.blobs import BlobStore, safe_name
@@ -59,8 +68,9 @@ class TrackFilter:
     time_from: datetime | None = None
     time_to: datetime | None = None
     attributes: tuple[AttributeFilter, ...] = ()
-    #: Only tracks with a plate read whose confusion-folded text matches this SQL LIKE pattern.
-    plate_like: str | None = None
+    #: Only tracks with a plate read whose confusion-folded text, or one of its folded
+    #: runner-up reads, matches one of these SQL LIKE patterns.
+    plate_likes: tuple[str, ...] = ()
     #: Only tracks with a plate read.
     with_plate: bool = False
     #: Only these track ids (``None``: no restriction).
@@ -394,11 +404,13 @@ class Store:
         if flt.ids is not None:
             conds.append(t.c.id.in_(list(flt.ids)))
         q = select(t.c.id, t.c.camera_id, t.c.object, t.c.start_utc, t.c.end_utc)
-        if flt.plate_like is not None or flt.with_plate:
+        if flt.plate_likes or flt.with_plate:
             p = s.plate_reads
             q = q.join(p, p.c.track_id == t.c.id)
-            if flt.plate_like is not None:
-                conds.append(p.c.folded.like(flt.plate_like))
+            if flt.plate_likes:
+                conds.append(or_(*(
+                    or_(p.c.folded.like(pat), p.c.folded_alts.like(f"%|{pat}|%"))
+                    for pat in flt.plate_likes)))
         for i, af in enumerate(flt.attributes):
             a = s.track_attributes.alias(f"a{i}")
             on = and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
@@ -614,7 +626,9 @@ def _insert_plate(conn: Any, track_id: int, track: Track) -> None:
         return
     b = pr.box
     conn.execute(insert(s.plate_reads).values(
-        track_id=track_id, text=pr.text, folded=pr.folded or pr.text,
+        # Folded here, from the domain's table: a caller's own folding is never trusted.
+        track_id=track_id, text=pr.text, folded=fold_plate(pr.text),
+        folded_alts="|" + "".join(fold_plate(a) + "|" for a, _ in pr.alternatives),
         confidence=pr.confidence, grammar=pr.grammar,
         chars_json=json.dumps([[c, round(p, 3)] for c, p in pr.chars]),
         alternatives_json=json.dumps([[a, round(p, 3)] for a, p in pr.alternatives]),

@@ -190,6 +190,9 @@ plate_reads = Table(
     # The read folded onto OCR-confusion classes (O/D/Q→0, I/L→1…): SQL prefilter for
     # confusion-tolerant plate search; the exact edit cost is ranked in Python.
     Column("folded", String(16), nullable=False),
+    # The runner-up reads, folded, as ``|ALT1|ALT2|`` (``|`` when none): the SQL prefilter
+    # also finds a track whose right plate is only a runner-up (migration 0003).
+    Column("folded_alts", Text, nullable=False, server_default="|"),
     Column("confidence", Float, nullable=False),
     # Grammar the read fits best (``fr-siv``, ``fr-fni``…) or NULL when none fits.
     Column("grammar", String(16)),

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
 from retrouve.legal.accounts import Accounts
-from retrouve.search.engine import MAX_LIMIT
+from retrouve.search.engine import MAX_LIMIT, MAX_OFFSET
 from retrouve.services import Services
 from retrouve.web import reads
 from retrouve.web.auth import AdminCtx, Ctx
@@ -114,9 +114,10 @@ def search(
     make: Annotated[str | None, Q(max_length=64)] = None,
     model: Annotated[str | None, Q(max_length=64)] = None,
     text: Annotated[str | None, Q(max_length=500, description="Free text.")] = None,
-    like: Annotated[int | None, Q(ge=1, description="Rank by similarity to this track.")] = None,
+    like: Annotated[int | None, Q(ge=1, le=2**62,
+                                  description="Rank by similarity to this track.")] = None,
     limit: Annotated[int, Q(ge=1, le=MAX_LIMIT)] = 20,
-    offset: Annotated[int, Q(ge=0)] = 0,
+    offset: Annotated[int, Q(ge=0, le=MAX_OFFSET)] = 0,
     order: Annotated[str, Q(pattern="^(score|time)$")] = "score",
 ) -> dict[str, Any]:
     """Same filters and hit schema as ``retrouve search --json``."""

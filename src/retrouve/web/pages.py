@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -238,7 +239,8 @@ def _neighbours(request: Request, ctx: Ctx, track_id: int) -> dict[str, str | No
     qp = request.query_params
     pos_text = qp.get("pos")
     out: dict[str, str | None] = {"prev": None, "next": None, "back": None}
-    if pos_text is None or not pos_text.isdigit():
+    # ASCII digits only (str.isdigit accepts '²'), and a bounded position.
+    if pos_text is None or re.fullmatch(r"[0-9]{1,6}", pos_text) is None:
         return out
     services = _services(request)
     pos = int(pos_text)

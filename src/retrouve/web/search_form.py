@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,6 +27,7 @@ from starlette.datastructures import QueryParams
 
 from retrouve.domain import Query
 from retrouve.errors import QueryError, RetrouveError
+from retrouve.search.engine import MAX_OFFSET
 from retrouve.services import Services
 
 log = logging.getLogger(__name__)
@@ -110,9 +112,9 @@ class SearchParams:
         order = text("order")
         return cls(
             cameras=tuple(dict.fromkeys(c for c in cams if c)),
-            like=int(like) if like and like.isdigit() else None,
+            like=int(like) if like and re.fullmatch(r"[0-9]{1,18}", like) else None,
             limit=number("limit", default_limit, 1, max_limit),
-            offset=number("offset", 0, 0, 10**9),
+            offset=number("offset", 0, 0, MAX_OFFSET),
             order=order if order in ORDERS else "score",
             **values,
         )

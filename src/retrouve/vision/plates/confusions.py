@@ -1,4 +1,5 @@
-"""OCR confusion classes of plate characters, shared by the reader's store column and search.
+"""OCR confusion classes of plate characters, shared by analysis and search (the table itself
+lives in :mod:`retrouve.domain` so that the store can fold plates without trusting callers).
 
 The first character of each class is its representative; :func:`fold` maps a plate onto
 representatives, so two strings that differ only by look-alike characters fold to the same
@@ -12,23 +13,15 @@ from __future__ import annotations
 
 from typing import Final
 
-CONFUSION_CLASSES: Final[tuple[str, ...]] = (
-    "0ODQ",
-    "1IL",
-    "2Z",
-    "4A",
-    "5S",
-    "6G",
-    "7T",
-    "8B",
-    "UV",
-)
+from retrouve.domain import PLATE_CONFUSION_CLASSES, fold_plate
+
+CONFUSION_CLASSES: Final[tuple[str, ...]] = PLATE_CONFUSION_CLASSES
 _FOLD: Final[dict[str, str]] = {c: cls[0] for cls in CONFUSION_CLASSES for c in cls}
 
 
 def fold(text: str) -> str:
     """``text`` (normalised ``A-Z0-9``) with each character replaced by its class head."""
-    return "".join(_FOLD.get(c, c) for c in text)
+    return fold_plate(text)
 
 
 def confusable(a: str, b: str) -> bool:

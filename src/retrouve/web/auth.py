@@ -175,25 +175,27 @@ class LoginLimiter:
                 if len(q) >= self.max_failures:
                     raise LoginThrottled(max(1, int(self.window_s - (now - q[0])) + 1))
 
-    def attempt(self, name: str, address: str) -> float:
-        """Check (as :meth:`check`) and count this attempt as a failure *before* the password
-        is verified, atomically: parallel guesses cannot all pass the check before any is
-        counted. Returns the attempt's stamp for :meth:`succeeded`."""
+    def attempt(self, name: str, address: str) -> None:
+        """Check (as :meth:`check`) and count this attempt against the *user name* before the
+        password is verified, atomically: parallel guesses at one account cannot all pass the
+        check before any is counted. The address is charged only by :meth:`failed` — the
+        operators of one control room share an address and log in together."""
         now = self.clock()
         with self._lock:
             for key in self._keys(name, address):
                 q = self._recent(key, now)
                 if len(q) >= self.max_failures:
                     raise LoginThrottled(max(1, int(self.window_s - (now - q[0])) + 1))
-            self._record(name, address, now)
-        return now
+            self._record((self._keys(name, address)[0],), now)
 
-    def failed(self, name: str, address: str) -> None:
+    def failed(self, name: str, address: str, counted: bool = False) -> None:
+        """Count a failed login; ``counted``: :meth:`attempt` already charged the user name."""
+        user_key, addr_key = self._keys(name, address)
         with self._lock:
-            self._record(name, address, self.clock())
+            self._record((addr_key,) if counted else (user_key, addr_key), self.clock())
 
-    def _record(self, name: str, address: str, now: float) -> None:
-        for key in self._keys(name, address):
+    def _record(self, keys: tuple[str, ...], now: float) -> None:
+        for key in keys:
             q = self._fails.setdefault(key, deque(maxlen=self.max_failures))
             q.append(now)
             self._fails.move_to_end(key)
@@ -201,18 +203,11 @@ class LoginLimiter:
         while len(self._fails) > self.max_keys:
             self._fails.popitem(last=False)
 
-    def succeeded(self, name: str, address: str | None = None,
-                  stamp: float | None = None) -> None:
-        """Forget the user's failures, and un-count the successful attempt ``stamp`` from the
-        address (operators of one control room share an address). The address's real
-        failures stay: one valid account must not reset the counter for guessing others."""
-        user_key, addr_key = self._keys(name, address or "")
+    def succeeded(self, name: str) -> None:
+        """Forget the user's failures. The address's failures stay: one valid account must
+        not let an attacker reset the counter for guessing others."""
         with self._lock:
-            self._fails.pop(user_key, None)
-            q = self._fails.get(addr_key) if address is not None else None
-            if q is not None and stamp is not None:
-                with contextlib.suppress(ValueError):
-                    q.remove(stamp)
+            self._fails.pop(self._keys(name, "")[0], None)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
     t = translator(resolve_lang(request))
     address = client_address(request)
     try:
-        stamp = limiter.attempt(username, address)
+        limiter.attempt(username, address)
     except LoginThrottled as exc:
         return _login_page(request, error=t("login.throttled", n=exc.retry_after_s),
                            username=username, next_url=safe_next(next), status_code=429,
@@ -122,11 +122,11 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
         with limiter.checking():
             user = accounts.authenticate(username, password)
     except AuthError:
-        # Already counted by attempt().
+        limiter.failed(username, address, counted=True)
         log.warning("failed web login (counted by the rate limiter)")
         return _login_page(request, error=t("login.failed"), username=username,
                            next_url=safe_next(next), status_code=401)
-    limiter.succeeded(username, address, stamp)
+    limiter.succeeded(username)
     sessions: SessionStore = state.sessions
     # A fresh session id at login: an id planted before login is worthless after it.
     old = session_of(request)

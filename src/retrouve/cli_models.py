@@ -7,28 +7,18 @@ checksum, unknown name).
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, NoReturn
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from retrouve.cli_io import console, emit, err, fail
 from retrouve.config import load_settings
 from retrouve.errors import RetrouveError
 from retrouve.vision.packs.registry import PackRegistry, packs_dir, verify
-
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    sys.exit(code)
 
 
 @contextmanager
@@ -38,14 +28,7 @@ def _registry(ctx: click.Context) -> Iterator[PackRegistry]:
         settings = load_settings(data_dir=(ctx.obj or {}).get("data_dir"))
         yield PackRegistry(packs_dir(settings))
     except RetrouveError as exc:
-        _fail(str(exc))
-
-
-def _emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
-    if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    else:
-        text()
+        fail(str(exc))
 
 
 @click.group()
@@ -88,7 +71,7 @@ def models_list(ctx: click.Context, as_json: bool) -> None:
                           "yes" if (p.name, p.version) in active else "")
             console.print(t)
 
-        _emit(as_json, [{**p.to_json(), "active": (p.name, p.version) in active}
+        emit(as_json, [{**p.to_json(), "active": (p.name, p.version) in active}
                         for p in packs], text)
 
 
@@ -106,7 +89,7 @@ def models_install(ctx: click.Context, source: str, replace: bool, as_json: bool
     with _registry(ctx) as reg:
         # The CLI is the edge where the wall clock is read (rules of the house).
         pack = reg.install(source, replace=replace, now=datetime.now(UTC))
-        _emit(as_json, pack.to_json(), lambda: console.print(
+        emit(as_json, pack.to_json(), lambda: console.print(
             f"installed {pack.name} {pack.version} ({pack.task}/{pack.manifest.format}) "
             f"into {pack.path}", highlight=False))
 
@@ -120,7 +103,7 @@ def models_remove(ctx: click.Context, name: str, version: str | None, as_json: b
     """Delete the installed pack NAME."""
     with _registry(ctx) as reg:
         gone = reg.remove(name, version)
-        _emit(as_json, {"removed": [{"name": p.name, "version": p.version} for p in gone]},
+        emit(as_json, {"removed": [{"name": p.name, "version": p.version} for p in gone]},
               lambda: console.print("removed " + ", ".join(f"{p.name} {p.version}"
                                                            for p in gone), highlight=False))
 
@@ -143,7 +126,7 @@ def models_verify(ctx: click.Context, name: str, version: str | None, as_json: b
             for p in problems:
                 err.print(f"[red]damaged[/] {pack.name} {pack.version}: {p}", highlight=False)
 
-        _emit(as_json, {"name": pack.name, "version": pack.version, "ok": not problems,
+        emit(as_json, {"name": pack.name, "version": pack.version, "ok": not problems,
                         "problems": problems}, text)
     if problems:
         sys.exit(1)

@@ -7,23 +7,21 @@ database, no models, just the parser. The wall clock is read here, at the edge.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from retrouve.cli_io import console, fail
 from retrouve.errors import QueryError
 from retrouve.search.text_query import ParsedText, parse_text
 from retrouve.search.text_vocab import Lang
 
 
 def _print(parsed: ParsedText, lang: Lang | None) -> None:
-    console = Console()
     console.print(escape(parsed.describe(lang)), highlight=False)
     table = Table("words", "field", "value", "note")
     for item in parsed.interpretation:
@@ -60,19 +58,15 @@ def parse(text: tuple[str, ...], zone: str, lang: str | None, as_json: bool) -> 
     Words that were not understood are listed; nothing is searched. Exit code 2 when the
     text has nothing to search for or a time window ends before it starts.
     """
-    err = Console(stderr=True)
     try:
         tz = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        err.print(f"[bold red]error:[/] unknown time zone {zone!r} (e.g. Europe/Paris)",
-                  highlight=False)
-        sys.exit(2)
+        fail(f"unknown time zone {zone!r} (e.g. Europe/Paris)")
     chosen = cast(Lang | None, lang)
     try:
         parsed = parse_text(" ".join(text), now=datetime.now(UTC), tz=tz, lang=chosen)
     except QueryError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(2)
+        fail(str(exc))
     if as_json:
         click.echo(json.dumps(parsed.to_json(), indent=2, ensure_ascii=False))
     else:

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from retrouve.cli_io import console, emit, err, fail, open_services
 from retrouve.legal.accounts import ROLES
 
 
@@ -59,11 +60,10 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
     """
     import uvicorn
 
-    from retrouve.cli import _fail, _services, err
     from retrouve.web import WebConfig, create_app
 
     if bool(ssl_certfile) != bool(ssl_keyfile):
-        _fail("--ssl-certfile and --ssl-keyfile go together")
+        fail("--ssl-certfile and --ssl-keyfile go together")
     https = bool(ssl_certfile)
     if secure_cookies is None:
         secure_cookies = https or not _is_loopback(host)
@@ -71,7 +71,7 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
         err.print("[yellow]note:[/] session cookies are Secure: browsers send them over HTTPS "
                   "only (use --ssl-certfile/--ssl-keyfile or an HTTPS reverse proxy)",
                   highlight=False)
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         if not svc.store.list_users():
             err.print("[yellow]note:[/] no account yet: "
                       "retrouve users add admin --role admin", highlight=False)
@@ -99,13 +99,12 @@ def users() -> None:
 def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool,
               as_json: bool) -> None:
     """Create the account NAME (the password is prompted for)."""
-    from retrouve.cli import _emit, _services, console
     from retrouve.legal.accounts import Accounts
 
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         accounts = Accounts(svc.store, svc.clock)
         user = accounts.add(name, role, _read_password(password_stdin, confirm=True))
-        _emit(as_json, user.to_json(),
+        emit(as_json, user.to_json(),
               lambda: console.print(f"user {user.name} added ({user.role})", highlight=False))
 
 
@@ -116,10 +115,9 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     """List accounts."""
     from rich.table import Table
 
-    from retrouve.cli import _emit, _services, console
     from retrouve.legal.accounts import Accounts
 
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         found = Accounts(svc.store, svc.clock).list()
 
         def text() -> None:
@@ -130,7 +128,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
                           u.password_changed_at.strftime("%Y-%m-%d %H:%M"))
             console.print(t)
 
-        _emit(as_json, [u.to_json() for u in found], text)
+        emit(as_json, [u.to_json() for u in found], text)
 
 
 @users.command("passwd")
@@ -139,10 +137,9 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     """Set a new password for NAME."""
-    from retrouve.cli import _services, console
     from retrouve.legal.accounts import Accounts
 
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         accounts = Accounts(svc.store, svc.clock)
         accounts.require(name)
         accounts.set_password(name, _read_password(password_stdin, confirm=True))
@@ -155,10 +152,9 @@ def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @click.pass_context
 def users_disable(ctx: click.Context, name: str, enable: bool) -> None:
     """Disable NAME: no login, API tokens revoked, open sessions end at their next request."""
-    from retrouve.cli import _services, console
     from retrouve.legal.accounts import Accounts
 
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         Accounts(svc.store, svc.clock).set_disabled(name, not enable)
         console.print(f"user {name} {'enabled' if enable else 'disabled'}", highlight=False)
 
@@ -170,16 +166,15 @@ def users_disable(ctx: click.Context, name: str, enable: bool) -> None:
 @click.pass_context
 def users_token(ctx: click.Context, name: str, revoke: bool, as_json: bool) -> None:
     """Print a new API token for NAME (shown once; scripts send `Authorization: Bearer`)."""
-    from retrouve.cli import _emit, _services, console
     from retrouve.legal.accounts import Accounts
 
-    with _services(ctx) as svc:
+    with open_services(ctx) as svc:
         accounts = Accounts(svc.store, svc.clock)
         if revoke:
             n = accounts.revoke_tokens(name)
-            _emit(as_json, {"user": name, "revoked": n},
+            emit(as_json, {"user": name, "revoked": n},
                   lambda: console.print(f"{n} token(s) of {name} revoked", highlight=False))
             return
         token = accounts.issue_token(name)
         # Plain echo: rich could wrap or colour the token.
-        _emit(as_json, {"user": name, "token": token}, lambda: click.echo(token))
+        emit(as_json, {"user": name, "token": token}, lambda: click.echo(token))

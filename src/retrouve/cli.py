@@ -208,17 +208,7 @@ def analyse(ctx: click.Context, recording_ids: tuple[str, ...], workers: int | N
 
 # ------------------------------------------------------------------------------ search
 def _parse_time(text: str | None, zone: str | None, what: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise QueryError(f"{what} {text!r} is not ISO-8601 (e.g. 2026-01-04T10:00)") from None
-    if when.tzinfo is None:
-        if zone is None:
-            raise QueryError(f"{what} {text!r} has no offset: add one (+01:00) or a --camera")
-        when = when.replace(tzinfo=ZoneInfo(zone))
-    return when
+    return parse_wall_time(text, zone, what, "a --camera")
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -79,6 +80,23 @@ class SearchResult:
         if self.recordings_analysed == 0:
             return "no footage has been analysed yet for these cameras: run `retrouve analyse`"
         return "no sighting matches: widen the time window or drop a criterion"
+
+
+def parse_wall_time(text: str | None, zone: str | None, what: str,
+                    zone_hint: str) -> datetime | None:
+    """An operator's ``--from``/``--to``: ISO-8601; without an offset it is read in ``zone``
+    (a camera's), and without a zone it is refused with ``zone_hint`` (how to give one)."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise QueryError(f"{what} {text!r} is not ISO-8601 (e.g. 2026-01-04T10:00)") from None
+    if when.tzinfo is None:
+        if zone is None:
+            raise QueryError(f"{what} {text!r} has no offset: add one (+01:00) or {zone_hint}")
+        when = when.replace(tzinfo=ZoneInfo(zone))
+    return when
 
 
 def validate(query: Query, caps: Capabilities | None = None) -> None:

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from starlette.datastructures import QueryParams
 
 from retrouve.domain import Query
-from retrouve.errors import QueryError, RetrouveError
-from retrouve.search.engine import MAX_OFFSET
+from retrouve.errors import RetrouveError
+from retrouve.search.engine import MAX_OFFSET, parse_wall_time
 from retrouve.services import Services
 
 log = logging.getLogger(__name__)
@@ -148,17 +148,7 @@ class BuiltQuery:
 
 def _parse_time(text: str | None, zone: str | None, what: str) -> datetime | None:
     # Same rules as the CLI's --from/--to: ISO-8601, camera time when no offset.
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise QueryError(f"{what} {text!r} is not ISO-8601 (e.g. 2026-01-04T10:00)") from None
-    if when.tzinfo is None:
-        if zone is None:
-            raise QueryError(f"{what} {text!r} has no offset: add one (+01:00) or a camera")
-        when = when.replace(tzinfo=ZoneInfo(zone))
-    return when
+    return parse_wall_time(text, zone, what, "a camera")
 
 
 def build_query(params: SearchParams, services: Services, *, lang: str,

@@ -29,6 +29,7 @@ from retrouve.cli_parse import parse
 from retrouve.cli_web import serve, users
 from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS, Camera, Query, UnitResult
 from retrouve.errors import QueryError
+from retrouve.search.engine import parse_wall_time
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -24,8 +24,9 @@ from clips import (
     make_still,
     make_truncated,
 )
-from retrouve.catalogue.probe import probe, sha256_file
+from retrouve.catalogue.probe import probe
 from retrouve.catalogue.sources import media_files, start_from_filename
+from retrouve.digest import sha256_file
 from retrouve.domain import Camera
 from retrouve.errors import (
     CatalogueError,

@@ -8,16 +8,15 @@ than hours later in analysis.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
+from retrouve.digest import sha256_file
 from retrouve.errors import MediaError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -34,14 +33,6 @@ class Probe:
     codec: str
     frame_count: int | None
     is_image: bool
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def probe(path: Path) -> Probe:

@@ -78,7 +78,7 @@ def sample_frames(
     name = label or str(path)
     counter = counter or DecodeCounter()
     step = 1.0 / sample_fps
-    container = _open(path, name)
+    container = open_video(path, name)
     if t0 > 0:
         try:
             stream = container.streams.video[0]
@@ -88,7 +88,7 @@ def sample_frames(
             # Raw elementary streams cannot seek (and a failed seek leaves the demuxer
             # unusable): reopen, decode from the start and skip up to t0.
             container.close()
-            container = _open(path, name)
+            container = open_video(path, name)
     with container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -120,12 +120,15 @@ def sample_frames(
             raise MediaError(f"cannot decode {name} at t={last_t:.2f}s: {exc}") from exc
 
 
-def _open(path: Path | str, name: str) -> av.container.InputContainer:
+def open_video(path: Path | str, name: str, purpose: str = "decode"
+               ) -> av.container.InputContainer:
+    """Open a file that must hold a video stream; :class:`MediaError` names ``name`` and
+    what could not be done (``cannot decode …``, ``cannot play …``)."""
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError) as exc:
         raise MediaError(f"cannot open {name}: {exc}") from exc
     if not container.streams.video:
         container.close()
-        raise MediaError(f"cannot decode {name}: no video stream")
+        raise MediaError(f"cannot {purpose} {name}: no video stream")
     return container

@@ -39,6 +39,7 @@ import av.container
 
 from retrouve.domain import Recording
 from retrouve.errors import MediaError, RetrouveError
+from retrouve.video.decode import open_video
 
 log = logging.getLogger(__name__)
 
@@ -318,17 +319,6 @@ def _open_output(sink: _Sink, target: Target) -> av.container.OutputContainer:
     return av.open(sink, "w", format="webm", options={"cluster_time_limit": str(CLUSTER_MS)})
 
 
-def _open_input(path: Path | str, name: str) -> av.container.InputContainer:
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise MediaError(f"cannot open {name}: {exc}") from exc
-    if not container.streams.video:
-        container.close()
-        raise MediaError(f"cannot play {name}: no video stream")
-    return container
-
-
 def _first_key_time(container: av.container.InputContainer) -> float | None:
     """Recording seconds of the next key frame packet (consumes packets up to it)."""
     stream = container.streams.video[0]
@@ -370,7 +360,7 @@ def _seek(
     except (av.FFmpegError, AssertionError):
         # A failed seek leaves the demuxer unusable (as in video.decode): reopen.
         container.close()
-        return _open_input(path, name)
+        return open_video(path, name, "play")
 
 
 def _drain(sink: _Sink) -> Iterator[bytes]:
@@ -387,7 +377,7 @@ def _start_remux(
     path: Path | str, name: str, t_from: float, t_to: float, target: Target
 ) -> ClipStream:
     """Copy the packets of ``[t_from, t_to]`` from the key frame before ``t_from``."""
-    inp = _open_input(path, name)
+    inp = open_video(path, name, "play")
     try:
         inp = _seek(path, name, inp, t_from)
         vs = inp.streams.video[0]
@@ -499,7 +489,7 @@ def _start_transcode(
     policy: PlaybackPolicy,
 ) -> ClipStream:
     """Decode from the key frame before ``t_from``, re-encode the frames of the window."""
-    inp = _open_input(path, name)
+    inp = open_video(path, name, "play")
     try:
         inp = _seek(path, name, inp, t_from)
         vs = inp.streams.video[0]

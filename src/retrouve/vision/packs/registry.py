@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from retrouve.config import Settings
+from retrouve.digest import sha256_file
 from retrouve.vision.packs.manifest import (
     MANIFEST_NAME,
     PackError,
@@ -61,15 +61,6 @@ _EXEC_MAGIC = (b"\x7fELF", b"MZ", b"#!", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe
 
 #: ``fetch(url, destination, max_bytes)`` downloads ``url`` into the file ``destination``.
 Fetch = Callable[[str, Path, int], None]
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Lowercase hex SHA-256 of a file, read in ``chunk``-byte pieces."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def packs_dir(settings: Settings) -> Path:

@@ -17,11 +17,9 @@ from retrouve.vision.packs.manifest import PackError
 from retrouve.vision.packs.registry import InstalledPack
 from retrouve.vision.packs.runtime import (
     batch_size,
-    check_image,
     open_session,
     pack_label,
-    prepare,
-    run_batched,
+    run_images,
 )
 
 
@@ -67,14 +65,8 @@ class OnnxClassifier:
         """Class probabilities ``(N, K)`` float32 (rows sum to 1), ``K = len(labels)``."""
         if not crops:
             return np.zeros((0, len(self.labels)), np.float32)
-        for c in crops:
-            check_image(c, self._what)
-        tensor, _ = prepare(crops, self._pre, self._input.dtype)
-        try:
-            out = run_batched(self._session, self._output, self._input.name, tensor,
-                              self._batch, self._fixed)
-        except Exception as exc:  # ORT's own exception classes are untyped
-            raise PackError(f"{self._what}: inference failed: {exc}") from exc
+        out = run_images(self._session, self._input, self._output, crops, self._pre,
+                         self._batch, self._fixed, self._what)
         if out.ndim != 2 or out.shape[1] != len(self.labels):
             raise PackError(f"{self._what}: output {tuple(out.shape)} does not match "
                             f"{len(self.labels)} labels")

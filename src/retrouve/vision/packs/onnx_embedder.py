@@ -18,11 +18,9 @@ from retrouve.vision.packs.manifest import PackError
 from retrouve.vision.packs.registry import InstalledPack
 from retrouve.vision.packs.runtime import (
     batch_size,
-    check_image,
     open_session,
     pack_label,
-    prepare,
-    run_batched,
+    run_images,
 )
 
 
@@ -103,14 +101,8 @@ class ClipEmbedder:
         """RGB uint8 crops → float32 ``(N, dim)`` L2-normalised image vectors."""
         if not crops:
             return np.zeros((0, getattr(self, "dim", 0)), np.float32)
-        for c in crops:
-            check_image(c, self._what)
-        tensor, _ = prepare(crops, self._pre, self._image_in.dtype)
-        try:
-            out = run_batched(self._image, self._image_out, self._image_in.name, tensor,
-                              self._batch, self._fixed)
-        except Exception as exc:  # ORT's own exception classes are untyped
-            raise PackError(f"{self._what}: image inference failed: {exc}") from exc
+        out = run_images(self._image, self._image_in, self._image_out, crops, self._pre,
+                         self._batch, self._fixed, f"{self._what} (image)")
         return l2_normalise(out.reshape(len(crops), -1))
 
     def tokenize(self, text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:

@@ -209,3 +209,18 @@ def run_batched(session: Any, output: str, input_name: str,
         out = session.run([output], {input_name: chunk})[0]
         parts.append(np.asarray(out, np.float32)[:n])
     return np.concatenate(parts)
+
+
+def run_images(session: Any, graph_input: Any, output: str,
+               crops: Sequence[npt.NDArray[np.uint8]], p: Preprocess, size: int, fixed: bool,
+               what: str) -> npt.NDArray[np.float32]:
+    """Check, preprocess and run RGB uint8 ``crops`` through an image graph whose input is
+    ``graph_input`` (a manifest tensor spec); the ``output`` rows, ``(N, …)`` float32.
+    Inference failures become :class:`PackError` naming ``what``."""
+    for c in crops:
+        check_image(c, what)
+    tensor, _ = prepare(crops, p, graph_input.dtype)
+    try:
+        return run_batched(session, output, graph_input.name, tensor, size, fixed)
+    except Exception as exc:  # ORT's own exception classes are untyped
+        raise PackError(f"{what}: inference failed: {exc}") from exc

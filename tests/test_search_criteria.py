@@ -27,7 +27,6 @@ from retrouve.errors import QueryError
 from retrouve.search.engine import Capabilities, Searcher
 from retrouve.services import Services
 from retrouve.vision import appearance
-from retrouve.vision.plates.confusions import fold
 
 T0 = datetime(2026, 1, 4, 9, 0, tzinfo=UTC)
 
@@ -43,7 +42,7 @@ def vec(*values: float) -> np.ndarray:
 def plate(text: str, conf: float = 0.9, alts: tuple[tuple[str, float], ...] = (),
           weak: int | None = None) -> PlateRead:
     chars = tuple((c, 0.3 if i == weak else conf) for i, c in enumerate(text))
-    return PlateRead(text, conf, chars, alts, "fr-siv", 3, 1.0, None, fold(text))
+    return PlateRead(text, conf, chars, alts, "fr-siv", 3, 1.0, None)
 
 
 def track(local: int, obj: str, conf: float = 0.8, attrs: tuple[tuple[str, str, float], ...] = (),

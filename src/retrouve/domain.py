@@ -37,6 +37,9 @@ OBJECT_CLASSES: Final[tuple[str, ...]] = (
 DERIVED_CLASSES: Final[tuple[str, ...]] = ("van",)
 #: Motor vehicles (``vehicle`` in a query means any of these).
 VEHICLE_CLASSES: Final[frozenset[str]] = frozenset({"car", "van", "motorcycle", "bus", "truck"})
+#: Four-wheeled types told apart by probability (``vehicle_type`` attribute): a car- or
+#: truck-voted track may become any of them.
+CAR_LIKE_CLASSES: Final[frozenset[str]] = frozenset({"car", "van", "truck"})
 #: Two-wheelers; a scooter is a ``motorcycle`` for the detector.
 TWO_WHEELERS: Final[frozenset[str]] = frozenset({"bicycle", "motorcycle"})
 CARRIED_CLASSES: Final[frozenset[str]] = frozenset({"backpack", "umbrella", "handbag", "suitcase"})
@@ -289,12 +292,6 @@ class PlateRead:
     reads: int = 1
     best_t: float = 0.0
     box: Box | None = None
-    #: ``text`` folded onto OCR-confusion classes (:func:`fold_plate`); filled in when empty.
-    folded: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.folded:
-            object.__setattr__(self, "folded", fold_plate(self.text))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from retrouve.domain import Box, PlateRead
-from retrouve.vision.plates.confusions import fold
 from retrouve.vision.plates.consensus import consensus
 from retrouve.vision.plates.ocr import PlateReader, RawRead
 
@@ -81,8 +80,7 @@ class PlateViews:
         self.views.clear()  # free the crops as soon as they are read
         if not reads:
             return None
-        plate = consensus(reads, times)
-        return None if plate is None else dataclasses.replace(plate, folded=fold(plate.text))
+        return consensus(reads, times)
 
 
 def _crop_view(image: npt.NDArray[np.uint8], box: Box, t: float, quality: float) -> _View:

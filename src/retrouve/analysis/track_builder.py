@@ -21,6 +21,7 @@ from retrouve.analysis import carried, vehicle_type
 from retrouve.analysis.packs import PackModels
 from retrouve.analysis.plate_views import PlateViews
 from retrouve.domain import (
+    CAR_LIKE_CLASSES,
     COLOURS,
     OBJECT_CLASSES,
     VEHICLE_CLASSES,
@@ -257,7 +258,7 @@ class TrackBuilder:
         out = list(tracks)
         views = {i: c for i, c in enumerate(crops) if c is not None and c.size}
         if self.packs.make_model is not None:
-            cars = [i for i in views if out[i].object in vehicle_type.CAR_LIKE | {"van"}]
+            cars = [i for i in views if out[i].object in CAR_LIKE_CLASSES]
             found = self.packs.make_model_attributes([views[i] for i in cars])
             for i, attrs in zip(cars, found, strict=True):
                 out[i] = dataclasses.replace(out[i], attributes=out[i].attributes + tuple(attrs))

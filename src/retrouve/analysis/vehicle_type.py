@@ -25,9 +25,6 @@ import numpy as np
 
 from retrouve.domain import Observation
 
-#: Track types this module may re-label.
-CAR_LIKE = frozenset({"car", "truck"})
-
 
 @dataclass(frozen=True)
 class TypeEstimate:

@@ -22,6 +22,7 @@ import numpy as np
 
 from retrouve.domain import (
     ACCESSORIES,
+    CAR_LIKE_CLASSES,
     CARRIED_CLASSES,
     COLOURS,
     QUERY_OBJECTS,
@@ -45,7 +46,7 @@ MAX_OFFSET = 10_000
 #: Tracks re-ranked in Python at most (plate and similarity searches), best SQL score first.
 RERANK_CANDIDATES = 20000
 #: Types a car/truck track may be re-labelled between (``vehicle_type`` attribute).
-CAR_LIKE = ("car", "truck", "van")
+CAR_LIKE = tuple(sorted(CAR_LIKE_CLASSES))
 
 
 @dataclass(frozen=True)

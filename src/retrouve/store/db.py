@@ -110,6 +110,38 @@ class TrackSpan:
     score: float
 
 
+@dataclass(frozen=True)
+class TrackDetail:
+    """One stored track in full (sequence view, API). ``start``/``end`` are aware UTC; ``t_*``
+    recording seconds; ``observations`` are ``(t, x0, y0, x1, y1, confidence)`` in
+    original-frame pixels; ``attributes`` the best value of each."""
+
+    id: int
+    recording_id: str
+    camera_id: str
+    object: str
+    object_confidence: float
+    start: datetime
+    end: datetime
+    t_start: float
+    t_end: float
+    best_t: float
+    box: Box
+    thumbnail: str | None
+    observations: tuple[tuple[float, float, float, float, float, float], ...]
+    attributes: dict[str, tuple[str, float]]
+    plate: PlateRead | None
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    """Work units of one recording by status."""
+
+    done: int = 0
+    failed: int = 0
+    total: int = 0
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -485,6 +517,60 @@ class Store:
                                       .where(v.c.kind == kind, v.c.track_id.in_(chunk))):
                     out[int(r.track_id)] = bytes(r.vector)
         return out
+
+    def track_detail(self, track_id: int) -> TrackDetail | None:
+        """Track ``track_id`` with its observations, best attributes and plate, or None."""
+        with self.engine.connect() as conn:
+            row = self._rows_of(conn, [track_id]).get(track_id)
+            if row is None:
+                return None
+            attrs = self._attributes_of(conn, [track_id]).get(track_id, {})
+            obs_json = conn.execute(select(s.tracks.c.observations_json)
+                                    .where(s.tracks.c.id == track_id)).scalar_one()
+        track = _track_row(row, attrs, float(row["object_conf"]))
+        obs = tuple((float(o[0]), float(o[1]), float(o[2]), float(o[3]), float(o[4]),
+                     float(o[5])) for o in json.loads(obs_json))
+        return TrackDetail(
+            id=track.id, recording_id=track.recording_id, camera_id=track.camera_id,
+            object=track.object, object_confidence=track.object_conf, start=track.start,
+            end=track.end, t_start=float(row["t_start"]), t_end=float(row["t_end"]),
+            best_t=track.best_t, box=track.box, thumbnail=track.thumbnail, observations=obs,
+            attributes=attrs, plate=track.plate,
+        )
+
+    def track_times(self, track_id: int) -> tuple[str, float, float, float] | None:
+        """``(recording id, t_start, t_end, best_t)`` of a track (recording seconds), or None:
+        the light lookup that every range request of the player makes."""
+        t = s.tracks
+        q = select(t.c.recording_id, t.c.t_start, t.c.t_end, t.c.best_t).where(t.c.id == track_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        if row is None:
+            return None
+        return str(row.recording_id), float(row.t_start), float(row.t_end), float(row.best_t)
+
+    def thumbnail_key(self, track_id: int) -> str | None:
+        """The blob key of a track's thumbnail (None: unknown track or no thumbnail)."""
+        with self.engine.connect() as conn:
+            key = conn.execute(
+                select(s.tracks.c.thumbnail).where(s.tracks.c.id == track_id)
+            ).scalar_one_or_none()
+        return str(key) if key else None
+
+    def unit_progress(self) -> dict[str, UnitProgress]:
+        """Recording id → its work units done / failed / planned (recordings never planned
+        are absent)."""
+        w = s.work_units
+        q = (select(w.c.recording_id, w.c.status, func.count())
+             .group_by(w.c.recording_id, w.c.status))
+        counts: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for rec_id, status, n in conn.execute(q):
+                counts.setdefault(rec_id, {})[status] = int(n)
+        return {
+            rec: UnitProgress(c.get("done", 0), c.get("failed", 0), sum(c.values()))
+            for rec, c in counts.items()
+        }
 
     def get_track(self, track_id: int) -> TrackRow | None:
         """One stored track with its best attributes and plate, or ``None``."""

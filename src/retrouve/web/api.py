@@ -19,7 +19,7 @@ from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
 from retrouve.legal.accounts import Accounts
 from retrouve.search.engine import MAX_LIMIT, MAX_OFFSET
 from retrouve.services import Services
-from retrouve.web import reads
+from retrouve.store.db import UnitProgress
 from retrouve.web.auth import AdminCtx, Ctx
 from retrouve.web.jobs import AnalysisJob
 from retrouve.web.search_form import SearchParams, build_query
@@ -146,7 +146,7 @@ def track(request: Request, ctx: Ctx, track_id: int) -> dict[str, Any]:
     """A track: wall-clock span (UTC), recording-time span (seconds), best box, attributes,
     plate, and ``observations`` ``[[t, x0, y0, x1, y1, confidence], ...]`` (recording
     seconds, original-frame pixels)."""
-    d = reads.track_detail(_services(request).store, track_id) if 0 < track_id < 2**62 else None
+    d = _services(request).store.track_detail(track_id) if 0 < track_id < 2**62 else None
     if d is None:
         raise HTTPException(404, f"unknown track {track_id}")
     return {
@@ -173,10 +173,10 @@ def cameras(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
 def recordings(request: Request, ctx: Ctx,
                camera: Annotated[str | None, Q(max_length=128)] = None) -> list[dict[str, Any]]:
     store = _services(request).store
-    progress = reads.unit_progress(store)
+    progress = store.unit_progress()
     out = []
     for r, status, error in store.list_recordings(camera):
-        p = progress.get(r.id, reads.UnitProgress())
+        p = progress.get(r.id, UnitProgress())
         out.append({"id": r.id, "camera": r.camera_id, "path": r.path,
                     "start": r.start.isoformat(), "duration_s": r.duration_s,
                     "sha256": r.sha256, "status": status, "error": error,

@@ -17,7 +17,6 @@ from fastapi.responses import FileResponse
 
 from retrouve.errors import StoreError
 from retrouve.services import Services
-from retrouve.web import reads
 from retrouve.web.auth import Ctx, NotAuthenticated, optional_context
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
@@ -35,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 def thumbnail(request: Request, track_id: TrackId, ctx: Ctx) -> FileResponse:
     """The JPEG thumbnail of a track (a crop around its best box)."""
     services: Services = request.app.state.services
-    key = reads.thumbnail_key(services.store, track_id)
+    key = services.store.thumbnail_key(track_id)
     if key is None:
         raise HTTPException(404, "no thumbnail for this track")
     try:

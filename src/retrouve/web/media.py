@@ -30,13 +30,11 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from retrouve.domain import Recording
 from retrouve.errors import MediaError
 from retrouve.services import Services
-from retrouve.store import schema as s
 from retrouve.store.db import Store
 from retrouve.video.stream import (
     DEFAULT_POLICY,
@@ -77,13 +75,8 @@ class TrackSpan:
 
 def track_span(store: Store, track_id: int) -> TrackSpan | None:
     """The recording and times of track ``track_id``, ``None`` if there is no such track."""
-    t = s.tracks
-    q = select(t.c.recording_id, t.c.t_start, t.c.t_end, t.c.best_t).where(t.c.id == track_id)
-    with store.engine.connect() as conn:
-        row = conn.execute(q).first()
-    if row is None:
-        return None
-    return TrackSpan(row.recording_id, float(row.t_start), float(row.t_end), float(row.best_t))
+    times = store.track_times(track_id)
+    return None if times is None else TrackSpan(*times)
 
 
 def clip_window(
@@ -101,7 +94,7 @@ def clip_window(
 
 
 class _Span(Protocol):
-    """What :func:`clip_origin` needs of a track (``reads.TrackDetail`` fits)."""
+    """What :func:`clip_origin` needs of a track (``store.TrackDetail`` fits)."""
 
     @property
     def recording_id(self) -> str: ...

@@ -28,7 +28,7 @@ from retrouve.errors import RetrouveError
 from retrouve.legal.accounts import Accounts, AuthError
 from retrouve.search.engine import SearchResult
 from retrouve.services import Services
-from retrouve.web import reads
+from retrouve.store.db import TrackDetail
 from retrouve.web.auth import (
     AdminCtx,
     Ctx,
@@ -266,7 +266,7 @@ def _neighbours(request: Request, ctx: Ctx, track_id: int) -> dict[str, str | No
     return out
 
 
-def clip_origin(request: Request, detail: reads.TrackDetail) -> float:
+def clip_origin(request: Request, detail: TrackDetail) -> float:
     """Recording seconds at the clip's time 0. The media module may serve a cut and say where
     it starts with ``clip_origin(services, detail) -> float``; otherwise the clip is taken to
     be on the recording's own time base."""
@@ -280,7 +280,7 @@ def clip_origin(request: Request, detail: reads.TrackDetail) -> float:
 @router.get("/track/{track_id}", response_class=HTMLResponse)
 def track_page(request: Request, track_id: int, ctx: Ctx) -> Response:
     services = _services(request)
-    detail = reads.track_detail(services.store, track_id) if 0 < track_id < 2**62 else None
+    detail = services.store.track_detail(track_id) if 0 < track_id < 2**62 else None
     if detail is None:
         return render(request, "error.html", ctx, status_code=404, message_key="error.404",
                       code=404)
@@ -316,7 +316,7 @@ def footage_page(request: Request, ctx: Ctx) -> Response:
     cameras = services.store.list_cameras()
     zones = {c.id: ZoneInfo(c.timezone) for c in cameras}
     rows = services.store.list_recordings()
-    progress = reads.unit_progress(services.store)
+    progress = services.store.unit_progress()
     job = request.app.state.analysis
     state = job.state()
     counts: dict[str, int] = {}

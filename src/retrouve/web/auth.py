@@ -170,10 +170,14 @@ class LoginLimiter:
         """Raise :class:`LoginThrottled` if either key is over the limit."""
         now = self.clock()
         with self._lock:
-            for key in self._keys(name, address):
-                q = self._recent(key, now)
-                if len(q) >= self.max_failures:
-                    raise LoginThrottled(max(1, int(self.window_s - (now - q[0])) + 1))
+            self._refuse_if_over(name, address, now)
+
+    def _refuse_if_over(self, name: str, address: str, now: float) -> None:
+        # Caller holds the lock.
+        for key in self._keys(name, address):
+            q = self._recent(key, now)
+            if len(q) >= self.max_failures:
+                raise LoginThrottled(max(1, int(self.window_s - (now - q[0])) + 1))
 
     def attempt(self, name: str, address: str) -> None:
         """Check (as :meth:`check`) and count this attempt against the *user name* before the
@@ -182,10 +186,7 @@ class LoginLimiter:
         operators of one control room share an address and log in together."""
         now = self.clock()
         with self._lock:
-            for key in self._keys(name, address):
-                q = self._recent(key, now)
-                if len(q) >= self.max_failures:
-                    raise LoginThrottled(max(1, int(self.window_s - (now - q[0])) + 1))
+            self._refuse_if_over(name, address, now)
             self._record((self._keys(name, address)[0],), now)
 
     def failed(self, name: str, address: str, counted: bool = False) -> None:

@@ -24,8 +24,8 @@ from retrouve.domain import (
     Hit,
     Recording,
 )
-from retrouve.errors import RetrouveError
-from retrouve.legal.accounts import Accounts, AuthError
+from retrouve.errors import AuthError, LoginThrottled, RetrouveError
+from retrouve.legal.accounts import Accounts
 from retrouve.search.engine import SearchResult
 from retrouve.services import Services
 from retrouve.store.db import TrackDetail
@@ -33,7 +33,6 @@ from retrouve.web.auth import (
     AdminCtx,
     Ctx,
     LoginLimiter,
-    LoginThrottled,
     SessionStore,
     client_address,
     cookie_settings,

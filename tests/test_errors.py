@@ -44,6 +44,7 @@ from retrouve.errors import (
     UnknownCameraError,
 )
 from retrouve.legal.accounts import Accounts
+from retrouve.search.engine import Searcher
 from retrouve.services import Services
 from retrouve.store.db import Store
 from retrouve.web import create_app
@@ -81,6 +82,12 @@ def test_every_error_class_is_in_the_table() -> None:
     defined = {cls for _, cls in inspect.getmembers(errors_module, inspect.isclass)
                if issubclass(cls, RetrouveError)}
     assert defined == {type(exc) for exc, _, _ in CASES}
+
+
+def test_every_error_class_is_drawn_in_the_tree() -> None:
+    drawn = errors_module.__doc__ or ""
+    for exc, _, _ in CASES:
+        assert f" {type(exc).__name__} " in drawn, type(exc).__name__
 
 
 @pytest.mark.parametrize(("exc", "status", "code"), CASES, ids=lambda v: type(v).__name__)
@@ -176,3 +183,26 @@ def test_accounts_keep_store_failures(services: Services,
     with pytest.raises(StoreError) as info:
         accounts.add("alice", "operator", "correct horse battery")
     assert not isinstance(info.value, InputError)
+
+
+@pytest.mark.parametrize(("failure", "status"), [
+    (StoreError("database is locked"), 500),
+    (QueryError("unknown colour 'mauve'"), 200),  # shown on the search form
+])
+def test_search_page_tells_bad_input_from_failure(services: Services,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  failure: RetrouveError, status: int) -> None:
+    accounts = Accounts(services.store, services.clock, PasswordHasher(1, 8, 1))
+    accounts.add("op", "operator", "correct horse battery")
+    token = accounts.issue_token("op")
+
+    def fails(self: Searcher, *args: object, **kwargs: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(Searcher, "search", fails)
+    app = create_app(services, accounts=accounts)
+    with TestClient(app, base_url="https://testserver") as client:
+        resp = client.get("/search?object=car", headers={"authorization": f"Bearer {token}"})
+    assert resp.status_code == status
+    assert ("mauve" in resp.text) == (status == 200)
+    assert "locked" not in resp.text

@@ -24,7 +24,7 @@ from retrouve.domain import (
     Hit,
     Recording,
 )
-from retrouve.errors import AuthError, LoginThrottled, RetrouveError
+from retrouve.errors import AuthError, InputError, LoginThrottled, RetrouveError
 from retrouve.legal.accounts import Accounts
 from retrouve.search.engine import SearchResult
 from retrouve.services import Services
@@ -186,7 +186,7 @@ def search_page(request: Request, ctx: Ctx) -> Response:
                                 text_parser=request.app.state.parse_text)
             result = services.searcher.search(built.query, built.order,
                                               spread=config.timeline_hits)
-        except RetrouveError as exc:
+        except InputError as exc:  # the operator's search is at fault; failures reach the 500
             view["error"] = t("search.error", msg=str(exc))
         else:
             view.update(built=built, result=result, **_results_view(

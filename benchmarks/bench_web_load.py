@@ -379,11 +379,11 @@ class Operator:
 SERVER = """
 import sys, uvicorn
 from pathlib import Path
-from retrouve.config import Settings
+from retrouve.config import Settings, WebSettings
 from retrouve.services import build_services
-from retrouve.web import WebConfig, create_app
+from retrouve.web import create_app
 services = build_services(Settings(data_dir=Path(sys.argv[1]), workers=1, executor="inline"))
-app = create_app(services, WebConfig(secure_cookies=False))
+app = create_app(services, WebSettings(secure_cookies=False))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
             access_log=False, timeout_graceful_shutdown=5)
 """

@@ -21,9 +21,9 @@ from packs_fixtures import (
     yolo_pack,
 )
 from retrouve.domain import OBJECT_CLASSES
-from retrouve.errors import MissingExtraError
+from retrouve.errors import MissingExtraError, PackError
 from retrouve.vision.embedder import Embedder
-from retrouve.vision.packs import InstalledPack, PackError, PackRegistry
+from retrouve.vision.packs import InstalledPack, PackRegistry
 from retrouve.vision.packs.manifest import Preprocess
 from retrouve.vision.packs.onnx_classifier import OnnxClassifier
 from retrouve.vision.packs.onnx_detector import OnnxDetector, nms_per_class, yolo_layout

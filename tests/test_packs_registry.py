@@ -25,7 +25,8 @@ from packs_fixtures import (
     yolo_pack,
 )
 from retrouve.cli import cli
-from retrouve.vision.packs import PackError, PackRegistry, split_make_model, verify
+from retrouve.errors import PackError
+from retrouve.vision.packs import PackRegistry, split_make_model, verify
 from retrouve.vision.packs.manifest import load_manifest, parse_manifest
 
 CAR = FakeBox(320, 320, 100, 50, 2, 0.9)

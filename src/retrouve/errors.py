@@ -1,34 +1,76 @@
-"""One exception tree for the whole project.
+"""One exception tree for the whole project, and what each branch means to a caller.
 
 ::
 
-    RetrouveError                    base: every error we raise on purpose
-    ├── ConfigError                  settings that cannot work (bad path, unknown backend)
-    ├── MissingExtraError            an optional backend selected but its extra not installed
-    ├── CatalogueError               cameras and recordings
-    │   ├── LiveSourceRefused        rtsp://, http(s)://, /dev/video*: recorded footage only
-    │   ├── UnknownCameraError       a camera id that is not registered
-    │   ├── DuplicateCameraError     registering a camera id twice with different details
-    │   ├── RecordingTimeError       no wall-clock start, or a bad one
-    │   └── MediaError               a file that cannot be opened, probed or decoded
-    ├── ModelError                   model weights missing or unloadable
+    RetrouveError                    base: every error we raise on purpose; HTTP 500, exit 1
+    ├── InputError                   the caller's input is wrong: HTTP 400, exit 2
+    │   ├── ConfigError              settings that cannot work (unknown key, bad value, path)
+    │   │   └── MissingExtraError    an optional backend selected but its extra not installed
+    │   ├── CatalogueError           cameras and recordings
+    │   │   ├── LiveSourceRefused    rtsp://, http(s)://, /dev/video*: recorded footage only
+    │   │   ├── UnknownCameraError   a camera id that is not registered
+    │   │   ├── DuplicateCameraError registering a camera id twice with different details
+    │   │   ├── RecordingTimeError   no wall-clock start, or a bad one
+    │   │   └── MediaError           a file that cannot be opened, probed or decoded
+    │   ├── QueryError               a malformed search (bad colour, bad time window)
+    │   ├── EvaluationError          a malformed evaluation dataset or query file
+    │   ├── AccountError             bad user name, role or password; unknown or disabled user
+    │   ├── AuthError                unknown user or wrong password (never says which)
+    │   ├── PackRefused              a pack source refused (bad archive, checksum; also a PackError)
+    │   └── AccessError              a web request that is not allowed (HTTP control flow)
+    │       ├── NotAuthenticated     no valid session or token: 401 (pages redirect to login)
+    │       ├── Forbidden            authenticated, but the role may not: 403
+    │       ├── CsrfRejected         a cookie POST without the session's CSRF token: 403
+    │       └── LoginThrottled       too many failed logins: 429 with ``retry_after_s``
+    ├── ModelError                   installed model weights missing, unloadable or failing
+    │   └── PackError                an installed model pack that cannot be used (names pack/graph)
     ├── AnalysisError                a work unit failed (wraps the cause)
-    ├── StoreError                   database or blob folder problems
-    ├── QueryError                   a malformed search (bad colour, bad time window)
-    └── EvaluationError              a malformed evaluation dataset or query file
+    └── StoreError                   database or blob folder problems
 
-Messages name the object (camera, recording, file) and the cause; callers chain with ``from``.
+Each class carries the HTTP status and CLI exit code it maps to (:attr:`RetrouveError.http_status`,
+:attr:`RetrouveError.exit_code`); the web's handlers and the CLI read them, so a new error class
+gets the right mapping by choosing its branch. Anything outside :class:`InputError` is our
+failure, not the caller's: the web answers a generic 500 and logs the detail, the CLI exits 1.
+
+The web's :class:`AccessError` classes are drawn here although only ``retrouve.web`` raises them:
+they are how route dependencies stop a request (FastAPI needs an exception to do that), and the
+web maps each to its own answer (redirect, 401, 403, 429), which must not fall through to the
+generic handlers. They are input errors because the request is what is wrong.
+
+Library errors are mapped where the library is called, naming the object: PyAV's
+``av.FFmpegError``/``OSError`` in ``video/decode.py`` and ``catalogue/probe.py`` become
+:class:`MediaError` (``cannot decode cam-12/… (file.mp4) at t=…: …``), onnxruntime's in
+``vision/packs`` become :class:`PackError` naming the pack and graph, SQLAlchemy's in
+``store/`` become :class:`StoreError`. Messages name the object (camera, recording, file) and
+the cause; callers chain with ``from``.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class RetrouveError(Exception):
-    """Base class of every error Retrouve raises on purpose."""
+    """Base class of every error Retrouve raises on purpose.
+
+    Not the caller's fault unless it is an :class:`InputError`: HTTP 500, CLI exit 1.
+    """
+
+    #: HTTP status the web answers with when this error reaches its handlers.
+    http_status: ClassVar[int] = 500
+    #: Exit code of a CLI command that fails with this error.
+    exit_code: ClassVar[int] = 1
 
 
-class ConfigError(RetrouveError):
-    """Settings that cannot work."""
+class InputError(RetrouveError):
+    """The caller's input is wrong (what they typed, sent or pointed at): HTTP 400, exit 2."""
+
+    http_status: ClassVar[int] = 400
+    exit_code: ClassVar[int] = 2
+
+
+class ConfigError(InputError):
+    """Settings that cannot work (unknown key, bad value, unusable path)."""
 
 
 class MissingExtraError(ConfigError):
@@ -41,7 +83,7 @@ class MissingExtraError(ConfigError):
         self.extra = extra
 
 
-class CatalogueError(RetrouveError):
+class CatalogueError(InputError):
     """Problems registering cameras or recordings."""
 
 
@@ -62,11 +104,84 @@ class RecordingTimeError(CatalogueError):
 
 
 class MediaError(CatalogueError):
-    """A file that cannot be opened, probed or decoded."""
+    """A file that cannot be opened, probed or decoded (PyAV's errors mapped, file named)."""
+
+
+class QueryError(InputError):
+    """A malformed search."""
+
+
+class EvaluationError(InputError):
+    """A malformed evaluation dataset or query file."""
+
+
+class AccountError(InputError):
+    """An account cannot be created or changed (bad name, role, password; unknown user)."""
+
+
+class AuthError(InputError):
+    """Credentials refused. The message never says whether the name or the password was wrong."""
 
 
 class ModelError(RetrouveError):
-    """Model weights missing or unloadable."""
+    """Installed model weights missing, unloadable, or failing at inference."""
+
+
+class PackError(ModelError):
+    """A model pack that cannot be used; the message names the pack (and graph or field).
+
+    Raised as such for installed packs (loading a graph, a manifest that no longer validates,
+    inference failures: onnxruntime's errors mapped). Catch this to catch every pack problem.
+    """
+
+
+class PackRefused(PackError, InputError):
+    """A pack the caller gave is refused: unreadable archive, checksum mismatch, bad manifest,
+    unsafe member, no such source, not installed, already installed. Input, so 400 / exit 2,
+    and still a :class:`PackError`."""
+
+    http_status: ClassVar[int] = InputError.http_status
+    exit_code: ClassVar[int] = InputError.exit_code
+
+
+class AccessError(InputError):
+    """A web request that is not allowed. The web maps each subclass to its own answer."""
+
+
+class NotAuthenticated(AccessError):
+    """No valid session cookie or API token: pages redirect to the login page, the API 401."""
+
+    http_status: ClassVar[int] = 401
+
+    def __init__(self, message: str = "authentication required") -> None:
+        super().__init__(message)
+
+
+class Forbidden(AccessError):
+    """Authenticated, but the account's role may not do this."""
+
+    http_status: ClassVar[int] = 403
+
+    def __init__(self, needed: tuple[str, ...]) -> None:
+        super().__init__(f"requires role {' or '.join(needed)}")
+        self.needed = needed
+
+
+class CsrfRejected(AccessError):
+    """A state-changing request made with a session cookie lacks the session's CSRF token."""
+
+    http_status: ClassVar[int] = 403
+
+
+class LoginThrottled(AccessError):
+    """Too many failed logins for this user name or client address; ``retry_after_s`` in whole
+    seconds."""
+
+    http_status: ClassVar[int] = 429
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many failed logins: retry in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
 
 
 class AnalysisError(RetrouveError):
@@ -75,11 +190,3 @@ class AnalysisError(RetrouveError):
 
 class StoreError(RetrouveError):
     """Database or blob folder problems."""
-
-
-class QueryError(RetrouveError):
-    """A malformed search."""
-
-
-class EvaluationError(RetrouveError):
-    """A malformed evaluation dataset or query file."""

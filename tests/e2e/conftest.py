@@ -30,11 +30,11 @@ from argon2 import PasswordHasher
 
 from clips import RED, Moving, make_clip
 from conftest import fixed_clock, make_services
-from retrouve.config import Settings
+from retrouve.config import Settings, WebSettings
 from retrouve.domain import Camera
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from retrouve.web import WebConfig, create_app
+from retrouve.web import create_app
 
 REPO = Path(__file__).resolve().parents[2]
 #: Screenshots and other files a CI job keeps (ignored by git).
@@ -118,7 +118,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     accounts.add(env.admin, "admin", PASSWORD)
     accounts.add(env.operator, "operator", PASSWORD)
     # Plain HTTP on loopback: the Secure cookie flag would stop the browser sending it.
-    app = create_app(services, WebConfig(secure_cookies=False), accounts=accounts)
+    app = create_app(services, WebSettings(secure_cookies=False), accounts=accounts)
     sock = _free_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from conftest import fixed_clock, make_services
-from retrouve.config import Settings
+from retrouve.config import Settings, WebSettings
 from retrouve.domain import (
     Attribute,
     Box,
@@ -29,7 +29,7 @@ from retrouve.domain import (
 )
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from retrouve.web import WebConfig, create_app
+from retrouve.web import create_app
 
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "supervisor", "operator")
@@ -152,7 +152,7 @@ def login(client: TestClient, name: str, password: str = PASSWORD,
 def web(populated: Services) -> Iterator[Web]:
     clock = FakeClock()
     accounts = Accounts(populated.store, fixed_clock, cheap_hasher())
-    app = create_app(populated, WebConfig(secure_cookies=False), accounts=accounts, clock=clock)
+    app = create_app(populated, WebSettings(secure_cookies=False), accounts=accounts, clock=clock)
     env = Web(app, clock, accounts)
     try:
         yield env

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from retrouve.cli import cli
-from retrouve.legal.accounts import AccountError, Accounts, AuthError, token_digest
+from retrouve.errors import AccountError, AuthError
+from retrouve.legal.accounts import Accounts, token_digest
 from retrouve.services import Services
 from web.conftest import PASSWORD, cheap_hasher, fixed_clock
 

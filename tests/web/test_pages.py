@@ -8,10 +8,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from clips import RED, Moving, make_clip
+from retrouve.config import WebSettings
 from retrouve.domain import COLOURS, Camera
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from retrouve.web import WebConfig, create_app
+from retrouve.web import create_app
 from web.conftest import PASSWORD, Web, cheap_hasher, csrf_of, fixed_clock, login
 
 
@@ -170,7 +171,7 @@ def test_admin_analyses_from_the_footage_page(services: Services, tmp_path: Path
     assert report.added
     accounts = Accounts(services.store, fixed_clock, cheap_hasher())
     accounts.add("chief", "admin", PASSWORD)
-    app = create_app(services, WebConfig(secure_cookies=False), accounts=accounts)
+    app = create_app(services, WebSettings(secure_cookies=False), accounts=accounts)
     with TestClient(app, follow_redirects=False) as client:
         assert login(client, "chief").status_code == 303  # type: ignore[attr-defined]
         token = csrf_of(client.get("/footage").text)

@@ -14,9 +14,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from retrouve.config import WebSettings
 from retrouve.services import Services
 from retrouve.store import schema as s
-from retrouve.web import WebConfig, create_app
+from retrouve.web import create_app
 from web.conftest import PASSWORD, Web, csrf_of, login
 
 #: What an anonymous caller may reach: (method, path) → expected status.
@@ -194,7 +195,7 @@ def test_session_cookie_flags(web: Web) -> None:
 
 
 def test_secure_cookies_use_the_host_prefix(populated: Services) -> None:
-    app = create_app(populated, WebConfig(secure_cookies=True))
+    app = create_app(populated, WebSettings(secure_cookies=True))
     with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
         cookie = client.get("/login").headers["set-cookie"]
         assert cookie.startswith("__Host-retrouve-session=")
@@ -345,7 +346,8 @@ def test_flood_of_login_page_sessions_never_ends_an_operator_session() -> None:
 
 
 def test_parallel_guesses_are_counted_before_the_password_check() -> None:
-    from retrouve.web.auth import LoginLimiter, LoginThrottled
+    from retrouve.errors import LoginThrottled
+    from retrouve.web.auth import LoginLimiter
 
     limiter = LoginLimiter(clock=lambda: 100.0, max_failures=5)
     for _ in range(5):  # five guesses at one account in flight, none answered yet

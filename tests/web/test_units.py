@@ -10,8 +10,9 @@ import pytest
 from starlette.datastructures import QueryParams
 
 from retrouve.domain import Box, Camera, Hit
+from retrouve.errors import LoginThrottled
 from retrouve.search.engine import SearchResult
-from retrouve.web.auth import LoginLimiter, LoginThrottled, SessionStore
+from retrouve.web.auth import LoginLimiter, SessionStore
 from retrouve.web.i18n import CATALOGUE, WHY_EMPTY_KEYS, translator, why_empty_text
 from retrouve.web.pages import safe_next
 from retrouve.web.search_form import SearchParams

@@ -1,8 +1,10 @@
 """What every command module shares: the consoles, failing with an exit code, printing text or
 ``--json``, opening the services for one command, and the progress bar of long runs.
 
-Exit codes: 0 success, 1 partial failure (a command says which), 2 bad input or refused
-operation, 130 interrupted.
+Exit codes: 0 success, 1 failure (a project error that is not the caller's fault, such as a
+database failure, or a partial failure a command reports), 2 bad input or refused operation
+(:class:`~retrouve.errors.InputError`), 130 interrupted. A project error's code is its
+``exit_code``.
 """
 
 from __future__ import annotations
@@ -43,16 +45,17 @@ def emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
 
 @contextmanager
 def open_services(ctx: click.Context, **overrides: Any) -> Iterator[Services]:
-    """The services for one command; project errors become ``fail`` (exit 2), Ctrl-C 130."""
+    """The services for one command; project errors become ``fail`` with their ``exit_code``
+    (2 bad input, 1 otherwise), Ctrl-C 130."""
     try:
         settings = load_settings(data_dir=(ctx.obj or {}).get("data_dir"), **overrides)
         services = build_services(settings)
     except RetrouveError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     try:
         yield services
     except RetrouveError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted: finished work is saved; run the same command again to resume", 130)
     finally:

@@ -28,7 +28,7 @@ def _registry(ctx: click.Context) -> Iterator[PackRegistry]:
         settings = load_settings(data_dir=(ctx.obj or {}).get("data_dir"))
         yield PackRegistry(packs_dir(settings))
     except RetrouveError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
 
 
 @click.group()

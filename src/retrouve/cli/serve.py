@@ -47,7 +47,7 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
     """
     import uvicorn
 
-    from retrouve.web import WebConfig, create_app
+    from retrouve.web import create_app
 
     if bool(ssl_certfile) != bool(ssl_keyfile):
         fail("--ssl-certfile and --ssl-keyfile go together")
@@ -62,7 +62,8 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
         if not svc.store.list_users():
             err.print("[yellow]note:[/] no account yet: "
                       "retrouve users add admin --role admin", highlight=False)
-        app = create_app(svc, WebConfig(secure_cookies=secure_cookies))
+        web = svc.settings.web.model_copy(update={"secure_cookies": secure_cookies})
+        app = create_app(svc, web)
         options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
                                    "forwarded_allow_ips": "127.0.0.1", "server_header": False,
                                    "log_level": "info"}

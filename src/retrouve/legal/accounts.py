@@ -19,7 +19,7 @@ from typing import Any, Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from retrouve.errors import RetrouveError, StoreError
+from retrouve.errors import AccountError, AuthError
 from retrouve.store.db import Store
 
 #: Roles, most powerful first. The legal-framework issue adds ``auditor``.
@@ -28,14 +28,6 @@ ROLES: Final[tuple[str, ...]] = ("admin", "supervisor", "operator")
 TOKEN_PREFIX: Final = "rtv_"
 MIN_PASSWORD_LENGTH: Final = 10
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class AccountError(RetrouveError):
-    """An account cannot be created or changed (bad name, role, password; unknown user)."""
-
-
-class AuthError(RetrouveError):
-    """Credentials refused. The message never says whether the name or the password was wrong."""
 
 
 @dataclass(frozen=True)
@@ -86,10 +78,11 @@ class Accounts:
                 f"invalid user name {name!r}: 1-64 letters, digits, '.', '_' or '-'")
         self._check_role(role)
         self._check_password(password)
-        try:
-            self.store.add_user(name, self.hasher.hash(password), role, self.clock())
-        except StoreError as exc:
-            raise AccountError(str(exc)) from exc
+        if self.store.get_user(name=name) is not None:
+            raise AccountError(f"user {name!r} already exists")
+        # A database failure stays a StoreError (our failure, not bad input). Two admins
+        # adding the same name at the same instant get the store's "already exists" instead.
+        self.store.add_user(name, self.hasher.hash(password), role, self.clock())
         return self.require(name)
 
     def get(self, name: str) -> User | None:

@@ -116,7 +116,8 @@ def sample_frames(
                     # Skip ahead on the sampling grid (no burst after a timestamp gap).
                     while next_t <= t + half_frame:
                         next_t += step
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, OSError) as exc:
+            # PyAV's errors mapped here, naming the recording and file (``label``).
             raise MediaError(f"cannot decode {name} at t={last_t:.2f}s: {exc}") from exc
 
 

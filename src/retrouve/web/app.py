@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -32,19 +31,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from retrouve import __version__
-from retrouve.errors import RetrouveError
+from retrouve.config import WebSettings
+from retrouve.errors import CsrfRejected, Forbidden, NotAuthenticated, RetrouveError
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
 from retrouve.web import api, files, pages
-from retrouve.web.auth import (
-    Forbidden,
-    LoginLimiter,
-    NotAuthenticated,
-    SessionStore,
-    current_context,
-    optional_context,
-)
-from retrouve.web.csrf import CsrfRejected, csrf_guard
+from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optional_context
+from retrouve.web.csrf import csrf_guard
 from retrouve.web.i18n import LANG_COOKIE, valid_lang
 from retrouve.web.jobs import AnalysisJob
 from retrouve.web.search_form import load_parse_text
@@ -67,27 +60,6 @@ SECURITY_HEADERS = (
     ("cross-origin-opener-policy", "same-origin"),
     ("cross-origin-resource-policy", "same-origin"),
 )
-
-
-@dataclass(frozen=True)
-class WebConfig:
-    """Web settings. ``secure_cookies`` must be on unless served over plain-HTTP loopback."""
-
-    secure_cookies: bool = True
-    session_idle_s: float = 2 * 3600.0
-    session_absolute_s: float = 12 * 3600.0
-    login_max_failures: int = 5
-    login_window_s: float = 300.0
-    #: Hits per results page (the API's default stays 20, like the CLI).
-    page_size: int = 24
-    #: Hits drawn on the per-camera timelines (a second, time-ordered query).
-    timeline_hits: int = 500
-
-    @property
-    def cookie_name(self) -> str:
-        # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only and
-        # Path=/, so a sibling sub-domain cannot plant a session.
-        return "__Host-retrouve-session" if self.secure_cookies else "retrouve-session"
 
 
 class HeadersMiddleware:
@@ -150,9 +122,17 @@ def _install_handlers(app: FastAPI) -> None:
         return render(request, "error.html", None, status_code=403, message_key="error.csrf",
                       code=403)
 
-    async def bad_request(request: Request, exc: Exception) -> Response:
-        # Project errors reaching here are about the request (unknown camera, bad query).
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+    async def project_error(request: Request, exc: Exception) -> Response:
+        # An InputError is about the request (unknown camera, bad query): its message helps
+        # the caller. Anything else is our failure: logged in full, answered generically.
+        assert isinstance(exc, RetrouveError)
+        status = exc.http_status
+        if status >= 500:
+            log.error("%s %s failed: %s: %s", request.method, request.url.path,
+                      type(exc).__name__, exc, exc_info=exc)
+            return JSONResponse({"detail": "internal error: see the server log"},
+                                status_code=status)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -166,7 +146,9 @@ def _install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfRejected, csrf_rejected)
-    app.add_exception_handler(RetrouveError, bad_request)
+    # Starlette picks the handler of the nearest class in the exception's MRO, so the access
+    # errors above keep their own answers although they are RetrouveErrors too.
+    app.add_exception_handler(RetrouveError, project_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
 
 
@@ -183,11 +165,13 @@ def _include_media(app: FastAPI) -> bool:
     return True
 
 
-def create_app(services: Services, config: WebConfig | None = None, *,
+def create_app(services: Services, config: WebSettings | None = None, *,
                accounts: Accounts | None = None, clock: Any = time.monotonic) -> FastAPI:
-    """The application over ``services``. ``accounts`` and ``clock`` (monotonic seconds, for
-    sessions and the login limiter) may be injected by tests."""
-    config = config or WebConfig()
+    """The application over ``services``, configured by ``services.settings.web`` unless
+    ``config`` replaces it (``retrouve serve`` decides ``secure_cookies``; tests). ``accounts``
+    and ``clock`` (monotonic seconds, for sessions and the login limiter) may be injected by
+    tests."""
+    config = config or services.settings.web
     app = FastAPI(
         title="Retrouve", version=__version__,
         description="Forensic search in recorded CCTV footage: JSON API.",

@@ -29,30 +29,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 
+from retrouve.errors import Forbidden, LoginThrottled, NotAuthenticated
 from retrouve.legal.accounts import Accounts, User
 from retrouve.web.i18n import resolve_lang
 
 Clock = Callable[[], float]
-
-
-class NotAuthenticated(Exception):
-    """No valid session or token: pages redirect to the login page, the API answers 401."""
-
-
-class Forbidden(Exception):
-    """Authenticated, but the role does not allow this."""
-
-    def __init__(self, needed: tuple[str, ...]) -> None:
-        super().__init__(f"requires role {' or '.join(needed)}")
-        self.needed = needed
-
-
-class LoginThrottled(Exception):
-    """Too many failed logins for this user name or client address."""
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many failed logins: retry in {retry_after_s} s")
-        self.retry_after_s = retry_after_s
 
 
 @dataclass

@@ -15,16 +15,13 @@ import hmac
 
 from fastapi import Request
 
+from retrouve.errors import CsrfRejected
 from retrouve.web.auth import bearer_token, session_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 API_PREFIX = "/api/"
-
-
-class CsrfRejected(Exception):
-    """A state-changing request without the session's CSRF token."""
 
 
 async def csrf_guard(request: Request) -> None:

@@ -15,9 +15,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from retrouve.errors import StoreError
+from retrouve.errors import NotAuthenticated, StoreError
 from retrouve.services import Services
-from retrouve.web.auth import Ctx, NotAuthenticated, optional_context
+from retrouve.web.auth import Ctx, optional_context
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 #: name → (media type, served without login).

@@ -24,8 +24,8 @@ from retrouve.domain import (
     Hit,
     Recording,
 )
-from retrouve.errors import RetrouveError
-from retrouve.legal.accounts import Accounts, AuthError
+from retrouve.errors import AuthError, InputError, LoginThrottled, RetrouveError
+from retrouve.legal.accounts import Accounts
 from retrouve.search.engine import SearchResult
 from retrouve.services import Services
 from retrouve.store.db import TrackDetail
@@ -33,7 +33,6 @@ from retrouve.web.auth import (
     AdminCtx,
     Ctx,
     LoginLimiter,
-    LoginThrottled,
     SessionStore,
     client_address,
     cookie_settings,
@@ -187,7 +186,7 @@ def search_page(request: Request, ctx: Ctx) -> Response:
                                 text_parser=request.app.state.parse_text)
             result = services.searcher.search(built.query, built.order,
                                               spread=config.timeline_hits)
-        except RetrouveError as exc:
+        except InputError as exc:  # the operator's search is at fault; failures reach the 500
             view["error"] = t("search.error", msg=str(exc))
         else:
             view.update(built=built, result=result, **_results_view(

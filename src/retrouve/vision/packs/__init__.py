@@ -1,7 +1,9 @@
 """Model packs: checksum-pinned ONNX models that an operator installs from a folder, an
 archive or a URL (``retrouve models install``), and the backends that run them.
 
-* :mod:`.manifest`: ``manifest.json`` (:class:`PackManifest`) and :class:`PackError`.
+* :mod:`.manifest`: ``manifest.json`` (:class:`PackManifest`). Pack errors are
+  :class:`retrouve.errors.PackError` (unusable installed pack) and its input branch
+  :class:`retrouve.errors.PackRefused` (a pack refused at install).
 * :mod:`.registry`: :class:`PackRegistry` (install, list, get, active, remove, verify).
 * :mod:`.onnx_detector`, :mod:`.onnx_classifier`, :mod:`.onnx_embedder`: the backends.
 
@@ -11,12 +13,11 @@ ONNX Runtime. Format reference: ``docs/model-packs.md``.
 
 from __future__ import annotations
 
-from retrouve.vision.packs.manifest import PackError, PackManifest, split_make_model
+from retrouve.vision.packs.manifest import PackManifest, split_make_model
 from retrouve.vision.packs.registry import InstalledPack, PackRegistry, packs_dir, verify
 
 __all__ = [
     "InstalledPack",
-    "PackError",
     "PackManifest",
     "PackRegistry",
     "packs_dir",

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from retrouve.domain import OBJECT_CLASSES
-from retrouve.errors import ModelError
+from retrouve.errors import PackRefused
 
 #: Manifest format version this code reads.
 SCHEMA_VERSION = 1
@@ -49,13 +49,6 @@ FORMAT_GRAPHS: dict[str, tuple[str, ...]] = {
 }
 #: Classifier attributes whose labels follow the ``"Make|Model"`` convention.
 MAKE_MODEL_ATTRIBUTES = frozenset({"make_model"})
-
-
-class PackError(ModelError):
-    """A model pack that is malformed, fails its checksums, or cannot be installed or run.
-
-    Lives here until the lead moves it into :mod:`retrouve.errors` (under ``ModelError``).
-    """
 
 
 def check_relative_path(path: str) -> str:
@@ -373,26 +366,26 @@ def parse_manifest(data: Any, where: str) -> PackManifest:
     name = data.get("name") if isinstance(data, dict) else None
     label = f"model pack {name!r} ({where})" if isinstance(name, str) else f"model pack {where}"
     if not isinstance(data, dict):
-        raise PackError(f"{label}: manifest must be a JSON object")
+        raise PackRefused(f"{label}: manifest must be a JSON object")
     schema = data.get("schema", SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:
-        raise PackError(
+        raise PackRefused(
             f"{label}: manifest schema {schema!r} is not supported (this Retrouve reads "
             f"schema {SCHEMA_VERSION}); upgrade Retrouve or re-export the pack"
         )
     try:
         return PackManifest.model_validate(data)
     except ValidationError as exc:
-        raise PackError(f"{label}: {_format_errors(exc)}") from exc
+        raise PackRefused(f"{label}: {_format_errors(exc)}") from exc
 
 
 def load_manifest(folder: Path) -> PackManifest:
-    """Read and validate ``folder/manifest.json``; PackError naming the pack and field."""
+    """Read and validate ``folder/manifest.json``; PackRefused naming the pack and field."""
     path = folder / MANIFEST_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PackError(f"model pack {folder}: no {MANIFEST_NAME}") from None
+        raise PackRefused(f"model pack {folder}: no {MANIFEST_NAME}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackError(f"model pack {folder}: cannot read {MANIFEST_NAME}: {exc}") from exc
+        raise PackRefused(f"model pack {folder}: cannot read {MANIFEST_NAME}: {exc}") from exc
     return parse_manifest(data, str(folder))

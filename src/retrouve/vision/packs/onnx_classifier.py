@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from retrouve.vision.packs.manifest import PackError
+from retrouve.errors import PackError
 from retrouve.vision.packs.registry import InstalledPack
 from retrouve.vision.packs.runtime import (
     batch_size,

@@ -25,7 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from retrouve.domain import OBJECT_CLASSES, Detections
-from retrouve.vision.packs.manifest import PackError, PackManifest
+from retrouve.errors import PackError
+from retrouve.vision.packs.manifest import PackManifest
 from retrouve.vision.packs.registry import InstalledPack
 from retrouve.vision.packs.runtime import check_image, open_session, pack_label, prepare
 

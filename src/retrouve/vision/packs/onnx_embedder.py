@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from tokenizers import Tokenizer
 
+from retrouve.errors import PackError
 from retrouve.vision.embedder import l2_normalise
-from retrouve.vision.packs.manifest import PackError
 from retrouve.vision.packs.registry import InstalledPack
 from retrouve.vision.packs.runtime import (
     batch_size,

@@ -38,9 +38,9 @@ from typing import Any
 
 from retrouve.config import Settings
 from retrouve.digest import sha256_file
+from retrouve.errors import PackError, PackRefused
 from retrouve.vision.packs.manifest import (
     MANIFEST_NAME,
-    PackError,
     PackManifest,
     check_relative_path,
     load_manifest,
@@ -166,24 +166,24 @@ def public_source(source: str) -> str:
 
 def download(url: str, destination: Path, max_bytes: int = DEFAULT_MAX_BYTES,
              timeout: float = 60.0) -> None:
-    """Stream ``url`` (http/https) into ``destination``; PackError past ``max_bytes``."""
+    """Stream ``url`` (http/https) into ``destination``; PackRefused past ``max_bytes``."""
     shown = public_source(url)
     request = urllib.request.Request(url, headers={"User-Agent": "retrouve-model-install"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp, destination.open("wb") as f:
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise PackError(f"{shown}: {declared} bytes exceeds the {max_bytes}-byte limit")
+                raise PackRefused(f"{shown}: {declared} bytes exceeds the {max_bytes}-byte limit")
             total = 0
             while chunk := resp.read(1 << 20):
                 total += len(chunk)
                 if total > max_bytes:
-                    raise PackError(f"{shown}: download exceeds the {max_bytes}-byte limit")
+                    raise PackRefused(f"{shown}: download exceeds the {max_bytes}-byte limit")
                 f.write(chunk)
     except PackError:
         raise
     except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
-        raise PackError(f"cannot download model pack {shown}: {exc}") from exc
+        raise PackRefused(f"cannot download model pack {shown}: {exc}") from exc
 
 
 def _is_executable(path: Path) -> bool:
@@ -202,13 +202,13 @@ def _mark_executable(target: Path, source_mode: int) -> None:
 
 
 def _member_path(name: str, source: str) -> str:
-    """Archive member name → safe relative path, or PackError (traversal, absolute path)."""
+    """Archive member name → safe relative path, or PackRefused (traversal, absolute path)."""
     clean = name[2:] if name.startswith("./") else name
     clean = clean.rstrip("/")
     try:
         return check_relative_path(clean)
     except ValueError:
-        raise PackError(f"model pack archive {source}: refused member {name!r} "
+        raise PackRefused(f"model pack archive {source}: refused member {name!r} "
                         f"(absolute path or '..' traversal)") from None
 
 
@@ -216,7 +216,7 @@ def _extract_zip(archive: Path, dest: Path, source: str, max_bytes: int) -> None
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise PackError(f"model pack archive {source}: not a readable zip: {exc}") from exc
+        raise PackRefused(f"model pack archive {source}: not a readable zip: {exc}") from exc
     with zf:
         infos = zf.infolist()
         total = 0
@@ -224,10 +224,10 @@ def _extract_zip(archive: Path, dest: Path, source: str, max_bytes: int) -> None
             rel = _member_path(info.filename, source)
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise PackError(f"model pack archive {source}: refused symbolic link {rel!r}")
+                raise PackRefused(f"model pack archive {source}: refused symbolic link {rel!r}")
             total += info.file_size
             if total > max_bytes:
-                raise PackError(f"model pack archive {source}: unpacks to more than "
+                raise PackRefused(f"model pack archive {source}: unpacks to more than "
                                 f"{max_bytes} bytes")
         for info in infos:
             rel = _member_path(info.filename, source)
@@ -246,18 +246,18 @@ def _extract_tar(archive: Path, dest: Path, source: str, max_bytes: int) -> None
     try:
         tf = tarfile.open(archive, "r:*")  # noqa: SIM115 - closed by the `with` below
     except (tarfile.TarError, OSError) as exc:
-        raise PackError(f"model pack archive {source}: not a readable tar: {exc}") from exc
+        raise PackRefused(f"model pack archive {source}: not a readable tar: {exc}") from exc
     with tf:
         members = tf.getmembers()
         total = 0
         for m in members:
             rel = _member_path(m.name, source)
             if not (m.isfile() or m.isdir()):
-                raise PackError(f"model pack archive {source}: refused {rel!r} "
+                raise PackRefused(f"model pack archive {source}: refused {rel!r} "
                                 "(links and special files are not allowed)")
             total += m.size
             if total > max_bytes:
-                raise PackError(f"model pack archive {source}: unpacks to more than "
+                raise PackRefused(f"model pack archive {source}: unpacks to more than "
                                 f"{max_bytes} bytes")
         for m in members:
             target = dest / _member_path(m.name, source)
@@ -267,7 +267,7 @@ def _extract_tar(archive: Path, dest: Path, source: str, max_bytes: int) -> None
             target.parent.mkdir(parents=True, exist_ok=True)
             src = tf.extractfile(m)
             if src is None:
-                raise PackError(f"model pack archive {source}: cannot read {m.name!r}")
+                raise PackRefused(f"model pack archive {source}: cannot read {m.name!r}")
             with src, target.open("wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
             _mark_executable(target, m.mode)
@@ -277,7 +277,7 @@ def _copy_folder(folder: Path, dest: Path, source: str) -> None:
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if path.is_symlink():
-            raise PackError(f"model pack {source}: refused symbolic link {rel.as_posix()!r}")
+            raise PackRefused(f"model pack {source}: refused symbolic link {rel.as_posix()!r}")
         target = dest / rel
         if path.is_dir():
             target.mkdir(parents=True, exist_ok=True)
@@ -286,7 +286,7 @@ def _copy_folder(folder: Path, dest: Path, source: str) -> None:
             shutil.copyfile(path, target)
             _mark_executable(target, path.stat().st_mode)
         else:
-            raise PackError(f"model pack {source}: refused special file {rel.as_posix()!r}")
+            raise PackRefused(f"model pack {source}: refused special file {rel.as_posix()!r}")
 
 
 def _pack_root(unpacked: Path, source: str) -> Path:
@@ -296,7 +296,7 @@ def _pack_root(unpacked: Path, source: str) -> Path:
     entries = [p for p in unpacked.iterdir() if p.name != "__MACOSX"]
     if len(entries) == 1 and entries[0].is_dir() and (entries[0] / MANIFEST_NAME).is_file():
         return entries[0]
-    raise PackError(f"model pack {source}: no {MANIFEST_NAME} at the top of the pack")
+    raise PackRefused(f"model pack {source}: no {MANIFEST_NAME} at the top of the pack")
 
 
 class PackRegistry:
@@ -327,13 +327,13 @@ class PackRegistry:
 
     def get(self, name: str, version: str | None = None) -> InstalledPack:
         """The pack ``name`` (its most recently installed version unless ``version`` is given);
-        PackError when not installed."""
+        PackRefused when not installed."""
         found = [p for p in self.list()
                  if p.name == name and (version is None or p.version == version)]
         if not found:
             what = f"{name!r} version {version!r}" if version else repr(name)
             installed = sorted({p.name for p in self.list()})
-            raise PackError(f"model pack {what} is not installed (installed: {installed})")
+            raise PackRefused(f"model pack {what} is not installed (installed: {installed})")
         return max(found, key=lambda p: p.sequence)
 
     def active(self, task: str, attribute: str | None = None) -> InstalledPack | None:
@@ -363,7 +363,7 @@ class PackRegistry:
         """Install a pack from a folder, a ``.zip``/``.tar.gz``/``.tgz`` file or an http(s) URL.
 
         ``fetch`` downloads URLs (default :func:`download`, streamed, ``max_bytes`` cap);
-        ``now`` is recorded as the install time. Refuses (PackError, nothing left installed):
+        ``now`` is recorded as the install time. Refuses (PackRefused, nothing left installed):
         a bad manifest, a missing file or checksum mismatch, an undeclared executable, archive
         members escaping the pack, links, and a second install of the same name and version
         unless ``replace``.
@@ -379,7 +379,7 @@ class PackRegistry:
             self._check_pack(folder, manifest, shown)
             target = self.root / manifest.name / manifest.version
             if target.exists() and not replace:
-                raise PackError(f"model pack {manifest.name!r} {manifest.version} is already "
+                raise PackRefused(f"model pack {manifest.name!r} {manifest.version} is already "
                                 "installed (use --replace to install it again)")
             sequence = max((p.sequence for p in self.list()), default=0) + 1
             (folder / INSTALL_INFO).write_text(json.dumps({
@@ -404,7 +404,7 @@ class PackRegistry:
 
     def remove(self, name: str, version: str | None = None) -> builtins.list[InstalledPack]:
         """Delete pack ``name`` (every version, or only ``version``); returns what was removed.
-        PackError when nothing matches."""
+        PackRefused when nothing matches."""
         gone = [p for p in self.list()
                 if p.name == name and (version is None or p.version == version)]
         if not gone:
@@ -437,14 +437,14 @@ class PackRegistry:
             self._extract(archive, dest, shown)
             return
         if not path.exists() and "://" in source:
-            raise PackError(f"model pack source {shown}: only folders, .zip/.tar.gz files "
+            raise PackRefused(f"model pack source {shown}: only folders, .zip/.tar.gz files "
                             "and http(s) URLs are accepted")
         if path.is_dir():
             _copy_folder(path, dest, shown)
         elif path.is_file():
             self._extract(path, dest, shown)
         else:
-            raise PackError(f"model pack source {shown}: no such file or folder")
+            raise PackRefused(f"model pack source {shown}: no such file or folder")
 
     def _extract(self, archive: Path, dest: Path, shown: str) -> None:
         # Decide by content, not name: a URL need not end in .zip.
@@ -455,13 +455,13 @@ class PackRegistry:
         elif head.startswith(b"\x1f\x8b") or tarfile.is_tarfile(archive):
             _extract_tar(archive, dest, shown, self.max_bytes)
         else:
-            raise PackError(f"model pack {shown}: not a folder, .zip or .tar.gz")
+            raise PackRefused(f"model pack {shown}: not a folder, .zip or .tar.gz")
 
     def _check_pack(self, folder: Path, manifest: PackManifest, shown: str) -> None:
         what = f"model pack {manifest.name!r} ({shown})"
         problems = _check_files(folder, manifest)
         if problems:
-            raise PackError(f"{what}: refused: " + "; ".join(problems))
+            raise PackRefused(f"{what}: refused: " + "; ".join(problems))
         declared = set(manifest.files) | {MANIFEST_NAME}
         for rel in declared:
             (folder / rel).chmod(0o644)  # weights are data: never executable once installed
@@ -471,7 +471,7 @@ class PackRegistry:
             if path.is_dir() or rel in declared:
                 continue
             if _is_executable(path):
-                raise PackError(f"{what}: refused: undeclared executable file {rel!r}")
+                raise PackRefused(f"{what}: refused: undeclared executable file {rel!r}")
             extras.append(rel)
             path.unlink()
         if extras:

@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from retrouve.errors import MissingExtraError
-from retrouve.vision.packs.manifest import GraphSpec, PackError, PackManifest, Preprocess
+from retrouve.errors import MissingExtraError, PackError
+from retrouve.vision.packs.manifest import GraphSpec, PackManifest, Preprocess
 
 #: Providers that need the ``onnxruntime-gpu`` wheel (the ``gpu`` extra).
 _GPU_PROVIDERS = frozenset({

@@ -1,0 +1,234 @@
+"""Settings: one pydantic-settings tree, strict about what it is given.
+
+Sources, highest priority first: explicit keyword arguments (the CLI passes its options), the
+environment (``RETROUVE_`` prefix, ``__`` for nesting, e.g. ``RETROUVE_ANALYSIS__SAMPLE_FPS=3``),
+then an optional TOML file named by ``RETROUVE_CONFIG``. Every path derives from ``data_dir``.
+Nothing is read at import time.
+
+Every section forbids unknown keys, and every ``RETROUVE_*`` environment variable must name a
+setting unless listed in :data:`NON_SETTING_ENV`: a typo (``sample_fsp``) is a
+:class:`~retrouve.errors.ConfigError` naming the key, where it came from and the nearest valid
+key, never a silently ignored value. Choices are literals (``executor``). The reference page
+``docs/settings.md`` is generated from this model (``python scripts/gen_settings_doc.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from retrouve.config.check import describe_validation_error, unknown_env_settings
+from retrouve.errors import ConfigError
+
+ENV_PREFIX = "RETROUVE_"
+#: Names the ``RETROUVE_CONFIG`` environment variable: the optional TOML settings file.
+CONFIG_ENV = "RETROUVE_CONFIG"
+#: ``RETROUVE_*`` environment variables that are not settings, so not rejected as unknown:
+#: the TOML file's name, the case the CLI works under (legal-framework issue), and the test
+#: and browser switches of ``scripts/ensure-browser.sh``. ``RETROUVE_DATA_DIR`` (read by the
+#: CLI's ``--data-dir`` too) *is* a setting: ``data_dir``.
+NON_SETTING_ENV = frozenset({
+    CONFIG_ENV, "RETROUVE_CASE", "RETROUVE_SKIP_BROWSER", "RETROUVE_CHROMIUM",
+})
+
+#: Executors that are built (:func:`retrouve.analysis.executor.make_executor`).
+Executor = Literal["process", "inline"]
+
+
+class Section(BaseModel):
+    """A settings section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PackSelection(Section):
+    """Installed model packs an analysis uses (folders under ``data_dir/models``).
+
+    Filled by the services from the pack registry when ``analysis.use_packs`` is on (the most
+    recently installed pack of each task), and recorded with each analysis run.
+    """
+
+    detector: Path | None = Field(None, description="Detector pack folder (filled by the "
+                                  "services from the installed packs).")
+    make_model: Path | None = Field(None, description="Make/model classifier pack folder "
+                                    "(filled by the services).")
+    embedder: Path | None = Field(None, description="CLIP embedder pack folder (filled by the "
+                                  "services).")
+
+
+class AnalysisSettings(Section):
+    """How footage is analysed. Times in seconds, rates in frames per second."""
+
+    sample_fps: float = Field(4.0, gt=0, le=60, description=(
+        "Frames analysed per second of video. 4 fps was chosen by measurement on ../shared/eval "
+        "(see docs/analysis.md): lower rates lose fast vehicles between samples, higher rates "
+        "cost detector time without improving recall."))
+    slice_seconds: float = Field(600.0, ge=10, description=(
+        "Long recordings are cut into slices of this many seconds, each one work unit."))
+    motion_min_area: float = Field(0.0005, ge=0, le=1, description=(
+        "Motion gate: share of (low-resolution) pixels that must change to run the detector."))
+    refresh_seconds: float = Field(5.0, gt=0, description=(
+        "Even on a static scene, run the detector at least this often, in seconds (parked or "
+        "stopped objects)."))
+    tile_px: int = Field(640, ge=200, description=(
+        "Detector tiles: a frame whose long side exceeds this many pixels is also detected in "
+        "tiles of about this size, so that small far objects are not lost in the 300x300 "
+        "detector input."))
+    detect_threshold: float = Field(0.2, ge=0.05, le=0.95, description=(
+        "Minimum detector score kept; scores up to +0.1 above it only extend tracks "
+        "(ByteTrack's low-score pass), above that they may start one."))
+    min_track_frames: int = Field(2, ge=1, description=(
+        "Tracks seen on fewer analysed frames than this are dropped as noise (images "
+        "excepted)."))
+    thumbnail_px: int = Field(320, ge=64, description="Thumbnail long side in pixels.")
+    plates: bool = Field(True, description=(
+        "Read licence plates of vehicle tracks (needs rapidocr-onnxruntime, see README)."))
+    plate_views: int = Field(3, ge=1, le=10, description=(
+        "Full-resolution vehicle views read per track (the best ones, spread in time); the "
+        "reads are combined into one consensus. More views: better reads, more OCR time."))
+    plate_min_vehicle_px: int = Field(90, ge=16, description=(
+        "Vehicles narrower than this many original pixels on every frame are not read: a "
+        "plate is about a fifth of a car's width, and OCR needs ~15 px high characters."))
+    plate_view_spacing_s: float = Field(0.4, ge=0, description=(
+        "Seconds between two views kept for plate reading (different frames, different "
+        "noise)."))
+    use_packs: bool = Field(True, description=(
+        "Use installed model packs (detector, make/model classifier, CLIP embedder) when "
+        "present."))
+    packs: PackSelection = Field(default_factory=lambda: PackSelection(), description=(
+        "The packs in use; filled by the services, not meant to be set by hand."))
+
+
+class WebSettings(Section):
+    """The operator web application (``retrouve serve``). Times in seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secure_cookies: bool = Field(True, description=(
+        "Mark the session cookie Secure (sent over HTTPS only). Must be on unless served over "
+        "plain-HTTP loopback; ``retrouve serve`` decides from its host and TLS options."))
+    session_idle_s: float = Field(2 * 3600.0, gt=0, description=(
+        "A session unused for this many seconds is logged out."))
+    session_absolute_s: float = Field(12 * 3600.0, gt=0, description=(
+        "A session is logged out this many seconds after login, used or not."))
+    login_max_failures: int = Field(5, ge=1, description=(
+        "Failed logins allowed per user name and per client address within the window."))
+    login_window_s: float = Field(300.0, gt=0, description=(
+        "Sliding window of the login rate limit, in seconds."))
+    page_size: int = Field(24, ge=1, description=(
+        "Hits per results page (the API's default stays 20, like the CLI)."))
+    timeline_hits: int = Field(500, ge=1, description=(
+        "Hits drawn on the per-camera timelines (a second, time-ordered query)."))
+
+    @property
+    def cookie_name(self) -> str:
+        # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only and
+        # Path=/, so a sibling sub-domain cannot plant a session.
+        return "__Host-retrouve-session" if self.secure_cookies else "retrouve-session"
+
+
+class Settings(BaseSettings):
+    """Root settings. ``database_url`` defaults to SQLite inside ``data_dir``.
+
+    Raises :class:`~retrouve.errors.ConfigError` (an input error: CLI exit 2) for an unknown
+    key or a bad value from any source, naming the key and where it came from.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Field(Path("retrouve-data"), description=(
+        "Folder holding the database, thumbnails and installed model packs (the CLI's "
+        "--data-dir)."))
+    database_url: str | None = Field(None, description=(
+        "SQLAlchemy database URL; default: SQLite file retrouve.db inside data_dir."))
+    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1,
+                         description="Analysis worker processes; default: the number of CPUs.")
+    executor: Executor = Field("process", description=(
+        "How work units run: process (a process pool; inline when workers is 1) or inline "
+        "(in the calling process)."))
+    filename_pattern: str = Field(r"(?P<start>\d{8}[T_-]?\d{6})", description=(
+        "NVR export file names: a regular expression with a named group start (and "
+        "optionally camera)."))
+    start_format: str = Field("%Y%m%d%H%M%S", description=(
+        "The strptime format of filename_pattern's start group."))
+    analysis: AnalysisSettings = Field(default_factory=lambda: AnalysisSettings(),
+                                       description="How footage is analysed.")
+    web: WebSettings = Field(default_factory=lambda: WebSettings(),
+                             description="The operator web application.")
+
+    def __init__(self, **values: Any) -> None:
+        problems = unknown_env_settings(Settings, os.environ, ENV_PREFIX, NON_SETTING_ENV)
+        if problems:
+            raise ConfigError("; ".join(problems))
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(
+                exc, Settings, os.environ, ENV_PREFIX, _toml_data(),
+                str(os.environ.get(CONFIG_ENV)))) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"settings file {os.environ.get(CONFIG_ENV)} "
+                              f"({CONFIG_ENV}): not valid TOML: {exc}") from exc
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _toml_path()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'retrouve.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+def _toml_path() -> Path | None:
+    """The TOML file named by ``RETROUVE_CONFIG``; ConfigError when it names nothing."""
+    name = os.environ.get(CONFIG_ENV)
+    if not name:
+        return None
+    path = Path(name)
+    if not path.is_file():
+        raise ConfigError(f"settings file {path} ({CONFIG_ENV}): no such file")
+    return path
+
+
+def _toml_data() -> Mapping[str, Any] | None:
+    """The TOML file's content, to say which keys came from it (None: no file, unreadable)."""
+    try:
+        path = _toml_path()
+        return tomllib.loads(path.read_text(encoding="utf-8")) if path else None
+    except (ConfigError, OSError, tomllib.TOMLDecodeError):
+        return None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; ``None`` overrides are ignored so CLI defaults do not mask the env."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,9 +27,9 @@ from retrouve.cli_io import console, emit, err, open_services
 from retrouve.cli_models import models
 from retrouve.cli_parse import parse
 from retrouve.cli_web import serve, users
-from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS, Camera, Query, UnitResult
-from retrouve.errors import QueryError
-from retrouve.search.engine import parse_wall_time
+from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS, Camera, UnitResult
+from retrouve.search.request import CLI_WORDING, SearchRequest, build_query, operator_lang
+from retrouve.search.schema import hit_json
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -208,10 +208,6 @@ def analyse(ctx: click.Context, recording_ids: tuple[str, ...], workers: int | N
 
 
 # ------------------------------------------------------------------------------ search
-def _parse_time(text: str | None, zone: str | None, what: str) -> datetime | None:
-    return parse_wall_time(text, zone, what, "a --camera")
-
-
 @cli.command()
 @click.option("--camera", "cameras_", multiple=True, help="Camera id (repeatable).")
 @click.option("--from", "time_from", help="Start of the window, ISO-8601 (camera time if no "
@@ -250,23 +246,25 @@ def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
 
     Structured options win over what --text says about the same field.
     """
+    request = SearchRequest(
+        cameras=cameras_, time_from=time_from, time_to=time_to, object=object_, colour=colour,
+        upper=upper, lower=lower, accessory=accessory, plate=plate, make=make, model=model_,
+        text=free_text, like=like, operator_zone=tz_name, limit=limit, offset=offset,
+        order=order,
+    )
     with open_services(ctx) as svc:
-        zone = svc.store.require_camera(cameras_[0]).timezone if cameras_ else None
-        query = Query(
-            cameras=cameras_, time_from=_parse_time(time_from, zone, "--from"),
-            time_to=_parse_time(time_to, zone, "--to"), object=object_, colour=colour,
-            upper=upper, lower=lower, accessory=accessory, plate=plate, make=make,
-            model=model_, like_track=like, limit=limit, offset=offset,
-        )
-        interpretation = None
-        if free_text is not None:
-            query, interpretation = _apply_text(query, free_text, svc.clock(), tz_name)
-            if not as_json:
-                console.print(f"[bold]understood:[/bold] {interpretation['describe']}")
-                if interpretation["unknown"]:
-                    console.print("[yellow]not understood:[/yellow] "
-                                  + " ".join(interpretation["unknown"]))
-        result = svc.searcher.search(query, order=order)
+        built = build_query(request, svc.store, clock=svc.clock, lang=operator_lang(tz_name),
+                            wording=CLI_WORDING)
+        interpretation = built.reading()
+        if built.text_unparsed and not as_json:
+            console.print("[yellow]free-text parsing is not available:[/yellow] "
+                          "the text is searched as is")
+        if interpretation is not None and not as_json:
+            console.print(f"[bold]understood:[/bold] {interpretation['describe']}")
+            if interpretation["unknown"]:
+                console.print("[yellow]not understood:[/yellow] "
+                              + " ".join(interpretation["unknown"]))
+        result = svc.searcher.search(built.query, order=built.order)
 
         def text() -> None:
             if not result.hits:
@@ -282,27 +280,11 @@ def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
                           str(h.track_id))
             console.print(t)
 
-        payload: dict[str, Any] = {"hits": [h.to_json() for h in result.hits],
-                                   "empty_reason": result.why_empty()}
+        payload: dict[str, Any] = {"hits": [hit_json(h) for h in result.hits],
+                                   "why_empty": result.why_empty()}
         if interpretation is not None:
             payload["interpretation"] = interpretation
         emit(as_json, payload, text)
-
-
-def _apply_text(query: Query, text: str, now: datetime,
-                tz_name: str) -> tuple[Query, dict[str, Any]]:
-    """Merge free text into ``query`` (explicit options win); return it with its reading."""
-    from retrouve.search.text_query import parse_text
-
-    try:
-        tz = ZoneInfo(tz_name)
-    except (KeyError, ValueError):
-        raise QueryError(f"unknown time zone {tz_name!r} (e.g. Europe/Paris)") from None
-    parsed = parse_text(text, now=now, tz=tz)
-    merged = parsed.to_query(query)
-    reading = parsed.to_json()
-    reading["describe"] = parsed.describe("fr" if tz_name.startswith("Europe/Paris") else "en")
-    return merged, reading
 
 
 # -------------------------------------------------------------------------------- eval

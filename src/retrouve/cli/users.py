@@ -35,10 +35,8 @@ def users() -> None:
 def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool,
               as_json: bool) -> None:
     """Create the account NAME (the password is prompted for)."""
-    from retrouve.legal.accounts import Accounts
-
     with open_services(ctx) as svc:
-        accounts = Accounts(svc.store, svc.clock)
+        accounts = svc.accounts
         user = accounts.add(name, role, _read_password(password_stdin, confirm=True))
         emit(as_json, user.to_json(),
               lambda: console.print(f"user {user.name} added ({user.role})", highlight=False))
@@ -51,10 +49,8 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     """List accounts."""
     from rich.table import Table
 
-    from retrouve.legal.accounts import Accounts
-
     with open_services(ctx) as svc:
-        found = Accounts(svc.store, svc.clock).list()
+        found = svc.accounts.list()
 
         def text() -> None:
             t = Table("name", "role", "state", "created", "password changed")
@@ -73,10 +69,8 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     """Set a new password for NAME."""
-    from retrouve.legal.accounts import Accounts
-
     with open_services(ctx) as svc:
-        accounts = Accounts(svc.store, svc.clock)
+        accounts = svc.accounts
         accounts.require(name)
         accounts.set_password(name, _read_password(password_stdin, confirm=True))
         console.print(f"password of {name} changed", highlight=False)
@@ -88,10 +82,8 @@ def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @click.pass_context
 def users_disable(ctx: click.Context, name: str, enable: bool) -> None:
     """Disable NAME: no login, API tokens revoked, open sessions end at their next request."""
-    from retrouve.legal.accounts import Accounts
-
     with open_services(ctx) as svc:
-        Accounts(svc.store, svc.clock).set_disabled(name, not enable)
+        svc.accounts.set_disabled(name, not enable)
         console.print(f"user {name} {'enabled' if enable else 'disabled'}", highlight=False)
 
 
@@ -102,10 +94,8 @@ def users_disable(ctx: click.Context, name: str, enable: bool) -> None:
 @click.pass_context
 def users_token(ctx: click.Context, name: str, revoke: bool, as_json: bool) -> None:
     """Print a new API token for NAME (shown once; scripts send `Authorization: Bearer`)."""
-    from retrouve.legal.accounts import Accounts
-
     with open_services(ctx) as svc:
-        accounts = Accounts(svc.store, svc.clock)
+        accounts = svc.accounts
         if revoke:
             n = accounts.revoke_tokens(name)
             emit(as_json, {"user": name, "revoked": n},

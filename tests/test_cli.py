@@ -172,7 +172,7 @@ def test_search_on_empty_index_explains_why(tmp_path: Path) -> None:
     as_json = run(tmp_path, "search", "--camera", "c", "--object", "car", "--json")
     assert as_json.exit_code == 0, as_json.output
     data = json.loads(as_json.output)
-    assert data == {"hits": [], "empty_reason": "no footage is registered for these cameras"}
+    assert data == {"hits": [], "why_empty": "no footage is registered for these cameras"}
     text = run(tmp_path, "search", "--camera", "c", "--from", "2026-01-04T10:00")
     assert text.exit_code == 0
     assert "no hits" in flat(text.output)

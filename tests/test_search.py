@@ -25,6 +25,7 @@ from retrouve.domain import (
 )
 from retrouve.errors import QueryError, UnknownCameraError
 from retrouve.search.engine import MIN_ATTRIBUTE_CONFIDENCE, to_filter, validate
+from retrouve.search.schema import hit_json
 from retrouve.services import Services
 from retrouve.store import schema as s
 
@@ -393,7 +394,7 @@ def test_why_empty_on_an_empty_store(services: Services) -> None:
 # ------------------------------------------------------------------------------ hit json
 def test_hit_json_in_the_camera_zone(svc: Services) -> None:
     [hit] = svc.searcher.search(Query(cameras=("cam1",), colour="red", object="car")).hits
-    data: dict[str, Any] = hit.to_json()
+    data: dict[str, Any] = hit_json(hit)
     assert {"camera", "recording", "start", "end", "score", "object", "attributes", "box",
             "box_time", "thumbnail"} <= set(data)
     assert data["camera"] == "cam1" and data["recording"] == "r1" and data["object"] == "car"
@@ -420,7 +421,7 @@ def test_hit_times_use_each_camera_zone(svc: Services, camera: str, offset: str)
     hits = svc.searcher.search(Query(cameras=(camera,))).hits
     assert hits
     for hit in hits:
-        data = hit.to_json()
+        data = hit_json(hit)
         for key in ("start", "end", "box_time"):
             assert data[key].endswith(offset)
         assert datetime.fromisoformat(data["start"]) == wall(hit.recording,

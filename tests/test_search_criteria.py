@@ -25,6 +25,7 @@ from retrouve.domain import (
 )
 from retrouve.errors import QueryError
 from retrouve.search.engine import Capabilities, Searcher
+from retrouve.search.schema import hit_json
 from retrouve.services import Services
 from retrouve.vision import appearance
 
@@ -139,7 +140,7 @@ def test_exact_plate_outranks_a_confusion(svc: Services) -> None:
 
 def test_plate_shown_on_hits_and_in_json(svc: Services) -> None:
     hit = svc.searcher.search(Query(plate="*75")).hits[0]
-    data = hit.to_json()
+    data = hit_json(hit)
     assert data["plate"]["text"] == "1234AB75"
     assert data["plate"]["confidence"] == pytest.approx(0.9)
 

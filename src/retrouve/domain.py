@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -416,7 +416,9 @@ class Sighting:
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: a track matching the query, with its wall-clock span and score 0..1."""
+    """One search result: a track matching the query, with its wall-clock span and score 0..1.
+
+    Its JSON form is ``retrouve.search.schema.HitOut`` (CLI, API and evaluation alike)."""
 
     track_id: int
     camera: str
@@ -431,27 +433,3 @@ class Hit:
     thumbnail: str | None
     plate: PlateRead | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON hit schema shared by the CLI, the API and the evaluation."""
-        return {
-            "track_id": self.track_id,
-            "camera": self.camera,
-            "recording": self.recording,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "score": round(self.score, 4),
-            "object": self.object,
-            "attributes": {
-                k: {"value": v, "confidence": round(c, 3)} for k, (v, c) in self.attributes.items()
-            },
-            "box": [round(v, 1) for v in self.box.as_list()],
-            "box_time": self.box_time.isoformat(),
-            "thumbnail": self.thumbnail,
-            "plate": None
-            if self.plate is None
-            else {
-                "text": self.plate.text,
-                "confidence": round(self.plate.confidence, 3),
-                "alternatives": [[t, round(c, 3)] for t, c in self.plate.alternatives],
-            },
-        }

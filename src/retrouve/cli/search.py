@@ -1,26 +1,20 @@
 """``retrouve search``: find sightings by camera, time, object, colours, accessory, plate, text.
 
-The request assembly (``_parse_time``, building the ``Query`` from the options,
-``_apply_text``) is kept as it was: ``search/request.py`` replaces it.
+The options become a ``SearchRequest``; ``retrouve.search.request.build_query`` turns it into
+the query (as for the web form and the API), and hits print in the ``HitOut`` schema.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
 
 from retrouve.cli.io import console, emit, open_services
-from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS, Query
-from retrouve.errors import QueryError
-from retrouve.search.engine import parse_wall_time
-
-
-def _parse_time(text: str | None, zone: str | None, what: str) -> datetime | None:
-    return parse_wall_time(text, zone, what, "a --camera")
+from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
+from retrouve.search.request import CLI_WORDING, SearchRequest, build_query, operator_lang
+from retrouve.search.schema import hit_json
 
 
 @click.command()
@@ -61,23 +55,25 @@ def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
 
     Structured options win over what --text says about the same field.
     """
+    request = SearchRequest(
+        cameras=cameras_, time_from=time_from, time_to=time_to, object=object_, colour=colour,
+        upper=upper, lower=lower, accessory=accessory, plate=plate, make=make, model=model_,
+        text=free_text, like=like, operator_zone=tz_name, limit=limit, offset=offset,
+        order=order,
+    )
     with open_services(ctx) as svc:
-        zone = svc.store.require_camera(cameras_[0]).timezone if cameras_ else None
-        query = Query(
-            cameras=cameras_, time_from=_parse_time(time_from, zone, "--from"),
-            time_to=_parse_time(time_to, zone, "--to"), object=object_, colour=colour,
-            upper=upper, lower=lower, accessory=accessory, plate=plate, make=make,
-            model=model_, like_track=like, limit=limit, offset=offset,
-        )
-        interpretation = None
-        if free_text is not None:
-            query, interpretation = _apply_text(query, free_text, svc.clock(), tz_name)
-            if not as_json:
-                console.print(f"[bold]understood:[/bold] {interpretation['describe']}")
-                if interpretation["unknown"]:
-                    console.print("[yellow]not understood:[/yellow] "
-                                  + " ".join(interpretation["unknown"]))
-        result = svc.searcher.search(query, order=order)
+        built = build_query(request, svc.store, clock=svc.clock, lang=operator_lang(tz_name),
+                            wording=CLI_WORDING)
+        interpretation = built.reading()
+        if built.text_unparsed and not as_json:
+            console.print("[yellow]free-text parsing is not available:[/yellow] "
+                          "the text is searched as is")
+        if interpretation is not None and not as_json:
+            console.print(f"[bold]understood:[/bold] {interpretation['describe']}")
+            if interpretation["unknown"]:
+                console.print("[yellow]not understood:[/yellow] "
+                              + " ".join(interpretation["unknown"]))
+        result = svc.searcher.search(built.query, order=built.order)
 
         def text() -> None:
             if not result.hits:
@@ -93,24 +89,9 @@ def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
                           str(h.track_id))
             console.print(t)
 
-        payload: dict[str, Any] = {"hits": [h.to_json() for h in result.hits],
-                                   "empty_reason": result.why_empty()}
+        payload: dict[str, Any] = {"hits": [hit_json(h) for h in result.hits],
+                                   "why_empty": result.why_empty()}
         if interpretation is not None:
             payload["interpretation"] = interpretation
         emit(as_json, payload, text)
 
-
-def _apply_text(query: Query, text: str, now: datetime,
-                tz_name: str) -> tuple[Query, dict[str, Any]]:
-    """Merge free text into ``query`` (explicit options win); return it with its reading."""
-    from retrouve.search.text_query import parse_text
-
-    try:
-        tz = ZoneInfo(tz_name)
-    except (KeyError, ValueError):
-        raise QueryError(f"unknown time zone {tz_name!r} (e.g. Europe/Paris)") from None
-    parsed = parse_text(text, now=now, tz=tz)
-    merged = parsed.to_query(query)
-    reading = parsed.to_json()
-    reading["describe"] = parsed.describe("fr" if tz_name.startswith("Europe/Paris") else "en")
-    return merged, reading

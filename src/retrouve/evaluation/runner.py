@@ -34,6 +34,7 @@ from retrouve.evaluation.scoring import (
     summarise,
     unsupported_keys,
 )
+from retrouve.search.schema import hit_json
 from retrouve.services import Services
 from retrouve.store.db import TrackFilter
 
@@ -180,7 +181,7 @@ def _run_query(services: Services, lq: LabelledQuery, starts: dict[str, Any], li
         outcome.unsupported.append((lq.id, category_of(lq.query), missing))
         return
     result = services.searcher.search(to_query(lq.query, limit))
-    hits_json = [h.to_json() for h in result.hits]
+    hits_json = [hit_json(h) for h in result.hits]
     outcome.hits[lq.id] = hits_json
     eval_hits = [hit_from_json(h, where=f"{lq.id} hit {i}") for i, h in enumerate(hits_json)]
     outcome.scores.append(score_query(lq, eval_hits, starts))

@@ -34,6 +34,7 @@ from retrouve.domain import (
 from retrouve.errors import QueryError
 from retrouve.search import rerank
 from retrouve.search.plate_pattern import PlatePattern
+from retrouve.search.schema import EmptyReason
 from retrouve.store.db import AttributeFilter, Store, TrackFilter, TrackRow, TrackSpan
 from retrouve.vision import appearance
 
@@ -73,14 +74,20 @@ class SearchResult:
     #: The first ``spread`` matches in result order (all pages), when asked for.
     spread: tuple[Sighting, ...] = ()
 
-    def why_empty(self) -> str | None:
+    def empty_reason(self) -> EmptyReason | None:
+        """Why there are no hits (None when there are some); front ends word it."""
         if self.hits:
             return None
         if self.recordings_in_scope == 0:
-            return "no footage is registered for these cameras"
+            return EmptyReason.NO_FOOTAGE
         if self.recordings_analysed == 0:
-            return "no footage has been analysed yet for these cameras: run `retrouve analyse`"
-        return "no sighting matches: widen the time window or drop a criterion"
+            return EmptyReason.NOT_ANALYSED
+        return EmptyReason.NO_MATCH
+
+    def why_empty(self) -> str | None:
+        """:meth:`empty_reason` as an English sentence (CLI, API), None with hits."""
+        reason = self.empty_reason()
+        return None if reason is None else reason.english
 
 
 def parse_wall_time(text: str | None, zone: str | None, what: str,

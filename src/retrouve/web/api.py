@@ -1,9 +1,9 @@
 """The JSON API under ``/api``, for scripts and the pages' own needs.
 
 Authentication: the session cookie (then POSTs need the ``X-CSRF-Token`` header) or
-``Authorization: Bearer TOKEN`` (``retrouve users token NAME``). Hits use the JSON schema of
-``Hit.to_json()`` (the CLI's ``search --json``), except that ``thumbnail`` is the
-authenticated URL of the image rather than a path on the server.
+``Authorization: Bearer TOKEN`` (``retrouve users token NAME``). Hits use the JSON schema
+``retrouve.search.schema.HitOut`` (the CLI's ``search --json``), except that ``thumbnail`` is
+the authenticated URL of the image rather than a path on the server.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi import Query as Q
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
 from retrouve.legal.accounts import Accounts
 from retrouve.search.engine import MAX_LIMIT, MAX_OFFSET
+from retrouve.search.schema import EmptyReason, HitOut
 from retrouve.services import Services
 from retrouve.store.db import UnitProgress
 from retrouve.web.auth import AdminCtx, Ctx
@@ -28,42 +29,13 @@ router = APIRouter(prefix="/api", tags=["api"])
 
 
 # -------------------------------------------------------------------------------- models
-class AttributeOut(BaseModel):
-    value: str
-    confidence: float
-
-
-class PlateOut(BaseModel):
-    text: str
-    confidence: float
-    alternatives: list[tuple[str, float]]
-
-
-class HitOut(BaseModel):
-    """One hit: ``Hit.to_json()``. Times are ISO-8601 in the camera's zone; ``box`` is
-    ``[x0, y0, x1, y1]`` in original-frame pixels at ``box_time``; ``score`` 0..1."""
-
-    # Fields the search engine adds later pass through undeclared.
-    model_config = ConfigDict(extra="allow")
-
-    track_id: int
-    camera: str
-    recording: str
-    start: str
-    end: str
-    score: float
-    object: str
-    attributes: dict[str, AttributeOut]
-    box: list[float]
-    box_time: str
-    thumbnail: str | None
-    plate: PlateOut | None
-
-
 class SearchOut(BaseModel):
     hits: list[HitOut]
-    #: Why there are no hits (None when there are some).
+    #: Why there are no hits, in English (None when there are some).
     why_empty: str | None
+    #: The same reason as a stable code (``EmptyReason``): ``no_footage``, ``not_analysed``,
+    #: ``no_match``; None with hits.
+    why_empty_code: EmptyReason | None = None
     #: How the free text was understood, when it was parsed.
     understood: str | None = None
     #: The free text could not be parsed (parser not installed) and was searched as is.
@@ -119,11 +91,11 @@ def search(
     limit: Annotated[int, Q(ge=1, le=MAX_LIMIT)] = 20,
     offset: Annotated[int, Q(ge=0, le=MAX_OFFSET)] = 0,
     order: Annotated[str, Q(pattern="^(score|time)$")] = "score",
-) -> dict[str, Any]:
+) -> SearchOut:
     """Same filters and hit schema as ``retrouve search --json``."""
     services = _services(request)
     params = SearchParams(
-        cameras=tuple(dict.fromkeys(camera or ())), time_from=time_from, time_to=time_to,
+        cameras=tuple(camera or ()), time_from=time_from, time_to=time_to,
         object=object, colour=colour, upper=upper, lower=lower, accessory=accessory,
         plate=plate, make=make, model=model, text=text, like=like, limit=limit,
         offset=offset, order=order,
@@ -131,14 +103,11 @@ def search(
     built = build_query(params, services, lang="en", default_zone=None,
                         text_parser=request.app.state.parse_text)
     result = services.searcher.search(built.query, built.order)
-    hits = []
-    for h in result.hits:
-        data = h.to_json()
-        data["thumbnail"] = f"/media/thumb/{h.track_id}" if h.thumbnail else None
-        hits.append(data)
-    return {"hits": hits, "why_empty": result.why_empty(), "understood": built.understood,
-            "text_unparsed": built.text_unparsed, "limit": limit, "offset": offset,
-            "order": order}
+    hits = [HitOut.of(h).with_thumbnail(f"/media/thumb/{h.track_id}" if h.thumbnail else None)
+            for h in result.hits]
+    return SearchOut(hits=hits, why_empty=result.why_empty(),
+                     why_empty_code=result.empty_reason(), understood=built.understood,
+                     text_unparsed=built.text_unparsed, limit=limit, offset=offset, order=order)
 
 
 @router.get("/tracks/{track_id}", summary="One track with its observations")

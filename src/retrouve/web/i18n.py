@@ -14,6 +14,8 @@ from typing import Final
 
 from fastapi import Request
 
+from retrouve.search.schema import EmptyReason
+
 LANGS: Final[tuple[str, ...]] = ("fr", "en")
 DEFAULT_LANG: Final = "fr"
 LANG_COOKIE: Final = "lang"
@@ -344,12 +346,11 @@ CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}
 )
 
-#: ``SearchResult.why_empty()`` sentences (English, from the engine) → catalogue keys.
-WHY_EMPTY_KEYS: Final[Mapping[str, str]] = MappingProxyType({
-    "no footage is registered for these cameras": "empty.no_footage",
-    "no footage has been analysed yet for these cameras: run `retrouve analyse`":
-        "empty.not_analysed",
-    "no sighting matches: widen the time window or drop a criterion": "empty.no_match",
+#: Catalogue key of each reason a search is empty (a test checks every reason has one).
+WHY_EMPTY_KEYS: Final[Mapping[EmptyReason, str]] = MappingProxyType({
+    EmptyReason.NO_FOOTAGE: "empty.no_footage",
+    EmptyReason.NOT_ANALYSED: "empty.not_analysed",
+    EmptyReason.NO_MATCH: "empty.no_match",
 })
 
 Translator = Callable[..., str]
@@ -367,12 +368,9 @@ def translator(lang: str) -> Translator:
     return t
 
 
-def why_empty_text(reason: str | None, lang: str) -> str | None:
-    """The engine's why-empty sentence in ``lang`` (unknown sentences pass through)."""
-    if reason is None:
-        return None
-    key = WHY_EMPTY_KEYS.get(reason)
-    return translator(lang)(key) if key else reason
+def why_empty_text(reason: EmptyReason | None, lang: str) -> str | None:
+    """Why a search is empty, in ``lang`` (None when it is not)."""
+    return None if reason is None else translator(lang)(WHY_EMPTY_KEYS[reason])
 
 
 def valid_lang(value: str | None) -> str | None:

@@ -223,7 +223,7 @@ def _results_view(request: Request, params: SearchParams, query: Any, result: Se
     limit = params.limit
     return {
         "cards": cards, "timelines": lines, "timeline_n": config.timeline_hits,
-        "why_empty": why_empty_text(result.why_empty(), lang),
+        "why_empty": why_empty_text(result.empty_reason(), lang),
         "prev_url": (f"/search?{params.query_string(offset=max(0, params.offset - limit))}"
                      if params.offset > 0 else None),
         "next_url": (f"/search?{params.query_string(offset=params.offset + limit)}"

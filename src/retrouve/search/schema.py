@@ -1,0 +1,114 @@
+"""What a search answers, as every front end shows it: the hit schema and why it is empty.
+
+:class:`HitOut` is the one description of a hit in JSON: ``retrouve search --json``, the
+evaluation's hit files and ``GET /api/search`` (its response model) all dump it. Only the
+thumbnail differs by front end: a path on the server for the CLI, an authenticated URL for
+the API (:meth:`HitOut.with_thumbnail`).
+
+:class:`EmptyReason` says why a search found nothing; each front end words it (the CLI in
+English with :attr:`EmptyReason.english`, the web from its i18n catalogue, the API both).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict
+
+from retrouve.domain import Hit
+
+
+class EmptyReason(StrEnum):
+    """Why a search has no hits (the value is stable: the API returns it)."""
+
+    #: No recording is registered for the cameras asked for (or at all).
+    NO_FOOTAGE = "no_footage"
+    #: Recordings exist but none has been analysed yet.
+    NOT_ANALYSED = "not_analysed"
+    #: Analysed footage exists but no track matches the criteria.
+    NO_MATCH = "no_match"
+
+    @property
+    def english(self) -> str:
+        """The reason as one English sentence (CLI, API ``why_empty``)."""
+        return _ENGLISH[self]
+
+
+_ENGLISH: Final[dict[EmptyReason, str]] = {
+    EmptyReason.NO_FOOTAGE: "no footage is registered for these cameras",
+    EmptyReason.NOT_ANALYSED:
+        "no footage has been analysed yet for these cameras: run `retrouve analyse`",
+    EmptyReason.NO_MATCH: "no sighting matches: widen the time window or drop a criterion",
+}
+
+
+class AttributeOut(BaseModel):
+    """An attribute's value and its confidence 0..1 (3 decimals)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: str
+    confidence: float
+
+
+class PlateOut(BaseModel):
+    """A plate read: normalised text (``A-Z0-9``), confidence 0..1 and the other candidate
+    reads ``[text, confidence]``, best first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    confidence: float
+    alternatives: list[tuple[str, float]]
+
+
+class HitOut(BaseModel):
+    """One hit. Times are ISO-8601 in the camera's zone; ``box`` is ``[x0, y0, x1, y1]`` in
+    original-frame pixels at ``box_time``; ``score`` 0..1 (4 decimals); ``thumbnail`` a path
+    on the server (CLI) or ``/media/thumb/{track_id}`` (API), None without one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    track_id: int
+    camera: str
+    recording: str
+    start: str
+    end: str
+    score: float
+    object: str
+    attributes: dict[str, AttributeOut]
+    box: list[float]
+    box_time: str
+    thumbnail: str | None
+    plate: PlateOut | None
+
+    @classmethod
+    def of(cls, hit: Hit) -> HitOut:
+        """The schema of ``hit`` (rounded for reading; the thumbnail is its server path)."""
+        plate = hit.plate
+        return cls(
+            track_id=hit.track_id, camera=hit.camera, recording=hit.recording,
+            start=hit.start.isoformat(), end=hit.end.isoformat(), score=round(hit.score, 4),
+            object=hit.object,
+            attributes={k: AttributeOut(value=v, confidence=round(c, 3))
+                        for k, (v, c) in hit.attributes.items()},
+            box=[round(v, 1) for v in hit.box.as_list()], box_time=hit.box_time.isoformat(),
+            thumbnail=hit.thumbnail,
+            plate=None if plate is None else PlateOut(
+                text=plate.text, confidence=round(plate.confidence, 3),
+                alternatives=[(t, round(c, 3)) for t, c in plate.alternatives]),
+        )
+
+    def with_thumbnail(self, thumbnail: str | None) -> HitOut:
+        """The same hit with another thumbnail reference (the API's URL)."""
+        return self.model_copy(update={"thumbnail": thumbnail})
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types (tuples become lists), keys in the schema's order."""
+        return self.model_dump(mode="json")
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    """``hit`` in the JSON hit schema (:class:`HitOut`), thumbnail as its server path."""
+    return HitOut.of(hit).to_json()

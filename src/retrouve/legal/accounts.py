@@ -19,11 +19,13 @@ from typing import Any, Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from retrouve.domain import Role
 from retrouve.errors import RetrouveError, StoreError
-from retrouve.store.db import Store
+from retrouve.store.db import Store, UserRecord
 
 #: Roles, most powerful first. The legal-framework issue adds ``auditor``.
-ROLES: Final[tuple[str, ...]] = ("admin", "supervisor", "operator")
+# Plain strings: click.Choice would offer an Enum by its member names (ADMIN…).
+ROLES: Final[tuple[str, ...]] = tuple(r.value for r in Role)
 #: Prefix of API tokens, so a leaked token is recognisable in logs and secret scanners.
 TOKEN_PREFIX: Final = "rtv_"
 MIN_PASSWORD_LENGTH: Final = 10
@@ -44,7 +46,7 @@ class User:
 
     id: int
     name: str
-    role: str
+    role: Role
     disabled: bool
     created_at: datetime
     password_changed_at: datetime
@@ -60,10 +62,9 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _user(row: dict[str, Any]) -> User:
-    return User(id=int(row["id"]), name=row["name"], role=row["role"],
-                disabled=bool(row["disabled"]), created_at=row["created_at"],
-                password_changed_at=row["password_changed_at"])
+def _user(row: UserRecord) -> User:
+    return User(id=row.id, name=row.name, role=row.role, disabled=row.disabled,
+                created_at=row.created_at, password_changed_at=row.password_changed_at)
 
 
 class Accounts:
@@ -87,7 +88,7 @@ class Accounts:
         self._check_role(role)
         self._check_password(password)
         try:
-            self.store.add_user(name, self.hasher.hash(password), role, self.clock())
+            self.store.add_user(name, self.hasher.hash(password), Role(role), self.clock())
         except StoreError as exc:
             raise AccountError(str(exc)) from exc
         return self.require(name)
@@ -122,7 +123,7 @@ class Accounts:
 
     def set_role(self, name: str, role: str) -> None:
         self._check_role(role)
-        self.store.update_user(self.require(name).id, role=role)
+        self.store.update_user(self.require(name).id, role=Role(role))
 
     def set_disabled(self, name: str, disabled: bool) -> None:
         """Disable (or re-enable) an account. Disabling also revokes its API tokens."""
@@ -135,7 +136,7 @@ class Accounts:
     def authenticate(self, name: str, password: str) -> User:
         """The account for ``name``/``password``; raises :class:`AuthError` otherwise."""
         row = self.store.get_user(name=name) if _NAME.match(name) else None
-        stored = str(row["password_hash"]) if row else self._dummy_hash
+        stored = row.password_hash if row else self._dummy_hash
         try:
             self.hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

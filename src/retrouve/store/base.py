@@ -25,18 +25,29 @@ def cause(exc: SQLAlchemyError) -> str:
     return str(orig) if orig is not None else str(exc).split("\n")[0]
 
 
+def is_check_violation(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is a CHECK constraint failure (SQLite's message, PostgreSQL's 23514)."""
+    orig = getattr(exc, "orig", None)
+    # psycopg 3 names the SQLSTATE ``sqlstate``, psycopg2 ``pgcode``.
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state == "23514" or "CHECK constraint failed" in str(orig)
+
+
 @contextmanager
 def mapped(what: str, *, integrity: str | None = None) -> Iterator[None]:
     """Raise SQLAlchemy errors inside as ``StoreError("cannot <what>: <cause>")``.
 
-    ``integrity``: the message for an ``IntegrityError`` (a unique key taken), when that
-    means something more precise than the generic one; a CHECK failure (a bad status) gets
-    the generic message with the database's cause.
+    ``integrity``: the message for an ``IntegrityError`` other than a CHECK failure (a key
+    already taken), when that means something more precise than the generic message. A CHECK
+    failure (a status or role outside its set) always gets the generic message and the
+    database's cause.
     """
     try:
         yield
     except IntegrityError as exc:
-        raise StoreError(integrity or f"cannot {what}: {cause(exc)}") from exc
+        if integrity is not None and not is_check_violation(exc):
+            raise StoreError(integrity) from exc
+        raise StoreError(f"cannot {what}: {cause(exc)}") from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot {what}: {cause(exc)}") from exc
 

@@ -23,6 +23,7 @@ from retrouve.domain import (
     Camera,
     Hit,
     Recording,
+    Role,
 )
 from retrouve.errors import RetrouveError
 from retrouve.legal.accounts import Accounts, AuthError
@@ -327,7 +328,7 @@ def footage_page(request: Request, ctx: Ctx) -> Response:
         request, "footage.html", ctx, cameras=cameras, counts=counts,
         recordings=[(r, r.start.astimezone(zones.get(r.camera_id, ZoneInfo("UTC"))), e.status,
                      e.error, progress.get(r.id)) for e in rows for r in (e.recording,)],
-        job=state, pending=job.pending_count() if ctx.has_role("admin") else 0,
+        job=state, pending=job.pending_count() if ctx.has_role(Role.ADMIN) else 0,
         flash=flash,
     )
 

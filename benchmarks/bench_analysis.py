@@ -41,11 +41,12 @@ import numpy.typing as npt
 
 import retrouve
 from retrouve.analysis.executor import ProcessExecutor
-from retrouve.analysis.pipeline import default_detector, default_plate_reader, process_unit
+from retrouve.analysis.pipeline import process_unit
 from retrouve.analysis.planning import plan_units, unit_id
 from retrouve.catalogue.probe import IMAGE_SUFFIXES, Probe, probe
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import VEHICLE_CLASSES, Recording, UnitResult, WorkUnit
+from retrouve.vision.models import HOLDER, ModelKey
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MEDIA = REPO_ROOT.parent / "shared" / "eval" / "media"
@@ -596,10 +597,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             except Exception as exc:
                 print(f"skipping {p}: {exc}")
         start = time.perf_counter()
-        default_detector(analysis)  # load the model once, outside the per-clip timings
+        HOLDER.detector(ModelKey.of(analysis))  # load it once, outside the per-clip timings
         meta["detector_load_s"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
-        default_plate_reader(analysis)  # likewise the plate OCR (None with --no-plates)
+        HOLDER.plate_reader(ModelKey.of(analysis))  # likewise the plate OCR (None: --no-plates)
         meta["plate_reader_load_s"] = round(time.perf_counter() - start, 3)
 
         clips = [measure_clip(name, info, name == SYNTHETIC_NAME and info.path == synth_path,

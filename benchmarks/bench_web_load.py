@@ -55,7 +55,6 @@ from sqlalchemy import func, insert, select
 
 from retrouve.config import Settings
 from retrouve.domain import Camera
-from retrouve.legal.accounts import Accounts
 from retrouve.services import Services, build_services
 from retrouve.store import schema as s
 from retrouve.vision.plates.confusions import fold
@@ -416,7 +415,7 @@ def add_operators(data_dir: Path, n: int) -> list[str]:
     """``n`` operator accounts, hashed with the production argon2 parameters."""
     svc: Services = build_services(Settings(data_dir=data_dir, workers=1, executor="inline"))
     try:
-        accounts = Accounts(svc.store, lambda: datetime.now(UTC))
+        accounts = svc.accounts
         names = [f"operateur{i:02d}" for i in range(1, n + 1)]
         for name in names:
             if accounts.get(name) is None:

@@ -22,11 +22,12 @@ from packs_fixtures import (
 )
 from retrouve.domain import OBJECT_CLASSES
 from retrouve.errors import MissingExtraError
+from retrouve.vision.embedder import Embedder
 from retrouve.vision.packs import InstalledPack, PackError, PackRegistry
 from retrouve.vision.packs.manifest import Preprocess
 from retrouve.vision.packs.onnx_classifier import OnnxClassifier
 from retrouve.vision.packs.onnx_detector import OnnxDetector, nms_per_class, yolo_layout
-from retrouve.vision.packs.onnx_embedder import ClipEmbedder, Embedder
+from retrouve.vision.packs.onnx_embedder import ClipEmbedder
 from retrouve.vision.packs.runtime import resize_image
 
 CAR, TRUCK, PERSON = (COCO80.index(n) for n in ("car", "truck", "person"))

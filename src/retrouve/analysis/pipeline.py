@@ -1,25 +1,23 @@
 """Analyse one work unit: decode → motion gate → detect → track → per-track attributes.
 
-:func:`process_unit` is top-level and picklable: it rebuilds its own models from the settings
-(cached per process), so a process pool or a cluster executor ships only ``(unit, settings)``.
+:func:`process_unit` is top-level and picklable: it gets its models from the settings through
+:func:`retrouve.vision.models.load_models` (loaded once per process), so a process pool or a
+cluster executor ships only ``(unit, settings)`` (plus any injected, picklable factories).
 It never raises for a bad file: the failure comes back in ``UnitResult.error`` so the batch goes
 on.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from retrouve.analysis.packs import PackModels, pack_detector
 from retrouve.analysis.track_builder import FrameContext, PlateOptions, TrackBuilder
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import Box, Detections, StageStats, UnitResult, WorkUnit
@@ -27,35 +25,11 @@ from retrouve.errors import RetrouveError
 from retrouve.video.decode import DecodeCounter, sample_frames
 from retrouve.video.motion import MotionGate, MotionResult
 from retrouve.vision import colour as col
-from retrouve.vision.detector import Detector, SsdMobileNetDetector, detect_tiled
-from retrouve.vision.plates.ocr import PlateReader, RapidOcrPlateReader
+from retrouve.vision.detector import detect_tiled
+from retrouve.vision.models import DetectorFactory, ModelSet, PlateReaderFactory, load_models
 from retrouve.vision.tracker import ByteTracker, TrackerConfig
 
 log = logging.getLogger(__name__)
-
-DetectorFactory = Callable[[AnalysisSettings], Detector]
-#: Builds the plate reader of a process; ``None`` from it means "no plate reading".
-PlateReaderFactory = Callable[[AnalysisSettings], PlateReader | None]
-
-
-@functools.lru_cache(maxsize=2)
-def _builtin_detector(threshold: float) -> Detector:
-    return SsdMobileNetDetector(threshold=threshold)
-
-
-def default_detector(settings: AnalysisSettings) -> Detector:
-    """The selected detector pack, else the built-in detector; loaded once per process."""
-    return pack_detector(settings) or _builtin_detector(settings.detect_threshold)
-
-
-@functools.lru_cache(maxsize=1)
-def _builtin_plate_reader() -> PlateReader:
-    return RapidOcrPlateReader()
-
-
-def default_plate_reader(settings: AnalysisSettings) -> PlateReader | None:
-    """The built-in plate reader (loaded once per process), or ``None`` when plates are off."""
-    return _builtin_plate_reader() if settings.plates else None
 
 
 def tracker_config(settings: AnalysisSettings) -> TrackerConfig:
@@ -74,10 +48,16 @@ def process_unit(
     unit: WorkUnit, settings: Settings, detector_factory: DetectorFactory | None = None,
     plate_reader_factory: PlateReaderFactory | None = None,
 ) -> UnitResult:
-    """Analyse ``unit``; failures are returned in ``UnitResult.error``, never raised."""
+    """Analyse ``unit``; failures are returned in ``UnitResult.error``, never raised.
+
+    The models are :func:`~retrouve.vision.models.load_models` of ``settings.analysis``;
+    ``detector_factory`` / ``plate_reader_factory`` (tests' fakes) replace the defaults and
+    are called once per unit.
+    """
     try:
-        return _process(unit, settings.analysis, (detector_factory or default_detector),
-                        plate_reader_factory or default_plate_reader)
+        models = load_models(settings.analysis, detector=detector_factory,
+                             plate_reader=plate_reader_factory)
+        return _process(unit, settings.analysis, models)
     except RetrouveError as exc:
         log.warning("unit %s failed: %s", unit.id, exc)
         return UnitResult(unit.id, (), StageStats(), error=str(exc))
@@ -87,16 +67,15 @@ def process_unit(
                           error=f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _process(unit: WorkUnit, cfg: AnalysisSettings, make: DetectorFactory,
-             make_reader: PlateReaderFactory) -> UnitResult:
-    detector = make(cfg)
-    reader = make_reader(cfg) if cfg.plates else None
+def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitResult:
+    detector = models.detector
+    reader = models.plate_reader if cfg.plates else None
     tracker = ByteTracker(tracker_config(cfg))
     gate = MotionGate()
     builder = TrackBuilder(
         unit.recording_id, unit.id, cfg.thumbnail_px,
         PlateOptions(reader, cfg.plate_views, cfg.plate_view_spacing_s, cfg.plate_min_vehicle_px),
-        PackModels(cfg),
+        models,
     )
     counter = DecodeCounter()
     secs: dict[str, float] = defaultdict(float)

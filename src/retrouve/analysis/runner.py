@@ -17,7 +17,7 @@ from typing import Any
 
 from retrouve import __version__
 from retrouve.analysis.executor import Executor
-from retrouve.analysis.pipeline import DetectorFactory, PlateReaderFactory, process_unit
+from retrouve.analysis.pipeline import process_unit
 from retrouve.analysis.planning import plan_units
 from retrouve.config import Settings
 from retrouve.domain import (
@@ -30,6 +30,7 @@ from retrouve.domain import (
     WorkUnit,
 )
 from retrouve.store.db import Store
+from retrouve.vision.models import DetectorFactory, PlateReaderFactory
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retrouve.analysis import carried, vehicle_type
-from retrouve.analysis.packs import PackModels
+from retrouve.analysis.packs import make_model_attributes
 from retrouve.analysis.plate_views import PlateViews
 from retrouve.domain import (
     CAR_LIKE_CLASSES,
@@ -31,8 +31,9 @@ from retrouve.domain import (
     Track,
 )
 from retrouve.video.motion import MotionResult
-from retrouve.vision import appearance
 from retrouve.vision import colour as col
+from retrouve.vision.appearance import AppearanceEmbedder
+from retrouve.vision.models import ModelSet
 from retrouve.vision.plates.ocr import PlateReader
 
 #: Secondary colour values are stored (and searchable, ranked lower) above this share.
@@ -114,15 +115,21 @@ class FrameContext:
 
 
 class TrackBuilder:
-    """Collects per-track evidence for one work unit."""
+    """Collects per-track evidence for one work unit.
+
+    ``models`` gives the appearance embedder and the per-track packs (make/model classifier,
+    embedder); without it, the built-in appearance vector only. Its detector and plate reader
+    are not used here (plates come through ``plates``).
+    """
 
     def __init__(self, recording_id: str, unit_id: str, thumbnail_px: int = 320,
-                 plates: PlateOptions | None = None, packs: PackModels | None = None) -> None:
+                 plates: PlateOptions | None = None, models: ModelSet | None = None) -> None:
         self.recording_id = recording_id
         self.unit_id = unit_id
         self.thumbnail_px = thumbnail_px
         self.plates = plates or PlateOptions()
-        self.packs = packs
+        self.models = models
+        self._appearance = models.appearance if models is not None else AppearanceEmbedder()
         self._tracks: dict[int, _Evidence] = {}
         # Tracker id → local id of the track its evidence currently goes to (after splits).
         self._alias: dict[int, int] = {}
@@ -158,7 +165,7 @@ class TrackBuilder:
         crop = image[y0:y1, x0:x1]
         vector = None
         if (class_id == _PERSON or class_id in _VEHICLES) and x1 - x0 >= 4 and y1 - y0 >= 4:
-            vector = appearance.appearance_vector(crop, person=class_id == _PERSON)
+            vector = self._appearance.vector(crop, person=class_id == _PERSON)
         local = self._alias.get(track_id, track_id)
         ev = self._tracks.setdefault(local, _Evidence())
         if _abrupt_change(ev, vector, class_id == _PERSON) or _replaced(ev, t, box, changed,
@@ -236,7 +243,7 @@ class TrackBuilder:
                 started = time.perf_counter()
                 plate = ev.plate_views.read(self.plates.reader)
                 self.plate_seconds += time.perf_counter() - started
-            vec = None if ev.appearance is None else appearance.normalise(ev.appearance)
+            vec = None if ev.appearance is None else self._appearance.normalise(ev.appearance)
             out.append(
                 Track(
                     recording_id=self.recording_id, unit_id=self.unit_id, local_id=local_id,
@@ -244,28 +251,30 @@ class TrackBuilder:
                     t_start=t0, t_end=t1, best_t=ev.best_t, best_box=ev.best_box,
                     attributes=tuple(attributes), observations=tuple(ev.observations),
                     thumbnail_jpeg=self._jpeg(ev.best_crop), plate=plate,
-                    vectors={} if vec is None else {appearance.KIND: vec},
+                    vectors={} if vec is None else {self._appearance.kind: vec},
                 )
             )
-        if self.packs is not None and self.packs.any:
+        if self.models is not None and self.models.any_pack:
             out = self._apply_packs(out, [self._tracks[t.local_id].best_crop for t in out])
         return carried.apply(out)
 
     def _apply_packs(self, tracks: list[Track],
                      crops: list[npt.NDArray[np.uint8] | None]) -> list[Track]:
         """Make/model of car-like tracks and pack vectors of every track, from the best view."""
-        assert self.packs is not None
+        assert self.models is not None
         out = list(tracks)
         views = {i: c for i, c in enumerate(crops) if c is not None and c.size}
-        if self.packs.make_model is not None:
+        if self.models.make_model is not None:
             cars = [i for i in views if out[i].object in CAR_LIKE_CLASSES]
-            found = self.packs.make_model_attributes([views[i] for i in cars])
+            found = make_model_attributes(self.models.make_model, [views[i] for i in cars])
             for i, attrs in zip(cars, found, strict=True):
                 out[i] = dataclasses.replace(out[i], attributes=out[i].attributes + tuple(attrs))
-        if self.packs.embedder is not None and views:
-            kind, vecs = self.packs.embed(list(views.values()))
+        embedder = self.models.embedder
+        if embedder is not None and views:
+            vecs = embedder.embed_images(list(views.values()))
             for row, i in enumerate(views):
-                out[i] = dataclasses.replace(out[i], vectors={**out[i].vectors, kind: vecs[row]})
+                out[i] = dataclasses.replace(out[i],
+                                             vectors={**out[i].vectors, embedder.kind: vecs[row]})
         return out
 
     @staticmethod
@@ -307,7 +316,7 @@ def _abrupt_change(ev: _Evidence, vector: npt.NDArray[np.float32] | None,
     """Whether ``vector`` looks unlike the track's previous sample (see :meth:`add`)."""
     if vector is None or ev.last_vector is None or ev.last_is_person != person:
         return False
-    a, b = appearance.normalise(ev.last_vector), appearance.normalise(vector)
+    a, b = AppearanceEmbedder.normalise(ev.last_vector), AppearanceEmbedder.normalise(vector)
     return a is not None and b is not None and float(a @ b) < SPLIT_SIMILARITY
 
 

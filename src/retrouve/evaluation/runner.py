@@ -45,6 +45,15 @@ SUPPORTED_KEYS = frozenset(
 UNSUPPORTED_OBJECTS: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class UnsupportedSummary:
+    """The unscored queries in short: how many, how many per category, which keys."""
+
+    queries: int
+    by_category: dict[str, int]
+    keys: list[str]
+
+
 @dataclass
 class EvalOutcome:
     dataset: str
@@ -62,6 +71,20 @@ class EvalOutcome:
     @property
     def summaries(self) -> list[CategorySummary]:
         return summarise(self.scores)
+
+    def unsupported_summary(self) -> UnsupportedSummary:
+        """Counts of the unsupported queries, categories and keys sorted by name."""
+        by_cat: dict[str, int] = {}
+        keys: set[str] = set()
+        for _, cat, k in self.unsupported:
+            by_cat[cat] = by_cat.get(cat, 0) + 1
+            keys.update(k)
+        return UnsupportedSummary(len(self.unsupported), dict(sorted(by_cat.items())),
+                                  sorted(keys))
+
+    def hits_document(self) -> dict[str, Any]:
+        """Every query's hits, as written by ``retrouve eval --hits-json``."""
+        return {"queries": [{"id": k, "hits": v} for k, v in self.hits.items()]}
 
     def to_json(self) -> dict[str, Any]:
         return {

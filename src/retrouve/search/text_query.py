@@ -24,262 +24,28 @@ garment word in the language's direction (French: after the noun, English: befor
 back to the other side. One subject per search (a vehicle or a person): words about the other
 kind, a second object type or a second colour for the same thing are kept as notes, the first
 one wins.
+
+Code: :mod:`retrouve.search.text_reading` reads the text into units, this module assembles
+them into fields (:func:`parse_text`, the entry point), :mod:`retrouve.search.text_parsed`
+holds the result (:class:`ParsedText`, :class:`Interpretation`, :data:`FIELDS`, re-exported
+here); vocabulary in ``text_vocab``, time expressions in ``text_time``.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from retrouve.domain import VEHICLE_CLASSES, Query, ensure_aware
+from retrouve.domain import VEHICLE_CLASSES, ensure_aware
 from retrouve.errors import QueryError
-from retrouve.search.text_time import TimeBit, TimeContext, match_time, time_kind, time_window
-from retrouve.search.text_vocab import (
-    ALL,
-    AMBIGUOUS_WORDS,
-    DRESS,
-    HAS_DIGIT_OR_WILD,
-    LEXICON,
-    MAX_PHRASE_WORDS,
-    NEGATION,
-    ONLY_IN,
-    PLATE_KW,
-    PLATE_QUAL,
-    STOP,
-    WORD_LANG,
-    Entry,
-    Lang,
-    Token,
-    match_phrase,
-    phrase_len,
-    tokenize,
-)
+from retrouve.search.text_parsed import FIELDS, Interpretation, ParsedText
+from retrouve.search.text_reading import FILLER, Item, attach, detect_language, lex
+from retrouve.search.text_time import TimeBit, TimeContext, time_kind, time_window
+from retrouve.search.text_tokens import tokenize
+from retrouve.search.text_vocab import Lang
 
-# ================================================================================= reading
-
-#: Item kinds that never carry meaning of their own.
-_FILLER: Final = frozenset({"stop", "dress", "all", "neg"})
-#: Item kinds a colour can describe.
-_HEADS: Final = frozenset({"object", "garment", "accessory", "make", "model"})
-#: Item kinds a colour looks past when searching for its head.
-_TRANSPARENT: Final = frozenset({"stop", "colour", "shade", "dress", "all", "unknown"})
-_PLATE_CHARS: Final = re.compile(r"^[A-Za-z0-9?*.\-]+$")
-_PLATE_ORDINAL: Final = re.compile(r"^\d{1,2}(er|e|eme|st|nd|rd|th)$", re.IGNORECASE)
-
-
-@dataclass
-class _Item:
-    """One reading unit (a phrase) of the text, in reading order."""
-
-    index: int
-    words: tuple[str, ...]
-    kind: str  # time, plate, object, colour, shade, garment, accessory, make, model, + _FILLER
-    value: str = ""
-    extra: str = ""
-    bit: TimeBit | None = None
-    note: str = ""
-    negated: bool = False
-    colours: list[_Item] = field(default_factory=list)
-    shades: list[_Item] = field(default_factory=list)
-    used: bool = False  # a colour attached somewhere, or a shade attached to a colour
-
-
-def _detect_language(tokens: list[Token]) -> tuple[Lang, bool]:
-    """The language with more of its own words (French on a tie), and whether any word told."""
-    fr = sum(1 for t in tokens if WORD_LANG.get(t.norm) == "fr")
-    en = sum(1 for t in tokens if WORD_LANG.get(t.norm) == "en")
-    return ("en" if en > fr else "fr"), bool(fr or en)
-
-
-def _plate_pattern(parts: list[str], mode: str = "") -> str | None:
-    """Normalise typed plate parts: upper case, no separators, one ``*`` per run."""
-    text = re.sub(r"\*+", "*", re.sub(r"[\s.\-]", "", "".join(parts)).upper())
-    if sum(c.isalnum() for c in text) < 2 or not re.fullmatch(r"[A-Z0-9?*]+", text):
-        return None
-    if mode in ("prefix", "contains") and not text.endswith("*"):
-        text += "*"
-    if mode in ("suffix", "contains") and not text.startswith("*"):
-        text = "*" + text
-    return text
-
-
-def _looks_like_plate(token: Token) -> bool:
-    """A bare token that can only be a plate: letters and digits ("AB-123-CD"), or a wildcard
-    ("FG*", "12*"); a trailing "?" counts only in upper case ("FG?", not "rouge?")."""
-    raw = token.text
-    if not _PLATE_CHARS.match(raw) or _PLATE_ORDINAL.match(raw):
-        return False
-    core = raw.replace("-", "").replace(".", "")
-    has_digit = any(c.isdigit() for c in core)
-    has_alpha = any(c.isalpha() for c in core)
-    wild = "*" in core or "?" in core[:-1] or (core.endswith("?") and core[:-1].isupper())
-    return (has_digit and has_alpha) or (wild and sum(c.isalnum() for c in core) >= 2)
-
-
-def _match_plate(tokens: list[Token], w: list[str], i: int,
-                 ctx: TimeContext) -> tuple[int, str] | None:
-    """"plaque FG*", "immatriculée AB-123-CD", "plate starting with 12", "plaque AB 123 CD"."""
-    kw = phrase_len(w, i, PLATE_KW)
-    if not kw:
-        return None
-    j = i + kw
-    qual = match_phrase(w, j, PLATE_QUAL)
-    mode = ""
-    if qual is not None:
-        j, mode = j + qual[0], qual[1]
-    parts: list[str] = []
-    while j < len(tokens) and sum(len(p) for p in parts) < 10:
-        norm = w[j]
-        if not _PLATE_CHARS.match(tokens[j].text) or match_time(w, j, ctx) is not None:
-            break
-        # A plain word stops the plate unless it could be part of one ("plaque AB 123 CD").
-        known = norm in STOP or (norm,) in LEXICON or phrase_len(w, j, PLATE_KW)
-        if known and not HAS_DIGIT_OR_WILD.search(norm):
-            break
-        parts.append(tokens[j].text)
-        j += 1
-    pattern = _plate_pattern(parts, mode) if parts else None
-    return None if pattern is None else (j - i, pattern)
-
-
-def _lookup(w: list[str], i: int, ctx: TimeContext) -> tuple[int, Entry] | None:
-    """Longest vocabulary phrase at ``i``; a plural falls back to its singular."""
-    for n in range(min(MAX_PHRASE_WORDS, len(w) - i), 0, -1):
-        key = tuple(w[i:i + n])
-        key = (*key[:-1], key[-1].rstrip("?"))
-        entry = LEXICON.get(key)
-        if entry is None and len(key[-1]) > 3 and key[-1][-1] in "sx":
-            entry = LEXICON.get((*key[:-1], key[-1][:-1]))
-        if entry is None:
-            continue
-        only = ONLY_IN.get(key[0]) if n == 1 else None
-        if only is not None and ctx.evidence and only != ctx.lang:
-            return None
-        return n, entry
-    return None
-
-
-def _lex(tokens: list[Token], ctx: TimeContext) -> list[_Item]:
-    """Cut the tokens into reading units, left to right, longest phrase first."""
-    w = [t.norm for t in tokens]
-    items: list[_Item] = []
-    i = 0
-    while i < len(tokens):
-        def words(n: int, at: int = i) -> tuple[str, ...]:
-            return tuple(t.text for t in tokens[at:at + n])
-
-        timed = match_time(w, i, ctx)
-        plate = None if timed else _match_plate(tokens, w, i, ctx)
-        entry = None if timed or plate else _lookup(w, i, ctx)
-        if timed is not None:
-            n, bit = timed
-            item = _Item(i, words(n), "time", bit.label(), bit=bit)
-        elif plate is not None:
-            n = plate[0]
-            item = _Item(i, words(n), "plate", plate[1])
-        elif entry is not None:
-            n, e = entry
-            item = _Item(i, words(n), e.kind, e.value, e.extra)
-            if e.value == "?":
-                item.value, item.note = _ambiguous(w[i], ctx)
-        else:
-            n = 1
-            item = _Item(i, words(1), _filler_kind(w, i, tokens[i]))
-            if item.kind == "plate":
-                item.value = _plate_pattern([tokens[i].text]) or ""
-            elif item.kind == "neg":
-                n = phrase_len(w, i, NEGATION)
-                item.words = words(n)
-        items.append(item)
-        i += n
-    return items
-
-
-def _ambiguous(word: str, ctx: TimeContext) -> tuple[str, str]:
-    meaning = AMBIGUOUS_WORDS[word]
-    # Without a word telling the language, the meaning most searched for wins (English "car");
-    # "autocar" or "bus" say coach unambiguously.
-    lang: Lang = ctx.lang if ctx.evidence else "en"
-    other: Lang = "en" if lang == "fr" else "fr"
-    return meaning[lang], f"{word!r} read in {lang}: {meaning[lang]} (in {other}: " \
-                         f"{meaning[other]})"
-
-
-def _filler_kind(w: list[str], i: int, token: Token) -> str:
-    if phrase_len(w, i, NEGATION):
-        return "neg"
-    if _looks_like_plate(token):
-        return "plate"
-    if w[i] in DRESS:
-        return "dress"
-    if w[i] in ALL:
-        return "all"
-    return "stop" if w[i] in STOP else "unknown"
-
-
-def _neighbour_head(items: list[_Item], k: int, step: int) -> int | None:
-    """The nearest head from item ``k`` going ``step`` (±1), looking past stop words, other
-    colours and at most two unknown words, stopping at anything else."""
-    j, unknown = k + step, 0
-    while 0 <= j < len(items):
-        it = items[j]
-        if it.kind in _HEADS:
-            return j
-        if it.kind not in _TRANSPARENT:
-            return None
-        unknown += it.kind == "unknown"
-        if unknown > 2:
-            return None
-        j += step
-    return None
-
-
-def _attach(items: list[_Item], lang: Lang) -> list[tuple[_Item, str]]:
-    """Attach shades to colours and colours to heads. Returns the colours said of the whole
-    person ("habillé en noir": ``upper``; "tout en noir": ``both``) or of nothing (``free``)."""
-    for k, it in enumerate(items):
-        if it.kind != "shade":
-            continue
-        # A shade sits after its colour in French, before it in English; either is accepted.
-        for j in (k - 1, k + 1) if lang == "fr" else (k + 1, k - 1):
-            if 0 <= j < len(items) and items[j].kind == "colour" and not it.used:
-                items[j].shades.append(it)
-                it.used = True
-    for k, it in enumerate(items):
-        if it.kind == "neg":
-            for nxt in items[k + 1:k + 4]:
-                if nxt.kind not in _FILLER:
-                    nxt.negated = True
-                    break
-    prefer, other = (-1, 1) if lang == "fr" else (1, -1)
-    out: list[tuple[_Item, str]] = []
-    for k, it in enumerate(items):
-        if it.kind != "colour":
-            continue
-        head = _neighbour_head(items, k, prefer)
-        if head is None:
-            head = _neighbour_head(items, k, other)
-        before = [p for p in items[max(0, k - 3):k] if p.kind not in ("stop", "shade")]
-        dressed = bool(before) and before[-1].kind in ("dress", "all")
-        if head is not None and (items[head].kind != "object" or not dressed
-                                 or items[head].value != "person"):
-            items[head].colours.append(it)
-        elif dressed:
-            out.append((it, "both" if any(p.kind == "all" for p in before) else "upper"))
-        else:
-            out.append((it, "free"))
-        it.used = True
-    return out
-
-
-# ================================================================================= results
-
-#: Keys of :attr:`ParsedText.fields`, in the eval format's order (``shared/eval/README.md``).
-FIELDS: Final[tuple[str, ...]] = ("object", "colour", "upper", "lower", "accessory", "plate",
-                                  "make", "model", "time_from", "time_to")
+__all__ = ["FIELDS", "Interpretation", "ParsedText", "parse_text"]
 
 _PERSON_COLOUR_NOTE: Final = ("a person's own colour (skin, hair) is never searched: name a "
                               "garment ('veste noire', 'black jacket')")
@@ -287,138 +53,10 @@ _ACCESSORY_COLOUR_NOTE: Final = ("the colour of a carried object is not a search
                                  "in the free text")
 
 
-@dataclass(frozen=True)
-class Interpretation:
-    """How some words of the text were read.
-
-    ``field`` is a :data:`FIELDS` name (``time`` for a time expression), or
-    ``accessory_colour``/``ignored`` for words understood but not searchable. ``applied`` is
-    false when the reading is not in the query (a contradiction, another subject, a negation);
-    ``note`` says why. ``words`` are as typed, in reading order (empty for an implied value).
-    """
-
-    words: tuple[str, ...]
-    field: str
-    value: str | None
-    applied: bool = True
-    note: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"words": list(self.words), "field": self.field, "value": self.value,
-                "applied": self.applied, "note": self.note or None}
-
-
-@dataclass(frozen=True)
-class ParsedText:
-    """A free-text query read into search fields.
-
-    ``fields`` holds only the fields the text sets, with the eval format's ``query`` keys
-    (:data:`FIELDS`); ``time_from``/``time_to`` are aware datetimes in the operator's zone
-    (``time_to`` exclusive). ``unknown`` lists the words not understood (stop words excluded);
-    ``residual_text`` is what the fields cannot express (unknown words, a carried object's
-    colour), for an embedding matcher; ``notes`` explain every reading not applied.
-    """
-
-    text: str
-    lang: Lang
-    fields: dict[str, Any]
-    interpretation: tuple[Interpretation, ...]
-    unknown: tuple[str, ...]
-    residual_text: str
-    notes: tuple[str, ...] = ()
-
-    def to_query(self, base: Query | None = None) -> Query:
-        """``base`` with the parsed fields filled in. A field ``base`` already sets wins (an
-        explicit ``--colour`` beats the text); ``text`` becomes the residual text."""
-        base = base if base is not None else Query()
-        updates = {k: v for k, v in self.fields.items() if getattr(base, k) is None}
-        return replace(base, **updates, text=self.residual_text or None)
-
-    def describe(self, lang: Lang | None = None) -> str:
-        """One line for the operator, e.g. ``Véhicule: camionnette · couleur: blanc ·
-        plaque: FG*`` (``lang`` defaults to the language of the text)."""
-        lang = lang or self.lang
-        words = _LABELS[lang]
-        colour = _COLOUR_NAMES[lang]
-        f = self.fields
-        parts: list[str] = []
-        obj = f.get("object")
-        if obj == "person":
-            parts.append(words["person"])
-        elif obj is not None:
-            parts.append(f"{words['vehicle']}: {_OBJECT_NAMES[lang].get(obj, obj)}")
-        for key in ("colour", "upper", "lower"):
-            if key in f:
-                parts.append(f"{words[key]}: {colour.get(f[key], f[key])}")
-        if "accessory" in f:
-            acc = _ACCESSORY_NAMES[lang].get(f["accessory"], f["accessory"])
-            parts.append(f"{words['accessory']}: {acc}")
-        for key in ("plate", "make", "model"):
-            if key in f:
-                parts.append(f"{words[key]}: {f[key]}")
-        if "time_from" in f and "time_to" in f:
-            parts.append(f"{words['time']}: {_describe_window(f['time_from'], f['time_to'], lang)}")
-        if self.unknown:
-            parts.append(f"{words['unknown']}: {', '.join(self.unknown)}")
-        return " · ".join(parts) if parts else words["nothing"]
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"query": {...eval keys, ISO times...}, "interpretation": [...], "unknown": [...]}``
-        plus ``text`` (the residual text), ``notes`` and ``lang``."""
-        query = {k: v.isoformat() if isinstance(v, datetime) else v
-                 for k, v in self.fields.items()}
-        return {"query": query, "interpretation": [i.to_json() for i in self.interpretation],
-                "unknown": list(self.unknown), "text": self.residual_text or None,
-                "notes": list(self.notes), "lang": self.lang}
-
-
-_LABELS: Final[dict[Lang, dict[str, str]]] = {
-    "fr": {"vehicle": "Véhicule", "person": "Personne", "colour": "couleur", "upper": "haut",
-           "lower": "bas", "accessory": "accessoire", "plate": "plaque", "make": "marque",
-           "model": "modèle", "time": "période", "unknown": "non compris",
-           "nothing": "aucun critère reconnu"},
-    "en": {"vehicle": "Vehicle", "person": "Person", "colour": "colour", "upper": "upper",
-           "lower": "lower", "accessory": "accessory", "plate": "plate", "make": "make",
-           "model": "model", "time": "time", "unknown": "not understood",
-           "nothing": "no criterion recognised"},
-}
-_OBJECT_NAMES: Final[dict[Lang, dict[str, str]]] = {
-    "fr": {"car": "voiture", "van": "camionnette", "truck": "camion", "bus": "bus ou car",
-           "motorcycle": "moto", "bicycle": "vélo", "vehicle": "tout type"},
-    "en": {"car": "car", "van": "van", "truck": "truck", "bus": "bus or coach",
-           "motorcycle": "motorcycle", "bicycle": "bicycle", "vehicle": "any type"},
-}
-_COLOUR_NAMES: Final[dict[Lang, dict[str, str]]] = {
-    "fr": {"black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange",
-           "yellow": "jaune", "green": "vert", "blue": "bleu", "brown": "marron",
-           "purple": "violet", "pink": "rose"},
-    "en": {},
-}
-_ACCESSORY_NAMES: Final[dict[Lang, dict[str, str]]] = {
-    "fr": {"backpack": "sac à dos", "handbag": "sac", "suitcase": "valise",
-           "umbrella": "parapluie"},
-    "en": {},
-}
-
-
-def _describe_window(start: datetime, end: datetime, lang: Lang) -> str:
-    midnight = time(0)
-    days = (end.date() - start.date()).days
-    if start.time() == midnight and end.time() == midnight and days == 1:
-        return f"le {start:%d/%m/%Y} (journée entière)" if lang == "fr" else \
-            f"{start:%Y-%m-%d} (whole day)"
-    if days == 0 or (days == 1 and end.time() == midnight):
-        stop = "24:00" if days else f"{end:%H:%M}"
-        return f"le {start:%d/%m/%Y} de {start:%H:%M} à {stop}" if lang == "fr" else \
-            f"{start:%Y-%m-%d} {start:%H:%M}–{stop}"
-    return f"du {start:%d/%m/%Y %H:%M} au {end:%d/%m/%Y %H:%M}" if lang == "fr" else \
-        f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
-
-
 # =============================================================================== assembling
 
 
-def _category(it: _Item) -> str | None:
+def _category(it: Item) -> str | None:
     """Which subject an item is about: ``person`` or ``vehicle`` (None: either)."""
     if it.kind == "object":
         return "person" if it.value == "person" else "vehicle"
@@ -427,7 +65,6 @@ def _category(it: _Item) -> str | None:
     if it.kind in ("make", "model", "plate"):
         return "vehicle"
     return None
-
 
 
 class _Builder:
@@ -456,7 +93,7 @@ class _Builder:
             self.put(at, "object", value, (), f"implied by {' '.join(because)!r}")
 
 
-def _colour_words(c: _Item) -> tuple[tuple[str, ...], str]:
+def _colour_words(c: Item) -> tuple[tuple[str, ...], str]:
     parts = sorted([c, *c.shades], key=lambda x: x.index)
     words = tuple(w for p in parts for w in p.words)
     note = ""
@@ -466,8 +103,8 @@ def _colour_words(c: _Item) -> tuple[tuple[str, ...], str]:
     return words, note
 
 
-def _assemble(text: str, items: list[_Item], ctx: TimeContext) -> ParsedText:
-    loose = dict((id(c), how) for c, how in _attach(items, ctx.lang))
+def _assemble(text: str, items: list[Item], ctx: TimeContext) -> ParsedText:
+    loose = dict((id(c), how) for c, how in attach(items, ctx.lang))
     live = [it for it in items if not it.negated]
     objects = [it.value for it in live if it.kind == "object"]
     chosen = objects[0] if objects else None
@@ -571,13 +208,13 @@ def _assemble(text: str, items: list[_Item], ctx: TimeContext) -> ParsedText:
     )
 
 
-def _joined(head: _Item, words: tuple[str, ...], colour: _Item,
+def _joined(head: Item, words: tuple[str, ...], colour: Item,
             colour_words: tuple[str, ...]) -> tuple[str, ...]:
     """A head's and its colour's words, in reading order."""
     return (*words, *colour_words) if head.index < colour.index else (*colour_words, *words)
 
 
-def _loose_colour(b: _Builder, c: _Item, how: str, subject: str | None) -> None:
+def _loose_colour(b: _Builder, c: Item, how: str, subject: str | None) -> None:
     """A colour with no garment or object next to it."""
     cw, note = _colour_words(c)
     if how in ("upper", "both"):
@@ -597,7 +234,6 @@ def _loose_colour(b: _Builder, c: _Item, how: str, subject: str | None) -> None:
                                                        "colour" if subject is None else ""))
 
 
-# ===================================================================================== API
 
 
 def parse_text(text: str, *, now: datetime, tz: ZoneInfo, lang: Lang | None = None) -> ParsedText:
@@ -612,11 +248,11 @@ def parse_text(text: str, *, now: datetime, tz: ZoneInfo, lang: Lang | None = No
     """
     ensure_aware(now, "parse_text(now)")
     tokens = tokenize(text)
-    detected, evidence = _detect_language(tokens)
+    detected, evidence = detect_language(tokens)
     ctx = TimeContext(now=now.astimezone(tz), tz=tz, lang=lang or detected,
                evidence=evidence or lang is not None)
-    items = _lex(tokens, ctx)
-    if all(it.kind in _FILLER for it in items):
+    items = lex(tokens, ctx)
+    if all(it.kind in FILLER for it in items):
         raise QueryError(f"nothing to search for in {text!r}")
     return _assemble(text, items, ctx)
 

@@ -21,6 +21,14 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from retrouve.errors import QueryError
+from retrouve.search.text_tokens import (
+    match_phrase,
+    phrase_key,
+    phrase_len,
+    phrase_set,
+    phrases,
+    word_set,
+)
 from retrouve.search.text_vocab import (
     AGO_AFTER,
     AGO_BEFORE,
@@ -42,12 +50,6 @@ from retrouve.search.text_vocab import (
     THIS_WORDS,
     WEEKDAYS,
     Lang,
-    match_phrase,
-    phrase_key,
-    phrase_len,
-    phrase_set,
-    phrases,
-    word_set,
 )
 
 # ==================================================================================== time

@@ -9,10 +9,15 @@ coefficient. Per-frame vectors are averaged over the track, then L2-normalised.
 
 It compares colours and their layout, not identity: two people in the same red coat and blue
 jeans look alike to it. A re-identification or CLIP pack gives better vectors when installed.
+
+:class:`AppearanceEmbedder` is this vector behind the :class:`~retrouve.vision.embedder.Embedder`
+seam (the functions below do the work; the class adds no arithmetic of its own, so its vectors
+are bit-identical to theirs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import cv2
@@ -83,3 +88,42 @@ def to_bytes(vector: F32) -> bytes:
 
 def from_bytes(blob: bytes) -> F32:
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+class AppearanceEmbedder:
+    """The built-in appearance vector as an :class:`~retrouve.vision.embedder.Embedder`
+    (kind :data:`KIND`, ``dim`` :data:`DIM`, no text side).
+
+    The analysis accumulates :meth:`vector` (unnormalised, so frames add up) over a track and
+    normalises the sum once with :meth:`normalise`; :meth:`embed_images` gives one normalised
+    vector per crop. ``person`` selects the body layout (torso + legs, else one vehicle band).
+    """
+
+    kind: str = KIND
+    name: str = KIND
+    version: str = "1"
+    dim: int = DIM
+
+    def vector(self, crop_rgb: npt.NDArray[np.uint8], person: bool) -> F32 | None:
+        """Unnormalised ``(DIM,)`` vector of one RGB crop, ``None`` if the crop is tiny."""
+        return appearance_vector(crop_rgb, person)
+
+    @staticmethod
+    def normalise(vector: F32) -> F32 | None:
+        """L2-normalised copy of ``vector``, ``None`` when it is all zeros."""
+        return normalise(vector)
+
+    def embed_images(self, crops: Sequence[npt.NDArray[np.uint8]], *,
+                     person: bool = False) -> F32:
+        """float32 ``(N, DIM)``: each crop's normalised vector, zeros for a tiny/blank crop."""
+        out = np.zeros((len(crops), DIM), np.float32)
+        for i, crop in enumerate(crops):
+            v = appearance_vector(crop, person)
+            unit = None if v is None else normalise(v)
+            if unit is not None:
+                out[i] = unit
+        return out
+
+    def embed_text(self, text: str) -> F32 | None:
+        """Always ``None``: colour histograms have no text side."""
+        return None

@@ -198,7 +198,7 @@ def create_app(services: Services, config: WebConfig | None = None, *,
     )
     app.state.services = services
     app.state.config = config
-    app.state.accounts = accounts or Accounts(services.store, services.clock)
+    app.state.accounts = accounts or services.accounts
     app.state.sessions = SessionStore(clock=clock, idle_s=config.session_idle_s,
                                       absolute_s=config.session_absolute_s)
     app.state.limiter = LoginLimiter(clock=clock, max_failures=config.login_max_failures,

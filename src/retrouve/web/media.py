@@ -7,8 +7,10 @@ the app's auth dependency::
 
 Every file reached here comes from the database (a track id or a recording id looked up in
 the store); nothing in a URL is ever joined to a filesystem path, so path traversal has
-nothing to act on. Media logic lives in :mod:`retrouve.video.stream`; this module maps it to
-HTTP: 206 byte ranges for originals, a streamed fragmented MP4/WebM for windows.
+nothing to act on. Media logic lives in :mod:`retrouve.video.playability` (serve the original
+as-is?) and :mod:`retrouve.video.window` (cut a window); this module maps it to HTTP: 206 byte
+ranges for originals (:mod:`retrouve.web.http_range`), a streamed fragmented MP4/WebM for
+windows.
 
 Headers every clip reply carries (all times in recording seconds, see ``domain``):
 ``X-Retrouve-Offset`` (recording second at media time 0, so
@@ -36,19 +38,16 @@ from retrouve.domain import Recording
 from retrouve.errors import MediaError
 from retrouve.services import Services
 from retrouve.store.db import Store
-from retrouve.video.stream import (
+from retrouve.video.playability import (
     DEFAULT_POLICY,
     MEDIA_TYPES,
-    ClipStream,
     PlaybackPolicy,
-    RangeNotSatisfiable,
     browser_playable,
     image_media_type,
-    iter_file_range,
     original_target,
-    parse_range,
-    remux_or_transcode,
 )
+from retrouve.video.window import ClipStream, remux_or_transcode
+from retrouve.web.http_range import file_response
 
 log = logging.getLogger(__name__)
 
@@ -138,31 +137,6 @@ def _size(rec: Recording) -> int:
 
 def _fmt(t: float) -> str:
     return f"{t:.3f}"
-
-
-def file_response(
-    path: str, media_type: str, size: int, range_header: str | None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """Serve ``path`` whole (200) or one byte range (206), read in chunks, never whole.
-
-    A bad or unsatisfiable ``Range`` gets 416 with ``Content-Range: bytes */size``.
-    """
-    base = {"Accept-Ranges": "bytes", **_NO_STORE, **(headers or {})}
-    try:
-        rng = parse_range(range_header, size)
-    except RangeNotSatisfiable:
-        return Response(status_code=416, headers={**base, "Content-Range": f"bytes */{size}"})
-    if rng is None:
-        return StreamingResponse(
-            iter_file_range(path, 0, size - 1), media_type=media_type,
-            headers={**base, "Content-Length": str(size)},
-        )
-    return StreamingResponse(
-        iter_file_range(path, rng.start, rng.end), status_code=206, media_type=media_type,
-        headers={**base, "Content-Length": str(rng.length),
-                 "Content-Range": rng.content_range(size)},
-    )
 
 
 @dataclass(frozen=True)
@@ -263,7 +237,9 @@ def clip(request: Request, track_id: TrackId, range_: RangeHeader = None) -> Res
     if plan.mode in ("image", "original"):
         if plan.media_type is None:
             raise HTTPException(422, "this image format cannot be shown")
-        return file_response(rec.path, plan.media_type, _size(rec), range_, plan.headers(0.0))
+        return file_response(
+            rec.path, plan.media_type, _size(rec), range_, {**_NO_STORE, **plan.headers(0.0)}
+        )
     stream = open_window(plan, _policy(request))
     return StreamingResponse(
         stream, media_type=stream.media_type,
@@ -312,5 +288,5 @@ def recording(request: Request, recording_id: str, range_: RangeHeader = None) -
     ) or "application/octet-stream"
     # Header values are latin-1: keep a plain ASCII name (the id is in the URL anyway).
     name = Path(rec.path).name.encode("ascii", "replace").decode().replace('"', "")
-    headers = {"Content-Disposition": f'inline; filename="{name}"'}
+    headers = {**_NO_STORE, "Content-Disposition": f'inline; filename="{name}"'}
     return file_response(rec.path, media_type, _size(rec), range_, headers)

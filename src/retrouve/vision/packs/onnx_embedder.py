@@ -1,19 +1,19 @@
-"""Image–text embedders: the :class:`Embedder` protocol and CLIP-family packs.
+"""CLIP-family embedder packs behind the :class:`~retrouve.vision.embedder.Embedder` seam.
 
 Vectors are float32 and L2-normalised, so the dot product of two vectors is their cosine
 similarity (−1..1). Images and text of one pack live in the same space: a text query ranks
-track crops by ``crops @ text``.
+track crops by ``crops @ text``. The vector kind is the pack's name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 from tokenizers import Tokenizer
 
+from retrouve.vision.embedder import l2_normalise
 from retrouve.vision.packs.manifest import PackError
 from retrouve.vision.packs.registry import InstalledPack
 from retrouve.vision.packs.runtime import (
@@ -22,30 +22,6 @@ from retrouve.vision.packs.runtime import (
     pack_label,
     run_images,
 )
-
-
-class Embedder(Protocol):
-    """Appearance vectors for crops, and (when the model has a text side) for text.
-
-    ``embed_images``: RGB uint8 crops of any size → float32 ``(N, dim)``, L2-normalised.
-    ``embed_text``: a phrase → float32 ``(dim,)`` L2-normalised, or None when the embedder has
-    no text encoder (e.g. a pure appearance model) or the text has no usable token.
-    """
-
-    name: str
-    version: str
-    dim: int
-
-    def embed_images(self, crops: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]: ...
-
-    def embed_text(self, text: str) -> npt.NDArray[np.float32] | None: ...
-
-
-def l2_normalise(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norm: npt.NDArray[np.float32] = np.linalg.norm(v, axis=-1, keepdims=True)
-    out: npt.NDArray[np.float32] = (v / np.maximum(norm, np.float32(1e-12))).astype(np.float32)
-    return out
 
 
 class ClipEmbedder:
@@ -71,6 +47,7 @@ class ClipEmbedder:
         assert m.preprocess is not None and m.tokenizer is not None  # manifest validation
         assert m.context_length is not None
         self.name = m.name
+        self.kind = m.name
         self.version = m.version
         self._pre = m.preprocess
         self._context = m.context_length

@@ -127,6 +127,14 @@ class InstalledPack:
         }
 
 
+@dataclass(frozen=True)
+class ListedPack:
+    """An installed pack and whether it is the one serving its task (``retrouve models list``)."""
+
+    pack: InstalledPack
+    active: bool
+
+
 def verify(pack: InstalledPack) -> list[str]:
     """Re-hash every declared file; the problems found (empty when the pack is intact)."""
     return _check_files(pack.path, pack.manifest)
@@ -334,6 +342,14 @@ class PackRegistry:
         found = [p for p in self.list() if p.task == task
                  and (attribute is None or p.manifest.attribute == attribute)]
         return max(found, key=lambda p: p.sequence) if found else None
+
+    def listing(self) -> builtins.list[ListedPack]:
+        """``list()`` with each pack marked active when ``active`` picks it for the task and
+        attribute of some installed pack."""
+        packs = self.list()
+        chosen = {(c.name, c.version) for p in packs
+                  if (c := self.active(p.task, p.manifest.attribute)) is not None}
+        return [ListedPack(p, (p.name, p.version) in chosen) for p in packs]
 
     # ------------------------------------------------------------------ changing
     def install(

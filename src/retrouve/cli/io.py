@@ -1,5 +1,5 @@
 """What every command module shares: the consoles, failing with an exit code, printing text or
-``--json``, and opening the services for one command.
+``--json``, opening the services for one command, and the progress bar of long runs.
 
 Exit codes: 0 success, 1 partial failure (a command says which), 2 bad input or refused
 operation, 130 interrupted.
@@ -16,8 +16,10 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from retrouve.config import load_settings
+from retrouve.domain import UnitResult
 from retrouve.errors import RetrouveError
 from retrouve.services import Services, build_services
 
@@ -55,3 +57,25 @@ def open_services(ctx: click.Context, **overrides: Any) -> Iterator[Services]:
         fail("interrupted: finished work is saved; run the same command again to resume", 130)
     finally:
         services.close()
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[int, int, UnitResult], None]]:
+    """A ``progress(done, total, result)`` callback drawing a bar on stderr, failures above it.
+
+    ``enabled=False`` (``--json``) yields a callback that prints nothing.
+    """
+    if not enabled:
+        yield lambda done, total, result: None
+        return
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), console=err) as bar:
+        task = bar.add_task("analysing", total=None)
+
+        def update(done: int, total: int, result: UnitResult) -> None:
+            bar.update(task, completed=done, total=total)
+            if result.error:
+                bar.console.print(f"[red]failed[/] {result.unit_id}: {result.error}",
+                                  highlight=False)
+
+        yield update

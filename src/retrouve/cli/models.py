@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import click
 from rich.table import Table
 
-from retrouve.cli_io import console, emit, err, fail
+from retrouve.cli.io import console, emit, err, fail
 from retrouve.config import load_settings
 from retrouve.errors import RetrouveError
 from retrouve.vision.packs.registry import PackRegistry, packs_dir, verify
@@ -23,7 +23,7 @@ from retrouve.vision.packs.registry import PackRegistry, packs_dir, verify
 
 @contextmanager
 def _registry(ctx: click.Context) -> Iterator[PackRegistry]:
-    # Mirrors cli._services, without opening the database: packs are files only.
+    # Mirrors io.open_services, without opening the database: packs are files only.
     try:
         settings = load_settings(data_dir=(ctx.obj or {}).get("data_dir"))
         yield PackRegistry(packs_dir(settings))
@@ -53,26 +53,20 @@ def models() -> None:
 def models_list(ctx: click.Context, as_json: bool) -> None:
     """List installed packs; 'active' marks the pack that serves each task."""
     with _registry(ctx) as reg:
-        packs = reg.list()
-        active = set()
-        for p in packs:
-            chosen = reg.active(p.task, p.manifest.attribute)
-            if chosen is not None:
-                active.add((chosen.name, chosen.version))
+        listed = reg.listing()
 
         def text() -> None:
-            if not packs:
+            if not listed:
                 console.print("no model packs installed (retrouve models install PATH_OR_URL)")
                 return
             t = Table("name", "version", "task", "format", "attribute", "licence", "active")
-            for p in packs:
-                m = p.manifest
+            for entry in listed:
+                m = entry.pack.manifest
                 t.add_row(m.name, m.version, m.task, m.format, m.attribute or "", m.licence,
-                          "yes" if (p.name, p.version) in active else "")
+                          "yes" if entry.active else "")
             console.print(t)
 
-        emit(as_json, [{**p.to_json(), "active": (p.name, p.version) in active}
-                        for p in packs], text)
+        emit(as_json, [{**e.pack.to_json(), "active": e.active} for e in listed], text)
 
 
 @models.command("install")

@@ -1,4 +1,4 @@
-"""Playback media logic: Range parsing, file ranges, browser-playability, window streams."""
+"""Playback media logic: browser-playability of originals, window streams."""
 
 from __future__ import annotations
 
@@ -12,17 +12,10 @@ import pytest
 from clips import CODEC, RED, Moving, make_clip, make_still, render
 from retrouve.domain import Recording
 from retrouve.errors import MediaError
-from retrouve.video import stream as st
+from retrouve.video import window as st
 from retrouve.video.decode import sample_frames
-from retrouve.video.stream import (
-    ByteRange,
-    PlaybackPolicy,
-    RangeNotSatisfiable,
-    browser_playable,
-    iter_file_range,
-    parse_range,
-    remux_or_transcode,
-)
+from retrouve.video.playability import PlaybackPolicy, browser_playable
+from retrouve.video.window import remux_or_transcode
 
 needs_x264 = pytest.mark.skipif(CODEC != "libx264", reason="PyAV built without libx264")
 OBJ = (Moving(RED, (40, 40), (0, 60), (260, 120), 0.0, 30.0),)
@@ -80,70 +73,6 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
         encode(d / "raw.h264", "libx264", options=x264, fmt="h264")
         encode(d / "yuv444.mp4", "libx264", options=x264, pix_fmt="yuv444p")
     return d
-
-
-# ---------------------------------------------------------------------------- ranges
-@pytest.mark.parametrize(
-    ("header", "size", "expected"),
-    [
-        (None, 1000, None),
-        ("bytes=0-499", 1000, (0, 499)),
-        ("bytes=500-999", 1000, (500, 999)),
-        ("bytes=500-", 1000, (500, 999)),
-        ("bytes=900-5000", 1000, (900, 999)),  # end clamped to the last byte
-        ("bytes=-100", 1000, (900, 999)),
-        ("bytes=-5000", 1000, (0, 999)),  # suffix longer than the file: all of it
-        ("bytes=0-0", 1000, (0, 0)),
-        ("bytes=999-999", 1000, (999, 999)),
-        ("Bytes = 10 - 19", 1000, (10, 19)),  # case and spaces tolerated
-        ("bytes=0-9, 20-29", 1000, (0, 9)),  # multi-range: the first range only
-        ("bytes=0-", 1, (0, 0)),
-    ],
-)
-def test_parse_range(header: str | None, size: int, expected: tuple[int, int] | None) -> None:
-    got = parse_range(header, size)
-    assert (None if got is None else (got.start, got.end)) == expected
-
-
-@pytest.mark.parametrize(
-    ("header", "size"),
-    [
-        ("bytes=1000-", 1000),  # starts at the end
-        ("bytes=1000-1001", 1000),
-        ("bytes=5-2", 1000),  # backwards
-        ("bytes=-0", 1000),
-        ("bytes=-", 1000),
-        ("bytes=a-b", 1000),
-        ("bytes=0-1-2", 1000),
-        ("bytes 0-10", 1000),  # no '='
-        ("items=0-10", 1000),  # other unit
-        ("", 1000),
-        ("bytes=0-", 0),  # empty file: nothing is satisfiable
-        ("bytes=-10", 0),
-    ],
-)
-def test_parse_range_refuses(header: str, size: int) -> None:
-    with pytest.raises(RangeNotSatisfiable) as info:
-        parse_range(header, size)
-    assert info.value.size == size
-
-
-def test_byte_range_headers() -> None:
-    r = ByteRange(100, 199)
-    assert r.length == 100
-    assert r.content_range(1000) == "bytes 100-199/1000"
-
-
-def test_iter_file_range_exact_bytes_in_chunks(tmp_path: Path) -> None:
-    data = bytes(range(256)) * 40  # 10240 bytes
-    path = tmp_path / "f.bin"
-    path.write_bytes(data)
-    chunks = list(iter_file_range(path, 1000, 5999, chunk=1024))
-    assert b"".join(chunks) == data[1000:6000]
-    assert max(len(c) for c in chunks) <= 1024 and len(chunks) == 5
-    assert b"".join(iter_file_range(path, 0, 0)) == data[:1]
-    # A file cut while served: the stream ends short instead of failing.
-    assert b"".join(iter_file_range(path, 10000, 20000)) == data[10000:]
 
 
 # ------------------------------------------------------------------ playability

@@ -1,7 +1,7 @@
 """``retrouve parse``: show how a free-text query is read, without searching.
 
-Kept apart from ``cli.py`` (which registers it) so that it imports nothing from there: no
-database, no models, just the parser. The wall clock is read here, at the edge.
+It opens no database and loads no models, just the parser. The wall clock is read here, at
+the edge.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from retrouve.cli_io import console, fail
+from retrouve.cli.io import console, fail
 from retrouve.errors import QueryError
 from retrouve.search.text_query import ParsedText, parse_text
 from retrouve.search.text_vocab import Lang

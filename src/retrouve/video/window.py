@@ -1,20 +1,13 @@
-"""Footage for the operators' browser: ranged originals and short fMP4/WebM windows.
+"""Short windows of a recording for the operators' browser: fragmented MP4 or WebM, streamed.
 
-Pure media logic, no HTTP (``retrouve.web.media`` maps it to routes). Two ways to play a
-sighting:
-
-* **The original, byte ranges.** When a recording is already something the browser plays
-  (:func:`browser_playable`: MP4/MOV or WebM holding H.264/VP8/VP9/AV1 in 4:2:0), it is served
-  as-is with HTTP ``Range`` (:func:`parse_range`, :func:`iter_file_range`); the player seeks
-  itself. MP4 "faststart" (``moov`` before ``mdat``) is not needed: the browser asks for the
-  tail range when the ``moov`` is at the end, at the cost of one extra round trip.
-* **A window, streamed.** Otherwise (or when no ``Range`` is asked)
-  :func:`remux_or_transcode` writes a *fragmented* MP4 (``frag_keyframe+empty_moov+
-  default_base_moof``) or a WebM of only ``[t_from, t_to]``: packets are copied without
-  re-encoding when the codec plays in that container, else decoded and re-encoded fast
-  (libx264 ultrafast/zerolatency, or libvpx realtime). Bytes are yielded as the muxer writes
-  them, so memory stays at about one fragment (at most ~1 s of video) whatever the recording's
-  length, and the whole recording is never read.
+Pure media logic, no HTTP (``retrouve.web.media`` maps it to routes). When the original is
+not served as-is (see :mod:`retrouve.video.playability`), or no ``Range`` is asked,
+:func:`remux_or_transcode` writes a *fragmented* MP4 (``frag_keyframe+empty_moov+
+default_base_moof``) or a WebM of only ``[t_from, t_to]``: packets are copied without
+re-encoding when the codec plays in that container, else decoded and re-encoded fast
+(libx264 ultrafast/zerolatency, or libvpx realtime). Bytes are yielded as the muxer writes
+them, so memory stays at about one fragment (at most ~1 s of video) whatever the recording's
+length, and the whole recording is never read.
 
 Time base: *recording seconds* are ``pts × time_base`` of the video stream, exactly the
 ``frame.time`` that :mod:`retrouve.video.decode` gives the analysis (so track times line up).
@@ -27,7 +20,6 @@ play in MP4, and recording sound in public space is generally not lawful evidenc
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,17 +29,21 @@ from typing import Final, Literal
 import av
 import av.container
 
-from retrouve.domain import Recording
-from retrouve.errors import MediaError, RetrouveError
+from retrouve.errors import MediaError
 from retrouve.video.decode import open_video
+from retrouve.video.playability import (
+    DEFAULT_POLICY,
+    MEDIA_TYPES,
+    PlaybackPolicy,
+    Target,
+    probe_media,
+)
 
 log = logging.getLogger(__name__)
 
-#: Container of a streamed window.
-Target = Literal["mp4", "webm"]
 Mode = Literal["remux", "transcode"]
 
-#: Bytes per chunk read from disk or handed to the HTTP layer.
+#: Most bytes handed to the HTTP layer in one piece.
 CHUNK_BYTES: Final = 256 * 1024
 #: Fragmented MP4 a ``<video>`` element (or MSE) can play while it is still being written.
 MP4_MOVFLAGS: Final = "frag_keyframe+empty_moov+default_base_moof"
@@ -57,198 +53,6 @@ FRAGMENT_US: Final = 1_000_000
 CLUSTER_MS: Final = 1_000
 #: Seconds to step back when a seek lands after its target (see ``_seek``).
 _SEEK_BACKOFF: Final = (0.0, 2.0, 10.0, 30.0, 120.0)
-
-MEDIA_TYPES: Final[dict[Target, str]] = {"mp4": "video/mp4", "webm": "video/webm"}
-#: Still images browsers display, by suffix.
-IMAGE_TYPES: Final[dict[str, str]] = {
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
-    ".gif": "image/gif", ".bmp": "image/bmp",
-}
-#: Original files served as-is, by suffix (MOV is the same ISO-BMFF family as MP4, and
-#: Chromium sniffs the bytes, so ``video/mp4`` is the useful type for both).
-_ORIGINAL_TYPES: Final[dict[str, Target]] = {
-    ".mp4": "mp4", ".m4v": "mp4", ".mov": "mp4", ".webm": "webm",
-}
-#: Audio codecs that do not stop a browser playing an original file.
-_BROWSER_AUDIO: Final = frozenset({"aac", "mp3", "opus", "vorbis", "flac"})
-
-
-class RangeNotSatisfiable(RetrouveError):
-    """A ``Range`` header that is malformed or outside the file (HTTP 416).
-
-    ``size`` is the file's length in bytes, for the ``Content-Range: bytes */size`` reply.
-    """
-
-    def __init__(self, header: str, size: int, why: str) -> None:
-        super().__init__(f"range {header!r} not satisfiable for {size} bytes: {why}")
-        self.size = size
-
-
-@dataclass(frozen=True)
-class ByteRange:
-    """Bytes ``start..end`` of a file, both **inclusive** (HTTP semantics), ``end < size``."""
-
-    start: int
-    end: int
-
-    @property
-    def length(self) -> int:
-        return self.end - self.start + 1
-
-    def content_range(self, size: int) -> str:
-        """The ``Content-Range`` header value for a 206 reply."""
-        return f"bytes {self.start}-{self.end}/{size}"
-
-
-_RANGE_RE: Final = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
-
-
-def parse_range(header: str | None, size: int) -> ByteRange | None:
-    """Parse an HTTP ``Range`` header against a file of ``size`` bytes.
-
-    ``None`` (no header) means "the whole file, 200". Accepted: ``bytes=a-b`` (``b`` clamped
-    to the last byte), ``bytes=a-``, ``bytes=-n`` (last ``n`` bytes, the whole file if
-    ``n >= size``). A multi-range request (``bytes=0-9,20-29``) is answered with its **first**
-    range only: media elements never send one, and a multipart/byteranges reply would cost
-    code nobody uses; the reply's ``Content-Range`` tells the client what it got.
-    Raises :class:`RangeNotSatisfiable` for any other unit, bad syntax, ``a > b``, a start at
-    or past the end, ``bytes=-0``, or any range of an empty file.
-    """
-    if header is None:
-        return None
-    unit, eq, spec = header.partition("=")
-    if not eq or unit.strip().lower() != "bytes":
-        raise RangeNotSatisfiable(header, size, "only 'bytes=' ranges are served")
-    first = spec.split(",", 1)[0]
-    m = _RANGE_RE.match(first)
-    if m is None or (not m.group(1) and not m.group(2)):
-        raise RangeNotSatisfiable(header, size, "malformed range")
-    a, b = m.group(1), m.group(2)
-    if not a:  # suffix range: the last n bytes
-        n = int(b)
-        if n == 0 or size == 0:
-            raise RangeNotSatisfiable(header, size, "empty suffix range")
-        return ByteRange(max(0, size - n), size - 1)
-    start = int(a)
-    end = int(b) if b else size - 1
-    if b and end < start:
-        raise RangeNotSatisfiable(header, size, "range ends before it starts")
-    if start >= size:
-        raise RangeNotSatisfiable(header, size, "range starts past the end")
-    return ByteRange(start, min(end, size - 1))
-
-
-def iter_file_range(
-    path: Path | str, start: int, end: int, chunk: int = CHUNK_BYTES
-) -> Iterator[bytes]:
-    """Yield bytes ``start..end`` (inclusive) of ``path`` in chunks of at most ``chunk`` bytes.
-
-    The file is opened lazily (on the first ``next``) and read piecewise, never whole. If the
-    file turns out shorter than ``end`` (cut while served), the stream just ends early.
-    """
-    remaining = end - start + 1
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        while remaining > 0:
-            data = fh.read(min(chunk, remaining))
-            if not data:
-                return
-            remaining -= len(data)
-            yield data
-
-
-@dataclass(frozen=True)
-class PlaybackPolicy:
-    """What the operators' browser plays; decides remux versus transcode.
-
-    The defaults fit the Debian ``chromium`` build the project targets (see
-    ``docs/playback.md``: it plays H.264 in MP4, VP8/VP9 in WebM, VP9 in MP4). For a browser
-    without proprietary codecs, drop ``"h264"`` from ``mp4_codecs`` and set
-    ``prefer="webm"``: H.264 footage is then transcoded to VP8/VP9 WebM.
-    """
-
-    mp4_codecs: frozenset[str] = frozenset({"h264", "vp9", "av1"})
-    webm_codecs: frozenset[str] = frozenset({"vp8", "vp9", "av1"})
-    #: Pixel formats played everywhere (``yuvj420p`` is full-range 4:2:0 from JPEG-minded
-    #: cameras); 4:2:2, 4:4:4 and 10-bit are not, so they are transcoded.
-    pix_fmts: frozenset[str] = frozenset({"yuv420p", "yuvj420p"})
-    #: Container of windows when both would do, and of transcodes.
-    prefer: Target = "mp4"
-    #: Encoder of WebM transcodes: ``libvpx`` (VP8, fastest) or ``libvpx-vp9``.
-    webm_encoder: str = "libvpx"
-    #: Transcodes larger than this are scaled down (aspect kept): a 4K window then still
-    #: starts in well under a second on a small server.
-    max_height: int = 1080
-
-    def codecs(self, target: Target) -> frozenset[str]:
-        return self.mp4_codecs if target == "mp4" else self.webm_codecs
-
-
-DEFAULT_POLICY: Final = PlaybackPolicy()
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What PyAV says about a file: demuxer names, first video stream, audio codecs."""
-
-    formats: frozenset[str]
-    codec: str
-    pix_fmt: str | None
-    audio_codecs: tuple[str, ...]
-
-
-def probe_media(path: Path | str, label: str | None = None) -> MediaInfo:
-    """Probe ``path`` (headers only). Raises :class:`MediaError` when it has no video."""
-    name = label or str(path)
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise MediaError(f"cannot play {name}: no video stream")
-            vs = container.streams.video[0]
-            return MediaInfo(
-                formats=frozenset(container.format.name.split(",")),
-                codec=vs.codec_context.name,
-                pix_fmt=vs.codec_context.pix_fmt,
-                audio_codecs=tuple(a.codec_context.name for a in container.streams.audio),
-            )
-    except (av.FFmpegError, OSError) as exc:
-        raise MediaError(f"cannot open {name}: {exc}") from exc
-
-
-def original_target(recording: Recording) -> Target | None:
-    """The container family of the original file by its suffix, ``None`` if not MP4/MOV/WebM."""
-    return _ORIGINAL_TYPES.get(Path(recording.path).suffix.lower())
-
-
-def image_media_type(recording: Recording) -> str | None:
-    """MIME type of a still recording a browser shows as-is, else ``None``."""
-    return IMAGE_TYPES.get(Path(recording.path).suffix.lower())
-
-
-def browser_playable(recording: Recording, policy: PlaybackPolicy = DEFAULT_POLICY) -> bool:
-    """True when the original file can be served byte-for-byte to the browser.
-
-    A still must be JPEG/PNG/WebP/GIF/BMP. A video must be an MP4/MOV (by suffix and by
-    demuxer) or a WebM whose first video stream is in ``policy``'s codecs for that container
-    and pixel formats, with no audio the browser would choke on. The file is probed with
-    PyAV; an unreadable file is not playable (the window path then reports the error).
-    """
-    if recording.is_image:
-        return image_media_type(recording) is not None
-    target = original_target(recording)
-    if target is None:
-        return False
-    try:
-        info = probe_media(recording.path, recording.id)
-    except MediaError:
-        return False
-    demuxer = "mp4" if target == "mp4" else "webm"
-    return (
-        demuxer in info.formats
-        and info.codec in policy.codecs(target)
-        and info.pix_fmt in policy.pix_fmts
-        and all(a in _BROWSER_AUDIO for a in info.audio_codecs)
-    )
 
 
 class ClipStream:

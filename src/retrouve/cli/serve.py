@@ -1,0 +1,71 @@
+"""``retrouve serve``: run the operator web application (pages and JSON API) with uvicorn.
+
+Cookies are Secure by default unless the host is a loopback address served over plain HTTP.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import click
+
+from retrouve.cli.io import err, fail, open_services
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--secure-cookies/--no-secure-cookies", default=None,
+              help="Mark session cookies Secure (HTTPS only). Default: on unless the host is "
+                   "a loopback address served over plain HTTP.")
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False),
+              help="Serve HTTPS with this certificate (PEM).")
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False),
+              help="Private key of --ssl-certfile.")
+@click.option("--proxy-headers", is_flag=True,
+              help="Trust X-Forwarded-For/-Proto from the reverse proxy on 127.0.0.1 (client "
+                   "addresses for the login rate limit).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
+          ssl_certfile: str | None, ssl_keyfile: str | None, proxy_headers: bool) -> None:
+    """Run the operator web application (pages and JSON API under /api).
+
+    \b
+    Create the first account before:  retrouve users add admin --role admin
+    Then open http://127.0.0.1:8000/ (one process: sessions live in memory).
+    """
+    import uvicorn
+
+    from retrouve.web import WebConfig, create_app
+
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        fail("--ssl-certfile and --ssl-keyfile go together")
+    https = bool(ssl_certfile)
+    if secure_cookies is None:
+        secure_cookies = https or not _is_loopback(host)
+    if secure_cookies and not https and not proxy_headers:
+        err.print("[yellow]note:[/] session cookies are Secure: browsers send them over HTTPS "
+                  "only (use --ssl-certfile/--ssl-keyfile or an HTTPS reverse proxy)",
+                  highlight=False)
+    with open_services(ctx) as svc:
+        if not svc.store.list_users():
+            err.print("[yellow]note:[/] no account yet: "
+                      "retrouve users add admin --role admin", highlight=False)
+        app = create_app(svc, WebConfig(secure_cookies=secure_cookies))
+        options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
+                                   "forwarded_allow_ips": "127.0.0.1", "server_header": False,
+                                   "log_level": "info"}
+        if https:
+            options.update(ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        uvicorn.run(app, **options)

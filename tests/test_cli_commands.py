@@ -1,0 +1,68 @@
+"""The command skeleton: every command of every command module is reachable from
+``retrouve --help``, and every command that prints data accepts ``--json``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from retrouve.cli import COMMAND_MODULES, cli
+
+#: Leaf commands without ``--json``, each with the reason.
+NO_JSON = {
+    ("demo",): "a guided tour for people: progress bar, then prose and tables",
+    ("serve",): "runs the web server; prints only uvicorn's log",
+    ("users", "passwd"): "prints only a confirmation line; no data to emit",
+    ("users", "disable"): "prints only a confirmation line; no data to emit",
+}
+
+
+def _walk(command: click.Command, path: tuple[str, ...]) -> Iterator[
+        tuple[tuple[str, ...], click.Command]]:
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            yield from _walk(sub, (*path, name))
+
+
+REACHABLE = dict(_walk(cli, ()))
+LEAVES = {p: c for p, c in REACHABLE.items() if not isinstance(c, click.Group)}
+
+
+def _defined_in(module: object) -> Iterator[click.Command]:
+    for value in vars(module).values():
+        if isinstance(value, click.Command) and value.callback is not None \
+                and value.callback.__module__ == getattr(module, "__name__", None):
+            yield from (c for _, c in _walk(value, ()))
+
+
+@pytest.mark.parametrize("module", COMMAND_MODULES, ids=lambda m: m.__name__)
+def test_every_command_of_the_module_is_reachable(module: object) -> None:
+    defined = list(_defined_in(module))
+    assert defined, f"{module} defines no command"
+    reachable = {id(c) for c in REACHABLE.values()}
+    missing = [c.name for c in defined if id(c) not in reachable]
+    assert missing == []
+
+
+@pytest.mark.parametrize("path", sorted(LEAVES), ids=" ".join)
+def test_every_data_printing_command_has_json(path: tuple[str, ...]) -> None:
+    options = {opt for p in LEAVES[path].params for opt in getattr(p, "opts", [])}
+    assert ("--json" in options) == (path not in NO_JSON), path
+
+
+@pytest.mark.parametrize("path", sorted(NO_JSON), ids=" ".join)
+def test_json_exceptions_name_real_commands(path: tuple[str, ...]) -> None:
+    assert path in LEAVES
+
+
+@pytest.mark.parametrize("path", sorted(p for p in REACHABLE if p), ids=" ".join)
+def test_every_command_is_listed_in_its_parent_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path[:-1], "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    listed = [line.split()[0] for line in result.output.split("Commands:", 1)[1].splitlines()
+              if line.startswith("  ") and line.split()]
+    assert path[-1] in listed

@@ -56,7 +56,7 @@ def work_units(svc: Services) -> dict[str, dict[str, Any]]:
 
 
 def statuses(svc: Services) -> dict[str, tuple[str, str | None]]:
-    return {r.id: (status, error) for r, status, error in svc.store.list_recordings()}
+    return {e.recording.id: (e.status, e.error) for e in svc.store.list_recordings()}
 
 
 # ------------------------------------------------------------------------ clean analysis
@@ -171,14 +171,14 @@ def test_run_is_recorded_with_models_and_settings(
 ) -> None:
     svc, _, report = analysed
     [run] = svc.store.list_runs()
-    assert run["id"] == report.run_id
-    assert run["status"] == "done"
-    assert run["started_at"] == fixed_clock() and run["finished_at"] == fixed_clock()
-    assert json.loads(run["models_json"]) == {"detector": shape_detector.__qualname__}
-    recorded = json.loads(run["settings_json"])
+    assert run.id == report.run_id
+    assert run.status == "done"
+    assert run.started_at == fixed_clock() and run.finished_at == fixed_clock()
+    assert json.loads(run.models_json) == {"detector": shape_detector.__qualname__}
+    recorded = json.loads(run.settings_json)
     assert recorded == json.loads(json.dumps(svc.settings.analysis.model_dump()))
     assert recorded["sample_fps"] == 4.0 and recorded["slice_seconds"] == 600.0
-    assert run["software_version"]
+    assert run.software_version
 
 
 def test_rerun_when_everything_is_done_does_nothing(
@@ -337,7 +337,7 @@ def test_interrupted_analysis_resumes_without_duplicates(
         first_tracks = track_keys(svc)
         assert first_tracks and {k[0] for k in first_tracks} == set(done)
         [run] = svc.store.list_runs()
-        assert run["status"] == "interrupted"
+        assert run.status == "interrupted"
         assert statuses(svc)[rec.id][0] == "analysing"
     finally:
         svc.close()
@@ -359,8 +359,8 @@ def test_interrupted_analysis_resumes_without_duplicates(
         assert {k for k in keys if k[0] == done[0]} == set(first_tracks)
         assert statuses(svc)[rec.id] == ("done", None)
         runs = svc.store.list_runs()
-        assert [r["status"] for r in runs] == ["interrupted", "done"]
-        assert all(json.loads(r["settings_json"])["slice_seconds"] == 10 for r in runs)
+        assert [r.status for r in runs] == ["interrupted", "done"]
+        assert all(json.loads(r.settings_json)["slice_seconds"] == 10 for r in runs)
     finally:
         svc.close()
 
@@ -381,7 +381,7 @@ def test_failed_unit_leaves_recording_partial_then_retry_completes(
         status, recorded = statuses(svc)[rec.id]
         assert status == "partial" and recorded is not None and "detector exploded" in recorded
         assert work_units(svc)[unit]["status"] == "failed"
-        assert svc.store.list_runs()[-1]["status"] == "done-with-errors"
+        assert svc.store.list_runs()[-1].status == "done-with-errors"
     finally:
         svc.close()
 
@@ -417,7 +417,7 @@ def test_unreadable_file_fails_while_the_other_recording_succeeds(
     status, recorded = result[bad_id]
     assert status == "failed" and recorded is not None and doomed.name in recorded
     assert {t.row["recording_id"] for t in stored_tracks(services)} == {good_id}
-    assert services.store.list_runs()[-1]["status"] == "done-with-errors"
+    assert services.store.list_runs()[-1].status == "done-with-errors"
     assert work_units(services)[unit]["error"] == error
 
 

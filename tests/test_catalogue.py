@@ -165,7 +165,8 @@ def test_ingest_with_start_then_reingest_is_skipped(
     assert rec.id == f"cam1-{rec.sha256[:12]}"
     stored = services.store.get_recording(rec.id)
     assert stored == rec
-    [(listed, status, error)] = services.store.list_recordings("cam1")
+    [entry] = services.store.list_recordings("cam1")
+    listed, status, error = entry.recording, entry.status, entry.error
     assert (listed, status, error) == (rec, "pending", None)
 
     again = services.catalogue.ingest(str(clip_a.path), cam.id, "2026-01-04T10:00:00+01:00")
@@ -298,7 +299,7 @@ def test_folder_with_corrupt_and_truncated_files_keeps_the_good_one(
     for path, message in failed.items():
         assert Path(path).name in message
         assert "cannot" in message
-    assert [r.id for r, _, _ in services.store.list_recordings()] == [report.added[0].id]
+    assert [e.recording.id for e in services.store.list_recordings()] == [report.added[0].id]
     failed_json = report.to_json()["failed"]
     assert isinstance(failed_json, list)
     assert {f["path"] for f in failed_json} == set(failed)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import CheckConstraint, create_engine, event, text
 
-from retrouve.store.migrate import alembic_config, upgrade
+from retrouve.errors import StoreError
+from retrouve.store import schema
+from retrouve.store.db import Store, _sqlite_pragmas
+from retrouve.store.migrate import alembic_config
 
 
 def test_0003_folds_plate_reads_and_types_older_vehicle_tracks(tmp_path: Path) -> None:
@@ -26,7 +35,7 @@ def test_0003_folds_plate_reads_and_types_older_vehicle_tracks(tmp_path: Path) -
             "object_conf, start_utc, end_utc, t_start, t_end, best_t, box_x0, box_y0, box_x1, "
             "box_y1, observations_json) VALUES (2, 'r', 'c', 'u', 1, 1, 'car', 0.8, "
             "'2026-01-04 10:00:00', '2026-01-04 10:00:05', 0, 5, 1, 0, 0, 10, 10, '[]')"))
-    upgrade(engine)
+    command.upgrade(alembic_config(engine), "0003")
     with engine.connect() as conn:
         types = conn.execute(text("SELECT track_id, value, confidence, rank FROM "
                                   "track_attributes WHERE name = 'vehicle_type'")).all()
@@ -35,3 +44,113 @@ def test_0003_folds_plate_reads_and_types_older_vehicle_tracks(tmp_path: Path) -
     assert tuple(row) == ("48012C0", "|48012C0|221|")
     assert version == "0003"
     assert [tuple(t) for t in types] == [(2, "car", 1.0, 1)]
+
+
+#: One row in every table a 0004 table copy touches, and in each of their children (which a
+#: copy with foreign keys on would delete through ON DELETE CASCADE).
+_ROWS_0003 = (
+    "INSERT INTO cameras VALUES ('c', 'Gare', 'UTC', NULL, NULL, NULL, '2026-01-01 00:00:00')",
+    "INSERT INTO recordings (id, camera_id, path, sha256, size_bytes, start_utc, end_utc, "
+    "duration_s, fps, width, height, codec, is_image, status, error, ingested_at) VALUES "
+    "('r', 'c', '/f.mp4', 's', 1, '2026-01-04 10:00:00', '2026-01-04 10:00:20', 20, 25, 640, "
+    "360, 'h264', 0, 'partial', 'boom', '2026-01-05 00:00:00')",
+    "INSERT INTO analysis_runs (id, started_at, status, settings_json, models_json, "
+    "software_version) VALUES (1, '2026-01-05 00:00:00', 'done-with-errors', '{}', '{}', 't')",
+    "INSERT INTO work_units (id, recording_id, t0, t1, status, error, run_id, attempts) VALUES "
+    "('r@0', 'r', 0, 10, 'done', NULL, 1, 1), ('r@10', 'r', 10, 20, 'failed', 'boom', 1, 1)",
+    "INSERT INTO tracks (id, recording_id, camera_id, unit_id, run_id, local_id, object, "
+    "object_conf, start_utc, end_utc, t_start, t_end, best_t, box_x0, box_y0, box_x1, box_y1, "
+    "observations_json) VALUES (2, 'r', 'c', 'r@0', 1, 1, 'person', 0.8, "
+    "'2026-01-04 10:00:00', '2026-01-04 10:00:05', 0, 5, 1, 0, 0, 10, 10, '[]')",
+    "INSERT INTO track_attributes VALUES (2, 'upper', 'red', 0.9, 1)",
+    "INSERT INTO users (id, name, password_hash, role, disabled, created_at, "
+    "password_changed_at) VALUES (1, 'marie', 'h', 'supervisor', 0, '2026-01-01 00:00:00', "
+    "'2026-01-01 00:00:00')",
+    "INSERT INTO api_tokens (id, user_id, token_sha256, created_at) VALUES "
+    "(1, 1, 'ab', '2026-01-01 00:00:00')",
+)
+_TABLES = ("cameras", "recordings", "analysis_runs", "work_units", "tracks",
+           "track_attributes", "users", "api_tokens")
+
+
+def _dump(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
+    with engine.connect() as conn:
+        return {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY 1"))]
+                for t in _TABLES}
+
+
+def test_0004_adds_status_checks_and_keeps_every_row(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas)  # foreign keys on, as the store has them
+    command.upgrade(alembic_config(engine), "0003")
+    with engine.begin() as conn:
+        for sql in _ROWS_0003:
+            conn.execute(text(sql))
+    before = _dump(engine)
+    engine.dispose()
+
+    store = Store(url, tmp_path / "blobs")  # opening migrates to the newest revision
+    try:
+        assert _dump(store.engine) == before
+        with store.engine.connect() as conn:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            checks = {name: conn.execute(text(
+                "SELECT sql FROM sqlite_master WHERE name = :t"), {"t": name}).scalar_one()
+                for name in ("recordings", "analysis_runs", "work_units", "users")}
+        assert version == "0004"
+        assert "CONSTRAINT ck_recordings_status CHECK" in checks["recordings"]
+        assert "CONSTRAINT ck_analysis_runs_status CHECK" in checks["analysis_runs"]
+        assert "CONSTRAINT ck_work_units_status CHECK" in checks["work_units"]
+        assert "CONSTRAINT ck_users_role CHECK" in checks["users"]
+        [entry] = store.list_recordings()
+        assert (entry.recording.id, entry.status, entry.error) == ("r", "partial", "boom")
+        with pytest.raises(StoreError, match="cannot set status of recording r to 'over'"):
+            store.set_recording_status("r", "over", None)  # type: ignore[arg-type]
+    finally:
+        store.close()
+
+
+def test_0004_downgrades_without_losing_rows(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'db'}")
+    event.listen(engine, "connect", _sqlite_pragmas)
+    command.upgrade(alembic_config(engine), "0003")
+    with engine.begin() as conn:
+        for sql in _ROWS_0003:
+            conn.execute(text(sql))
+    before = _dump(engine)
+    command.upgrade(alembic_config(engine), "0004")
+    command.downgrade(alembic_config(engine), "0003")
+    assert _dump(engine) == before
+    with engine.begin() as conn:  # the constraint is gone again
+        conn.execute(text("UPDATE recordings SET status = 'whatever'"))
+
+
+def _migration_0004() -> Any:
+    path = Path(alembic_config(create_engine("sqlite://")).get_main_option("script_location")
+                or "") / "versions" / "0004_status_checks.py"
+    spec = importlib.util.spec_from_file_location("migration_0004", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("table", "column"), [("recordings", "status"),
+                                                ("analysis_runs", "status"),
+                                                ("work_units", "status"), ("users", "role")])
+def test_0004_matches_the_schema_and_alters_postgresql_in_place(table: str, column: str) -> None:
+    migration = _migration_0004()
+    [values] = [v for t, c, v in migration._CHECKS if (t, c) == (table, column)]
+    [check] = [c for c in schema.metadata.tables[table].constraints
+               if isinstance(c, CheckConstraint)]
+    assert check.name == f"ck_{table}_{column}"
+    assert str(check.sqltext) == f"{column} IN ({', '.join(repr(v) for v in values)})"
+    out = io.StringIO()
+    context = MigrationContext.configure(dialect_name="postgresql",
+                                         opts={"as_sql": True, "output_buffer": out})
+    with Operations.context(context):
+        migration.upgrade()
+    assert (f"ALTER TABLE {table} ADD CONSTRAINT ck_{table}_{column} CHECK "
+            f"({column} IN (") in out.getvalue()

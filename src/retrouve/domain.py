@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Final
 
 import numpy as np
@@ -65,6 +66,46 @@ COLOURS: Final[tuple[str, ...]] = (
     "pink",
 )
 ACHROMATIC: Final[frozenset[str]] = frozenset({"black", "white", "grey"})
+
+
+# Statuses and roles as stored (the database has a CHECK constraint on each set, migration
+# 0004). They are ``StrEnum``s, so JSON, templates and comparisons with plain strings keep
+# seeing the same words.
+class RecordingStatus(StrEnum):
+    """Analysis state of a recording: pending → analysing → done | failed; partial when some
+    of its work units failed and others are done."""
+
+    PENDING = "pending"
+    ANALYSING = "analysing"
+    DONE = "done"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class UnitStatus(StrEnum):
+    """State of one work unit: pending until analysed, then done or failed (retried later)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RunStatus(StrEnum):
+    """Outcome of one analysis run: running until it ends, then done, done-with-errors (some
+    units failed) or interrupted (Ctrl-C; the finished units are kept)."""
+
+    RUNNING = "running"
+    DONE = "done"
+    DONE_WITH_ERRORS = "done-with-errors"
+    INTERRUPTED = "interrupted"
+
+
+class Role(StrEnum):
+    """Operator roles of the web application, most powerful first (iteration order)."""
+
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    OPERATOR = "operator"
 
 
 def ensure_aware(when: datetime, what: str) -> datetime:

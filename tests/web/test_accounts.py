@@ -24,8 +24,8 @@ def test_add_authenticate_and_hash(accounts: Accounts, services: Services) -> No
     user = accounts.add("marie", "supervisor", PASSWORD)
     assert (user.name, user.role, user.disabled) == ("marie", "supervisor", False)
     stored = services.store.get_user(name="marie")
-    assert stored is not None and stored["password_hash"].startswith("$argon2id$")
-    assert PASSWORD not in stored["password_hash"]
+    assert stored is not None and stored.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in stored.password_hash
     assert accounts.authenticate("marie", PASSWORD).id == user.id
     with pytest.raises(AuthError):
         accounts.authenticate("marie", PASSWORD + "x")

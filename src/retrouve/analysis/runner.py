@@ -20,7 +20,15 @@ from retrouve.analysis.executor import Executor
 from retrouve.analysis.pipeline import process_unit
 from retrouve.analysis.planning import plan_units
 from retrouve.config import Settings
-from retrouve.domain import Recording, StageStats, UnitResult, WorkUnit
+from retrouve.domain import (
+    Recording,
+    RecordingStatus,
+    RunStatus,
+    StageStats,
+    UnitResult,
+    UnitStatus,
+    WorkUnit,
+)
 from retrouve.store.db import Store
 from retrouve.vision.models import DetectorFactory, PlateReaderFactory
 
@@ -79,8 +87,10 @@ class Analyser:
 
     def pending(self, recording_ids: Sequence[str] | None = None,
                 retry_failed: bool = True) -> list[Recording]:
-        statuses = ["pending", "analysing", "partial"] + (["failed"] if retry_failed else [])
-        recs = [r for r, _, _ in self.store.list_recordings(status=statuses)]
+        statuses = [RecordingStatus.PENDING, RecordingStatus.ANALYSING, RecordingStatus.PARTIAL]
+        if retry_failed:
+            statuses.append(RecordingStatus.FAILED)
+        recs = [e.recording for e in self.store.list_recordings(status=statuses)]
         if recording_ids:
             wanted = set(recording_ids)
             recs = [r for r in recs if r.id in wanted]
@@ -98,7 +108,7 @@ class Analyser:
             self.store.ensure_units(planned)
             units.extend(planned)
         status = self.store.unit_status([r.id for r in recs])
-        todo = [u for u in units if status.get(u.id) != "done"]
+        todo = [u for u in units if status.get(u.id) != UnitStatus.DONE]
         report.units_total = len(units)
         report.units_skipped = len(units) - len(todo)
         if not todo:
@@ -109,7 +119,7 @@ class Analyser:
         )
         report.run_id = run_id
         for rec in recs:
-            self.store.set_recording_status(rec.id, "analysing", None)
+            self.store.set_recording_status(rec.id, RecordingStatus.ANALYSING, None)
         executor = self.executor_factory()
         fn = functools.partial(
             process_unit, settings=self.settings, detector_factory=self.detector_factory,
@@ -129,12 +139,12 @@ class Analyser:
         except KeyboardInterrupt:
             report.interrupted = True
             executor.shutdown()
-            self.store.finish_run(run_id, self.clock(), "interrupted")
+            self.store.finish_run(run_id, self.clock(), RunStatus.INTERRUPTED)
             log.warning("analysis interrupted: finished units are kept, run again to resume")
             raise
         executor.shutdown()
-        self.store.finish_run(run_id, self.clock(), "done" if not report.units_failed
-                              else "done-with-errors")
+        self.store.finish_run(run_id, self.clock(), RunStatus.DONE if not report.units_failed
+                              else RunStatus.DONE_WITH_ERRORS)
         self._settle(recs)
         return report
 
@@ -152,11 +162,15 @@ class Analyser:
         """Set each recording's status from its units: done, failed, or partial."""
         for rec in recs:
             mine = list(self.store.unit_status([rec.id]).values())
-            if mine and all(v == "done" for v in mine):
-                self.store.set_recording_status(rec.id, "done", None)
-            elif mine and all(v == "failed" for v in mine):
-                errors = self.store.unit_errors(rec.id)
-                self.store.set_recording_status(rec.id, "failed", "; ".join(errors)[:2000])
-            elif any(v == "failed" for v in mine):
-                errors = self.store.unit_errors(rec.id)
-                self.store.set_recording_status(rec.id, "partial", "; ".join(errors)[:2000])
+            if mine and all(v == UnitStatus.DONE for v in mine):
+                self.store.set_recording_status(rec.id, RecordingStatus.DONE, None)
+            elif mine and all(v == UnitStatus.FAILED for v in mine):
+                self.store.set_recording_status(rec.id, RecordingStatus.FAILED,
+                                                self._errors(rec.id))
+            elif any(v == UnitStatus.FAILED for v in mine):
+                self.store.set_recording_status(rec.id, RecordingStatus.PARTIAL,
+                                                self._errors(rec.id))
+
+    def _errors(self, recording_id: str) -> str:
+        """The errors of a recording's failed units, joined and capped for its status."""
+        return "; ".join(f.error for f in self.store.unit_errors(recording_id))[:2000]

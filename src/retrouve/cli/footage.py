@@ -58,11 +58,13 @@ def recordings(ctx: click.Context, camera_id: str | None, as_json: bool) -> None
 
         def text() -> None:
             t = Table("id", "camera", "start (camera time)", "duration", "status", "error")
-            for r, status, error in rows:
+            for e in rows:
+                r, status, error = e.recording, e.status, e.error
                 start = r.start.astimezone(zones.get(r.camera_id, UTC)).isoformat()
                 t.add_row(r.id, r.camera_id, start, f"{r.duration_s:.1f}s", status, error or "")
             console.print(t)
 
         emit(as_json, [{"id": r.id, "camera": r.camera_id, "path": r.path,
                          "start": r.start.isoformat(), "duration_s": r.duration_s,
-                         "sha256": r.sha256, "status": s, "error": e} for r, s, e in rows], text)
+                         "sha256": r.sha256, "status": e.status, "error": e.error}
+                        for e in rows for r in (e.recording,)], text)

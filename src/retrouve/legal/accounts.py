@@ -19,11 +19,13 @@ from typing import Any, Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from retrouve.domain import Role
 from retrouve.errors import AccountError, AuthError
-from retrouve.store.db import Store
+from retrouve.store.db import Store, UserRecord
 
 #: Roles, most powerful first. The legal-framework issue adds ``auditor``.
-ROLES: Final[tuple[str, ...]] = ("admin", "supervisor", "operator")
+# Plain strings: click.Choice would offer an Enum by its member names (ADMIN…).
+ROLES: Final[tuple[str, ...]] = tuple(r.value for r in Role)
 #: Prefix of API tokens, so a leaked token is recognisable in logs and secret scanners.
 TOKEN_PREFIX: Final = "rtv_"
 MIN_PASSWORD_LENGTH: Final = 10
@@ -36,7 +38,7 @@ class User:
 
     id: int
     name: str
-    role: str
+    role: Role
     disabled: bool
     created_at: datetime
     password_changed_at: datetime
@@ -52,10 +54,9 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _user(row: dict[str, Any]) -> User:
-    return User(id=int(row["id"]), name=row["name"], role=row["role"],
-                disabled=bool(row["disabled"]), created_at=row["created_at"],
-                password_changed_at=row["password_changed_at"])
+def _user(row: UserRecord) -> User:
+    return User(id=row.id, name=row.name, role=row.role, disabled=row.disabled,
+                created_at=row.created_at, password_changed_at=row.password_changed_at)
 
 
 class Accounts:
@@ -82,7 +83,7 @@ class Accounts:
             raise AccountError(f"user {name!r} already exists")
         # A database failure stays a StoreError (our failure, not bad input). Two admins
         # adding the same name at the same instant get the store's "already exists" instead.
-        self.store.add_user(name, self.hasher.hash(password), role, self.clock())
+        self.store.add_user(name, self.hasher.hash(password), Role(role), self.clock())
         return self.require(name)
 
     def get(self, name: str) -> User | None:
@@ -115,7 +116,7 @@ class Accounts:
 
     def set_role(self, name: str, role: str) -> None:
         self._check_role(role)
-        self.store.update_user(self.require(name).id, role=role)
+        self.store.update_user(self.require(name).id, role=Role(role))
 
     def set_disabled(self, name: str, disabled: bool) -> None:
         """Disable (or re-enable) an account. Disabling also revokes its API tokens."""
@@ -128,7 +129,7 @@ class Accounts:
     def authenticate(self, name: str, password: str) -> User:
         """The account for ``name``/``password``; raises :class:`AuthError` otherwise."""
         row = self.store.get_user(name=name) if _NAME.match(name) else None
-        stored = str(row["password_hash"]) if row else self._dummy_hash
+        stored = row.password_hash if row else self._dummy_hash
         try:
             self.hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

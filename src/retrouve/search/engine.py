@@ -248,8 +248,8 @@ class Searcher:
         sightings = tuple(
             Sighting(sp.id, sp.camera_id, sp.object, sp.start.astimezone(zones[sp.camera_id]),
                      sp.end.astimezone(zones[sp.camera_id])) for sp in spans)
-        in_scope, analysed = self.store.analysed_span(query.cameras)
-        return SearchResult(query, hits, in_scope, analysed, sightings)
+        span = self.store.analysed_span(query.cameras)
+        return SearchResult(query, hits, span.recordings, span.analysed, sightings)
 
     def _plates(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
         """Tracks whose plate read (or a runner-up read) fits the pattern, ranked by edit cost.

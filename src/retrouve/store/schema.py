@@ -10,11 +10,13 @@ starts with its most selective column (camera+time, object+time, attribute name+
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
@@ -30,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from retrouve.domain import RecordingStatus, Role, RunStatus, UnitStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -58,8 +62,19 @@ metadata = MetaData(
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
+
+
+def one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
+    """CHECK that ``column`` holds one of the enum's values (named ``ck_<table>_<column>``).
+
+    Migration 0004 adds these to existing databases with its own frozen copy of the values;
+    a later change to an enum needs a migration too.
+    """
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
 
 cameras = Table(
     "cameras",
@@ -95,6 +110,7 @@ recordings = Table(
     Column("error", Text),
     Column("ingested_at", UTCDateTime, nullable=False),
     UniqueConstraint("camera_id", "sha256"),
+    one_of("status", RecordingStatus),
     Index("ix_recordings_camera_start", "camera_id", "start_utc"),
     Index("ix_recordings_status", "status"),
 )
@@ -109,6 +125,8 @@ analysis_runs = Table(
     Column("settings_json", Text, nullable=False),
     Column("models_json", Text, nullable=False),
     Column("software_version", String(32), nullable=False),
+    # running → done | done-with-errors | interrupted
+    one_of("status", RunStatus),
 )
 
 work_units = Table(
@@ -129,6 +147,7 @@ work_units = Table(
     Column("finished_at", UTCDateTime),
     Column("stats_json", Text),
     Index("ix_work_units_recording", "recording_id", "status"),
+    one_of("status", UnitStatus),
 )
 
 tracks = Table(
@@ -237,6 +256,7 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("password_changed_at", UTCDateTime, nullable=False),
+    one_of("role", Role),
 )
 
 #: API tokens for scripts. Only the SHA-256 of a token is stored; the token is shown once.

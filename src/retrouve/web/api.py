@@ -144,7 +144,8 @@ def recordings(request: Request, ctx: Ctx,
     store = _services(request).store
     progress = store.unit_progress()
     out = []
-    for r, status, error in store.list_recordings(camera):
+    for e in store.list_recordings(camera):
+        r, status, error = e.recording, e.status, e.error
         p = progress.get(r.id, UnitProgress())
         out.append({"id": r.id, "camera": r.camera_id, "path": r.path,
                     "start": r.start.isoformat(), "duration_s": r.duration_s,

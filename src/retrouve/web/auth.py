@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 
+from retrouve.domain import Role
 from retrouve.errors import Forbidden, LoginThrottled, NotAuthenticated
 from retrouve.legal.accounts import Accounts, User
 from retrouve.web.i18n import resolve_lang
@@ -208,7 +209,7 @@ class RequestContext:
     case: str | None = None
 
     @property
-    def role(self) -> str:
+    def role(self) -> Role:
         return self.user.role
 
     @property
@@ -294,4 +295,4 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, RequestConte
 
 #: Route parameter types: ``ctx: Ctx`` for any logged-in user, ``ctx: AdminCtx`` for admins.
 Ctx = Annotated[RequestContext, Depends(current_context)]
-AdminCtx = Annotated[RequestContext, Depends(require_roles("admin"))]
+AdminCtx = Annotated[RequestContext, Depends(require_roles(Role.ADMIN))]

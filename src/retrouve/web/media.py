@@ -75,7 +75,9 @@ class TrackSpan:
 def track_span(store: Store, track_id: int) -> TrackSpan | None:
     """The recording and times of track ``track_id``, ``None`` if there is no such track."""
     times = store.track_times(track_id)
-    return None if times is None else TrackSpan(*times)
+    if times is None:
+        return None
+    return TrackSpan(times.recording_id, times.t_start, times.t_end, times.best_t)
 
 
 def clip_window(

@@ -23,6 +23,7 @@ from retrouve.domain import (
     Camera,
     Hit,
     Recording,
+    Role,
 )
 from retrouve.errors import AuthError, InputError, LoginThrottled, RetrouveError
 from retrouve.legal.accounts import Accounts
@@ -319,14 +320,14 @@ def footage_page(request: Request, ctx: Ctx) -> Response:
     job = request.app.state.analysis
     state = job.state()
     counts: dict[str, int] = {}
-    for rec, _, _ in rows:
-        counts[rec.camera_id] = counts.get(rec.camera_id, 0) + 1
+    for e in rows:
+        counts[e.recording.camera_id] = counts.get(e.recording.camera_id, 0) + 1
     flash = FLASH_KEYS.get(request.query_params.get("msg", ""))
     return render(
         request, "footage.html", ctx, cameras=cameras, counts=counts,
-        recordings=[(r, r.start.astimezone(zones.get(r.camera_id, ZoneInfo("UTC"))), status,
-                     error, progress.get(r.id)) for r, status, error in rows],
-        job=state, pending=job.pending_count() if ctx.has_role("admin") else 0,
+        recordings=[(r, r.start.astimezone(zones.get(r.camera_id, ZoneInfo("UTC"))), e.status,
+                     e.error, progress.get(r.id)) for e in rows for r in (e.recording,)],
+        job=state, pending=job.pending_count() if ctx.has_role(Role.ADMIN) else 0,
         flash=flash,
     )
 

@@ -1,0 +1,72 @@
+"""What every part of the store shares: one engine, the blob folder, and the boundary where
+SQLAlchemy errors become :class:`~retrouve.errors.StoreError` naming the object.
+
+Each part (``recordings``, ``work``, ``tracks``, ``accounts``…) is a mixin over
+:class:`StorePart`; :class:`retrouve.store.db.Store` composes them over one engine, so a
+method that spans parts (saving a unit writes tracks and marks the unit done) still runs in one
+transaction: it calls the other part's module functions with its own connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from retrouve.errors import StoreError
+from retrouve.store.blobs import BlobStore
+
+
+def cause(exc: SQLAlchemyError) -> str:
+    """The database's own words for ``exc`` (``database is locked``…), without SQL text."""
+    orig = getattr(exc, "orig", None)
+    return str(orig) if orig is not None else str(exc).split("\n")[0]
+
+
+def is_check_violation(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is a CHECK constraint failure (SQLite's message, PostgreSQL's 23514)."""
+    orig = getattr(exc, "orig", None)
+    # psycopg 3 names the SQLSTATE ``sqlstate``, psycopg2 ``pgcode``.
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state == "23514" or "CHECK constraint failed" in str(orig)
+
+
+@contextmanager
+def mapped(what: str, *, integrity: str | None = None) -> Iterator[None]:
+    """Raise SQLAlchemy errors inside as ``StoreError("cannot <what>: <cause>")``.
+
+    ``integrity``: the message for an ``IntegrityError`` other than a CHECK failure (a key
+    already taken), when that means something more precise than the generic message. A CHECK
+    failure (a status or role outside its set) always gets the generic message and the
+    database's cause.
+    """
+    try:
+        yield
+    except IntegrityError as exc:
+        if integrity is not None and not is_check_violation(exc):
+            raise StoreError(integrity) from exc
+        raise StoreError(f"cannot {what}: {cause(exc)}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot {what}: {cause(exc)}") from exc
+
+
+class StorePart:
+    """Base of the store's parts: the engine and blob folder, and transactions with errors
+    mapped at the boundary."""
+
+    engine: Engine
+    blobs: BlobStore
+
+    @contextmanager
+    def _begin(self, what: str, *, integrity: str | None = None) -> Iterator[Connection]:
+        """A write transaction (committed on exit); SQLAlchemy errors → ``StoreError``."""
+        with mapped(what, integrity=integrity), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self, what: str) -> Iterator[Connection]:
+        """A read-only connection; SQLAlchemy errors → ``StoreError``."""
+        with mapped(what), self.engine.connect() as conn:
+            yield conn

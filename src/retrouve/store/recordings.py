@@ -1,0 +1,144 @@
+"""Cameras and recordings: registration, listing, and each recording's analysis status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from retrouve.domain import Camera, Recording, RecordingStatus
+from retrouve.errors import DuplicateCameraError, UnknownCameraError
+from retrouve.store import schema as s
+from retrouve.store.base import StorePart
+from retrouve.store.records import AnalysedSpan, RecordingAnchor, RecordingEntry
+
+
+class RecordingsPart(StorePart):
+    """Cameras and recordings."""
+
+    # ----------------------------------------------------------------- cameras
+    def add_camera(self, camera: Camera, now: datetime) -> bool:
+        """Register ``camera``. Returns False if an identical camera exists; raises
+        ``DuplicateCameraError`` if the id exists with different details."""
+        existing = self.get_camera(camera.id)
+        if existing is not None:
+            if existing == camera:
+                return False
+            raise DuplicateCameraError(
+                f"camera {camera.id!r} already exists with other details ({existing})"
+            )
+        with self._begin(f"add camera {camera.id!r}") as conn:
+            conn.execute(
+                insert(s.cameras).values(
+                    id=camera.id, name=camera.name, timezone=camera.timezone,
+                    latitude=camera.latitude, longitude=camera.longitude,
+                    address=camera.address, created_at=now,
+                )
+            )
+        return True
+
+    def get_camera(self, camera_id: str) -> Camera | None:
+        with self._read(f"read camera {camera_id!r}") as conn:
+            row = conn.execute(select(s.cameras).where(s.cameras.c.id == camera_id)).first()
+        return _camera(row._mapping) if row else None
+
+    def require_camera(self, camera_id: str) -> Camera:
+        cam = self.get_camera(camera_id)
+        if cam is None:
+            known = ", ".join(c.id for c in self.list_cameras()[:20]) or "none registered"
+            raise UnknownCameraError(f"unknown camera {camera_id!r} (known: {known})")
+        return cam
+
+    def list_cameras(self) -> list[Camera]:
+        with self._read("list cameras") as conn:
+            rows = conn.execute(select(s.cameras).order_by(s.cameras.c.id)).all()
+        return [_camera(r._mapping) for r in rows]
+
+    # -------------------------------------------------------------- recordings
+    def find_recording(self, camera_id: str, sha256: str) -> Recording | None:
+        q = select(s.recordings).where(
+            s.recordings.c.camera_id == camera_id, s.recordings.c.sha256 == sha256
+        )
+        with self._read(f"look up recording {sha256[:12]} of camera {camera_id!r}") as conn:
+            row = conn.execute(q).first()
+        return _recording(row._mapping) if row else None
+
+    def get_recording(self, recording_id: str) -> Recording | None:
+        with self._read(f"read recording {recording_id}") as conn:
+            row = conn.execute(
+                select(s.recordings).where(s.recordings.c.id == recording_id)
+            ).first()
+        return _recording(row._mapping) if row else None
+
+    def add_recording(self, rec: Recording, now: datetime) -> None:
+        with self._begin(f"add recording {rec.id} ({rec.path})",
+                         integrity=f"recording {rec.id} ({rec.path}) already registered") as conn:
+            conn.execute(
+                insert(s.recordings).values(
+                    id=rec.id, camera_id=rec.camera_id, path=rec.path, sha256=rec.sha256,
+                    size_bytes=rec.size_bytes, start_utc=rec.start, end_utc=rec.end,
+                    duration_s=rec.duration_s, fps=rec.fps, width=rec.width,
+                    height=rec.height, codec=rec.codec, frame_count=rec.frame_count,
+                    is_image=rec.is_image, status=RecordingStatus.PENDING, ingested_at=now,
+                )
+            )
+
+    def list_recordings(
+        self, camera_id: str | None = None, status: Sequence[RecordingStatus] | None = None
+    ) -> list[RecordingEntry]:
+        """Recordings with their analysis status and error, ordered by camera and start."""
+        q = select(s.recordings).order_by(s.recordings.c.camera_id, s.recordings.c.start_utc)
+        if camera_id:
+            q = q.where(s.recordings.c.camera_id == camera_id)
+        if status:
+            q = q.where(s.recordings.c.status.in_(list(status)))
+        with self._read("list recordings") as conn:
+            rows = conn.execute(q).all()
+        return [RecordingEntry(_recording(r._mapping), RecordingStatus(r.status), r.error)
+                for r in rows]
+
+    def set_recording_status(self, recording_id: str, status: RecordingStatus,
+                             error: str | None) -> None:
+        with self._begin(f"set status of recording {recording_id} to {str(status)!r}") as conn:
+            conn.execute(
+                update(s.recordings)
+                .where(s.recordings.c.id == recording_id)
+                .values(status=status, error=error)
+            )
+
+    def analysed_span(self, cameras: Sequence[str]) -> AnalysedSpan:
+        """Recordings, and recordings fully analysed, among ``cameras`` (all when empty)."""
+        q = select(s.recordings.c.status)
+        if cameras:
+            q = q.where(s.recordings.c.camera_id.in_(list(cameras)))
+        with self._read("count analysed recordings") as conn:
+            statuses = list(conn.execute(q).scalars())
+        return AnalysedSpan(len(statuses),
+                            sum(1 for x in statuses if x == RecordingStatus.DONE))
+
+
+def recording_anchors(conn: Connection, ids: set[str]) -> dict[str, RecordingAnchor]:
+    """Recording id → its camera and UTC start, for the given recordings (on ``conn``)."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(s.recordings.c.id, s.recordings.c.camera_id, s.recordings.c.start_utc)
+        .where(s.recordings.c.id.in_(list(ids)))
+    ).all()
+    return {r.id: RecordingAnchor(r.camera_id, r.start_utc) for r in rows}
+
+
+def _camera(m: Any) -> Camera:
+    return Camera(id=m["id"], name=m["name"], timezone=m["timezone"], latitude=m["latitude"],
+                  longitude=m["longitude"], address=m["address"])
+
+
+def _recording(m: Any) -> Recording:
+    return Recording(
+        id=m["id"], camera_id=m["camera_id"], path=m["path"], sha256=m["sha256"],
+        size_bytes=m["size_bytes"], start=m["start_utc"], duration_s=m["duration_s"],
+        fps=m["fps"], width=m["width"], height=m["height"], codec=m["codec"],
+        frame_count=m["frame_count"], is_image=bool(m["is_image"]),
+    )

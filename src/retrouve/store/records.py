@@ -1,0 +1,183 @@
+"""Typed records the store takes and returns (frozen dataclasses; no row dicts or tuples).
+
+Datetimes are timezone-aware UTC; ``t_*`` and ``best_t`` are recording seconds (the domain's
+recording time base); boxes are original-frame pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from retrouve.domain import Box, PlateRead, Recording, RecordingStatus, Role, RunStatus
+
+
+# ------------------------------------------------------------------ recordings
+@dataclass(frozen=True)
+class RecordingEntry:
+    """A recording with its analysis status and the error of its failed units (if any)."""
+
+    recording: Recording
+    status: RecordingStatus
+    error: str | None
+
+
+@dataclass(frozen=True)
+class AnalysedSpan:
+    """How many recordings are in a search's scope, and how many of them are fully analysed."""
+
+    recordings: int
+    analysed: int
+
+
+@dataclass(frozen=True)
+class RecordingAnchor:
+    """Where and when a recording starts: the camera and UTC start its tracks inherit."""
+
+    camera_id: str
+    start: datetime
+
+
+# ------------------------------------------------------------------------ work
+@dataclass(frozen=True)
+class AnalysisRun:
+    """One analysis run as recorded: the settings and models it ran with (JSON text, keys
+    sorted), the software version, and its outcome."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    status: RunStatus
+    settings_json: str
+    models_json: str
+    software_version: str
+
+
+@dataclass(frozen=True)
+class UnitFailure:
+    """A failed work unit and the error it failed with."""
+
+    unit_id: str
+    error: str
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    """Work units of one recording by status."""
+
+    done: int = 0
+    failed: int = 0
+    total: int = 0
+
+
+# ---------------------------------------------------------------------- tracks
+@dataclass(frozen=True)
+class AttributeFilter:
+    """Require attribute ``name`` to have ``value`` with at least ``min_confidence``."""
+
+    name: str
+    value: str
+    min_confidence: float = 0.0
+    #: Also accept tracks of this object type without a matching value (factor 1.0): tracks
+    #: stored before the attribute existed still match ``vehicle_type = car`` as cars.
+    or_object: str | None = None
+
+
+@dataclass(frozen=True)
+class TrackFilter:
+    """Store-level search filter. Times are aware; a track matches when its span overlaps."""
+
+    cameras: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    attributes: tuple[AttributeFilter, ...] = ()
+    #: Only tracks with a plate read whose confusion-folded text, or one of its folded
+    #: runner-up reads, matches one of these SQL LIKE patterns.
+    plate_likes: tuple[str, ...] = ()
+    #: Only tracks with a plate read.
+    with_plate: bool = False
+    #: Only these track ids (``None``: no restriction).
+    ids: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TrackRow:
+    """A stored track as search reads it. ``score`` = object confidence × matched attribute
+    confidences (the filter's attributes only)."""
+
+    id: int
+    camera_id: str
+    recording_id: str
+    object: str
+    object_conf: float
+    start: datetime
+    end: datetime
+    best_t: float
+    box: Box
+    thumbnail: str | None
+    attributes: dict[str, tuple[str, float]]
+    score: float
+    box_time: datetime
+    plate: PlateRead | None = None
+
+
+@dataclass(frozen=True)
+class TrackSpan:
+    """Where and when a ranked track was seen (UTC), for timelines; ``score`` as ranked."""
+
+    id: int
+    camera_id: str
+    object: str
+    start: datetime
+    end: datetime
+    score: float
+
+
+@dataclass(frozen=True)
+class TrackDetail:
+    """One stored track in full (sequence view, API). ``start``/``end`` are aware UTC; ``t_*``
+    recording seconds; ``observations`` are ``(t, x0, y0, x1, y1, confidence)`` in
+    original-frame pixels; ``attributes`` the best value of each."""
+
+    id: int
+    recording_id: str
+    camera_id: str
+    object: str
+    object_confidence: float
+    start: datetime
+    end: datetime
+    t_start: float
+    t_end: float
+    best_t: float
+    box: Box
+    thumbnail: str | None
+    observations: tuple[tuple[float, float, float, float, float, float], ...]
+    attributes: dict[str, tuple[str, float]]
+    plate: PlateRead | None
+
+
+@dataclass(frozen=True)
+class TrackTimes:
+    """The recording and recording-second times of a track: the light lookup that every
+    range request of the player makes."""
+
+    recording_id: str
+    t_start: float
+    t_end: float
+    best_t: float
+
+
+# -------------------------------------------------------------------- accounts
+@dataclass(frozen=True)
+class UserRecord:
+    """A ``users`` row. ``password_hash`` is the argon2 hash; ``retrouve.legal.accounts``
+    turns it into the hash-free ``User`` the rest of the application sees."""
+
+    id: int
+    name: str
+    password_hash: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+    password_changed_at: datetime

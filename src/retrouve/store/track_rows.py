@@ -1,0 +1,138 @@
+"""Rows of the track tables in and out: inserting one analysed track (with its attributes,
+plate read and vectors) and reading rows back as :class:`~retrouve.store.records.TrackRow`.
+
+Functions take the caller's connection, so a whole unit is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from retrouve.domain import Box, PlateRead, Track, fold_plate
+from retrouve.store import schema as s
+from retrouve.store.records import TrackRow
+
+
+def insert_track(conn: Connection, run_id: int, track: Track, thumb: str | None,
+                 camera_id: str, rec_start: datetime) -> int:
+    """Insert one track with its attributes, plate read and vectors. Returns its id."""
+    b = track.best_box
+    res = conn.execute(
+        insert(s.tracks).values(
+            recording_id=track.recording_id, camera_id=camera_id, unit_id=track.unit_id,
+            run_id=run_id, local_id=track.local_id, object=track.object,
+            object_conf=track.object_confidence,
+            start_utc=rec_start + timedelta(seconds=track.t_start),
+            end_utc=rec_start + timedelta(seconds=track.t_end),
+            t_start=track.t_start, t_end=track.t_end, best_t=track.best_t,
+            box_x0=b.x0, box_y0=b.y0, box_x1=b.x1, box_y1=b.y1, thumbnail=thumb,
+            observations_json=json.dumps(
+                [[round(o.t, 3), *(round(v, 1) for v in o.box.as_list()), round(o.confidence, 3)]
+                 for o in track.observations]
+            ),
+        )
+    )
+    pk = res.inserted_primary_key
+    assert pk is not None
+    track_id = int(pk[0])
+    _insert_attributes(conn, track_id, track)
+    _insert_plate(conn, track_id, track)
+    _insert_vectors(conn, track_id, track)
+    return track_id
+
+
+def _insert_attributes(conn: Connection, track_id: int, track: Track) -> None:
+    if not track.attributes:
+        return
+    ranks: dict[str, int] = {}
+    rows = []
+    for a in sorted(track.attributes, key=lambda a: (a.name, -a.confidence)):
+        ranks[a.name] = ranks.get(a.name, 0) + 1
+        rows.append({"track_id": track_id, "name": a.name, "value": a.value,
+                     "confidence": a.confidence, "rank": ranks[a.name]})
+    conn.execute(insert(s.track_attributes), rows)
+
+
+def _insert_plate(conn: Connection, track_id: int, track: Track) -> None:
+    pr = track.plate
+    if pr is None:
+        return
+    b = pr.box
+    conn.execute(insert(s.plate_reads).values(
+        # Folded here, from the domain's table: a caller's own folding is never trusted.
+        track_id=track_id, text=pr.text, folded=fold_plate(pr.text),
+        folded_alts="|" + "".join(fold_plate(a) + "|" for a, _ in pr.alternatives),
+        confidence=pr.confidence, grammar=pr.grammar,
+        chars_json=json.dumps([[c, round(p, 3)] for c, p in pr.chars]),
+        alternatives_json=json.dumps([[a, round(p, 3)] for a, p in pr.alternatives]),
+        reads=pr.reads, best_t=pr.best_t,
+        box_x0=b.x0 if b else None, box_y0=b.y0 if b else None,
+        box_x1=b.x1 if b else None, box_y1=b.y1 if b else None,
+    ))
+
+
+def _insert_vectors(conn: Connection, track_id: int, track: Track) -> None:
+    rows = [{"track_id": track_id, "kind": kind, "dim": int(vec.shape[0]),
+             "vector": vec.astype("<f4").tobytes()} for kind, vec in track.vectors.items()]
+    if rows:
+        conn.execute(insert(s.track_vectors), rows)
+
+
+def rows_of(conn: Connection, ids: list[int]) -> dict[int, Any]:
+    """Track rows with their plate read (plate columns ``None`` when unread), by id."""
+    if not ids:
+        return {}
+    t, p = s.tracks, s.plate_reads
+    # Every column a TrackRow needs; not the observations (kilobytes per track).
+    cols = [c for c in t.c if c.name != "observations_json"]
+    q = (select(*cols).outerjoin(p, p.c.track_id == t.c.id).add_columns(
+        p.c.text.label("plate_text"), p.c.confidence.label("plate_conf"),
+        p.c.chars_json.label("plate_chars"), p.c.alternatives_json.label("plate_alts"),
+        p.c.grammar.label("plate_grammar"), p.c.reads.label("plate_reads"),
+        p.c.best_t.label("plate_t"),
+    ).where(t.c.id.in_(ids)))
+    return {int(r.id): r._mapping for r in conn.execute(q)}
+
+
+def attributes_of(conn: Connection, ids: list[int]) -> dict[int, dict[str, tuple[str, float]]]:
+    """Best value (rank 1) of every attribute of the given tracks."""
+    if not ids:
+        return {}
+    a = s.track_attributes
+    rows = conn.execute(
+        select(a.c.track_id, a.c.name, a.c.value, a.c.confidence)
+        .where(a.c.track_id.in_(ids), a.c.rank == 1)
+    ).all()
+    out: dict[int, dict[str, tuple[str, float]]] = {}
+    for r in rows:
+        out.setdefault(r.track_id, {})[r.name] = (r.value, float(r.confidence))
+    return out
+
+
+def _plate_of(m: Any) -> PlateRead | None:
+    if m["plate_text"] is None:
+        return None
+    return PlateRead(
+        text=m["plate_text"], confidence=float(m["plate_conf"]),
+        chars=tuple((str(c), float(p)) for c, p in json.loads(m["plate_chars"])),
+        alternatives=tuple((str(a), float(p)) for a, p in json.loads(m["plate_alts"])),
+        grammar=m["plate_grammar"], reads=int(m["plate_reads"]), best_t=float(m["plate_t"]),
+    )
+
+
+def track_row(m: Any, attrs: dict[str, tuple[str, float]], score: float) -> TrackRow:
+    """A :func:`rows_of` row as a ``TrackRow`` with the given best attributes and score."""
+    return TrackRow(
+        id=m["id"], camera_id=m["camera_id"], recording_id=m["recording_id"],
+        object=m["object"], object_conf=m["object_conf"], start=m["start_utc"],
+        end=m["end_utc"], best_t=m["best_t"],
+        box=Box(m["box_x0"], m["box_y0"], m["box_x1"], m["box_y1"]),
+        thumbnail=m["thumbnail"], attributes=attrs, score=score,
+        # start_utc = recording start + t_start, so no join is needed for the box's time.
+        box_time=m["start_utc"] + timedelta(seconds=m["best_t"] - m["t_start"]),
+        plate=_plate_of(m),
+    )

@@ -1,0 +1,146 @@
+"""Analysis runs and work units: what was planned, what is done, what failed and why."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from retrouve.domain import RunStatus, StageStats, UnitStatus, WorkUnit
+from retrouve.store import schema as s
+from retrouve.store.base import StorePart
+from retrouve.store.records import AnalysisRun, UnitFailure, UnitProgress
+
+
+class WorkPart(StorePart):
+    """Analysis runs and work units."""
+
+    # ------------------------------------------------------------ analysis runs
+    def start_run(self, now: datetime, settings: dict[str, Any], models: dict[str, Any],
+                  version: str) -> int:
+        """Record a new run (status running) with its settings and models. Returns its id."""
+        values = {
+            "started_at": now, "status": RunStatus.RUNNING, "software_version": version,
+            "settings_json": json.dumps(settings, sort_keys=True, default=str),
+            "models_json": json.dumps(models, sort_keys=True),
+        }
+        with self._begin("start an analysis run") as conn:
+            res = conn.execute(insert(s.analysis_runs).values(**values))
+            pk = res.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def finish_run(self, run_id: int, now: datetime, status: RunStatus) -> None:
+        with self._begin(f"finish analysis run {run_id}") as conn:
+            conn.execute(
+                update(s.analysis_runs)
+                .where(s.analysis_runs.c.id == run_id)
+                .values(finished_at=now, status=status)
+            )
+        self.optimize()
+
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics (after bulk writes such as an analysis run):
+        without them SQLite may drive a search from a poorly selective index."""
+        with self._begin("refresh the planner's statistics") as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA optimize=0x10002")
+            else:
+                conn.exec_driver_sql("ANALYZE")
+
+    def list_runs(self) -> list[AnalysisRun]:
+        """Every analysis run, oldest first."""
+        with self._read("list analysis runs") as conn:
+            rows = conn.execute(select(s.analysis_runs).order_by(s.analysis_runs.c.id)).all()
+        return [AnalysisRun(id=int(r.id), started_at=r.started_at, finished_at=r.finished_at,
+                            status=RunStatus(r.status), settings_json=r.settings_json,
+                            models_json=r.models_json, software_version=r.software_version)
+                for r in rows]
+
+    # -------------------------------------------------------------- work units
+    def ensure_units(self, units: Iterable[WorkUnit]) -> int:
+        """Insert units not yet known (idempotent). Returns how many were new."""
+        units = list(units)
+        if not units:
+            return 0
+        with self._begin(f"plan work units of recording {units[0].recording_id}") as conn:
+            known = set(
+                conn.execute(
+                    select(s.work_units.c.id).where(s.work_units.c.id.in_([u.id for u in units]))
+                ).scalars()
+            )
+            new = [u for u in units if u.id not in known]
+            if new:
+                conn.execute(
+                    insert(s.work_units),
+                    [
+                        {"id": u.id, "recording_id": u.recording_id, "t0": u.t0, "t1": u.t1,
+                         "status": UnitStatus.PENDING, "attempts": 0}
+                        for u in new
+                    ],
+                )
+        return len(new)
+
+    def unit_status(self, recording_ids: Sequence[str] | None = None) -> dict[str, UnitStatus]:
+        """Unit id → status for the given recordings (all when None)."""
+        q = select(s.work_units.c.id, s.work_units.c.status)
+        if recording_ids is not None:
+            q = q.where(s.work_units.c.recording_id.in_(list(recording_ids)))
+        with self._read("read work unit statuses") as conn:
+            return {r.id: UnitStatus(r.status) for r in conn.execute(q)}
+
+    def mark_unit_failed(self, unit_id: str, run_id: int, error: str, now: datetime) -> None:
+        with self._begin(f"mark unit {unit_id} failed") as conn:
+            conn.execute(
+                update(s.work_units)
+                .where(s.work_units.c.id == unit_id)
+                .values(status=UnitStatus.FAILED, error=error, run_id=run_id, finished_at=now,
+                        attempts=s.work_units.c.attempts + 1)
+            )
+
+    def unit_errors(self, recording_id: str) -> list[UnitFailure]:
+        """The failed units of a recording that recorded an error."""
+        w = s.work_units
+        q = select(w.c.id, w.c.error).where(
+            w.c.recording_id == recording_id, w.c.status == UnitStatus.FAILED)
+        with self._read(f"read unit errors of recording {recording_id}") as conn:
+            return [UnitFailure(r.id, r.error) for r in conn.execute(q) if r.error]
+
+    def unit_progress(self) -> dict[str, UnitProgress]:
+        """Recording id → its work units done / failed / planned (recordings never planned
+        are absent)."""
+        w = s.work_units
+        q = (select(w.c.recording_id, w.c.status, func.count())
+             .group_by(w.c.recording_id, w.c.status))
+        counts: dict[str, dict[str, int]] = {}
+        with self._read("count work units") as conn:
+            for rec_id, status, n in conn.execute(q):
+                counts.setdefault(rec_id, {})[status] = int(n)
+        return {
+            rec: UnitProgress(c.get(UnitStatus.DONE, 0), c.get(UnitStatus.FAILED, 0),
+                              sum(c.values()))
+            for rec, c in counts.items()
+        }
+
+
+def mark_unit_done(conn: Connection, unit_id: str, run_id: int, stats: StageStats,
+                   now: datetime) -> None:
+    """Mark a unit done on ``conn`` (inside the transaction that stores its tracks)."""
+    conn.execute(
+        update(s.work_units)
+        .where(s.work_units.c.id == unit_id)
+        .values(
+            status=UnitStatus.DONE, error=None, run_id=run_id, finished_at=now,
+            attempts=s.work_units.c.attempts + 1,
+            stats_json=json.dumps(
+                {"frames_decoded": stats.frames_decoded,
+                 "frames_sampled": stats.frames_sampled,
+                 "frames_detected": stats.frames_detected,
+                 "detector_passes": stats.detector_passes,
+                 "seconds": stats.seconds}
+            ),
+        )
+    )

@@ -30,9 +30,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(("env", "fragments"), [
     ({"RETROUVE_ANALYSIS__SAMPLE_FSP": "3"},
-     ["'analysis.sample_fsp'", "RETROUVE_ANALYSIS__SAMPLE_FSP", "did you mean 'sample_fps'"]),
+     ["'analysis.sample_fsp'", "RETROUVE_ANALYSIS__SAMPLE_FSP",
+      "did you mean 'analysis.sample_fps'"]),
     ({"RETROUVE_EXECUTR": "inline"}, ["'executr'", "did you mean 'executor'"]),
-    ({"retrouve_web__page_sise": "3"}, ["'web.page_sise'", "did you mean 'page_size'"]),
+    ({"retrouve_web__page_sise": "3"}, ["'web.page_sise'", "did you mean 'web.page_size'"]),
     ({"RETROUVE_WORKERS__X": "1"}, ["'workers.x'", "workers is not a section"]),
     ({"RETROUVE_EXECUTOR": "ray"}, ["'executor'", "RETROUVE_EXECUTOR", "'process'", "'inline'",
                                     "got 'ray'"]),
@@ -50,10 +51,11 @@ def test_bad_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
 
 
 @pytest.mark.parametrize(("toml", "fragments"), [
-    ("[analysis]\nsample_fsp = 3\n", ["'analysis.sample_fsp'", "did you mean 'sample_fps'"]),
+    ("[analysis]\nsample_fsp = 3\n",
+     ["'analysis.sample_fsp'", "did you mean 'analysis.sample_fps'"]),
     ("workerz = 3\n", ["'workerz'", "did you mean 'workers'"]),
     ("executor = 'ray'\n", ["'executor'", "'process' or 'inline'"]),
-    ("[web]\nsecure_cookie = false\n", ["'web.secure_cookie'", "'secure_cookies'"]),
+    ("[web]\nsecure_cookie = false\n", ["'web.secure_cookie'", "'web.secure_cookies'"]),
     ("[analysis\n", ["not valid TOML"]),
 ])
 def test_bad_toml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str,
@@ -75,7 +77,7 @@ def test_missing_toml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.parametrize(("kwargs", "fragment"), [
     ({"executer": "inline"}, "did you mean 'executor'"),
-    ({"analysis": {"sample_fsp": 3}}, "did you mean 'sample_fps'"),
+    ({"analysis": {"sample_fsp": 3}}, "did you mean 'analysis.sample_fps'"),
     ({"web": {"page_size": 0}}, "'web.page_size'"),
 ])
 def test_bad_keyword_arguments(kwargs: dict[str, object], fragment: str) -> None:

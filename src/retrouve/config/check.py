@@ -3,7 +3,7 @@
 Used by :class:`retrouve.config.Settings` to turn pydantic's ``ValidationError`` and unknown
 ``RETROUVE_*`` environment variables into one readable :class:`~retrouve.errors.ConfigError`
 message, e.g. ``unknown setting 'analysis.sample_fsp' (environment variable
-RETROUVE_ANALYSIS__SAMPLE_FSP): did you mean 'sample_fps'?``. Pure functions over the model
+RETROUVE_ANALYSIS__SAMPLE_FSP): did you mean 'analysis.sample_fps'?``. Pure functions over the model
 classes, so they hold for every section, present and future.
 """
 
@@ -51,7 +51,8 @@ def unknown_key(model: type[BaseModel] | None, path: Sequence[str], source: str)
     valid = sorted(model.model_fields) if model is not None else []
     near = difflib.get_close_matches(path[-1], valid, n=1, cutoff=0.6)
     if near:
-        return f"unknown setting {dotted!r}{where}: did you mean {near[0]!r}?"
+        suggestion = ".".join([*path[:-1], near[0]])
+        return f"unknown setting {dotted!r}{where}: did you mean {suggestion!r}?"
     if valid:
         return f"unknown setting {dotted!r}{where}: valid keys here are {', '.join(valid)}"
     return f"unknown setting {dotted!r}{where}: {'.'.join(path[:-1])} is not a section"

@@ -32,10 +32,10 @@ Settings come from, highest priority first: command-line options, environment va
 `{CONFIG_ENV}` (sections as TOML tables: `[analysis]`, `[web]`). Every path derives from
 `data_dir`.
 
-An unknown key, from any source, is an error naming the key and the nearest valid one, e.g.
-`{ENV_PREFIX}ANALYSIS__SAMPLE_FSP=3` gives *unknown setting 'analysis.sample_fsp' (environment
-variable {ENV_PREFIX}ANALYSIS__SAMPLE_FSP): did you mean 'sample_fps'?* and the command exits
-with code 2. `{ENV_PREFIX}*` variables that are not settings:
+An unknown key, from any source, is an error naming the key and the nearest valid one,
+e.g. `{ENV_PREFIX}ANALYSIS__SAMPLE_FSP=3` gives *unknown setting 'analysis.sample_fsp'
+(environment variable {ENV_PREFIX}ANALYSIS__SAMPLE_FSP): did you mean 'analysis.sample_fps'?*
+and the command exits with code 2. `{ENV_PREFIX}*` variables that are not settings:
 {", ".join(f"`{name}`" for name in sorted(NON_SETTING_ENV))}.
 
 ```toml

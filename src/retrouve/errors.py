@@ -17,6 +17,7 @@
     │   ├── AccountError             bad user name, role or password; unknown or disabled user
     │   ├── AuthError                unknown user or wrong password (never says which)
     │   ├── PackRefused              a pack source refused (bad archive, checksum; also a PackError)
+    │   ├── RangeNotSatisfiable      an HTTP ``Range`` outside the file or malformed: 416
     │   └── AccessError              a web request that is not allowed (HTTP control flow)
     │       ├── NotAuthenticated     no valid session or token: 401 (pages redirect to login)
     │       ├── Forbidden            authenticated, but the role may not: 403
@@ -142,6 +143,19 @@ class PackRefused(PackError, InputError):
 
     http_status: ClassVar[int] = InputError.http_status
     exit_code: ClassVar[int] = InputError.exit_code
+
+
+class RangeNotSatisfiable(InputError):
+    """A ``Range`` header that is malformed or outside the file (HTTP 416).
+
+    ``size`` is the file's length in bytes, for the ``Content-Range: bytes */size`` reply.
+    """
+
+    http_status: ClassVar[int] = 416
+
+    def __init__(self, header: str, size: int, why: str) -> None:
+        super().__init__(f"range {header!r} not satisfiable for {size} bytes: {why}")
+        self.size = size
 
 
 class AccessError(InputError):

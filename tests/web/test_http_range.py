@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
 
+from retrouve.errors import RangeNotSatisfiable
 from retrouve.web.http_range import (
     ByteRange,
-    RangeNotSatisfiable,
     file_response,
     iter_file_range,
     parse_range,

@@ -16,23 +16,12 @@ from typing import Final
 
 from fastapi.responses import Response, StreamingResponse
 
-from retrouve.errors import RetrouveError
+from retrouve.errors import RangeNotSatisfiable
 
 #: Bytes per chunk read from disk and handed to the HTTP layer.
 CHUNK_BYTES: Final = 256 * 1024
 
 _RANGE_RE: Final = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
-
-
-class RangeNotSatisfiable(RetrouveError):
-    """A ``Range`` header that is malformed or outside the file (HTTP 416).
-
-    ``size`` is the file's length in bytes, for the ``Content-Range: bytes */size`` reply.
-    """
-
-    def __init__(self, header: str, size: int, why: str) -> None:
-        super().__init__(f"range {header!r} not satisfiable for {size} bytes: {why}")
-        self.size = size
 
 
 @dataclass(frozen=True)

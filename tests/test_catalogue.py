@@ -408,3 +408,25 @@ def test_probe_duration_of_a_raw_h264_stream(tmp_path: Path) -> None:
     info = probe(raw.path)
     assert info.codec == "h264" and info.fps == pytest.approx(25.0)
     assert abs(info.duration_s - 4.0) <= 1.0 / 25 + 1e-6
+
+
+def test_recordings_overview_in_the_camera_zone_with_progress(
+    services: Services, cam: Camera, clip_a: Clip, clip_b: Clip
+) -> None:
+    services.catalogue.add_camera(Camera("cam2", "Quai", "America/New_York"))
+    services.catalogue.ingest(str(clip_a.path), cam.id, "2026-01-04T10:00:00+01:00")
+    services.catalogue.ingest(str(clip_b.path), "cam2", "2026-07-04T10:00:00-04:00")
+    rows = {r.recording.camera_id: r for r in services.catalogue.recordings()}
+    assert rows["cam1"].local_start.isoformat() == "2026-01-04T10:00:00+01:00"
+    assert rows["cam2"].local_start.isoformat() == "2026-07-04T10:00:00-04:00"
+    assert rows["cam1"].progress.total == 0 and rows["cam1"].status == "pending"
+    assert [r.recording.camera_id for r in services.catalogue.recordings("cam2")] == ["cam2"]
+
+    services.analyser.analyse()
+    after = {r.recording.camera_id: r.to_json() for r in services.catalogue.recordings()}
+    assert after["cam1"]["status"] == "done"
+    assert after["cam1"]["units_done"] == after["cam1"]["units_total"] >= 1
+    assert after["cam1"]["units_failed"] == 0
+    assert set(after["cam1"]) == {"id", "camera", "path", "start", "duration_s", "sha256",
+                                  "status", "error", "units_done", "units_failed",
+                                  "units_total"}

@@ -24,6 +24,14 @@ from retrouve.catalogue.ingest import Catalogue
 from retrouve.config import Settings
 from retrouve.legal.accounts import Accounts
 from retrouve.search.engine import Capabilities, Searcher
+from retrouve.search.request import (
+    ParseText,
+    SearchOutcome,
+    SearchRequest,
+    Wording,
+    load_parse_text,
+    run_search,
+)
 from retrouve.store.db import Store
 from retrouve.vision.models import (
     HOLDER,
@@ -55,6 +63,15 @@ class Services:
         """The operator accounts over this store and clock: built once, on first use (its
         constructor hashes a dummy password, which commands without accounts need not pay)."""
         return Accounts(self.store, self.clock)
+
+    def search(self, request: SearchRequest, *, lang: str, wording: Wording,
+               default_zone: str | None = None,
+               text_parser: Callable[[], ParseText | None] = load_parse_text,
+               spread: int = 0) -> SearchOutcome:
+        """Run an operator's search (:func:`retrouve.search.request.run_search`) with this
+        services' searcher and clock."""
+        return run_search(self.searcher, request, clock=self.clock, lang=lang, wording=wording,
+                          default_zone=default_zone, text_parser=text_parser, spread=spread)
 
     def close(self) -> None:
         self.store.close()

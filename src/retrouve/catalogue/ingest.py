@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from retrouve.catalogue.overview import RecordingOverview, recordings_overview
 from retrouve.catalogue.probe import probe
 from retrouve.catalogue.sources import (
     media_files,
@@ -57,6 +58,10 @@ class Catalogue:
         self.clock = clock
         self.filename_pattern = filename_pattern
         self.start_format = start_format
+
+    def recordings(self, camera_id: str | None = None) -> list[RecordingOverview]:
+        """Recordings with their analysis state (of ``camera_id`` only, when given)."""
+        return recordings_overview(self.store, camera_id)
 
     def add_camera(self, camera: Camera) -> bool:
         """Register a camera (validates its time zone). False if it already exists unchanged."""

@@ -6,8 +6,6 @@ Exit codes: ``ingest`` exits 1 when some files were refused (the others are regi
 from __future__ import annotations
 
 import sys
-from datetime import UTC
-from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
@@ -53,18 +51,14 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
 def recordings(ctx: click.Context, camera_id: str | None, as_json: bool) -> None:
     """List recordings with their analysis status and errors."""
     with open_services(ctx) as svc:
-        rows = svc.store.list_recordings(camera_id)
-        zones = {c.id: ZoneInfo(c.timezone) for c in svc.store.list_cameras()}
+        rows = svc.catalogue.recordings(camera_id)
 
         def text() -> None:
             t = Table("id", "camera", "start (camera time)", "duration", "status", "error")
             for e in rows:
-                r, status, error = e.recording, e.status, e.error
-                start = r.start.astimezone(zones.get(r.camera_id, UTC)).isoformat()
-                t.add_row(r.id, r.camera_id, start, f"{r.duration_s:.1f}s", status, error or "")
+                r = e.recording
+                t.add_row(r.id, r.camera_id, e.local_start.isoformat(), f"{r.duration_s:.1f}s",
+                          e.status, e.error or "")
             console.print(t)
 
-        emit(as_json, [{"id": r.id, "camera": r.camera_id, "path": r.path,
-                         "start": r.start.isoformat(), "duration_s": r.duration_s,
-                         "sha256": r.sha256, "status": e.status, "error": e.error}
-                        for e in rows for r in (e.recording,)], text)
+        emit(as_json, [e.to_json() for e in rows], text)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from retrouve.cli.io import console, emit, open_services
 from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
-from retrouve.search.request import CLI_WORDING, SearchRequest, build_query, operator_lang
+from retrouve.search.request import CLI_WORDING, SearchRequest, operator_lang
 from retrouve.search.schema import hit_json
 
 
@@ -62,8 +62,8 @@ def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
         order=order,
     )
     with open_services(ctx) as svc:
-        built = build_query(request, svc.store, clock=svc.clock, lang=operator_lang(tz_name),
-                            wording=CLI_WORDING)
+        outcome = svc.search(request, lang=operator_lang(tz_name), wording=CLI_WORDING)
+        built, result = outcome.built, outcome.result
         interpretation = built.reading()
         if built.text_unparsed and not as_json:
             console.print("[yellow]free-text parsing is not available:[/yellow] "
@@ -73,7 +73,6 @@ def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
             if interpretation["unknown"]:
                 console.print("[yellow]not understood:[/yellow] "
                               + " ".join(interpretation["unknown"]))
-        result = svc.searcher.search(built.query, order=built.order)
 
         def text() -> None:
             if not result.hits:

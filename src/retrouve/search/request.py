@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from retrouve.domain import Camera, Query
 from retrouve.errors import QueryError, RetrouveError
-from retrouve.search.engine import parse_wall_time
+from retrouve.search.engine import Searcher, SearchResult, parse_wall_time
 
 log = logging.getLogger(__name__)
 
@@ -200,3 +200,23 @@ def build_query(request: SearchRequest, cameras: CameraLookup, *, clock: Callabl
     query = replace(query, limit=request.limit, offset=request.offset)
     return BuiltQuery(query, request.order, understood=understood, parsed=parsed)
 
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """A request's query as built (with its free-text reading) and the searcher's result."""
+
+    built: BuiltQuery
+    result: SearchResult
+
+
+def run_search(searcher: Searcher, request: SearchRequest, *, clock: Callable[[], datetime],
+               lang: str, wording: Wording, default_zone: str | None = None,
+               text_parser: Callable[[], ParseText | None] = load_parse_text,
+               spread: int = 0) -> SearchOutcome:
+    """Build ``request``'s query (:func:`build_query`, cameras looked up in the searcher's
+    store) and run it in the request's order; ``spread`` as in :meth:`Searcher.search`. The
+    one call a front end makes for a search."""
+    built = build_query(request, searcher.store, clock=clock, lang=lang, wording=wording,
+                        default_zone=default_zone, text_parser=text_parser)
+    return SearchOutcome(built, searcher.search(built.query, built.order, spread=spread))

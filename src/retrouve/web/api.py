@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field
 from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
 from retrouve.legal.accounts import Accounts
 from retrouve.search.engine import MAX_LIMIT, MAX_OFFSET
+from retrouve.search.request import WEB_WORDING
 from retrouve.search.schema import EmptyReason, HitOut
 from retrouve.services import Services
-from retrouve.store.db import UnitProgress
 from retrouve.web.auth import AdminCtx, Ctx
 from retrouve.web.jobs import AnalysisJob
-from retrouve.web.search_form import SearchParams, build_query
+from retrouve.web.search_form import SearchParams
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -100,9 +100,9 @@ def search(
         plate=plate, make=make, model=model, text=text, like=like, limit=limit,
         offset=offset, order=order,
     )
-    built = build_query(params, services, lang="en", default_zone=None,
-                        text_parser=request.app.state.parse_text)
-    result = services.searcher.search(built.query, built.order)
+    outcome = services.search(params, lang="en", wording=WEB_WORDING,
+                              text_parser=request.app.state.parse_text)
+    built, result = outcome.built, outcome.result
     hits = [HitOut.of(h).with_thumbnail(f"/media/thumb/{h.track_id}" if h.thumbnail else None)
             for h in result.hits]
     return SearchOut(hits=hits, why_empty=result.why_empty(),
@@ -141,17 +141,7 @@ def cameras(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
 @router.get("/recordings", summary="Recordings with analysis status and progress")
 def recordings(request: Request, ctx: Ctx,
                camera: Annotated[str | None, Q(max_length=128)] = None) -> list[dict[str, Any]]:
-    store = _services(request).store
-    progress = store.unit_progress()
-    out = []
-    for e in store.list_recordings(camera):
-        r, status, error = e.recording, e.status, e.error
-        p = progress.get(r.id, UnitProgress())
-        out.append({"id": r.id, "camera": r.camera_id, "path": r.path,
-                    "start": r.start.isoformat(), "duration_s": r.duration_s,
-                    "sha256": r.sha256, "status": status, "error": error,
-                    "units_done": p.done, "units_failed": p.failed, "units_total": p.total})
-    return out
+    return [e.to_json() for e in _services(request).catalogue.recordings(camera)]
 
 
 @router.get("/analysis", summary="State of the analysis started from the web")

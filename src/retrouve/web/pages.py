@@ -28,6 +28,7 @@ from retrouve.domain import (
 from retrouve.errors import AuthError, InputError, LoginThrottled, RetrouveError
 from retrouve.legal.accounts import Accounts
 from retrouve.search.engine import SearchResult
+from retrouve.search.request import WEB_WORDING
 from retrouve.services import Services
 from retrouve.store.db import TrackDetail
 from retrouve.web.auth import (
@@ -183,10 +184,11 @@ def search_page(request: Request, ctx: Ctx) -> Response:
                             "next_url": None}
     if submitted:
         try:
-            built = build_query(params, services, lang=ctx.lang, default_zone=zone,
-                                text_parser=request.app.state.parse_text)
-            result = services.searcher.search(built.query, built.order,
-                                              spread=config.timeline_hits)
+            outcome = services.search(params, lang=ctx.lang, wording=WEB_WORDING,
+                                      default_zone=zone,
+                                      text_parser=request.app.state.parse_text,
+                                      spread=config.timeline_hits)
+            built, result = outcome.built, outcome.result
         except InputError as exc:  # the operator's search is at fault; failures reach the 500
             view["error"] = t("search.error", msg=str(exc))
         else:
@@ -314,9 +316,7 @@ def track_page(request: Request, track_id: int, ctx: Ctx) -> Response:
 def footage_page(request: Request, ctx: Ctx) -> Response:
     services = _services(request)
     cameras = services.store.list_cameras()
-    zones = {c.id: ZoneInfo(c.timezone) for c in cameras}
-    rows = services.store.list_recordings()
-    progress = services.store.unit_progress()
+    rows = services.catalogue.recordings()
     job = request.app.state.analysis
     state = job.state()
     counts: dict[str, int] = {}
@@ -324,9 +324,7 @@ def footage_page(request: Request, ctx: Ctx) -> Response:
         counts[e.recording.camera_id] = counts.get(e.recording.camera_id, 0) + 1
     flash = FLASH_KEYS.get(request.query_params.get("msg", ""))
     return render(
-        request, "footage.html", ctx, cameras=cameras, counts=counts,
-        recordings=[(r, r.start.astimezone(zones.get(r.camera_id, ZoneInfo("UTC"))), e.status,
-                     e.error, progress.get(r.id)) for e in rows for r in (e.recording,)],
+        request, "footage.html", ctx, cameras=cameras, counts=counts, recordings=rows,
         job=state, pending=job.pending_count() if ctx.has_role(Role.ADMIN) else 0,
         flash=flash,
     )

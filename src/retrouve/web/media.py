@@ -38,6 +38,7 @@ from retrouve.domain import Recording
 from retrouve.errors import MediaError
 from retrouve.services import Services
 from retrouve.store.db import Store
+from retrouve.store.records import TrackTimes
 from retrouve.video.playability import (
     DEFAULT_POLICY,
     MEDIA_TYPES,
@@ -62,26 +63,13 @@ TrackId = Annotated[int, PathParam(ge=1, le=2**62, description="track id (intege
 RangeHeader = Annotated[str | None, Header(alias="range")]
 
 
-@dataclass(frozen=True)
-class TrackSpan:
-    """Where a track is in its recording (recording seconds)."""
-
-    recording_id: str
-    t_start: float
-    t_end: float
-    best_t: float
-
-
-def track_span(store: Store, track_id: int) -> TrackSpan | None:
+def track_span(store: Store, track_id: int) -> TrackTimes | None:
     """The recording and times of track ``track_id``, ``None`` if there is no such track."""
-    times = store.track_times(track_id)
-    if times is None:
-        return None
-    return TrackSpan(times.recording_id, times.t_start, times.t_end, times.best_t)
+    return store.track_times(track_id)
 
 
 def clip_window(
-    span: TrackSpan, recording: Recording, margin_s: float = WINDOW_MARGIN_S
+    span: TrackTimes, recording: Recording, margin_s: float = WINDOW_MARGIN_S
 ) -> tuple[float, float]:
     """``[t_start - margin, t_end + margin]`` clamped to the recording (recording seconds).
 
@@ -148,7 +136,7 @@ class ClipPlan:
     """
 
     recording: Recording
-    span: TrackSpan
+    span: TrackTimes
     window: tuple[float, float]
     mode: str
     media_type: str | None
@@ -163,7 +151,7 @@ class ClipPlan:
 
 
 def plan_clip(
-    store: Store, span: TrackSpan, policy: PlaybackPolicy, *, ranged: bool
+    store: Store, span: TrackTimes, policy: PlaybackPolicy, *, ranged: bool
 ) -> ClipPlan:
     """Decide how to serve ``span``'s clip; ``ranged``: the client sent ``Range``.
 
@@ -207,7 +195,7 @@ def clip_origin(
     """Recording seconds at media time 0 of what ``/media/clip/{id}`` sends a ``<video>``
     (which always sends ``Range``) for the track ``detail``: the hook the track page uses
     to place its ``#t=`` fragment and overlay boxes. 0.0 when the clip cannot be played."""
-    span = TrackSpan(detail.recording_id, detail.t_start, detail.t_end, detail.best_t)
+    span = TrackTimes(detail.recording_id, detail.t_start, detail.t_end, detail.best_t)
     try:
         plan = plan_clip(services.store, span, policy, ranged=True)
         return plan_offset(plan, policy)[0]

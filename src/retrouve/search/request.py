@@ -1,9 +1,11 @@
 """One search request, from whichever front end, turned into one :class:`Query`.
 
 The CLI's ``search`` options, the web search form (and the track page's previous/next links)
-and ``GET /api/search`` all fill a :class:`SearchRequest` and call :func:`build_query`, so the
-three cannot disagree on how a field, a time or free text is read. What still differs between
-front ends is passed in, not re-implemented:
+and ``GET /api/search`` are all generated from one table of criteria
+(``retrouve.search.criteria.CRITERIA``); each fills a :class:`SearchRequest` from its values
+(:meth:`SearchRequest.from_values`) and calls :func:`build_query`, so the three cannot
+disagree on which fields there are, nor on how a field, a time or free text is read. What
+still differs between front ends is passed in, not re-implemented:
 
 * **wording**: how the time fields and the way to give a zone are named in error messages
   (``--from``/``a --camera`` on the command line, ``from``/``a camera`` on the web);
@@ -21,21 +23,24 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol, Self, cast
 from zoneinfo import ZoneInfo
 
 from retrouve.domain import Camera, Query
 from retrouve.errors import QueryError, RetrouveError
+from retrouve.search.criteria import CRITERIA, ORDERS
 from retrouve.search.engine import Searcher, SearchResult, parse_wall_time
 
 log = logging.getLogger(__name__)
 
+__all__ = ["CLI_WORDING", "FALLBACK_ZONE", "ORDERS", "WEB_WORDING", "BuiltQuery",
+           "CameraLookup", "ParseText", "ParsedTextLike", "SearchOutcome", "SearchRequest",
+           "Wording", "build_query", "load_parse_text", "operator_lang", "run_search"]
+
 TEXT_QUERY_MODULE: Final = "retrouve.search.text_query"
-#: Result orders a request may ask for (``Searcher.search(order=)``).
-ORDERS: Final[tuple[str, ...]] = ("score", "time")
 #: Operator zone assumed when a front end gives none and no camera has one.
 FALLBACK_ZONE: Final = "UTC"
 
@@ -100,6 +105,9 @@ class SearchRequest:
     carry no offset. ``text`` is free text (French or English). ``operator_zone`` (IANA) is
     the zone free text's times ("hier 14h") are read in; None: the first camera's, else the
     front end's default zone, else UTC. ``like`` is a track id (find similar).
+
+    The fields other than ``operator_zone`` are the criteria of
+    ``retrouve.search.criteria.CRITERIA`` (a test keeps the two equal).
     """
 
     cameras: tuple[str, ...] = ()
@@ -119,6 +127,28 @@ class SearchRequest:
     limit: int = 20
     offset: int = 0
     order: str = "score"
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any], *,
+                    operator_zone: str | None = None) -> Self:
+        """The request for a front end's values, keyed by criterion attribute (``time_from``,
+        not ``from``), as its library parsed them: a missing or None value takes the
+        criterion's default; a repeatable one (``cameras``) becomes a tuple, duplicates kept
+        (``build_query`` drops them). Keys that are not criteria are a ``TypeError`` (a
+        front end out of step with the table)."""
+        unknown = set(values) - {c.attr for c in CRITERIA}
+        if unknown:
+            raise TypeError(f"not search criteria: {sorted(unknown)}")
+        fields: dict[str, Any] = {}
+        for c in CRITERIA:
+            value = values.get(c.attr)
+            if c.repeatable:
+                fields[c.attr] = tuple(value or ())
+            elif value is not None:
+                fields[c.attr] = value
+            elif c.default is not None:
+                fields[c.attr] = c.default
+        return cls(**fields, operator_zone=operator_zone)
 
 
 @dataclass(frozen=True)

@@ -1,66 +1,62 @@
 """``retrouve search``: find sightings by camera, time, object, colours, accessory, plate, text.
 
-The options become a ``SearchRequest``; ``retrouve.search.request.build_query`` turns it into
-the query (as for the web form and the API), and hits print in the ``HitOut`` schema.
+The criteria options are generated from ``retrouve.search.criteria.CRITERIA`` (as the web
+form's fields and the API's parameters are); their values become a ``SearchRequest``, which
+``retrouve.search.request.build_query`` turns into the query, and hits print in the ``HitOut``
+schema. ``--tz`` and ``--json`` are the command line's own.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from rich.table import Table
 
 from retrouve.cli.io import console, emit, open_services
-from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
+from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
 from retrouve.search.request import CLI_WORDING, SearchRequest, operator_lang
 from retrouve.search.schema import hit_json
 
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def _option(criterion: Criterion) -> Callable[[FC], FC]:
+    """The click option of one criterion (its value under the criterion's attribute)."""
+    kind: Any = str
+    if criterion.choices:
+        kind = click.Choice(criterion.choices)
+    elif criterion.kind is Kind.INT:
+        # A track id's bound only keeps the API's integers in SQLite's range; in the help it
+        # would be a 19-digit number, and an id that large is simply unknown here.
+        maximum = None if criterion.maximum == MAX_TRACK_ID else criterion.maximum
+        kind = click.IntRange(criterion.minimum, maximum)
+    return click.option(*criterion.flags, criterion.attr, type=kind, help=criterion.help,
+                        multiple=criterion.repeatable, default=criterion.default,
+                        show_default=criterion.default not in (None, 0))
+
+
+def criteria_options(command: FC) -> FC:
+    """Add one click option per search criterion (``CRITERIA``, in its order)."""
+    for criterion in reversed(CRITERIA):
+        command = _option(criterion)(command)
+    return command
+
 
 @click.command()
-@click.option("--camera", "cameras_", multiple=True, help="Camera id (repeatable).")
-@click.option("--from", "time_from", help="Start of the window, ISO-8601 (camera time if no "
-              "offset).")
-@click.option("--to", "time_to", help="End of the window, ISO-8601.")
-@click.option("--object", "object_", type=click.Choice(sorted(QUERY_OBJECTS)),
-              help="Object type; 'vehicle' = any motor vehicle.")
-@click.option("--colour", "--color", "colour", type=click.Choice(COLOURS),
-              help="Vehicle body colour.")
-@click.option("--upper", type=click.Choice(COLOURS), help="Upper-body clothing colour.")
-@click.option("--lower", type=click.Choice(COLOURS), help="Lower-body clothing colour.")
-@click.option("--accessory", type=click.Choice(ACCESSORIES),
-              help="Object a person carries ('handbag' = any hand-carried bag).")
-@click.option("--plate", help="Plate pattern: ? = one character, * = any run (FG*, *75, "
-              "AB?12*); case, spaces and dashes ignored; tolerant to OCR confusions.")
-@click.option("--make", help="Vehicle make (needs a make/model classifier pack).")
-@click.option("--model", "model_", help="Vehicle model (needs a make/model classifier pack).")
-@click.option("--text", "free_text", help="Free text in French or English, e.g. "
-              "\"camionnette blanche plaque FG*\"; its interpretation is printed.")
-@click.option("--like", "like", type=int, help="Rank tracks by appearance similarity to this "
-              "track id (find similar).")
+@criteria_options
 @click.option("--tz", "tz_name", default="Europe/Paris", show_default=True,
               help="Operator's time zone for times in --text (\"hier entre 14h et 16h\").")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many hits.")
-@click.option("--order", type=click.Choice(["score", "time"]), default="score",
-              show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @click.pass_context
-def search(ctx: click.Context, cameras_: tuple[str, ...], time_from: str | None,
-           time_to: str | None, object_: str | None, colour: str | None, upper: str | None,
-           lower: str | None, accessory: str | None, plate: str | None, make: str | None,
-           model_: str | None, free_text: str | None, like: int | None, tz_name: str,
-           limit: int, offset: int, order: str, as_json: bool) -> None:
+def search(ctx: click.Context, /, tz_name: str, as_json: bool, **criteria: Any) -> None:
     """Find sightings by camera, time, object type, colours, accessory, plate; best first.
 
     Structured options win over what --text says about the same field.
     """
-    request = SearchRequest(
-        cameras=cameras_, time_from=time_from, time_to=time_to, object=object_, colour=colour,
-        upper=upper, lower=lower, accessory=accessory, plate=plate, make=make, model=model_,
-        text=free_text, like=like, operator_zone=tz_name, limit=limit, offset=offset,
-        order=order,
-    )
+    request = SearchRequest.from_values(criteria, operator_zone=tz_name)
+    offset = request.offset
     with open_services(ctx) as svc:
         outcome = svc.search(request, lang=operator_lang(tz_name), wording=CLI_WORDING)
         built, result = outcome.built, outcome.result

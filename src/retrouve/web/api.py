@@ -8,24 +8,28 @@ the authenticated URL of the image rather than a path on the server.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi import Query as Q
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from retrouve.domain import ACCESSORIES, COLOURS, QUERY_OBJECTS
 from retrouve.legal.accounts import Accounts
-from retrouve.search.engine import MAX_LIMIT, MAX_OFFSET
-from retrouve.search.request import WEB_WORDING
+from retrouve.search.request import WEB_WORDING, SearchRequest
 from retrouve.search.schema import EmptyReason, HitOut
 from retrouve.services import Services
 from retrouve.web.auth import AdminCtx, Ctx
 from retrouve.web.jobs import AnalysisJob
-from retrouve.web.search_form import SearchParams
+from retrouve.web.search_form import api_params_model
 
 router = APIRouter(prefix="/api", tags=["api"])
+
+if TYPE_CHECKING:  # generated from the criteria table: mypy sees only its base
+    SearchQueryParams = BaseModel
+else:
+    #: ``GET /api/search``'s query parameters, one per ``retrouve.search.criteria`` criterion.
+    SearchQueryParams = api_params_model()
 
 
 # -------------------------------------------------------------------------------- models
@@ -68,46 +72,19 @@ def me(ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/search", response_model=SearchOut, summary="Search sightings")
-def search(
-    request: Request, ctx: Ctx,
-    camera: Annotated[list[str] | None, Q(description="Camera id (repeatable).")] = None,
-    time_from: Annotated[str | None, Q(alias="from", description=(
-        "Start of the window, ISO-8601; camera time of the first camera if no offset."))] = None,
-    time_to: Annotated[str | None, Q(alias="to", description="End of the window.")] = None,
-    object: Annotated[str | None, Q(description=(
-        "One of " + ", ".join(sorted(QUERY_OBJECTS))))] = None,
-    colour: Annotated[str | None, Q(description="Vehicle colour: " + ", ".join(COLOURS))] = None,
-    upper: Annotated[str | None, Q(description="Upper clothing colour.")] = None,
-    lower: Annotated[str | None, Q(description="Lower clothing colour.")] = None,
-    accessory: Annotated[str | None, Q(description=(
-        "Carried object: " + ", ".join(ACCESSORIES)))] = None,
-    plate: Annotated[str | None, Q(max_length=32, description=(
-        "Plate pattern: ? one character, * any run."))] = None,
-    make: Annotated[str | None, Q(max_length=64)] = None,
-    model: Annotated[str | None, Q(max_length=64)] = None,
-    text: Annotated[str | None, Q(max_length=500, description="Free text.")] = None,
-    like: Annotated[int | None, Q(ge=1, le=2**62,
-                                  description="Rank by similarity to this track.")] = None,
-    limit: Annotated[int, Q(ge=1, le=MAX_LIMIT)] = 20,
-    offset: Annotated[int, Q(ge=0, le=MAX_OFFSET)] = 0,
-    order: Annotated[str, Q(pattern="^(score|time)$")] = "score",
-) -> SearchOut:
+def search(request: Request, ctx: Ctx, params: Annotated[SearchQueryParams, Q()]) -> SearchOut:
     """Same filters and hit schema as ``retrouve search --json``."""
     services = _services(request)
-    params = SearchParams(
-        cameras=tuple(camera or ()), time_from=time_from, time_to=time_to,
-        object=object, colour=colour, upper=upper, lower=lower, accessory=accessory,
-        plate=plate, make=make, model=model, text=text, like=like, limit=limit,
-        offset=offset, order=order,
-    )
-    outcome = services.search(params, lang="en", wording=WEB_WORDING,
+    search_request = SearchRequest.from_values(params.model_dump())
+    outcome = services.search(search_request, lang="en", wording=WEB_WORDING,
                               text_parser=request.app.state.parse_text)
     built, result = outcome.built, outcome.result
     hits = [HitOut.of(h).with_thumbnail(f"/media/thumb/{h.track_id}" if h.thumbnail else None)
             for h in result.hits]
     return SearchOut(hits=hits, why_empty=result.why_empty(),
                      why_empty_code=result.empty_reason(), understood=built.understood,
-                     text_unparsed=built.text_unparsed, limit=limit, offset=offset, order=order)
+                     text_unparsed=built.text_unparsed, limit=search_request.limit,
+                     offset=search_request.offset, order=search_request.order)
 
 
 @router.get("/tracks/{track_id}", summary="One track with its observations")

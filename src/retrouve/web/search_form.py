@@ -1,12 +1,15 @@
-"""From URL parameters to a :class:`Query`: the search page, the track page's previous/next
-links and ``GET /api/search`` share :func:`build_query` (itself
+"""The search criteria as URL parameters: the search page, the track page's previous/next
+links and ``GET /api/search`` read them, and share :func:`build_query` (itself
 ``retrouve.search.request.build_query``, as the CLI's), so they can never disagree.
 
-Parameters are those of ``retrouve search``: ``camera`` (repeatable), ``from``, ``to``,
-``object``, ``colour``, ``upper``, ``lower``, ``accessory``, ``plate``, ``make``, ``model``,
-``text``, ``like``, ``limit``, ``offset``, ``order``. Times without an offset are in the time
-zone of the first camera given, else ``default_zone`` (the pages use the first registered
-camera's zone; the API, like the CLI, has none and refuses them).
+The parameters are generated from ``retrouve.search.criteria.CRITERIA``, as are the CLI's
+options: ``camera`` (repeatable), ``from``, ``to``, ``object``, ``colour``, ``upper``,
+``lower``, ``accessory``, ``plate``, ``make``, ``model``, ``text``, ``like``, ``limit``,
+``offset``, ``order``. The pages read them tolerantly (:meth:`SearchParams.from_params`); the
+API strictly, through the pydantic model :func:`api_params_model` (a bad value is a 422).
+Times without an offset are in the time zone of the first camera given, else
+``default_zone`` (the pages use the first registered camera's zone; the API, like the CLI,
+has none and refuses them).
 """
 
 from __future__ import annotations
@@ -14,14 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any
 from urllib.parse import urlencode
 
+from pydantic import BaseModel, Field, create_model
 from starlette.datastructures import QueryParams
 
-from retrouve.search.engine import MAX_OFFSET
+from retrouve.search.criteria import CRITERIA, Criterion, Kind
 from retrouve.search.request import (
-    ORDERS,
     WEB_WORDING,
     BuiltQuery,
     ParsedTextLike,
@@ -32,15 +35,42 @@ from retrouve.search.request import (
 from retrouve.search.request import build_query as build_request
 from retrouve.services import Services
 
-__all__ = ["FIELDS", "BuiltQuery", "ParseText", "ParsedTextLike", "SearchParams",
+__all__ = ["BuiltQuery", "ParseText", "ParsedTextLike", "SearchParams", "api_params_model",
            "build_query", "load_parse_text", "site_zone"]
 
-#: Single-valued string parameters: (URL name, ``SearchRequest`` attribute).
-FIELDS: Final[tuple[tuple[str, str], ...]] = (
-    ("from", "time_from"), ("to", "time_to"), ("object", "object"), ("colour", "colour"),
-    ("upper", "upper"), ("lower", "lower"), ("accessory", "accessory"), ("plate", "plate"),
-    ("make", "make"), ("model", "model"), ("text", "text"),
-)
+#: An optional integer in a URL: ASCII digits only (``int`` accepts "²" and "1_0"), bounded.
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def _read(criterion: Criterion, qp: QueryParams | Mapping[str, str], default_limit: int,
+          max_limit: int) -> Any:
+    """One criterion's value from URL parameters, tolerantly: blanks are None, a bad number
+    or a value outside strict choices falls back to the default, numbers are clamped."""
+    if criterion.repeatable:
+        values = qp.getlist(criterion.param) if isinstance(qp, QueryParams) else (
+            [qp[criterion.param]] if qp.get(criterion.param) else [])
+        return tuple(dict.fromkeys(v for v in values if v))
+    raw = qp.get(criterion.param)
+    value = raw.strip() or None if isinstance(raw, str) else None
+    default = default_limit if criterion.attr == "limit" else criterion.default
+    if criterion.kind is Kind.INT:
+        lo = criterion.minimum
+        hi = max_limit if criterion.attr == "limit" else criterion.maximum
+        if default is None:  # optional: dropped unless plain digits within bounds
+            number = int(value) if value and _DIGITS.fullmatch(value) else None
+            if number is None or (lo is not None and number < lo) or (
+                    hi is not None and number > hi):
+                return None
+            return number
+        try:
+            number = int(value or default)
+        except ValueError:
+            return default
+        number = number if lo is None else max(lo, number)
+        return number if hi is None else min(hi, number)
+    if criterion.strict and value not in criterion.choices:
+        return default
+    return value
 
 
 @dataclass(frozen=True)
@@ -53,46 +83,51 @@ class SearchParams(SearchRequest):
     @classmethod
     def from_params(cls, qp: QueryParams | Mapping[str, str], default_limit: int = 20,
                     max_limit: int = 1000) -> SearchParams:
-        """Tolerant parsing for pages: blanks are None, bad numbers fall back to defaults."""
-        def text(name: str) -> str | None:
-            value = qp.get(name)
-            if not isinstance(value, str):
-                return None
-            return value.strip() or None
-
-        def number(name: str, default: int, lo: int, hi: int) -> int:
-            try:
-                return min(hi, max(lo, int(qp.get(name) or default)))
-            except ValueError:
-                return default
-
-        cams = qp.getlist("camera") if isinstance(qp, QueryParams) else (
-            [qp["camera"]] if qp.get("camera") else [])
-        like = text("like")
-        values = {attr: text(name) for name, attr in FIELDS}
-        order = text("order")
-        return cls(
-            cameras=tuple(dict.fromkeys(c for c in cams if c)),
-            like=int(like) if like and re.fullmatch(r"[0-9]{1,18}", like) else None,
-            limit=number("limit", default_limit, 1, max_limit),
-            offset=number("offset", 0, 0, MAX_OFFSET),
-            order=order if order in ORDERS else "score",
-            **values,
-        )
+        """Tolerant parsing for pages: blanks are None, bad numbers fall back to defaults,
+        ``limit`` defaults to ``default_limit`` and is clamped to ``max_limit``."""
+        return cls.from_values({c.attr: _read(c, qp, default_limit, max_limit)
+                                for c in CRITERIA})
 
     def pairs(self, **changes: Any) -> list[tuple[str, str]]:
-        """The parameters as URL pairs (blanks omitted), with ``changes`` applied."""
+        """The parameters as URL pairs in ``CRITERIA`` order (blanks omitted), with
+        ``changes`` applied."""
         p = replace(self, **changes)
-        out: list[tuple[str, str]] = [("camera", c) for c in p.cameras]
-        out += [(name, str(getattr(p, attr))) for name, attr in FIELDS
-                if getattr(p, attr) is not None]
-        if p.like is not None:
-            out.append(("like", str(p.like)))
-        out += [("order", p.order), ("limit", str(p.limit)), ("offset", str(p.offset))]
+        out: list[tuple[str, str]] = []
+        for c in CRITERIA:
+            value = getattr(p, c.attr)
+            if c.repeatable:
+                out += [(c.param, str(v)) for v in value]
+            elif value is not None:
+                out.append((c.param, str(value)))
         return out
 
     def query_string(self, **changes: Any) -> str:
         return urlencode(self.pairs(**changes))
+
+
+def _api_field(criterion: Criterion) -> tuple[Any, Any]:
+    """The pydantic (type, Field) of one criterion as an API query parameter."""
+    description = criterion.help
+    if criterion.choices:
+        description += " One of: " + ", ".join(criterion.choices) + "."
+    base: Any = int if criterion.kind is Kind.INT else str
+    kind: Any = list[str] | None if criterion.repeatable else (
+        base if criterion.default is not None else base | None)
+    pattern = ("^(" + "|".join(map(re.escape, criterion.choices)) + ")$"
+               if criterion.strict else None)
+    return kind, Field(criterion.default, alias=criterion.param, description=description,
+                       max_length=criterion.max_length, ge=criterion.minimum,
+                       le=criterion.maximum, pattern=pattern)
+
+
+def api_params_model() -> type[BaseModel]:
+    """A pydantic model of ``GET /api/search``'s query parameters, one field per criterion:
+    named by attribute, aliased to the parameter (``time_from`` ← ``from``), with the
+    criterion's bounds, max length and (strict) choices; ``model_dump()`` gives the values
+    ``SearchRequest.from_values`` takes. Other parameters are ignored."""
+    fields: dict[str, Any] = {c.attr: _api_field(c) for c in CRITERIA}
+    model: type[BaseModel] = create_model("SearchQueryParams", **fields)
+    return model
 
 
 def build_query(params: SearchRequest, services: Services, *, lang: str,

@@ -23,6 +23,7 @@ from retrouve.vision.packs import InstalledPack, PackRegistry
 from retrouve.vision.packs.attributes import AttributeModel
 from retrouve.vision.packs.manifest import biometric_word, parse_manifest
 from retrouve.vision.packs.pack_detector import PackDetector
+from retrouve.vision.packs.runtime import check_graphs
 
 pytest.importorskip("openvino")
 
@@ -204,8 +205,11 @@ def test_undeclared_gender_output_refused_at_load(tmp_path: Path, runtime: str) 
                             "labels": [f"flag_{i}" for i in range(7)]}}
     src = with_runtime(heads_pack(tmp_path / "p", outputs, heads, task="person_attributes",
                                   w=80, h=160, declared=["attributes"]), runtime)
+    pack = install(tmp_path, src)
     with pytest.raises(PackError, match=r"graph output 'is_male' is not declared.*gender"):
-        AttributeModel(install(tmp_path, src))
+        AttributeModel(pack)
+    with pytest.raises(PackError, match=r"graph model \(model\.\w+\): graph output 'is_male'"):
+        check_graphs(pack.manifest, pack.path)  # what an install can call before going live
 
 
 def test_gender_entry_in_a_declared_output_refused(tmp_path: Path) -> None:

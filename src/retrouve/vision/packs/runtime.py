@@ -179,6 +179,15 @@ def open_session(
     return session
 
 
+def check_graphs(manifest: PackManifest, folder: Path) -> None:
+    """Open every graph of the pack in ``folder`` on the CPU and check it against the manifest
+    (what :func:`open_session` checks, undeclared outputs included). For an install to refuse a
+    pack whose graphs do not match before it becomes visible; raises :class:`PackError` (or
+    :class:`MissingExtraError` for an ``openvino`` pack without the extra)."""
+    for role in manifest.graphs:
+        open_session(manifest, folder, role, ("cpu",), 1)
+
+
 def check_signature(session: GraphSession, spec: GraphSpec, what: str) -> None:
     """Refuse a graph whose inputs/outputs differ from the manifest: input names (exactly),
     declared outputs present, *no undeclared output*, ranks, fixed dims, dtypes. Dynamic

@@ -106,6 +106,10 @@ class AnalysisSettings(Section):
     use_packs: bool = Field(True, description=(
         "Use installed model packs (detector, make/model classifier, CLIP embedder) when "
         "present."))
+    pack_threads: int = Field(1, ge=0, le=256, description=(
+        "Inference threads of each model pack (ONNX Runtime intra-op threads, OpenVINO "
+        "inference threads); 0: the runtime's default (every core). 1 because the process "
+        "pool already runs one unit per core."))
     packs: PackSelection = Field(default_factory=lambda: PackSelection(), description=(
         "The packs in use; filled by the services, not meant to be set by hand."))
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from retrouve.config import AnalysisSettings
 from retrouve.vision import appearance
@@ -34,6 +34,9 @@ from retrouve.vision.detector import Detector, SsdMobileNetDetector
 from retrouve.vision.embedder import Embedder
 from retrouve.vision.packs import InstalledPack
 from retrouve.vision.plates.ocr import PlateReader
+
+if TYPE_CHECKING:
+    from retrouve.vision.packs.attributes import AttributeModel
 
 #: Builds the detector of one unit's analysis (a test fake, or a custom backend).
 DetectorFactory = Callable[[AnalysisSettings], Detector]
@@ -58,6 +61,8 @@ class ModelKey:
     plates: bool = True
     make_model_pack: str | None = None
     embedder_pack: str | None = None
+    #: Inference threads of every pack runtime (``None``: the runtime's default, every core).
+    pack_threads: int | None = 1
 
     @classmethod
     def of(cls, settings: AnalysisSettings) -> ModelKey:
@@ -68,7 +73,8 @@ class ModelKey:
             return str(p) if on and p is not None else None
 
         return cls(folder(sel.detector), settings.detect_threshold, settings.plates,
-                   folder(sel.make_model), folder(sel.embedder))
+                   folder(sel.make_model), folder(sel.embedder),
+                   settings.pack_threads or None)
 
     def pack(self, role: str) -> str | None:
         """The folder of the pack selected for ``role`` (one of :data:`PACK_ROLES`)."""
@@ -135,19 +141,33 @@ class ModelHolder:
 
     # ------------------------------------------------------------------ the defaults
     def detector(self, key: ModelKey) -> Detector:
-        """The selected detector pack, else the built-in SSD-MobileNet (both at the key's
-        ``detect_threshold``)."""
-        folder, threshold = key.detector_pack, key.detect_threshold
+        """The selected detector pack (any runtime and output layout, see
+        :class:`~retrouve.vision.packs.pack_detector.PackDetector`), else the built-in
+        SSD-MobileNet (both at the key's ``detect_threshold``)."""
+        folder, threshold, threads = key.detector_pack, key.detect_threshold, key.pack_threads
         if folder is None:
             return self._get("detector", (None, threshold),
                              lambda: SsdMobileNetDetector(threshold=threshold))
 
         def build() -> Detector:
-            from retrouve.vision.packs.onnx_detector import OnnxDetector
+            from retrouve.vision.packs.pack_detector import PackDetector
 
-            return OnnxDetector(InstalledPack.load(Path(folder)), threshold=threshold)
+            return PackDetector(InstalledPack.load(Path(folder)), threshold=threshold,
+                                threads=threads)
 
-        return self._get("detector", (folder, threshold), build)
+        return self._get("detector", (folder, threshold, threads), build)
+
+    def attribute_model(self, folder: str, threads: int | None = 1) -> AttributeModel:
+        """The ``vehicle_attributes`` / ``person_attributes`` pack in ``folder`` (loaded once
+        per folder and thread count). Not yet part of :class:`ModelSet`: the analysis does not
+        use attribute models yet."""
+
+        def build() -> AttributeModel:
+            from retrouve.vision.packs.attributes import AttributeModel
+
+            return AttributeModel(InstalledPack.load(Path(folder)), threads=threads)
+
+        return self._get("attributes", (folder, threads), build)
 
     def plate_reader(self, key: ModelKey) -> PlateReader | None:
         """The built-in RapidOCR plate reader, or ``None`` when plates are off."""
@@ -170,9 +190,9 @@ class ModelHolder:
         def build() -> Classifier:
             from retrouve.vision.packs.onnx_classifier import OnnxClassifier
 
-            return OnnxClassifier(InstalledPack.load(Path(folder)))
+            return OnnxClassifier(InstalledPack.load(Path(folder)), threads=key.pack_threads)
 
-        return self._get("make_model", folder, build)
+        return self._get("make_model", (folder, key.pack_threads), build)
 
     def embedder(self, key: ModelKey) -> Embedder | None:
         """The selected CLIP-family embedder pack, or ``None``."""
@@ -183,9 +203,9 @@ class ModelHolder:
         def build() -> Embedder:
             from retrouve.vision.packs.onnx_embedder import ClipEmbedder
 
-            return ClipEmbedder(InstalledPack.load(Path(folder)))
+            return ClipEmbedder(InstalledPack.load(Path(folder)), threads=key.pack_threads)
 
-        return self._get("embedder", folder, build)
+        return self._get("embedder", (folder, key.pack_threads), build)
 
     def appearance(self) -> AppearanceEmbedder:
         """The built-in appearance embedder (stateless: one per process)."""

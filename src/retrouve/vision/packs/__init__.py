@@ -5,7 +5,9 @@ archive or a URL (``retrouve models install``), and the backends that run them.
   :class:`retrouve.errors.PackError` (unusable installed pack) and its input branch
   :class:`retrouve.errors.PackRefused` (a pack refused at install).
 * :mod:`.registry`: :class:`PackRegistry` (install, list, get, active, remove, verify).
-* :mod:`.onnx_detector`, :mod:`.onnx_classifier`, :mod:`.onnx_embedder`: the backends.
+* :mod:`.runtime` (the session seam: ONNX Runtime, or OpenVINO in :mod:`.openvino_runtime`);
+  backends :mod:`.pack_detector`, :mod:`.attributes`, :mod:`.onnx_classifier`,
+  :mod:`.onnx_embedder`.
 
 Backends are imported from their modules (not here) so that listing packs never loads
 ONNX Runtime. Format reference: ``docs/model-packs.md``.

@@ -1,9 +1,10 @@
 """The model-pack manifest: ``manifest.json`` at the root of every pack, validated strictly.
 
-A pack is a folder (or a ``.zip`` / ``.tar.gz`` of one) holding ONNX graphs and their side
-files, each pinned by SHA-256 in the manifest. The manifest is the contract between whoever
-exported the model and the backends: task, output format, tensor signatures, labels, how
-labels map onto Retrouve's classes, and how pixels are turned into the input tensor.
+A pack is a folder (or a ``.zip`` / ``.tar.gz`` of one) holding graphs (ONNX files, or OpenVINO
+IR ``.xml`` + ``.bin`` pairs) and their side files, each pinned by SHA-256 in the manifest. The
+manifest is the contract between whoever exported the model and the backends: task, output
+format, runtime, tensor signatures, labels, how labels map onto Retrouve's classes, and how
+pixels are turned into the input tensor.
 
 Reference and examples: ``docs/model-packs.md``. Validation errors name the pack and the field
 (``model pack 'yolov8n-coco': manifest field 'graphs.model.file': ...``).
@@ -13,13 +14,32 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import numpy as np
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from retrouve.domain import OBJECT_CLASSES
 from retrouve.errors import PackRefused
+from retrouve.vision.packs.specs import (
+    BIOMETRIC_WORDS,
+    Decode,
+    Dtype,
+    GraphSpec,
+    HeadSpec,
+    Preprocess,
+    StrictModel,
+    TensorSpec,
+    biometric_word,
+    check_relative_path,
+)
+
+__all__ = [
+    "BIOMETRIC_WORDS", "Decode", "Dtype", "GraphSpec", "HeadSpec", "PackManifest", "Preprocess",
+    "TensorSpec", "biometric_word", "check_relative_path", "load_manifest", "parse_manifest",
+    "split_make_model",
+]
 
 #: Manifest format version this code reads.
 SCHEMA_VERSION = 1
@@ -28,127 +48,40 @@ MANIFEST_NAME = "manifest.json"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,31}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-Task = Literal["detector", "classifier", "embedder"]
-Format = Literal["yolo", "detr", "softmax", "clip"]
-Dtype = Literal["float32", "float16", "int64", "int32", "uint8"]
+Task = Literal["detector", "classifier", "embedder", "vehicle_attributes", "person_attributes"]
+Format = Literal["yolo", "detr", "ssd", "atss", "softmax", "clip", "heads"]
+Runtime = Literal["onnxruntime", "openvino"]
 
+#: Tasks whose packs are multi-head attribute models (format ``heads``).
+ATTRIBUTE_TASKS = frozenset({"vehicle_attributes", "person_attributes"})
 #: Formats allowed for each task.
 TASK_FORMATS: dict[str, frozenset[str]] = {
-    "detector": frozenset({"yolo", "detr"}),
+    "detector": frozenset({"yolo", "detr", "ssd", "atss"}),
     "classifier": frozenset({"softmax"}),
     "embedder": frozenset({"clip"}),
+    "vehicle_attributes": frozenset({"heads"}),
+    "person_attributes": frozenset({"heads"}),
 }
 #: Graph roles each format needs (keys of ``graphs``).
 FORMAT_GRAPHS: dict[str, tuple[str, ...]] = {
     "yolo": ("model",),
     "detr": ("model",),
+    "ssd": ("model",),
+    "atss": ("model",),
     "softmax": ("model",),
     "clip": ("image", "text"),
+    "heads": ("model",),
 }
+#: Detector formats whose graph already suppresses duplicates (NMS inside the graph).
+NMS_INSIDE_FORMATS = frozenset({"ssd", "atss"})
+
 #: Classifier attributes whose labels follow the ``"Make|Model"`` convention.
 MAKE_MODEL_ATTRIBUTES = frozenset({"make_model"})
 
 
-def check_relative_path(path: str) -> str:
-    """Return ``path`` if it is a safe relative POSIX path inside a pack, else raise ValueError.
 
-    Refused: empty, absolute (``/x``, ``C:x``, ``\\\\x``), backslashes, ``..`` or ``.`` parts.
-    """
-    if not path or "\\" in path or path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        raise ValueError(f"{path!r} must be a relative POSIX path inside the pack")
-    parts = PurePosixPath(path).parts
-    if any(p in ("..", ".", "") for p in parts) or path.endswith("/"):
-        raise ValueError(f"{path!r} must not contain '..' or '.' parts")
-    return path
-
-
-class _Strict(BaseModel):
-    # Unknown keys are refused: a typo in a manifest must not silently fall back to a default.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TensorSpec(_Strict):
-    """One graph input or output: ``shape`` lists ints (fixed) or names (symbolic, e.g. "N")."""
-
-    name: str = Field(min_length=1)
-    shape: list[Annotated[int, Field(ge=1)] | str]
-    dtype: Dtype = "float32"
-
-    @field_validator("shape")
-    @classmethod
-    def _symbols(cls, shape: list[int | str]) -> list[int | str]:
-        for d in shape:
-            if isinstance(d, str) and not _SYMBOL.match(d):
-                raise ValueError(f"symbolic dimension {d!r} must be an identifier")
-        return shape
-
-    def fixed(self, axis: int) -> int | None:
-        """The size of ``axis`` if fixed, else None."""
-        d = self.shape[axis]
-        return d if isinstance(d, int) else None
-
-
-class GraphSpec(_Strict):
-    """One ONNX file and its signature (the backend checks the real graph against it)."""
-
-    file: str
-    inputs: list[TensorSpec] = Field(min_length=1)
-    outputs: list[TensorSpec] = Field(min_length=1)
-
-    @field_validator("file")
-    @classmethod
-    def _file(cls, v: str) -> str:
-        return check_relative_path(v)
-
-
-class Preprocess(_Strict):
-    """Pixels → input tensor.
-
-    The RGB uint8 image is resized to ``width`` x ``height`` (``letterbox``: keep the aspect
-    ratio, centre, pad with ``pad_value``; ``stretch``: plain resize), optionally reordered to
-    BGR, multiplied by ``scale`` (1/255 by default, so values are 0..1), then ``(x - mean) / std``
-    per channel (in the order of ``channel_order``), and laid out ``NCHW`` or ``NHWC``.
-    """
-
-    width: int = Field(ge=8, le=8192)
-    height: int = Field(ge=8, le=8192)
-    resize: Literal["letterbox", "stretch"] = "letterbox"
-    pad_value: int = Field(114, ge=0, le=255)
-    channel_order: Literal["RGB", "BGR"] = "RGB"
-    scale: float = Field(1.0 / 255.0, gt=0)
-    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    layout: Literal["NCHW", "NHWC"] = "NCHW"
-
-    @field_validator("std")
-    @classmethod
-    def _std_positive(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
-        if any(s <= 0 for s in v):
-            raise ValueError("every std value must be > 0")
-        return v
-
-
-class Decode(_Strict):
-    """Detector output decoding.
-
-    * ``yolo_layout``: ``v8`` = ``(1, 4+nc, N)`` rows ``cx, cy, w, h, class scores…``;
-      ``v5`` = ``(1, N, 5+nc)`` rows ``cx, cy, w, h, objectness, class scores…``; ``auto``
-      decides from the output shape and ``len(labels)``. Boxes in input-tensor pixels.
-    * ``detr_activation``: ``softmax`` (DETR: the last logit column is "no object") or
-      ``sigmoid`` (RT-DETR, Deformable DETR: one logit per label). Boxes are ``cx, cy, w, h``
-      normalised 0..1 to the input tensor.
-    """
-
-    confidence: float = Field(0.25, ge=0.0, le=1.0)
-    iou: float = Field(0.45, gt=0.0, le=1.0)
-    max_detections: int = Field(300, ge=1)
-    yolo_layout: Literal["auto", "v8", "v5"] = "auto"
-    detr_activation: Literal["softmax", "sigmoid"] = "softmax"
-
-
-class PackManifest(_Strict):
+class PackManifest(StrictModel):
     """``manifest.json``. See ``docs/model-packs.md`` for every field and examples."""
 
     schema_version: Literal[1] = Field(1, alias="schema")
@@ -156,6 +89,9 @@ class PackManifest(_Strict):
     version: str
     task: Task
     format: Format
+    #: Which library runs the graphs: ONNX Runtime (ONNX files) or OpenVINO (IR or ONNX files;
+    #: the ``openvino`` extra).
+    runtime: Runtime = "onnxruntime"
     licence: str = Field(min_length=1)
     description: str = ""
     #: Every file of the pack (relative POSIX path → lowercase hex SHA-256), manifest excepted.
@@ -169,6 +105,8 @@ class PackManifest(_Strict):
     decode: Decode = Field(default_factory=lambda: Decode())
     #: Classifiers: the track attribute this pack fills (``make_model``, ``upper_type``…).
     attribute: str | None = None
+    #: Attribute models (format ``heads``): graph output name → what it says.
+    heads: dict[str, HeadSpec] = Field(default_factory=dict)
     #: Classifiers: ``true`` when the graph outputs logits (softmax applied here).
     apply_softmax: bool = True
     #: Most crops per session run; ``None``: all at once when the batch axis is symbolic.
@@ -229,6 +167,12 @@ class PackManifest(_Strict):
         for role, g in self.graphs.items():
             if g.file not in self.files:
                 raise ValueError(f"graphs.{role}.file: {g.file!r} is not listed in files")
+            if g.weights is not None and g.weights not in self.files:
+                raise ValueError(f"graphs.{role}.weights: {g.weights!r} is not listed in files")
+            if g.is_ir and self.runtime != "openvino":
+                raise ValueError(f"runtime: graphs.{role} is an OpenVINO IR ({g.file}); set "
+                                 f"runtime to 'openvino'")
+        self._check_biometric()
         # Detectors may repeat placeholders (DETR's COCO list has "N/A" ten times); a
         # classifier's labels are its answers, so they must be distinct.
         if self.task == "classifier" and len(set(self.labels)) != len(self.labels):
@@ -239,6 +183,10 @@ class PackManifest(_Strict):
             self._check_label_map()
         elif self.label_map:
             raise ValueError("label_map: only detector packs map labels onto object classes")
+        if self.format == "heads":
+            self._check_heads()
+        elif self.heads:
+            raise ValueError("heads: only attribute models (format 'heads') declare heads")
         if self.task == "classifier":
             self._check_classifier()
         elif self.attribute is not None:
@@ -291,6 +239,60 @@ class PackManifest(_Strict):
             names = [o.name for o in g.outputs]
             if len(names) != 2:
                 raise ValueError("graphs.model.outputs: detr needs logits and pred_boxes")
+        elif self.format == "ssd":
+            out = g.outputs
+            if len(out) != 1 or len(out[0].shape) != 4 or out[0].fixed(3) not in (None, 7):
+                raise ValueError("graphs.model.outputs: ssd needs one DetectionOutput "
+                                 "(1, 1, N, 7)")
+            bg = self.decode.background_label
+            if bg is not None and bg < len(self.labels) and self.labels[bg] in self.label_map:
+                raise ValueError(
+                    f"decode.background_label: label {bg} ({self.labels[bg]!r}) is mapped in "
+                    f"label_map; set background_label to the graph's background id (null if "
+                    f"it has none)")
+        elif self.format == "atss" and len(g.outputs) != 2:
+            raise ValueError("graphs.model.outputs: atss needs boxes (N, 5) and labels (N)")
+
+    def _check_heads(self) -> None:
+        if self.preprocess is None:
+            raise ValueError("preprocess: required for image models")
+        if self.labels:
+            raise ValueError("labels: an attribute model lists labels per head, in heads")
+        self._check_image_input("model")
+        outputs = {o.name: o for o in self.graphs["model"].outputs}
+        if not self.heads:
+            raise ValueError("heads: an attribute model needs at least one head")
+        if sorted(self.heads) != sorted(outputs):
+            raise ValueError(f"heads: every graph output is one head; outputs are "
+                             f"{sorted(outputs)}, heads {sorted(self.heads)}")
+        seen: set[str] = set()
+        for name, head in self.heads.items():
+            if head.attribute in seen:
+                raise ValueError(f"heads.{name}.attribute: {head.attribute!r} is filled twice")
+            seen.add(head.attribute)
+            fixed = [d for d in outputs[name].shape[1:] if isinstance(d, int)]
+            symbolic = len(fixed) != len(outputs[name].shape) - 1
+            width = int(np.prod(fixed)) if fixed else 1
+            if not symbolic and width != head.width:
+                raise ValueError(f"heads.{name}: output {outputs[name].shape} carries {width} "
+                                 f"values per crop, the head needs {head.width}")
+
+    def _check_biometric(self) -> None:
+        # Refused whatever the task: a pack must not be able to bring gender, age or ethnicity
+        # into the product, even as a label the analysis would ignore.
+        names: list[tuple[str, str]] = [("labels", lb) for lb in self.labels]
+        names += [("attribute", self.attribute)] if self.attribute else []
+        for out, head in self.heads.items():
+            names += [(f"heads.{out}.attribute", head.attribute)]
+            names += [(f"heads.{out}.labels", lb) for lb in head.labels]
+        for role, g in self.graphs.items():
+            names += [(f"graphs.{role}.outputs", o.name) for o in g.outputs]
+        for field, name in names:
+            word = biometric_word(name)
+            if word is not None:
+                raise ValueError(
+                    f"{field}: {name!r} is biometric ({word!r}); Retrouve never reads gender, "
+                    f"age or ethnicity: drop that output from the graph and the manifest")
 
     def _check_classifier(self) -> None:
         if self.attribute is None:

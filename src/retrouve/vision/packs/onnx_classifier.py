@@ -31,7 +31,7 @@ def softmax(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 class OnnxClassifier:
-    """A ``classifier`` pack. ``top_k`` labels per crop; see :class:`OnnxDetector` for
+    """A ``classifier`` pack. ``top_k`` labels per crop; see :class:`PackDetector` for
     ``providers`` and ``threads``."""
 
     def __init__(

@@ -106,8 +106,5 @@ class ClipEmbedder:
             return None
         feeds = {name: arr.astype(self._text_dtype)
                  for name, arr in zip(self._text_in, tokens, strict=False)}
-        try:
-            out = self._text.run([self._text_out], feeds)[0]
-        except Exception as exc:  # ORT's own exception classes are untyped
-            raise PackError(f"{self._what}: text inference failed: {exc}") from exc
+        out = self._text.run([self._text_out], feeds)[0]  # PackError naming the text graph
         return l2_normalise(np.asarray(out, np.float32).reshape(-1))

@@ -1,5 +1,13 @@
-"""What the ONNX backends share: opening a session on a pack's graph, checking the graph against
-the manifest signature, turning RGB pixels into input tensors, hashing files.
+"""What the pack backends share: the graph-session seam (ONNX Runtime or OpenVINO), checking a
+real graph against the manifest signature, turning RGB pixels into input tensors.
+
+The seam: :func:`open_session` returns a :class:`GraphSession` for one graph of a pack, whatever
+runs it (``manifest.runtime``: ``onnxruntime`` here, ``openvino`` in
+:mod:`retrouve.vision.packs.openvino_runtime`). A session runs named inputs to named outputs
+(``run(output_names, feeds) -> [arrays]``, like ONNX Runtime's), has been checked against the
+manifest (input names, ranks, fixed dimensions, dtypes; and *no output the manifest does not
+declare*: an undeclared output could carry what a pack must not bring, such as gender), and
+maps the library's errors to :class:`PackError` naming the pack and the graph.
 
 Coordinate frames: *original* pixels are those of the image given to a backend; *input* pixels
 are those of the resized (letterboxed or stretched) tensor the graph sees. :class:`Transform`
@@ -8,7 +16,7 @@ maps input-pixel boxes back to original pixels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +51,82 @@ def pack_label(manifest: PackManifest) -> str:
     return f"model pack {manifest.name!r} {manifest.version}"
 
 
+def graph_label(manifest: PackManifest, role: str) -> str:
+    """How errors name one graph: ``model pack 'x' 1.0 graph model (model.onnx)``."""
+    return f"{pack_label(manifest)} graph {role} ({manifest.graphs[role].file})"
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A real graph's input or output as its runtime reports it.
+
+    ``names``: every name of the tensor (OpenVINO tensors may have several); ``shape``: ints
+    for fixed dimensions, ``None`` for dynamic ones; ``dtype``: a manifest dtype name
+    (``float32``…) or the runtime's own spelling when it has no manifest equivalent.
+    """
+
+    names: frozenset[str]
+    shape: tuple[int | None, ...]
+    dtype: str
+
+
+class GraphSession:
+    """One loaded graph of a pack: named inputs → named outputs.
+
+    Subclasses fill :attr:`inputs` / :attr:`outputs` and implement :meth:`_run`; :meth:`run`
+    maps every library error to :class:`PackError` naming the pack and graph. Safe to share
+    between threads (runs are serialised where the runtime needs it).
+    """
+
+    what: str
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+
+    def run(self, outputs: Sequence[str],
+            feeds: Mapping[str, npt.NDArray[Any]]) -> list[npt.NDArray[Any]]:
+        """The named ``outputs`` (in that order) for the input arrays ``feeds``."""
+        try:
+            return self._run(outputs, feeds)
+        except PackError:
+            raise
+        except Exception as exc:  # the runtimes raise their own, untyped, exception classes
+            raise PackError(f"{self.what}: inference failed: {exc}") from exc
+
+    def _run(self, outputs: Sequence[str],
+             feeds: Mapping[str, npt.NDArray[Any]]) -> list[npt.NDArray[Any]]:
+        raise NotImplementedError
+
+
+class OrtSession(GraphSession):
+    """A graph run by ONNX Runtime (``threads``: intra-op threads, None = ORT's default)."""
+
+    def __init__(self, path: Path, what: str, providers: Sequence[str] | None,
+                 threads: int | None) -> None:
+        self.what = what
+        chosen = resolve_providers(providers, what)
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        # Quiet: ORT warns on every graph it cannot fully optimise, which is noise for operators.
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(path), sess_options=options,
+                                                 providers=chosen)
+        except Exception as exc:  # ORT raises its own untyped exception classes
+            raise PackError(f"{what}: cannot load graph: {exc}") from exc
+        self.inputs = tuple(self._info(a) for a in self._session.get_inputs())
+        self.outputs = tuple(self._info(a) for a in self._session.get_outputs())
+
+    @staticmethod
+    def _info(arg: Any) -> TensorInfo:
+        shape = tuple(d if isinstance(d, int) else None for d in arg.shape)
+        return TensorInfo(frozenset({arg.name}), shape, _ORT_DTYPES.get(arg.type, arg.type))
+
+    def _run(self, outputs: Sequence[str],
+             feeds: Mapping[str, npt.NDArray[Any]]) -> list[npt.NDArray[Any]]:
+        return [np.asarray(o) for o in self._session.run(list(outputs), dict(feeds))]
+
+
 def resolve_providers(providers: Sequence[str] | None, what: str) -> list[str]:
     """ONNX Runtime provider names for ``providers`` (None → CPU; ``gpu`` → CUDA then CPU).
 
@@ -71,53 +155,70 @@ def open_session(
     role: str,
     providers: Sequence[str] | None = None,
     threads: int | None = None,
-) -> Any:
-    """An ``onnxruntime.InferenceSession`` on graph ``role``, checked against the manifest.
+) -> GraphSession:
+    """A :class:`GraphSession` on graph ``role`` of the pack in ``folder``, run by the
+    manifest's ``runtime`` and checked against the manifest signature (:func:`check_signature`).
 
-    ``threads``: intra-op threads (None: ONNX Runtime's default, all cores; pass 1 when a
-    process pool already runs one analysis per core).
+    ``threads``: inference threads (None: the runtime's default, all cores; pass 1 when a
+    process pool already runs one analysis per core). ``providers``: ONNX Runtime providers or
+    ``cpu``/``gpu``; for OpenVINO, ``cpu``/``gpu`` pick the device. Raises
+    :class:`MissingExtraError` naming ``openvino`` when an OpenVINO pack is opened without the
+    extra, :class:`PackError` when the graph cannot be loaded or differs from the manifest.
     """
-    what = pack_label(manifest)
+    what = graph_label(manifest, role)
     spec = manifest.graphs[role]
-    path = folder / spec.file
-    chosen = resolve_providers(providers, what)
-    options = ort.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    # Quiet: ORT warns on every graph it cannot fully optimise, which is noise for operators.
-    options.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
-    except Exception as exc:  # ORT raises its own untyped exception classes
-        raise PackError(f"{what}: cannot load graph {role} ({spec.file}): {exc}") from exc
-    check_signature(session, spec, f"{what} graph {role} ({spec.file})")
+    session: GraphSession
+    if manifest.runtime == "openvino":
+        from retrouve.vision.packs.openvino_runtime import OpenVinoSession
+
+        weights = folder / spec.weights if spec.weights is not None else None
+        session = OpenVinoSession(folder / spec.file, weights, what, providers, threads)
+    else:
+        session = OrtSession(folder / spec.file, what, providers, threads)
+    check_signature(session, spec, what)
     return session
 
 
-def check_signature(session: Any, spec: GraphSpec, what: str) -> None:
-    """Refuse a graph whose inputs/outputs differ from the manifest (names, ranks, fixed dims,
-    dtypes). Symbolic dimensions on either side match anything."""
-    for kind, declared, actual in (
-        ("input", spec.inputs, session.get_inputs()),
-        ("output", spec.outputs, session.get_outputs()),
-    ):
-        real = {a.name: a for a in actual}
-        if kind == "input" and sorted(real) != sorted(t.name for t in declared):
-            raise PackError(f"{what}: graph inputs are {sorted(real)}, manifest declares "
-                            f"{sorted(t.name for t in declared)}")
+def check_graphs(manifest: PackManifest, folder: Path) -> None:
+    """Open every graph of the pack in ``folder`` on the CPU and check it against the manifest
+    (what :func:`open_session` checks, undeclared outputs included). For an install to refuse a
+    pack whose graphs do not match before it becomes visible; raises :class:`PackError` (or
+    :class:`MissingExtraError` for an ``openvino`` pack without the extra)."""
+    for role in manifest.graphs:
+        open_session(manifest, folder, role, ("cpu",), 1)
+
+
+def check_signature(session: GraphSession, spec: GraphSpec, what: str) -> None:
+    """Refuse a graph whose inputs/outputs differ from the manifest: input names (exactly),
+    declared outputs present, *no undeclared output*, ranks, fixed dims, dtypes. Dynamic
+    dimensions on either side match anything."""
+    declared_in = sorted(t.name for t in spec.inputs)
+    real_in = sorted(min(i.names) for i in session.inputs)
+    if len(session.inputs) != len(spec.inputs) or not all(
+            any(t.name in i.names for i in session.inputs) for t in spec.inputs):
+        raise PackError(f"{what}: graph inputs are {real_in}, manifest declares {declared_in}")
+    declared_out = {t.name for t in spec.outputs}
+    for o in session.outputs:
+        if not o.names & declared_out:
+            raise PackError(
+                f"{what}: graph output {min(o.names)!r} is not declared in the manifest; "
+                f"refused: every output a pack's graph has must be declared (an undeclared "
+                f"output could carry what Retrouve must never read, such as gender)")
+    for kind, declared, actual in (("input", spec.inputs, session.inputs),
+                                   ("output", spec.outputs, session.outputs)):
         for t in declared:
-            a = real.get(t.name)
+            a = next((x for x in actual if t.name in x.names), None)
             if a is None:
-                raise PackError(f"{what}: graph has no {kind} {t.name!r} (has {sorted(real)})")
-            dtype = _ORT_DTYPES.get(a.type, a.type)
-            if dtype != t.dtype:
-                raise PackError(f"{what}: {kind} {t.name} is {dtype}, manifest says {t.dtype}")
-            shape = list(a.shape)
-            if len(shape) != len(t.shape) or any(
+                names = sorted(min(x.names) for x in actual)
+                raise PackError(f"{what}: graph has no {kind} {t.name!r} (has {names})")
+            if a.dtype != t.dtype:
+                raise PackError(f"{what}: {kind} {t.name} is {a.dtype}, manifest says {t.dtype}")
+            if len(a.shape) != len(t.shape) or any(
                 isinstance(g, int) and isinstance(d, int) and g != d
-                for g, d in zip(shape, t.shape, strict=True)
+                for g, d in zip(a.shape, t.shape, strict=True)
             ):
-                raise PackError(f"{what}: {kind} {t.name} has shape {shape}, manifest says "
+                shown = [d if d is not None else "?" for d in a.shape]
+                raise PackError(f"{what}: {kind} {t.name} has shape {shown}, manifest says "
                                 f"{t.shape}")
 
 
@@ -195,32 +296,37 @@ def batch_size(manifest: PackManifest, role: str, default: int = 32) -> int:
     return manifest.batch_size or default
 
 
-def run_batched(session: Any, output: str, input_name: str,
-                tensor: npt.NDArray[Any], size: int, fixed: bool) -> npt.NDArray[np.float32]:
-    """Run ``tensor`` (N, …) through ``session`` ``size`` rows at a time; concatenated
-    ``output`` rows. A graph with a fixed batch size gets its last chunk padded (by repeating
-    its first row) and the padding dropped."""
-    parts = []
+def run_batched_outputs(session: GraphSession, outputs: Sequence[str], input_name: str,
+                        tensor: npt.NDArray[Any], size: int,
+                        fixed: bool) -> list[npt.NDArray[Any]]:
+    """Run ``tensor`` (N, …) through ``session`` ``size`` rows at a time; for each of
+    ``outputs`` its concatenated rows (dtype as the graph gives it). A graph with a fixed batch
+    size gets its last chunk padded (by repeating its first row) and the padding dropped."""
+    parts: list[list[npt.NDArray[Any]]] = [[] for _ in outputs]
     for start in range(0, len(tensor), size):
         chunk = tensor[start:start + size]
         n = len(chunk)
         if fixed and n < size:
             chunk = np.concatenate([chunk, np.repeat(chunk[:1], size - n, axis=0)])
-        out = session.run([output], {input_name: chunk})[0]
-        parts.append(np.asarray(out, np.float32)[:n])
-    return np.concatenate(parts)
+        for acc, out in zip(parts, session.run(outputs, {input_name: chunk}), strict=True):
+            acc.append(np.asarray(out)[:n])
+    return [np.concatenate(acc) for acc in parts]
 
 
-def run_images(session: Any, graph_input: Any, output: str,
+def run_batched(session: GraphSession, output: str, input_name: str,
+                tensor: npt.NDArray[Any], size: int, fixed: bool) -> npt.NDArray[np.float32]:
+    """:func:`run_batched_outputs` for one float ``output``."""
+    out = run_batched_outputs(session, [output], input_name, tensor, size, fixed)[0]
+    return out.astype(np.float32, copy=False)
+
+
+def run_images(session: GraphSession, graph_input: Any, output: str,
                crops: Sequence[npt.NDArray[np.uint8]], p: Preprocess, size: int, fixed: bool,
                what: str) -> npt.NDArray[np.float32]:
     """Check, preprocess and run RGB uint8 ``crops`` through an image graph whose input is
     ``graph_input`` (a manifest tensor spec); the ``output`` rows, ``(N, …)`` float32.
-    Inference failures become :class:`PackError` naming ``what``."""
+    Inference failures are :class:`PackError` naming the pack and graph (from the session)."""
     for c in crops:
         check_image(c, what)
     tensor, _ = prepare(crops, p, graph_input.dtype)
-    try:
-        return run_batched(session, output, graph_input.name, tensor, size, fixed)
-    except Exception as exc:  # ORT's own exception classes are untyped
-        raise PackError(f"{what}: inference failed: {exc}") from exc
+    return run_batched(session, output, graph_input.name, tensor, size, fixed)

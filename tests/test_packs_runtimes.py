@@ -196,20 +196,25 @@ def test_biometric_detector_label_refused() -> None:
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_undeclared_gender_output_refused_at_load(tmp_path: Path, runtime: str) -> None:
+def test_undeclared_gender_output_refused_at_install_and_load(tmp_path: Path,
+                                                              runtime: str) -> None:
     # The original person-attributes-0230 has a gender entry: a graph exposing it, with the
-    # manifest silent about it, installs (hashes fine) but can never be opened.
+    # manifest silent about it, is refused by the install (which opens every graph before the
+    # pack goes live) and, should such a folder be put in place by hand, at load.
     outputs = {"attributes": np.full((1, 7), 0.5, np.float32),
                "is_male": np.array([[0.9]], np.float32)}
     heads = {"attributes": {"attribute": "person_flags", "kind": "multilabel",
                             "labels": [f"flag_{i}" for i in range(7)]}}
     src = with_runtime(heads_pack(tmp_path / "p", outputs, heads, task="person_attributes",
                                   w=80, h=160, declared=["attributes"]), runtime)
-    pack = install(tmp_path, src)
+    with pytest.raises(PackRefused, match=r"graph output 'is_male' is not declared.*gender"):
+        install(tmp_path, src)
+    assert PackRegistry(tmp_path / "models").list() == []
+    pack = InstalledPack.load(src)
     with pytest.raises(PackError, match=r"graph output 'is_male' is not declared.*gender"):
         AttributeModel(pack)
     with pytest.raises(PackError, match=r"graph model \(model\.\w+\): graph output 'is_male'"):
-        check_graphs(pack.manifest, pack.path)  # what an install can call before going live
+        check_graphs(pack.manifest, pack.path)
 
 
 def test_gender_entry_in_a_declared_output_refused(tmp_path: Path) -> None:

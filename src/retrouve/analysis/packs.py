@@ -17,20 +17,18 @@ from retrouve.config import PackSelection
 from retrouve.domain import Attribute
 from retrouve.vision.classifier import Classifier
 from retrouve.vision.packs import PackRegistry, split_make_model
-from retrouve.vision.packs.manifest import MAKE_MODEL_ATTRIBUTES
+from retrouve.vision.packs.catalogue import ROLES
 
 #: Make/model labels below this probability are not stored (noise, not evidence).
 MIN_MAKE_MODEL = 0.1
 
 
 def select_packs(registry: PackRegistry) -> PackSelection:
-    """The most recently installed pack of each task the analysis can use."""
-    det = registry.active("detector")
-    mm = next((p for a in sorted(MAKE_MODEL_ATTRIBUTES)
-               if (p := registry.active("classifier", a)) is not None), None)
-    emb = registry.active("embedder")
-    return PackSelection(detector=det.path if det else None, make_model=mm.path if mm else None,
-                         embedder=emb.path if emb else None)
+    """One pack per analysis role (:data:`retrouve.vision.packs.catalogue.ROLES`): the most
+    recently installed pack of that role, several roles active at once."""
+    chosen = {role: (p.path if (p := registry.active_role(role)) is not None else None)
+              for role in ROLES}
+    return PackSelection(**chosen)
 
 
 def make_model_attributes(classifier: Classifier, crops: Sequence[npt.NDArray[np.uint8]]

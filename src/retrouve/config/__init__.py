@@ -56,7 +56,7 @@ class PackSelection(Section):
     """Installed model packs an analysis uses (folders under ``data_dir/models``).
 
     Filled by the services from the pack registry when ``analysis.use_packs`` is on (the most
-    recently installed pack of each task), and recorded with each analysis run.
+    recently installed pack of each role), and recorded with each analysis run.
     """
 
     detector: Path | None = Field(None, description="Detector pack folder (filled by the "
@@ -65,6 +65,10 @@ class PackSelection(Section):
                                     "(filled by the services).")
     embedder: Path | None = Field(None, description="CLIP embedder pack folder (filled by the "
                                   "services).")
+    vehicle_attributes: Path | None = Field(None, description=(
+        "Vehicle attributes pack folder (colour and type heads; filled by the services)."))
+    person_attributes: Path | None = Field(None, description=(
+        "Person attributes pack folder (bag, clothing heads; filled by the services)."))
 
 
 class AnalysisSettings(Section):

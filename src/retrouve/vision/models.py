@@ -46,7 +46,7 @@ PlateReaderFactory = Callable[[AnalysisSettings], PlateReader | None]
 T = TypeVar("T")
 
 #: The pack roles of a run, in the order they are described.
-PACK_ROLES = ("detector", "make_model", "embedder")
+PACK_ROLES = ("detector", "make_model", "embedder", "vehicle_attributes", "person_attributes")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class ModelKey:
     plates: bool = True
     make_model_pack: str | None = None
     embedder_pack: str | None = None
+    vehicle_attributes_pack: str | None = None
+    person_attributes_pack: str | None = None
     #: Inference threads of every pack runtime (``None``: the runtime's default, every core).
     pack_threads: int | None = 1
 
@@ -74,12 +76,15 @@ class ModelKey:
 
         return cls(folder(sel.detector), settings.detect_threshold, settings.plates,
                    folder(sel.make_model), folder(sel.embedder),
+                   folder(sel.vehicle_attributes), folder(sel.person_attributes),
                    settings.pack_threads or None)
 
     def pack(self, role: str) -> str | None:
         """The folder of the pack selected for ``role`` (one of :data:`PACK_ROLES`)."""
         return {"detector": self.detector_pack, "make_model": self.make_model_pack,
-                "embedder": self.embedder_pack}[role]
+                "embedder": self.embedder_pack,
+                "vehicle_attributes": self.vehicle_attributes_pack,
+                "person_attributes": self.person_attributes_pack}[role]
 
 
 @dataclass(frozen=True)
@@ -277,13 +282,18 @@ def builtin_models() -> dict[str, str]:
 
 
 def describe_packs(key: ModelKey) -> dict[str, str]:
-    """``{"pack_<role>": "name@version"}`` of the selected packs (manifests only)."""
+    """The exact packs selected, from their manifests (no model loaded): per role,
+    ``pack_<role>`` = ``"name@version"`` and ``pack_<role>_files`` = ``"path=sha256:<hex>"``
+    for every file, sorted and ``;``-separated (the digests checked at install and by
+    ``retrouve models verify``), so a run says which bytes it used."""
     out = {}
     for role in PACK_ROLES:
         folder = key.pack(role)
         if folder is not None:
             pack = InstalledPack.load(Path(folder))
             out[f"pack_{role}"] = f"{pack.name}@{pack.version}"
+            out[f"pack_{role}_files"] = ";".join(
+                f"{rel}=sha256:{digest}" for rel, digest in sorted(pack.manifest.files.items()))
     return out
 
 

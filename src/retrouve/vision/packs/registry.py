@@ -40,11 +40,13 @@ from retrouve.config import Settings
 from retrouve.digest import sha256_file
 from retrouve.errors import PackError, PackRefused
 from retrouve.vision.packs.manifest import (
+    MAKE_MODEL_ATTRIBUTES,
     MANIFEST_NAME,
     PackManifest,
     check_relative_path,
     load_manifest,
 )
+from retrouve.vision.packs.runtime import check_graphs
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,36 @@ _EXEC_MAGIC = (b"\x7fELF", b"MZ", b"#!", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe
 
 #: ``fetch(url, destination, max_bytes)`` downloads ``url`` into the file ``destination``.
 Fetch = Callable[[str, Path, int], None]
+
+
+def role_of(manifest: PackManifest) -> str | None:
+    """The analysis role a pack plays: ``detector``, ``vehicle_attributes``,
+    ``person_attributes``, ``make_model`` (a classifier filling make/model) or ``embedder``;
+    ``None`` for a pack no analysis stage reads (e.g. a classifier of another attribute)."""
+    task = str(manifest.task)
+    if task in ("detector", "embedder", "vehicle_attributes", "person_attributes"):
+        return task
+    if task == "classifier" and manifest.attribute in MAKE_MODEL_ATTRIBUTES:
+        return "make_model"
+    return None
+
+
+def contributes(manifest: PackManifest) -> list[str]:
+    """What a pack adds to the analysis, for ``models list``: the Retrouve classes a detector
+    reports, the attributes of a classifier or attribute model, an embedder's vectors."""
+    role = role_of(manifest)
+    if role == "detector":
+        return sorted(set(manifest.label_map.values()))
+    if role == "make_model":
+        return ["make", "model"]
+    if role == "embedder":
+        return ["image-text vectors (free-text search)"]
+    # Attribute models declare one attribute per output head (manifest ``heads``).
+    heads = getattr(manifest, "heads", None) or {}
+    found = [str(getattr(h, "attribute", "")) for h in heads.values()]
+    if found:
+        return sorted(set(found))
+    return [manifest.attribute] if manifest.attribute else []
 
 
 def packs_dir(settings: Settings) -> Path:
@@ -95,6 +127,11 @@ class InstalledPack:
     def task(self) -> str:
         return self.manifest.task
 
+    @property
+    def role(self) -> str | None:
+        """See :func:`role_of`."""
+        return role_of(self.manifest)
+
     def file(self, relative: str) -> Path:
         """Absolute path of a file declared in the manifest."""
         if relative not in self.manifest.files:
@@ -121,6 +158,9 @@ class InstalledPack:
         return {
             "name": m.name, "version": m.version, "task": m.task, "format": m.format,
             "attribute": m.attribute, "licence": m.licence, "description": m.description,
+            "runtime": str(getattr(m, "runtime", "onnxruntime")),
+            "role": self.role, "contributes": contributes(m),
+            "files": dict(sorted(m.files.items())),
             "path": str(self.path), "sequence": self.sequence,
             "installed_at": self.installed_at.isoformat() if self.installed_at else None,
             "source": self.source,
@@ -343,12 +383,20 @@ class PackRegistry:
                  and (attribute is None or p.manifest.attribute == attribute)]
         return max(found, key=lambda p: p.sequence) if found else None
 
+    def active_role(self, role: str) -> InstalledPack | None:
+        """The pack serving analysis ``role`` (see :func:`role_of`): the most recently
+        installed pack of that role, or None. Several roles are served at once."""
+        found = [p for p in self.list() if p.role == role]
+        return max(found, key=lambda p: p.sequence) if found else None
+
     def listing(self) -> builtins.list[ListedPack]:
         """``list()`` with each pack marked active when ``active`` picks it for the task and
-        attribute of some installed pack."""
+        attribute of some installed pack, or ``active_role`` for its role."""
         packs = self.list()
         chosen = {(c.name, c.version) for p in packs
                   if (c := self.active(p.task, p.manifest.attribute)) is not None}
+        chosen |= {(c.name, c.version) for p in packs
+                   if p.role is not None and (c := self.active_role(p.role)) is not None}
         return [ListedPack(p, (p.name, p.version) in chosen) for p in packs]
 
     # ------------------------------------------------------------------ changing
@@ -359,11 +407,14 @@ class PackRegistry:
         replace: bool = False,
         fetch: Fetch | None = None,
         now: datetime | None = None,
+        origin: str | None = None,
     ) -> InstalledPack:
         """Install a pack from a folder, a ``.zip``/``.tar.gz``/``.tgz`` file or an http(s) URL.
 
         ``fetch`` downloads URLs (default :func:`download`, streamed, ``max_bytes`` cap);
-        ``now`` is recorded as the install time. Refuses (PackRefused, nothing left installed):
+        ``now`` is recorded as the install time; ``origin`` replaces ``source`` in the install
+        record (the catalogue installs from a staging folder but records where the files
+        came from). Refuses (PackRefused, nothing left installed):
         a bad manifest, a missing file or checksum mismatch, an undeclared executable, archive
         members escaping the pack, links, and a second install of the same name and version
         unless ``replace``.
@@ -377,13 +428,21 @@ class PackRegistry:
             folder = _pack_root(unpacked, shown)
             manifest = load_manifest(folder)
             self._check_pack(folder, manifest, shown)
+            try:
+                # Open every graph before the pack goes live: a graph that does not match its
+                # manifest, or has an undeclared output (gender, say), is refused here.
+                check_graphs(manifest, folder)
+            except PackRefused:
+                raise
+            except PackError as exc:
+                raise PackRefused(f"model pack {manifest.name!r} ({shown}): {exc}") from exc
             target = self.root / manifest.name / manifest.version
             if target.exists() and not replace:
                 raise PackRefused(f"model pack {manifest.name!r} {manifest.version} is already "
                                 "installed (use --replace to install it again)")
             sequence = max((p.sequence for p in self.list()), default=0) + 1
             (folder / INSTALL_INFO).write_text(json.dumps({
-                "sequence": sequence, "source": shown,
+                "sequence": sequence, "source": public_source(origin) if origin else shown,
                 "installed_at": now.isoformat() if now else None,
             }), encoding="utf-8")
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,10 @@ MARGIN = 0.05
 #: Pieces (boxes folded into the track's detection, views of a track merged into this one:
 #: often a tile's part of a large vehicle) are read one by one and their reads added as
 #: alternatives: on the plate-camera dev clip such a piece often holds the legible plate,
-#: but its partial reads would dissent in the consensus.
-PIECE_VIEWS = 3
+#: but its partial reads would dissent in the consensus. Each costs one OCR call: on that clip
+#: 3 pieces per track took 240 calls (plate-exact recall 0.649), 1 took 182 (0.622), against
+#: 145 (0.595) before tracks were deduplicated (docs/analysis.md, "Duplicates").
+PIECE_VIEWS = 1
 
 
 @dataclass

@@ -144,7 +144,7 @@ class TrackBuilder:
         # (before, after) local ids of each split: never merged back together.
         self._apart: list[tuple[int, int]] = []
         self.merge_rule = MergeRule()
-        #: Tracks folded into another one by :meth:`finish` (for the stage statistics).
+        #: Tracks folded into another one by :meth:`finish` (for tests and benchmarks).
         self.merged = 0
         self.greyscale_frames = 0
         self.frames = 0

@@ -20,13 +20,14 @@ import numpy.typing as npt
 
 from retrouve.analysis.track_builder import FrameContext, PlateOptions, TrackBuilder
 from retrouve.config import AnalysisSettings, Settings
-from retrouve.domain import Box, Detections, StageStats, UnitResult, WorkUnit
+from retrouve.domain import Box, StageStats, UnitResult, WorkUnit
 from retrouve.errors import RetrouveError
 from retrouve.video.decode import DecodeCounter, sample_frames
 from retrouve.video.motion import MotionGate, MotionResult
 from retrouve.vision import colour as col
-from retrouve.vision.detector import detect_tiled
+from retrouve.vision.detector import detect_voted
 from retrouve.vision.models import DetectorFactory, ModelSet, PlateReaderFactory, load_models
+from retrouve.vision.suppression import VotedDetections
 from retrouve.vision.tracker import ByteTracker, TrackerConfig
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,8 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
             continue
         image = sf.rgb()
         regions = None if due else motion.boxes()
-        dets, n = detect_tiled(detector, image, cfg.tile_px, regions)
+        voted, n = detect_voted(detector, image, cfg.tile_px, regions)
+        dets = voted.detections
         now3 = time.perf_counter()
         secs["detect"] += now3 - mark
         detected += 1
@@ -116,7 +118,7 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
                            interpolation=cv2.INTER_AREA), dtype=np.uint8)
             ctx = FrameContext(col.white_balance_gains(small), col.is_greyscale(small))
             grey_votes += 1 if ctx.greyscale else -1
-            _add_tracked(builder, dets, ids, sf.t, image, ctx, motion, 1.0 / cfg.sample_fps)
+            _add_tracked(builder, voted, ids, sf.t, image, ctx, motion, 1.0 / cfg.sample_fps)
         mark = time.perf_counter()
         secs["attributes"] += mark - now4
     now = time.perf_counter()
@@ -135,9 +137,10 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
     return UnitResult(unit.id, tuple(tracks), stats)
 
 
-def _add_tracked(builder: TrackBuilder, dets: Detections, ids: npt.NDArray[np.int64], t: float,
-                 image: npt.NDArray[np.uint8], ctx: FrameContext, motion: MotionResult,
-                 sample_s: float) -> None:
+def _add_tracked(builder: TrackBuilder, voted: VotedDetections, ids: npt.NDArray[np.int64],
+                 t: float, image: npt.NDArray[np.uint8], ctx: FrameContext,
+                 motion: MotionResult, sample_s: float) -> None:
+    dets = voted.detections
     # The motion mask only separates object from road when most of the frame is static.
     fg_source = motion if motion.fraction < 0.5 else None
     for i in range(len(dets)):
@@ -149,4 +152,4 @@ def _add_tracked(builder: TrackBuilder, dets: Detections, ids: npt.NDArray[np.in
         mask = motion.foreground(box, (16, 16))
         changed = float(mask.mean()) if mask is not None else 0.0
         builder.add(tid, t, box, float(dets.confidence[i]), int(dets.class_id[i]), image, ctx,
-                    fg_source, changed, sample_s)
+                    fg_source, changed, sample_s, voted.votes[i], voted.folded_boxes(i))

@@ -18,13 +18,20 @@ import numpy as np
 import numpy.typing as npt
 
 from retrouve.domain import Box, PlateRead
-from retrouve.vision.plates.consensus import consensus
+from retrouve.vision.plates.consensus import MAX_ALTERNATIVES, consensus
 from retrouve.vision.plates.ocr import PlateReader, RawRead
 
 #: Views wider than this are downscaled before OCR: a plate is then still ≥ 100 px wide.
 MAX_VIEW_PX = 640
 #: Margin around the vehicle box (share of its size): plates sit on the box's lower edge.
 MARGIN = 0.05
+#: Pieces (boxes folded into the track's detection, views of a track merged into this one:
+#: often a tile's part of a large vehicle) are read one by one and their reads added as
+#: alternatives: on the plate-camera dev clip such a piece often holds the legible plate,
+#: but its partial reads would dissent in the consensus. Each costs one OCR call: on that clip
+#: 3 pieces per track took 240 calls (plate-exact recall 0.649), 1 took 182 (0.622), against
+#: 145 (0.595) before tracks were deduplicated (docs/analysis.md, "Duplicates").
+PIECE_VIEWS = 1
 
 
 @dataclass
@@ -45,42 +52,88 @@ class PlateViews:
     spacing_s: float = 0.4
     min_px: int = 90
     views: list[_View] = field(default_factory=list)
+    #: The best :data:`PIECE_VIEWS` pieces (see there), read separately.
+    pieces: list[_View] = field(default_factory=list)
 
-    def offer(self, t: float, box: Box, score: float, image: npt.NDArray[np.uint8]) -> None:
-        """Consider the view of ``box`` at ``t`` on the full-resolution RGB ``image``."""
+    def offer(self, t: float, box: Box, score: float, image: npt.NDArray[np.uint8],
+              piece: bool = False) -> None:
+        """Consider the view of ``box`` at ``t`` on the full-resolution RGB ``image``;
+        ``piece``: a box folded into the track's detection (see :data:`PIECE_VIEWS`)."""
         if box.width < self.min_px:
             return
         h, w = image.shape[:2]
         edge = box.x0 <= 1 or box.y0 <= 1 or box.x1 >= w - 1 or box.y1 >= h - 1
         quality = score * box.width * (0.3 if edge else 1.0)
+        if piece:
+            if len(self.pieces) < PIECE_VIEWS or quality > min(v.quality for v in self.pieces):
+                self._keep_piece(_crop_view(image, box, t, quality))
+        elif self._admits(t, quality):
+            self._keep(_crop_view(image, box, t, quality))
+
+    def absorb(self, other: PlateViews) -> None:
+        """Take ``other``'s views as pieces (two tracks merged into one): each is read on its
+        own, so a duplicate track's reads cannot dissent in this track's consensus."""
+        for view in [*other.views, *other.pieces]:
+            self._keep_piece(view)
+        other.views, other.pieces = [], []
+
+    def _admits(self, t: float, quality: float) -> bool:
         close = [v for v in self.views if abs(v.t - t) < self.spacing_s]
         if close:
             # A view near in time is nearly the same picture: keep the better of the two.
-            if quality <= max(v.quality for v in close):
-                return
+            return quality > max(v.quality for v in close)
+        return len(self.views) < self.k or quality > min(v.quality for v in self.views)
+
+    def _keep(self, view: _View) -> None:
+        close = [v for v in self.views if abs(v.t - view.t) < self.spacing_s]
+        if close:
             self.views = [v for v in self.views if v not in close]
         elif len(self.views) >= self.k:
-            worst = min(self.views, key=lambda v: v.quality)
-            if quality <= worst.quality:
-                return
-            self.views.remove(worst)
-        self.views.append(_crop_view(image, box, t, quality))
+            self.views.remove(min(self.views, key=lambda v: v.quality))
+        self.views.append(view)
+
+    def _keep_piece(self, view: _View) -> None:
+        self.pieces = sorted([*self.pieces, view], key=lambda v: -v.quality)[:PIECE_VIEWS]
 
     def read(self, reader: PlateReader) -> PlateRead | None:
-        """Read every kept view and combine the reads; boxes come back in frame pixels."""
-        reads: list[RawRead] = []
-        times: list[float] = []
-        for v in sorted(self.views, key=lambda v: v.t):
-            for r in reader.read(v.crop):
-                b = r.box
-                frame_box = Box(v.x0 + b.x0 / v.scale, v.y0 + b.y0 / v.scale,
-                                v.x0 + b.x1 / v.scale, v.y0 + b.y1 / v.scale)
-                reads.append(dataclasses.replace(r, box=frame_box))
-                times.append(v.t)
-        self.views.clear()  # free the crops as soon as they are read
-        if not reads:
+        """Read every kept view and combine the reads; boxes come back in frame pixels.
+
+        Each piece is read on its own; its consensus joins the alternatives (or becomes the
+        read when the views gave none), so a piece's legible plate stays searchable.
+        """
+        main = _read_views(reader, self.views)
+        extra = [p for p in (_read_views(reader, [v]) for v in self.pieces) if p is not None]
+        self.views, self.pieces = [], []  # free the crops as soon as they are read
+        return _with_pieces(main, extra)
+
+
+def _read_views(reader: PlateReader, views: list[_View]) -> PlateRead | None:
+    reads: list[RawRead] = []
+    times: list[float] = []
+    for v in sorted(views, key=lambda v: v.t):
+        for r in reader.read(v.crop):
+            b = r.box
+            frame_box = Box(v.x0 + b.x0 / v.scale, v.y0 + b.y0 / v.scale,
+                            v.x0 + b.x1 / v.scale, v.y0 + b.y1 / v.scale)
+            reads.append(dataclasses.replace(r, box=frame_box))
+            times.append(v.t)
+    return consensus(reads, times) if reads else None
+
+
+def _with_pieces(main: PlateRead | None, pieces: list[PlateRead]) -> PlateRead | None:
+    """``main`` with the pieces' reads added as alternatives (their own confidence); the
+    most confident piece read stands in when ``main`` is ``None``."""
+    if main is None:
+        if not pieces:
             return None
-        return consensus(reads, times)
+        main, *pieces = sorted(pieces, key=lambda p: -p.confidence)
+    alts = dict(main.alternatives)
+    for p in pieces:
+        for text, score in ((p.text, p.confidence), *p.alternatives):
+            if text != main.text and score > alts.get(text, -1.0):
+                alts[text] = score
+    ranked = tuple(sorted(alts.items(), key=lambda kv: -kv[1])[:MAX_ALTERNATIVES + PIECE_VIEWS])
+    return dataclasses.replace(main, alternatives=ranked)
 
 
 def _crop_view(image: npt.NDArray[np.uint8], box: Box, t: float, quality: float) -> _View:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from retrouve.analysis import carried, vehicle_type
 from retrouve.analysis.packs import make_model_attributes
 from retrouve.analysis.plate_views import PlateViews
+from retrouve.analysis.track_merge import MergeRule, TrackSummary, merge_groups
 from retrouve.domain import (
     CAR_LIKE_CLASSES,
     COLOURS,
@@ -35,6 +36,7 @@ from retrouve.vision import colour as col
 from retrouve.vision.appearance import AppearanceEmbedder
 from retrouve.vision.models import ModelSet
 from retrouve.vision.plates.ocr import PlateReader
+from retrouve.vision.suppression import KIND_OF_CLASS
 
 #: Secondary colour values are stored (and searchable, ranked lower) above this share.
 SECONDARY_MIN = 0.25
@@ -79,6 +81,11 @@ class _Evidence:
     votes: npt.NDArray[np.float64] = field(
         default_factory=lambda: np.zeros(len(OBJECT_CLASSES))
     )
+    #: Class votes per analysed frame (recording seconds → scores per class): two tracks of
+    #: one object merge frame by frame (best score per class), not by adding both.
+    frame_votes: dict[float, npt.NDArray[np.float64]] = field(default_factory=dict)
+    #: Share of the first box's pixels that changed since the previous sampled frame.
+    first_changed: float = 0.0
     colour: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     colour_weight: dict[str, float] = field(default_factory=dict)
     best_quality: float = -1.0
@@ -134,6 +141,11 @@ class TrackBuilder:
         # Tracker id → local id of the track its evidence currently goes to (after splits).
         self._alias: dict[int, int] = {}
         self._next_split = 0
+        # (before, after) local ids of each split: never merged back together.
+        self._apart: list[tuple[int, int]] = []
+        self.merge_rule = MergeRule()
+        #: Tracks folded into another one by :meth:`finish` (for tests and benchmarks).
+        self.merged = 0
         self.greyscale_frames = 0
         self.frames = 0
         #: Seconds spent reading plates in :meth:`finish` (for the pipeline's stage timings).
@@ -151,8 +163,16 @@ class TrackBuilder:
         motion: MotionResult | None,
         changed: float = 0.0,
         sample_s: float = 0.25,
+        votes: npt.NDArray[np.float32] | None = None,
+        folded: npt.NDArray[np.float32] | None = None,
     ) -> None:
         """Add one tracked detection seen at ``t`` on the full-resolution RGB ``image``.
+
+        ``votes`` (``(len(OBJECT_CLASSES),)``) is the class evidence of the duplicate boxes
+        folded into this detection (:mod:`retrouve.vision.suppression`); by default it
+        votes ``score`` for ``class_id`` alone. ``folded`` (``(K, 5)``: box, score) are those
+        boxes themselves: they are offered as further plate views (a tile's piece of a
+        large vehicle often holds the legible plate).
 
         If another object took this one's place (see :func:`_replaced`), or its look changes
         abruptly from its previous sample, the evidence is split into a new track from here
@@ -171,12 +191,22 @@ class TrackBuilder:
         if _abrupt_change(ev, vector, class_id == _PERSON) or _replaced(ev, t, box, changed,
                                                                         sample_s):
             self._next_split += 1
+            previous = local
             local = self._alias[track_id] = SPLIT_ID_BASE + self._next_split
+            self._apart.append((previous, local))
             ev = self._tracks.setdefault(local, _Evidence())
         if vector is not None:
             ev.last_vector, ev.last_is_person = vector, class_id == _PERSON
+        if not ev.observations:
+            ev.first_changed = changed
         ev.observations.append(Observation(t, box, score))
-        ev.votes[class_id] += score
+        row = np.zeros(len(OBJECT_CLASSES))
+        if votes is None:
+            row[class_id] = score
+        else:
+            row[:] = votes
+        ev.frame_votes[t] = row
+        ev.votes += row
         if x1 - x0 < 4 or y1 - y0 < 4:
             return
         foreground = None
@@ -197,6 +227,8 @@ class TrackBuilder:
                 if ev.plate_views is None:
                     ev.plate_views = PlateViews(opts.views, opts.spacing_s, opts.min_vehicle_px)
                 ev.plate_views.offer(t, box, score, image)
+                for x0f, y0f, x1f, y1f, sf in (() if folded is None else folded.tolist()):
+                    ev.plate_views.offer(t, Box(x0f, y0f, x1f, y1f), sf, image, piece=True)
         # Best view: confident, large, not cut by the frame edge.
         edge = x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1
         quality = score * np.sqrt(box.area) * (0.5 if edge else 1.0)
@@ -220,6 +252,7 @@ class TrackBuilder:
         Track spans are padded by ``pad_s`` (half the sampling interval) on each side, within
         ``[t_min, t_max]``: the object was on screen between samples too.
         """
+        self._merge()
         out: list[Track] = []
         for local_id, ev in sorted(self._tracks.items()):
             if ev.best_box is None or (len(ev.observations) < min_frames
@@ -277,6 +310,21 @@ class TrackBuilder:
                                              vectors={**out[i].vectors, embedder.kind: vecs[row]})
         return out
 
+    def _merge(self) -> None:
+        """Join the evidence of tracks on one object (:func:`merge_groups`)."""
+        summaries = []
+        for local_id, ev in self._tracks.items():
+            if not ev.observations:
+                continue
+            app = None if ev.appearance is None else self._appearance.normalise(ev.appearance)
+            summaries.append(TrackSummary(
+                local_id, KIND_OF_CLASS[int(np.argmax(ev.votes))], tuple(ev.observations),
+                ev.present_until, app, ev.first_changed))
+        for group in merge_groups(summaries, self.merge_rule, self._apart):
+            if len(group) > 1:
+                self._tracks[group[0]] = _union([self._tracks.pop(i) for i in group])
+                self.merged += len(group) - 1
+
     @staticmethod
     def _decide_colours(ev: _Evidence, cls: int, greyscale: bool) -> list[Attribute]:
         names = ("upper", "lower") if cls == _PERSON else ("colour",) if cls in _VEHICLES else ()
@@ -309,6 +357,46 @@ class TrackBuilder:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_JPEG_QUALITY, 85])
         return bytes(buf.tobytes()) if ok else b""
+
+
+def _union(parts: list[_Evidence]) -> _Evidence:
+    """One object's evidence from the tracks that followed it (see :meth:`TrackBuilder._merge`).
+
+    Per analysed frame the best-scored observation and the best score per class; colour and
+    appearance evidence summed; the best view, plate views and still-presence of all.
+    """
+    out = _Evidence()
+    by_t: dict[float, Observation] = {}
+    # The longest track's plate views stay the views; the others' become pieces.
+    parts = sorted(parts, key=lambda ev: -len(ev.observations))
+    for ev in parts:
+        for o in ev.observations:
+            if o.t not in by_t or o.confidence > by_t[o.t].confidence:
+                by_t[o.t] = o
+        for t, row in ev.frame_votes.items():
+            out.frame_votes[t] = np.maximum(out.frame_votes[t], row) if t in out.frame_votes \
+                else row.copy()
+        for name, acc in ev.colour.items():
+            out.colour[name] = out.colour.get(name, np.zeros(len(COLOURS))) + acc
+            out.colour_weight[name] = out.colour_weight.get(name, 0.0) + ev.colour_weight[name]
+        out.add_appearance(ev.appearance)
+        if ev.best_quality > out.best_quality:
+            out.best_quality, out.best_t, out.best_box = ev.best_quality, ev.best_t, ev.best_box
+            out.best_crop = ev.best_crop
+        if ev.plate_views is not None:
+            if out.plate_views is None:
+                out.plate_views = ev.plate_views
+            else:
+                out.plate_views.absorb(ev.plate_views)
+        out.present_until = max(out.present_until, ev.present_until)
+    out.observations = [by_t[t] for t in sorted(by_t)]
+    out.votes = np.sum(list(out.frame_votes.values()), axis=0) if out.frame_votes \
+        else np.zeros(len(OBJECT_CLASSES))
+    first = min(parts, key=lambda ev: ev.observations[0].t if ev.observations else np.inf)
+    latest = max(parts, key=lambda ev: ev.observations[-1].t if ev.observations else -np.inf)
+    out.first_changed = first.first_changed
+    out.last_vector, out.last_is_person = latest.last_vector, latest.last_is_person
+    return out
 
 
 def _abrupt_change(ev: _Evidence, vector: npt.NDArray[np.float32] | None,

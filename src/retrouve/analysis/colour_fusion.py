@@ -78,11 +78,14 @@ def pack_distribution(head: Mapping[str, float]) -> tuple[F32, F32]:
 
 
 def fuse_vehicle_colour(pixel_sum: npt.ArrayLike, pixel_weight: float,
-                        head: Mapping[str, float] | None, w_pack: float = W_PACK) -> ColourVote:
+                        head: Mapping[str, float] | None, w_pack: float | None = None
+                        ) -> ColourVote:
     """Fuse ``Σ scores·weight`` (11,) and ``Σ weight`` of the pixel statistics with the pack
     head's ``{label: probability}`` over *all* its labels (``None``/empty: pixels alone; the
     labels given are the terms the pack knows). With no pixel evidence the pack decides among
-    its terms alone."""
+    its terms alone. ``w_pack``: the pack's weight within its terms (default :data:`W_PACK`).
+    """
+    w_pack = W_PACK if w_pack is None else w_pack
     s = np.clip(np.asarray(pixel_sum, np.float64).reshape(-1), 0.0, None)
     if s.shape[0] != len(COLOURS):
         raise ValueError(f"pixel scores: expected {len(COLOURS)} values, got {s.shape[0]}")

@@ -57,8 +57,10 @@ MOSAIC_CELL = 150
 #: Pack flag → accessory value, and the weight of a pack flag as accessory evidence.
 ACCESSORY_FLAGS: Mapping[str, str] = {"has_bag": "handbag", "has_backpack": "backpack"}
 W_FLAG = 0.6
-#: A pack-only accessory is stored when its weighted probability reaches this.
-ACCESSORY_MIN = 0.3
+#: A pack-only accessory is stored when its weighted probability reaches this (below it is
+#: noise, not evidence: the same floor as make/model labels, ``analysis.packs``). Low values
+#: rank low in search; the pack's flags are weak (``../shared/models`` README).
+ACCESSORY_MIN = 0.1
 #: Margin of the builder's context crop around the box (``track_builder._context_crop``).
 CONTEXT_MARGIN = 0.15
 #: Object types with a body colour worth fusing with a vehicle pack (four-wheeled).

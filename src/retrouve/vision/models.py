@@ -335,6 +335,7 @@ def builtin_models() -> dict[str, str]:
         "plate_reader": f"rapidocr-onnxruntime=={_version('rapidocr-onnxruntime')} (PP-OCRv4)",
         "appearance": f"{appearance.KIND}@{AppearanceEmbedder.version}",
         "vehicle_type": "retrouve.van-evidence@1",
+        "type_vote": "retrouve.type-vote@1 (coarse detector classes: crop SSD, type head)",
         "carried": "retrouve.carry-association@1",
     }
 

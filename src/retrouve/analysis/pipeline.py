@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from retrouve.analysis.track_attributes import AttributeModels, StageTimes, refine_tracks
 from retrouve.analysis.track_builder import FrameContext, PlateOptions, TrackBuilder
 from retrouve.config import AnalysisSettings, Settings
-from retrouve.domain import Box, StageStats, UnitResult, WorkUnit
+from retrouve.domain import Box, StageStats, Track, UnitResult, WorkUnit
 from retrouve.errors import RetrouveError
 from retrouve.video.decode import DecodeCounter, sample_frames
 from retrouve.video.motion import MotionGate, MotionResult
@@ -132,9 +133,26 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
     # Plate OCR runs inside finish(); its share is reported separately from colours.
     secs["plates"] += builder.plate_seconds
     secs["attributes"] += time.perf_counter() - mark - builder.plate_seconds
+    tracks = _refine(tracks, builder, models, grey_votes > 0, secs)
     stats = StageStats(counter.decoded, sampled, detected, passes,
                        {k: round(v, 4) for k, v in secs.items()})
     return UnitResult(unit.id, tuple(tracks), stats)
+
+
+def _refine(tracks: list[Track], builder: TrackBuilder, models: ModelSet, greyscale: bool,
+            secs: dict[str, float]) -> list[Track]:
+    """The per-track attribute stage (type votes, attribute packs) on the built tracks; its
+    parts are timed as their own stages (``vehicle_type``, ``vehicle_pack``, ``person_pack``)."""
+    am = AttributeModels(models.coarse, models.crop_classifier, models.vehicle_attributes,
+                         models.person_attributes)
+    if not am.coarse and am.vehicle is None and am.person is None:
+        return tracks  # the built-in path: nothing to do, no cost
+    times = StageTimes()
+    out = refine_tracks(tracks, [builder.view(t.local_id) for t in tracks], am, greyscale,
+                        times)
+    for part, s in times.seconds.items():
+        secs[part] += s
+    return out
 
 
 def _add_tracked(builder: TrackBuilder, voted: VotedDetections, ids: npt.NDArray[np.int64],

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from retrouve.analysis import carried, vehicle_type
 from retrouve.analysis.packs import make_model_attributes
 from retrouve.analysis.plate_views import PlateViews
+from retrouve.analysis.track_attributes import TrackView
 from retrouve.analysis.track_merge import MergeRule, TrackSummary, merge_groups
 from retrouve.domain import (
     CAR_LIKE_CLASSES,
@@ -92,6 +93,7 @@ class _Evidence:
     best_t: float = 0.0
     best_box: Box | None = None
     best_crop: npt.NDArray[np.uint8] | None = None
+    best_gains: npt.NDArray[np.float32] | None = None
     appearance: npt.NDArray[np.float32] | None = None
     plate_views: PlateViews | None = None
     last_vector: npt.NDArray[np.float32] | None = None
@@ -235,6 +237,7 @@ class TrackBuilder:
         if quality > ev.best_quality:
             ev.best_quality, ev.best_t, ev.best_box = quality, t, box
             ev.best_crop = _context_crop(image, box)
+            ev.best_gains = ctx.gains
 
     def still_frame(self, t: float, last_detection_t: float) -> None:
         """A sampled frame at ``t`` that did not change since the detection at
@@ -290,6 +293,15 @@ class TrackBuilder:
         if self.models is not None and self.models.any_pack:
             out = self._apply_packs(out, [self._tracks[t.local_id].best_crop for t in out])
         return carried.apply(out)
+
+    def view(self, local_id: int) -> TrackView | None:
+        """The best view and colour evidence of a track :meth:`finish` returned (for the
+        per-track attribute packs), None for an unknown id."""
+        ev = self._tracks.get(local_id)
+        if ev is None:
+            return None
+        return TrackView(ev.best_crop, ev.best_box, ev.best_gains,
+                         {k: v.copy() for k, v in ev.colour.items()}, dict(ev.colour_weight))
 
     def _apply_packs(self, tracks: list[Track],
                      crops: list[npt.NDArray[np.uint8] | None]) -> list[Track]:
@@ -383,6 +395,7 @@ def _union(parts: list[_Evidence]) -> _Evidence:
         if ev.best_quality > out.best_quality:
             out.best_quality, out.best_t, out.best_box = ev.best_quality, ev.best_t, ev.best_box
             out.best_crop = ev.best_crop
+            out.best_gains = ev.best_gains
         if ev.plate_views is not None:
             if out.plate_views is None:
                 out.plate_views = ev.plate_views

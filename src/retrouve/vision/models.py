@@ -3,7 +3,9 @@
 :func:`load_models` is the one function that turns ``AnalysisSettings`` into a
 :class:`ModelSet`: the detector (the selected detector pack, else the built-in SSD-MobileNet),
 the plate reader (RapidOCR, or ``None`` when plates are off), the built-in appearance embedder,
-and the selected make/model classifier and CLIP embedder packs. The default models come from
+the selected make/model classifier, CLIP embedder and vehicle/person attribute packs, and, when
+the detector only says ``vehicle``/``bike`` (:func:`coarse_classes`), the built-in SSD again as
+the crop classifier that helps decide the vehicle type per track. The default models come from
 one per-process :class:`ModelHolder` keyed by what in the settings decides them
 (:class:`ModelKey`): a worker process (or a cluster node) that is shipped the settings loads
 each model the first time and reuses it for every later unit; the services' text search reuses
@@ -36,7 +38,7 @@ from retrouve.vision.packs import InstalledPack
 from retrouve.vision.plates.ocr import PlateReader
 
 if TYPE_CHECKING:
-    from retrouve.vision.packs.attributes import AttributeModel
+    from retrouve.vision.packs.attributes import AttributeModel, AttributePredictor
 
 #: Builds the detector of one unit's analysis (a test fake, or a custom backend).
 DetectorFactory = Callable[[AnalysisSettings], Detector]
@@ -44,6 +46,13 @@ DetectorFactory = Callable[[AnalysisSettings], Detector]
 PlateReaderFactory = Callable[[AnalysisSettings], PlateReader | None]
 
 T = TypeVar("T")
+
+#: Generic detector labels (one class for a family of types) → the family.
+COARSE_LABELS: Mapping[str, str] = {"vehicle": "vehicle", "vehicles": "vehicle",
+                                    "bike": "bike", "bikes": "bike", "two_wheeler": "bike"}
+#: Score threshold of the crop classifier (built-in SSD on best crops): low, since its
+#: scores are votes among types, not detections.
+CROP_CLASSIFIER_THRESHOLD = 0.05
 
 #: The pack roles of a run, in the order they are described.
 PACK_ROLES = ("detector", "make_model", "embedder", "vehicle_attributes", "person_attributes")
@@ -93,8 +102,14 @@ class ModelSet:
 
     ``detector``: boxes on RGB frames; ``plate_reader``: ``None`` when plates are off;
     ``appearance``: the built-in vector (always); ``make_model``: the make/model classifier
-    pack or ``None``; ``embedder``: the CLIP-family pack or ``None``; ``description``:
-    ``{role: "name@version"}`` for the run record (see :func:`describe_models`).
+    pack or ``None``; ``embedder``: the CLIP-family pack or ``None``;
+    ``vehicle_attributes`` / ``person_attributes``: the attribute packs or ``None``;
+    ``coarse``: Retrouve class → family (``vehicle``/``bike``) for the classes the detector
+    uses for a whole family (``{"car": "vehicle", "bicycle": "bike"}`` for the OMZ packs;
+    empty for COCO detectors); ``crop_classifier``: a fine-grained detector run on the best
+    crop of such tracks (the built-in SSD), ``None`` when ``coarse`` is empty;
+    ``description``: ``{role: "name@version"}`` for the run record (see
+    :func:`describe_models`).
     """
 
     detector: Detector
@@ -103,6 +118,10 @@ class ModelSet:
     make_model: Classifier | None = None
     embedder: Embedder | None = None
     description: Mapping[str, str] = field(default_factory=dict)
+    vehicle_attributes: AttributePredictor | None = None
+    person_attributes: AttributePredictor | None = None
+    coarse: Mapping[str, str] = field(default_factory=dict)
+    crop_classifier: Detector | None = None
 
     @property
     def any_pack(self) -> bool:
@@ -164,8 +183,7 @@ class ModelHolder:
 
     def attribute_model(self, folder: str, threads: int | None = 1) -> AttributeModel:
         """The ``vehicle_attributes`` / ``person_attributes`` pack in ``folder`` (loaded once
-        per folder and thread count). Not yet part of :class:`ModelSet`: the analysis does not
-        use attribute models yet."""
+        per folder and thread count)."""
 
         def build() -> AttributeModel:
             from retrouve.vision.packs.attributes import AttributeModel
@@ -173,6 +191,19 @@ class ModelHolder:
             return AttributeModel(InstalledPack.load(Path(folder)), threads=threads)
 
         return self._get("attributes", (folder, threads), build)
+
+    def attributes(self, key: ModelKey, role: str) -> AttributeModel | None:
+        """The selected pack of ``role`` (``vehicle_attributes``/``person_attributes``)."""
+        folder = key.pack(role)
+        return None if folder is None else self.attribute_model(folder, key.pack_threads)
+
+    def crop_classifier(self, coarse: Mapping[str, str]) -> Detector | None:
+        """The built-in SSD used on best crops when the detector is coarse (``coarse`` not
+        empty), at a low threshold: its scores are votes, not detections."""
+        if not coarse:
+            return None
+        return self._get("crop_classifier", None,
+                         lambda: SsdMobileNetDetector(threshold=CROP_CLASSIFIER_THRESHOLD))
 
     def plate_reader(self, key: ModelKey) -> PlateReader | None:
         """The built-in RapidOCR plate reader, or ``None`` when plates are off."""
@@ -218,11 +249,20 @@ class ModelHolder:
 
     def models(self, key: ModelKey) -> ModelSet:
         """The whole default :class:`ModelSet` of ``key`` (same key → the same object)."""
-        return self._get("set", key, lambda: ModelSet(
-            detector=self.detector(key), plate_reader=self.plate_reader(key),
-            appearance=self.appearance(),
-            make_model=self.make_model(key), embedder=self.embedder(key),
-            description=describe_models(key)))
+
+        def build() -> ModelSet:
+            detector = self.detector(key)
+            coarse = coarse_classes(detector)
+            return ModelSet(
+                detector=detector, plate_reader=self.plate_reader(key),
+                appearance=self.appearance(),
+                make_model=self.make_model(key), embedder=self.embedder(key),
+                description=describe_models(key),
+                vehicle_attributes=self.attributes(key, "vehicle_attributes"),
+                person_attributes=self.attributes(key, "person_attributes"),
+                coarse=coarse, crop_classifier=self.crop_classifier(coarse))
+
+        return self._get("set", key, build)
 
 
 #: The one holder of this process. Worker processes each get their own (a spawned process
@@ -249,15 +289,33 @@ def load_models(
     key = ModelKey.of(settings)
     if detector is None and plate_reader is None:
         return holder.models(key)
+    det = detector(settings) if detector is not None else holder.detector(key)
+    coarse = coarse_classes(det)
     return ModelSet(
-        detector=detector(settings) if detector is not None else holder.detector(key),
+        detector=det,
         plate_reader=(None if not settings.plates
                       else plate_reader(settings) if plate_reader is not None
                       else holder.plate_reader(key)),
         appearance=holder.appearance(),
         make_model=holder.make_model(key), embedder=holder.embedder(key),
         description=run_description(settings, detector),
+        vehicle_attributes=holder.attributes(key, "vehicle_attributes"),
+        person_attributes=holder.attributes(key, "person_attributes"),
+        coarse=coarse, crop_classifier=holder.crop_classifier(coarse),
     )
+
+
+def coarse_classes(detector: Detector) -> dict[str, str]:
+    """Retrouve class → family for the classes ``detector`` uses for a whole family: a pack
+    whose ``label_map`` maps a generic label (:data:`COARSE_LABELS`: ``vehicle``, ``bike``…)
+    to a Retrouve class. Empty for the built-in SSD, COCO packs and fakes without a manifest.
+    """
+    manifest = getattr(detector, "manifest", None)
+    label_map = getattr(manifest, "label_map", None)
+    if not isinstance(label_map, Mapping):
+        return {}
+    return {str(target): COARSE_LABELS[str(src).lower()] for src, target in label_map.items()
+            if str(src).lower() in COARSE_LABELS}
 
 
 def _version(dist: str) -> str:
@@ -277,6 +335,7 @@ def builtin_models() -> dict[str, str]:
         "plate_reader": f"rapidocr-onnxruntime=={_version('rapidocr-onnxruntime')} (PP-OCRv4)",
         "appearance": f"{appearance.KIND}@{AppearanceEmbedder.version}",
         "vehicle_type": "retrouve.van-evidence@1",
+        "type_vote": "retrouve.type-vote@1 (coarse detector classes: crop SSD, type head)",
         "carried": "retrouve.carry-association@1",
     }
 

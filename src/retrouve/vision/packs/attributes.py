@@ -10,13 +10,16 @@ A pack's graph has one image input and one output per head (``manifest.heads``):
   returned here in *crop pixels* (where to sample the upper/lower clothing colour).
 
 Biometric heads never get this far: the manifest refuses them by name and the session refuses
-any graph output the manifest does not declare. Not yet wired into the analysis.
+any graph output the manifest does not declare. The analysis runs them once per track on its
+best view (:mod:`retrouve.analysis.track_attributes`). :class:`FakeAttributeModel` is the
+scripted stand-in for tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +70,44 @@ def activate(values: F32, activation: str) -> F32:
     else:
         out = values.astype(np.float32, copy=False)
     return out
+
+
+class AttributePredictor(Protocol):
+    """What the analysis needs of an attribute model: its ``task`` (``vehicle_attributes`` or
+    ``person_attributes``), name/version, and :meth:`predict` over RGB uint8 crops."""
+
+    name: str
+    version: str
+    task: str
+
+    def predict(self, crops: Sequence[npt.NDArray[np.uint8]]) -> list[CropAttributes]: ...
+
+
+class FakeAttributeModel:
+    """Test fake: every crop gets ``answer``; points given in 0..1 of the crop are scaled to
+    each crop's pixels. ``seen`` counts the crops offered so far."""
+
+    name = "fake-attributes"
+    version = "1"
+
+    def __init__(self, task: str, answer: CropAttributes) -> None:
+        if task not in ATTRIBUTE_TASKS:
+            raise ValueError(f"task must be one of {sorted(ATTRIBUTE_TASKS)}, got {task!r}")
+        for attr, ranked in answer.classes.items():
+            if any(not 0.0 <= p <= 1.0 for _, p in ranked):
+                raise ValueError(f"probabilities of {attr!r} must be in 0..1")
+        self.task = task
+        self.answer = answer
+        self.seen = 0
+
+    def predict(self, crops: Sequence[npt.NDArray[np.uint8]]) -> list[CropAttributes]:
+        self.seen += len(crops)
+        out = []
+        for c in crops:
+            h, w = c.shape[:2]
+            points = {k: (x * w, y * h) for k, (x, y) in self.answer.points.items()}
+            out.append(CropAttributes(self.answer.classes, self.answer.flags, points))
+        return out
 
 
 class AttributeModel:

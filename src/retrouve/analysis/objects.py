@@ -12,10 +12,14 @@ them):
 
 - **continuation across a slice boundary**: ``a`` runs to the end of its slice, ``b`` starts at
   the start of the adjoining slice (within :attr:`LinkRules.edge_s`), and ``a``'s last box,
-  moved on at ``a``'s own velocity to ``b``'s first observation, overlaps ``b``'s first box
-  (IoU ≥ :attr:`LinkRules.boundary_iou`);
+  moved on at ``a``'s own velocity to ``b``'s first observation (or left where it was),
+  overlaps ``b``'s first box (IoU ≥ :attr:`LinkRules.boundary_iou`);
 - **short gap on the same spot**: ``b`` starts at most :attr:`LinkRules.gap_s` after ``a``
-  ends, and the predicted box overlaps ``b``'s first box strongly (IoU ≥ :attr:`gap_iou`);
+  ends, and that box overlaps ``b``'s first box strongly (IoU ≥ :attr:`LinkRules.gap_iou`).
+
+For both, a small object that moved more than its own width between two samples still
+continues when the centres are close (:attr:`LinkRules.near`) and the sizes agree, at a low
+score, so a real overlap always wins the one-to-one matching;
 - **same plate**: both fragments carry the same confident consensus plate read and ``b``
   starts within :attr:`LinkRules.plate_gap_s` of ``a``'s end (the successive stills of a
   plate camera).
@@ -61,6 +65,8 @@ class LinkRules:
     #: Slices whose ends are this close (wall clock) adjoin (consecutive units or files).
     adjoin_s: float = 1.0
     boundary_iou: float = 0.3
+    #: Centres this close (× the box's longer side) also continue, at a low score.
+    near: float = 0.5
     #: Longest gap bridged on the same spot within the footage, and the overlap required.
     gap_s: float = 4.0
     gap_iou: float = 0.5
@@ -95,20 +101,39 @@ def _plate(f: TrackSummary, rules: LinkRules) -> str | None:
     return None
 
 
+def _closeness(a: TrackSummary, b: TrackSummary, min_iou: float, rules: LinkRules) -> float:
+    """How well ``b``'s first box continues ``a`` (> 0), else 0: the best IoU of ``b``'s first
+    box with ``a``'s last box, moved on at ``a``'s velocity or left where it was (a velocity
+    from a short fragment is noisy), when at least ``min_iou``; failing that, a small score
+    when the centres are within :attr:`LinkRules.near` of the box's longer side and the
+    sizes agree (a small object moving faster than its own width between two samples)."""
+    pred = _predicted(a, b.first_t)
+    iou = max(pred.iou(b.first_box), a.last_box.iou(b.first_box))
+    if iou >= min_iou:
+        return iou
+    side = max(a.last_box.width, a.last_box.height, b.first_box.width, b.first_box.height)
+    (bx, by) = b.first_box.center
+    dist = min(((x - bx) ** 2 + (y - by) ** 2) ** 0.5
+               for x, y in (pred.center, a.last_box.center))
+    ratio = b.first_box.area / max(a.last_box.area, 1e-6)
+    if dist <= rules.near * side and 0.5 <= ratio <= 2.0:
+        return 0.1 * (1.0 - dist / (rules.near * side)) + 1e-3
+    return 0.0
+
+
 def _continuation(a: TrackSummary, b: TrackSummary, rules: LinkRules) -> float:
-    """The overlap score (> 0) of ``b`` continuing ``a`` by the boundary or gap rule, else 0."""
+    """The closeness (> 0) of ``b`` continuing ``a`` by the boundary or gap rule, else 0."""
     if a.camera_id != b.camera_id or not (_families(a) & _families(b)):
         return 0.0
     gap = b.start - a.end
     if gap < -rules.overlap_s or b.end <= a.end or b.start < a.start:
         return 0.0
-    iou = _predicted(a, b.first_t).iou(b.first_box)
     across = (a.seg_end - a.end <= rules.edge_s and b.start - b.seg_start <= rules.edge_s
               and abs(b.seg_start - a.seg_end) <= rules.adjoin_s)
-    if across and gap <= rules.edge_s * 2 and iou >= rules.boundary_iou:
-        return iou
-    if gap <= rules.gap_s and iou >= rules.gap_iou:
-        return iou
+    if across and gap <= rules.edge_s * 2:
+        return _closeness(a, b, rules.boundary_iou, rules)
+    if gap <= rules.gap_s:
+        return _closeness(a, b, rules.gap_iou, rules)
     return 0.0
 
 

@@ -164,12 +164,13 @@ def summary_of(m: Any, vehicle_types: set[str]) -> TrackSummary:
     else:  # no observation stored: the best view stands for both ends
         ft = lt = float(m.best_t)
         first = last = Box(m.box_x0, m.box_y0, m.box_x1, m.box_y1)
-    seg_end = min(float(m.t1), float(m.duration_s))
+    t0 = 0.0 if m.t0 is None else float(m.t0)
+    seg_end = float(m.duration_s) if m.t1 is None else min(float(m.t1), float(m.duration_s))
     return TrackSummary(
         id=int(m.id), camera_id=m.camera_id, recording_id=m.recording_id,
         kinds=frozenset({m.object, *vehicle_types}),
         start=m.start_utc.timestamp(), end=m.end_utc.timestamp(),
         first_t=rec0 + float(ft), first_box=first, last_t=rec0 + float(lt), last_box=last,
-        seg_start=rec0 + float(m.t0), seg_end=rec0 + seg_end,
+        seg_start=rec0 + t0, seg_end=rec0 + seg_end,
         plate=m.text, plate_confidence=float(m.confidence or 0.0),
     )

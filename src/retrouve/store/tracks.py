@@ -50,6 +50,11 @@ class TracksPart(StorePart):
         """
         keys = [self._put_thumbnail(t) for t in result.tracks]
         with self._begin(f"save unit {result.unit_id}") as conn:
+            # Fragments linked to the tracks being replaced become their own objects again
+            # (the ids may be reused); the next linking regroups them.
+            old = select(s.tracks.c.id).where(s.tracks.c.unit_id == result.unit_id)
+            conn.execute(update(s.tracks).where(s.tracks.c.object_id.in_(old))
+                         .values(object_id=s.tracks.c.id))
             conn.execute(delete(s.tracks).where(s.tracks.c.unit_id == result.unit_id))
             recs = recording_anchors(conn, {t.recording_id for t in result.tracks})
             for track, key in zip(result.tracks, keys, strict=True):
@@ -222,7 +227,9 @@ class TracksPart(StorePart):
                     t.c.end_utc, t.c.t_start, t.c.observations_json, t.c.box_x0, t.c.box_y0,
                     t.c.box_x1, t.c.box_y1, t.c.best_t, u.c.t0, u.c.t1,
                     r.c.duration_s, p.c.text, p.c.confidence)
-             .join(u, u.c.id == t.c.unit_id).join(r, r.c.id == t.c.recording_id)
+             # Outer: a unit row may be missing (tracks stored by hand); the slice is then
+             # the whole recording.
+             .outerjoin(u, u.c.id == t.c.unit_id).join(r, r.c.id == t.c.recording_id)
              .outerjoin(p, p.c.track_id == t.c.id)
              .where(t.c.camera_id == camera_id, t.c.end_utc >= time_from,
                     t.c.start_utc <= time_to)

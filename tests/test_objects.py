@@ -80,6 +80,9 @@ CASES: list[tuple[str, list[TrackSummary], list[set[int]]]] = [
     ("short gap on the same spot (lost behind a bus)",
      [frag(1, 10, 20, BOX), frag(2, 22.5, 30, (102, 100, 162, 140))],
      [{1, 2}]),
+    ("a chain never skips a fragment (nearest successor first)",
+     [frag(1, 10, 20, BOX), frag(2, 20.2, 21, (110, 100, 170, 140)), frag(3, 21.2, 30, BOX)],
+     [{1, 2, 3}]),
     ("gap too long: a later car parks on the same spot",
      [frag(1, 10, 20, BOX), frag(2, 40, 50, BOX)],
      [{1}, {2}]),
@@ -154,6 +157,31 @@ def test_rules_are_thresholds() -> None:
     pair = [frag(1, 10, 20, BOX), frag(2, 30, 40, BOX)]  # a 10 s gap on the same spot
     assert _partition(group_fragments(pair)) == [{1}, {2}]
     assert _partition(group_fragments(pair, LinkRules(gap_s=12))) == [{1, 2}]
+
+
+def test_migration_0005_makes_every_stored_track_its_own_object(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, event
+
+    from retrouve.store.db import _sqlite_pragmas
+    from retrouve.store.migrate import alembic_config
+    from test_migrations import _ROWS_0003, _dump
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    event.listen(engine, "connect", _sqlite_pragmas)
+    command.upgrade(alembic_config(engine), "0004")
+    with engine.begin() as conn:
+        for sql in _ROWS_0003:
+            conn.execute(text(sql))
+    before = _dump(engine)
+    command.upgrade(alembic_config(engine), "0005")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, object_id FROM tracks")).all() == [(2, 2)]
+        assert "ix_tracks_object_id" in {r[0] for r in conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'index'"))}
+        assert conn.execute(text("SELECT count(*) FROM track_attributes")).scalar_one() == 1
+    command.downgrade(alembic_config(engine), "0004")
+    assert _dump(engine) == before
 
 
 # ------------------------------------------------------------------------ store round trip

@@ -25,7 +25,8 @@ score, so a real overlap always wins the one-to-one matching;
   plate camera).
 
 The first two rules are one-to-one: a fragment continues into at most one successor, the
-best-overlapping one, so two cars crossing at a boundary stay two objects. Fragments (or
+nearest in time and, among equally near ones, the best-overlapping one, so a chain never skips
+a fragment and two cars crossing at a boundary stay two objects. Fragments (or
 groups) whose confident plate reads differ are never linked.
 
 Times are wall-clock POSIX seconds; boxes original-frame pixels (:class:`TrackSummary`).
@@ -34,6 +35,7 @@ Times are wall-clock POSIX seconds; boxes original-frame pixels (:class:`TrackSu
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,6 +72,9 @@ class LinkRules:
     #: Longest gap bridged on the same spot within the footage, and the overlap required.
     gap_s: float = 4.0
     gap_iou: float = 0.5
+    #: Gaps are compared in steps of this (about one sample at 4 fps): a successor within the
+    #: same step as another is chosen by overlap.
+    tick_s: float = 0.25
     #: Two fragments may overlap by this much (their spans are padded by half a sample).
     overlap_s: float = 0.6
     #: Plate rule: longest gap between fragments with the same read, least read confidence.
@@ -113,8 +118,8 @@ def _closeness(a: TrackSummary, b: TrackSummary, min_iou: float, rules: LinkRule
         return iou
     side = max(a.last_box.width, a.last_box.height, b.first_box.width, b.first_box.height)
     (bx, by) = b.first_box.center
-    dist = min(((x - bx) ** 2 + (y - by) ** 2) ** 0.5
-               for x, y in (pred.center, a.last_box.center))
+    dist = float(min(math.hypot(x - bx, y - by)
+                     for x, y in (pred.center, a.last_box.center)))
     ratio = b.first_box.area / max(a.last_box.area, 1e-6)
     if dist <= rules.near * side and 0.5 <= ratio <= 2.0:
         return 0.1 * (1.0 - dist / (rules.near * side)) + 1e-3
@@ -179,18 +184,21 @@ def group_fragments(fragments: Sequence[TrackSummary],
     # Candidate continuations, best overlap first; each fragment gets at most one successor
     # and one predecessor, so two objects crossing at a boundary are never chained together.
     horizon = max(rules.gap_s, rules.edge_s * 2)
-    candidates: list[tuple[float, int, int]] = []
+    candidates: list[tuple[int, float, int, int]] = []
     for i, a in enumerate(frags):
         for b in frags[i + 1:]:
             if b.camera_id != a.camera_id or b.start - a.end > horizon:
                 break  # frags is in start order: every later b starts later still
             score = _continuation(a, b, rules)
             if score > 0:
-                candidates.append((score, a.id, b.id))
-    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+                # The nearest successor in time first (a chain never skips a fragment),
+                # then the best overlap (two objects ending together at a boundary).
+                near = round(max(b.start - a.end, 0.0) / rules.tick_s)
+                candidates.append((near, -score, a.id, b.id))
+    candidates.sort()
     has_next: set[int] = set()
     has_prev: set[int] = set()
-    for _, ai, bi in candidates:
+    for _, _, ai, bi in candidates:
         if ai in has_next or bi in has_prev:
             continue
         if groups.union(ai, bi):

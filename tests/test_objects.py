@@ -456,3 +456,27 @@ def test_analysis_links_an_object_crossing_slices_and_a_rerun_keeps_it(
         assert _objects(svc) == first
     finally:
         svc.close()
+
+
+def test_cli_table_and_json_show_seen_counts(linked: tuple[Services, Recording]) -> None:
+    from click.testing import CliRunner
+
+    from retrouve.cli import cli
+    from retrouve.cli.search import _plates, _seen
+
+    services, _ = linked
+    data_dir = str(services.settings.data_dir)
+    table = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--object", "vehicle"])
+    assert table.exit_code == 0, table.output
+    # The table's cells (the console wraps them to its width).
+    hits = {_local(services, h.track_id): h
+            for h in services.searcher.search(Query(object="vehicle")).hits}
+    assert [_seen(hits[k]) for k in ((U0, 1), (U0, 2), (U0, 5))] == [
+        "2 times, 16.0s", "2 times, 6.0s", "once"]
+    assert _plates(hits[(U0, 1)]) == "EF456GH"  # the van's read, from its other fragment
+    assert _plates(hits[(U0, 2)]) == "AB123CD (0.90)"
+    js = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--plate", "AB123CD",
+                                  "--json"])
+    [hit] = __import__("json").loads(js.output)["hits"]
+    assert (hit["seen_count"], hit["total_duration_s"], hit["plates"]) == (2, 6.0, ["AB123CD"])
+    assert len(hit["track_ids"]) == 2 and hit["object_id"] == hit["track_ids"][0]

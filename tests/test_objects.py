@@ -316,6 +316,10 @@ def test_search_returns_one_hit_per_object(linked: tuple[Services, Recording]) -
     assert van.seen_count == 2
     assert {_local(services, i) for i in van.track_ids} == {(U0, 1), (U1, 1)}
     assert van.total_duration_s == pytest.approx(16.0)
+    # The hit spans the object (both fragments); its box is the best fragment's.
+    assert (van.start - START, van.end - START) == (timedelta(seconds=590),
+                                                     timedelta(seconds=606))
+    assert van.box == Box(495, 100, 555, 140)
     assert van.plates == ("EF456GH",) and van.plate is None  # the read is on the other fragment
     plate_car = by_best[(U0, 2)]
     assert plate_car.seen_count == 2 and plate_car.plates == ("AB123CD",)

@@ -69,7 +69,8 @@ class HitOut(BaseModel):
     on the server (CLI) or ``/media/thumb/{track_id}`` (API), None without one.
 
     A hit is one *object*: ``track_id`` is its best-ranked fragment (whose box, thumbnail and
-    plate read are shown), ``track_ids`` all its fragments in start order, ``seen_count``
+    plate read are shown), ``start``/``end`` the object's span (first fragment's start to
+    last fragment's end), ``track_ids`` all its fragments in start order, ``seen_count``
     how many there are, ``total_duration_s`` the seconds they cover (1 decimal) and
     ``plates`` the union of their plate reads, most confident first."""
 

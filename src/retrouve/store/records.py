@@ -123,8 +123,9 @@ class TrackRow:
     #: The object this track is a fragment of (``analysis/objects.py``); its own id until
     #: the fragments of its recording are linked.
     object_id: int | None = None
-    #: Grouped search only: every fragment of the object (start order), their summed
-    #: duration in seconds and the union of their plate reads (best confidence first).
+    #: Grouped search only (``TracksPart.with_objects``): every fragment of the object (start
+    #: order), the seconds they cover and the union of their plate reads (best confidence
+    #: first); ``start``/``end`` are then the object's span.
     track_ids: tuple[int, ...] = ()
     total_duration_s: float | None = None
     plates: tuple[str, ...] = ()

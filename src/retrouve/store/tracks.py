@@ -184,9 +184,11 @@ class TracksPart(StorePart):
         return tracks, ranked[:spans]
 
     def with_objects(self, rows: Sequence[TrackRow]) -> list[TrackRow]:
-        """``rows`` (one per object) with their objects' fragments: ``track_ids`` in start
-        order, ``total_duration_s`` (seconds covered by the union of their spans) and
-        ``plates`` (the distinct plate reads, most confident first)."""
+        """``rows`` (one per object) with their objects' fragments: ``start``/``end`` become
+        the object's span (its first fragment's start to its last one's end; the box, its
+        time and the thumbnail stay the row's own), ``track_ids`` the fragments in start
+        order, ``total_duration_s`` the seconds covered by the union of their spans and
+        ``plates`` the distinct plate reads, most confident first."""
         keys = sorted({r.object_id if r.object_id is not None else r.id for r in rows})
         if not keys:
             return list(rows)
@@ -213,7 +215,8 @@ class TracksPart(StorePart):
             spans = sorted(frags.get(key, [(row.start, row.end, row.id)]))
             reads = plates.get(key, {})
             out.append(replace(
-                row, track_ids=tuple(i for _, _, i in spans),
+                row, start=min(a for a, _, _ in spans), end=max(b for _, b, _ in spans),
+                track_ids=tuple(i for _, _, i in spans),
                 total_duration_s=covered_seconds([(a, b) for a, b, _ in spans]),
                 plates=tuple(sorted(reads, key=lambda x: (-reads[x], x)))))
         return out

@@ -47,6 +47,7 @@ def populate(data_dir: Path, n: int, seed: int = 1) -> None:
              "fps": 25.0, "width": 1920, "height": 1080, "codec": "h264", "is_image": False,
              "status": "done", "ingested_at": now} for c in cams])
     batch = 50_000
+    has_objects = "object_id" in s.tracks.c  # tracks.object_id (migration 0005)
     for b0 in range(0, n, batch):
         tracks, attrs = [], []
         for i in range(b0, min(n, b0 + batch)):
@@ -59,7 +60,9 @@ def populate(data_dir: Path, n: int, seed: int = 1) -> None:
                 "start_utc": T0 + timedelta(seconds=t),
                 "end_utc": T0 + timedelta(seconds=t + rng.uniform(1, 20)), "t_start": t,
                 "t_end": t + 5, "best_t": t + 2, "box_x0": 10.0, "box_y0": 10.0,
-                "box_x1": 50.0, "box_y1": 90.0, "thumbnail": None, "observations_json": "[]"})
+                "box_x1": 50.0, "box_y1": 90.0, "thumbnail": None, "observations_json": "[]",
+                # One track in five continues the previous one (an object of fragments).
+                **({"object_id": i if i % 5 == 4 else i + 1} if has_objects else {})})
             names = ("upper", "lower") if obj == "person" else ("colour",)
             for name in names:
                 first, second = rng.sample(COLOURS, 2)

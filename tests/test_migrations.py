@@ -88,17 +88,23 @@ def test_0004_adds_status_checks_and_keeps_every_row(tmp_path: Path) -> None:
         for sql in _ROWS_0003:
             conn.execute(text(sql))
     before = _dump(engine)
+    # Up to 0004 exactly (later revisions add columns, which would change the dump).
+    command.upgrade(alembic_config(engine), "0004")
     engine.dispose()
-
-    store = Store(url, tmp_path / "blobs")  # opening migrates to the newest revision
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        assert _dump(store.engine) == before
-        with store.engine.connect() as conn:
+        assert _dump(engine) == before
+        with engine.connect() as conn:
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
             assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
             checks = {name: conn.execute(text(
                 "SELECT sql FROM sqlite_master WHERE name = :t"), {"t": name}).scalar_one()
                 for name in ("recordings", "analysis_runs", "work_units", "users")}
+    finally:
+        engine.dispose()
+    store = Store(url, tmp_path / "blobs")  # opening migrates to the newest revision
+    try:
         assert version == "0004"
         assert "CONSTRAINT ck_recordings_status CHECK" in checks["recordings"]
         assert "CONSTRAINT ck_analysis_runs_status CHECK" in checks["analysis_runs"]

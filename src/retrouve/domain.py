@@ -473,4 +473,15 @@ class Hit:
     box_time: datetime
     thumbnail: str | None
     plate: PlateRead | None = None
+    #: The object this hit stands for, with all its fragments (start order; this hit's
+    #: track is its best-ranked one), the seconds they cover and their plate reads.
+    object_id: int | None = None
+    track_ids: tuple[int, ...] = ()
+    total_duration_s: float | None = None
+    plates: tuple[str, ...] = ()
+
+    @property
+    def seen_count(self) -> int:
+        """How many fragments (separate sightings) the object has: 1 at least."""
+        return max(1, len(self.track_ids))
 

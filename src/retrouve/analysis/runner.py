@@ -17,6 +17,7 @@ from typing import Any
 
 from retrouve import __version__
 from retrouve.analysis.executor import Executor
+from retrouve.analysis.objects import link_recordings
 from retrouve.analysis.pipeline import process_unit
 from retrouve.analysis.planning import plan_units
 from retrouve.config import Settings
@@ -52,6 +53,8 @@ class AnalysisReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     stats: list[StageStats] = field(default_factory=list)
     interrupted: bool = False
+    #: Tracks whose object changed when this run linked fragments (``analysis/objects.py``).
+    objects_relinked: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,7 +63,7 @@ class AnalysisReport:
             "units_skipped": self.units_skipped, "tracks": self.tracks,
             "footage_seconds": round(self.footage_seconds, 1),
             "failures": [{"unit": u, "error": e} for u, e in self.failures],
-            "interrupted": self.interrupted,
+            "interrupted": self.interrupted, "objects_relinked": self.objects_relinked,
         }
 
 
@@ -112,6 +115,8 @@ class Analyser:
         report.units_total = len(units)
         report.units_skipped = len(units) - len(todo)
         if not todo:
+            # Nothing to analyse, but an interrupted run may have stored units unlinked.
+            report.objects_relinked = link_recordings(self.store, recs)
             self._settle(recs)
             return report
         run_id = self.store.start_run(
@@ -127,9 +132,12 @@ class Analyser:
         )
         durations = {r.id: r.duration_s for r in recs}
         by_id = {u.id: u for u in todo}
+        done_units: list[str] = []
         try:
             for result in executor.map_unordered(fn, todo):
                 self._record(run_id, result, report)
+                if result.error is None:
+                    done_units.append(result.unit_id)
                 unit = by_id[result.unit_id]
                 if result.error is None:
                     end = min(unit.t1, durations.get(unit.recording_id, unit.t1))
@@ -143,6 +151,11 @@ class Analyser:
             log.warning("analysis interrupted: finished units are kept, run again to resume")
             raise
         executor.shutdown()
+        # Link the fragments of every recording that got units (slices analysed in any
+        # order, or a later run completing the missing ones): one object, one result.
+        stored = {by_id[u].recording_id for u in done_units}
+        report.objects_relinked = link_recordings(
+            self.store, [r for r in recs if r.id in stored])
         self.store.finish_run(run_id, self.clock(), RunStatus.DONE if not report.units_failed
                               else RunStatus.DONE_WITH_ERRORS)
         self._settle(recs)

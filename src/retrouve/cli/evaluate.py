@@ -30,7 +30,7 @@ def eval_(ctx: click.Context, dataset: Path, queries: Path | None, hits_json: Pa
     Uses --data-dir when given (analysis is then resumed/reused), else a temporary one.
     """
     from retrouve.evaluation.runner import run_eval
-    from retrouve.evaluation.scoring import format_table
+    from retrouve.evaluation.scoring import duplicate_hits, format_table
 
     tmp = None
     if ctx.obj.get("data_dir") is None:
@@ -50,6 +50,9 @@ def eval_(ctx: click.Context, dataset: Path, queries: Path | None, hits_json: Pa
         if outcome.analysis:
             print_analysis(outcome.analysis)
         console.print(format_table(outcome.summaries), highlight=False)
+        repeated, queries_with = duplicate_hits(outcome.scores)
+        console.print(f"repeated objects: {repeated} hits in the top 10 show a labelled object "
+                      f"an earlier hit already showed ({queries_with} queries)")
         acc = outcome.plate_accuracy
         if acc.cases and acc.exact_rate is not None and acc.cer is not None:
             console.print(f"plate reading: {acc.cases} labelled plates, {acc.with_read} with a "

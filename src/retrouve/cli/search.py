@@ -15,6 +15,7 @@ import click
 from rich.table import Table
 
 from retrouve.cli.io import console, emit, open_services
+from retrouve.domain import Hit
 from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
 from retrouve.search.request import CLI_WORDING, SearchRequest, operator_lang
 from retrouve.search.schema import hit_json
@@ -75,13 +76,12 @@ def search(ctx: click.Context, /, tz_name: str, as_json: bool, **criteria: Any) 
                 console.print(f"no hits: {result.why_empty()}")
                 return
             t = Table("#", "score", "camera", "start", "dur", "object", "attributes", "plate",
-                      "track")
+                      "seen", "track")
             for i, h in enumerate(result.hits, start=offset + 1):
                 attrs = " ".join(f"{k}={v}({c:.2f})" for k, (v, c) in sorted(h.attributes.items()))
                 t.add_row(str(i), f"{h.score:.2f}", h.camera, h.start.strftime("%Y-%m-%d %H:%M:%S"),
                           f"{(h.end - h.start).total_seconds():.1f}s", h.object, attrs,
-                          f"{h.plate.text} ({h.plate.confidence:.2f})" if h.plate else "",
-                          str(h.track_id))
+                          _plates(h), _seen(h), str(h.track_id))
             console.print(t)
 
         payload: dict[str, Any] = {"hits": [hit_json(h) for h in result.hits],
@@ -90,3 +90,17 @@ def search(ctx: click.Context, /, tz_name: str, as_json: bool, **criteria: Any) 
             payload["interpretation"] = interpretation
         emit(as_json, payload, text)
 
+
+
+def _seen(hit: Hit) -> str:
+    """The "seen" column: how many fragments the object has and the seconds they cover."""
+    if hit.seen_count <= 1:
+        return "once"
+    return f"{hit.seen_count} times, {hit.total_duration_s or 0.0:.1f}s"
+
+
+def _plates(hit: Hit) -> str:
+    """The "plate" column: the shown fragment's read, then the object's other reads."""
+    best = hit.plate
+    others = [p for p in hit.plates if best is None or p != best.text]
+    return " / ".join([*([f"{best.text} ({best.confidence:.2f})"] if best else []), *others])

@@ -100,6 +100,9 @@ class QueryScore:
     top1: float | None
     clean: float | None
     n_hits: int
+    #: Hits in the top k that match only expected sightings an earlier hit already matched
+    #: (the same labelled object shown again); 0 for negative queries.
+    duplicates: int = 0
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,13 @@ def score_query(
 
     found = sum(1 for s in labelled.expected if any(ok(h, (s,)) for h in top))
     good = [ok(h, acceptable) for h in top]
+    seen: set[int] = set()
+    duplicates = 0
+    for h in top:
+        mine = {i for i, s in enumerate(labelled.expected) if ok(h, (s,))}
+        if mine and mine <= seen:
+            duplicates += 1
+        seen |= mine
     return QueryScore(
         query_id=labelled.id,
         category=category,
@@ -270,7 +280,16 @@ def score_query(
         top1=1.0 if good and good[0] else 0.0,
         clean=None,
         n_hits=len(hits),
+        duplicates=duplicates,
     )
+
+
+def duplicate_hits(scores: Iterable[QueryScore]) -> tuple[int, int]:
+    """(hits repeating an already-found labelled object in a top k, queries with any):
+    the "one result per object" check."""
+    all_scores = list(scores)
+    return (sum(s.duplicates for s in all_scores),
+            sum(1 for s in all_scores if s.duplicates))
 
 
 def category_of(query: Mapping[str, Any]) -> str:

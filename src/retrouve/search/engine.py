@@ -2,8 +2,13 @@
 
 Ranking: a track's score is its object confidence times the confidence of every attribute the
 query asked for (colour, upper, lower, accessory, vehicle type, make, model). A track whose
-*runner-up* value matches still appears, ranked by that lower confidence: operators prefer a
-ranked list to a silent miss when white and grey, or a van and a car, are close.
+*runner-up* value matches still appears, but in a lower tier: it never outranks a track that
+matches by first choices (operators prefer a ranked list to a silent miss when white and grey,
+or a van and a car, are close). Ties break on score components, never on time.
+
+One hit per object: the fragments of an object (``tracks.object_id``, linked after analysis by
+``analysis/objects.py``) are returned once, as their best-ranked fragment, with every fragment's
+id, the seconds they cover and the union of their plate reads.
 
 Two criteria re-rank candidates in Python after the SQL filter (:mod:`retrouve.search.rerank`):
 a **plate pattern** (confusion-tolerant edit cost; a folded ``LIKE`` prefilter first, then a
@@ -206,6 +211,18 @@ def to_filter(query: Query) -> TrackFilter:
                        with_plate=query.plate is not None)
 
 
+def first_per_object(rows: list[TrackRow]) -> list[TrackRow]:
+    """``rows`` (ranked) keeping only the first, best-ranked, fragment of each object."""
+    seen: set[int] = set()
+    out = []
+    for r in rows:
+        key = r.object_id if r.object_id is not None else r.id
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
 class Searcher:
     """Runs queries against the store."""
 
@@ -232,14 +249,17 @@ class Searcher:
             rows = self._text(query, flt)
         else:
             rows, spans = self.store.find_tracks_and_spans(
-                flt, order=order, limit=query.limit, offset=query.offset, spans=spread)
+                flt, order=order, limit=query.limit, offset=query.offset, spans=spread,
+                group=True)
             order = "done"
-        if order == "time":
-            rows.sort(key=lambda r: (r.start, r.id))
         if order != "done":
+            # Re-ranked in Python: one row per object, its best fragment, then the page.
+            rows = first_per_object(rows)
+            if order == "time":
+                rows.sort(key=lambda r: (r.start, r.id))
             spans = [TrackSpan(r.id, r.camera_id, r.object, r.start, r.end, r.score)
                      for r in rows[:spread]]
-            rows = rows[query.offset:query.offset + query.limit]
+            rows = self.store.with_objects(rows[query.offset:query.offset + query.limit])
         for cam in {r.camera_id for r in rows} | {sp.camera_id for sp in spans}:
             if cam not in zones:
                 found = self.store.get_camera(cam)
@@ -286,7 +306,9 @@ class Searcher:
         # A plate pattern restricts the candidates too (only tracks whose read fits it).
         pool = (self._plates(query, flt) if query.plate is not None
                 else self.store.find_tracks(flt, limit=RERANK_CANDIDATES))
-        rows = [r for r in pool if r.id != target.id]
+        # Not the target itself, nor its other fragments (the same object).
+        mine = target.object_id if target.object_id is not None else target.id
+        rows = [r for r in pool if r.id != target.id and r.object_id != mine]
         vectors = self.store.vectors(kind, [r.id for r in rows])
         return rerank.by_similarity(appearance.from_bytes(vec), rows, vectors)
 
@@ -308,5 +330,9 @@ class Searcher:
             start=row.start.astimezone(tz), end=row.end.astimezone(tz), score=row.score,
             object=row.object, attributes=row.attributes, box=row.box,
             box_time=row.box_time.astimezone(tz),
-            thumbnail=thumb, plate=row.plate,
+            thumbnail=thumb, plate=row.plate, object_id=row.object_id,
+            track_ids=row.track_ids or (row.id,),
+            total_duration_s=(row.total_duration_s if row.total_duration_s is not None
+                              else (row.end - row.start).total_seconds()),
+            plates=row.plates or ((row.plate.text,) if row.plate else ()),
         )

@@ -24,8 +24,10 @@ ALTERNATIVE_PENALTY = 0.5
 MIN_SIMILARITY = 0.6
 
 
-def _key(r: TrackRow) -> tuple[float, object, int]:
-    return (-r.score, r.start, r.id)
+def _key(r: TrackRow) -> tuple[float, float, float, int]:
+    # Ties break on score components (object confidence, then duration), never on time; the
+    # id makes the order total, so pages concatenate to the full list.
+    return (-r.score, -r.object_conf, -(r.end - r.start).total_seconds(), r.id)
 
 
 def plate_score(pattern: PlatePattern, row: TrackRow) -> float | None:

@@ -66,7 +66,13 @@ class PlateOut(BaseModel):
 class HitOut(BaseModel):
     """One hit. Times are ISO-8601 in the camera's zone; ``box`` is ``[x0, y0, x1, y1]`` in
     original-frame pixels at ``box_time``; ``score`` 0..1 (4 decimals); ``thumbnail`` a path
-    on the server (CLI) or ``/media/thumb/{track_id}`` (API), None without one."""
+    on the server (CLI) or ``/media/thumb/{track_id}`` (API), None without one.
+
+    A hit is one *object*: ``track_id`` is its best-ranked fragment (whose box, thumbnail and
+    plate read are shown), ``start``/``end`` the object's span (first fragment's start to
+    last fragment's end), ``track_ids`` all its fragments in start order, ``seen_count``
+    how many there are, ``total_duration_s`` the seconds they cover (1 decimal) and
+    ``plates`` the union of their plate reads, most confident first."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -82,6 +88,11 @@ class HitOut(BaseModel):
     box_time: str
     thumbnail: str | None
     plate: PlateOut | None
+    object_id: int
+    seen_count: int
+    total_duration_s: float
+    track_ids: list[int]
+    plates: list[str]
 
     @classmethod
     def of(cls, hit: Hit) -> HitOut:
@@ -98,6 +109,12 @@ class HitOut(BaseModel):
             plate=None if plate is None else PlateOut(
                 text=plate.text, confidence=round(plate.confidence, 3),
                 alternatives=[(t, round(c, 3)) for t, c in plate.alternatives]),
+            object_id=hit.object_id if hit.object_id is not None else hit.track_id,
+            seen_count=hit.seen_count,
+            total_duration_s=round(hit.total_duration_s if hit.total_duration_s is not None
+                                   else (hit.end - hit.start).total_seconds(), 1),
+            track_ids=list(hit.track_ids or (hit.track_id,)),
+            plates=list(hit.plates or ((plate.text,) if plate else ())),
         )
 
     def with_thumbnail(self, thumbnail: str | None) -> HitOut:

@@ -120,6 +120,43 @@ class TrackRow:
     score: float
     box_time: datetime
     plate: PlateRead | None = None
+    #: The object this track is a fragment of (``analysis/objects.py``); its own id until
+    #: the fragments of its recording are linked.
+    object_id: int | None = None
+    #: Grouped search only (``TracksPart.with_objects``): every fragment of the object (start
+    #: order), the seconds they cover and the union of their plate reads (best confidence
+    #: first); ``start``/``end`` are then the object's span.
+    track_ids: tuple[int, ...] = ()
+    total_duration_s: float | None = None
+    plates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrackSummary:
+    """What linking fragments into objects needs of one stored track.
+
+    Times are wall-clock POSIX seconds (UTC): ``start``/``end`` the padded span,
+    ``first_t``/``last_t`` the first and last analysed observations, whose boxes are
+    ``first_box``/``last_box`` (original-frame pixels). ``seg_start``/``seg_end`` bound the
+    slice of footage the track's work unit analysed (its unit clipped to its recording), so a
+    track touching them may continue in the neighbouring slice. ``kinds`` holds the object
+    and its stored vehicle-type values; ``plate`` the consensus read and its confidence.
+    """
+
+    id: int
+    camera_id: str
+    recording_id: str
+    kinds: frozenset[str]
+    start: float
+    end: float
+    first_t: float
+    first_box: Box
+    last_t: float
+    last_box: Box
+    seg_start: float
+    seg_end: float
+    plate: str | None = None
+    plate_confidence: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -177,10 +177,15 @@ tracks = Table(
     Column("thumbnail", Text),
     # [[t, x0, y0, x1, y1, conf], ...] at the analysed frames (player overlay, export).
     Column("observations_json", Text, nullable=False),
+    # The object this track is a fragment of: the id of the object's earliest fragment
+    # (``analysis/objects.py``), the track's own id until its recording is linked; search
+    # returns one hit per object (migration 0005).
+    Column("object_id", Integer),
     UniqueConstraint("unit_id", "local_id"),
     Index("ix_tracks_camera_start", "camera_id", "start_utc"),
     Index("ix_tracks_object_start", "object", "start_utc"),
     Index("ix_tracks_recording", "recording_id"),
+    Index("ix_tracks_object_id", "object_id"),
 )
 
 track_attributes = Table(

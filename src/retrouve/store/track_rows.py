@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert, select
 
 from retrouve.domain import Box, PlateRead, Track, fold_plate
 from retrouve.store import schema as s
-from retrouve.store.records import TrackRow
+from retrouve.store.records import TrackRow, TrackSummary
 
 
 def insert_track(conn: Connection, run_id: int, track: Track, thumb: str | None,
@@ -135,4 +135,42 @@ def track_row(m: Any, attrs: dict[str, tuple[str, float]], score: float) -> Trac
         # start_utc = recording start + t_start, so no join is needed for the box's time.
         box_time=m["start_utc"] + timedelta(seconds=m["best_t"] - m["t_start"]),
         plate=_plate_of(m),
+        object_id=m["object_id"],
+    )
+
+
+def covered_seconds(spans: list[tuple[datetime, datetime]]) -> float:
+    """Seconds covered by the union of ``(start, end)`` spans (fragments may overlap by
+    their padding: counted once)."""
+    total, reach = 0.0, None
+    for a, b in sorted(spans):
+        if reach is None or a > reach:
+            total += (b - a).total_seconds()
+            reach = b
+        elif b > reach:
+            total += (b - reach).total_seconds()
+            reach = b
+    return total
+
+
+def summary_of(m: Any, vehicle_types: set[str]) -> TrackSummary:
+    """A track row (with its unit's ``t0``/``t1``, its recording's ``duration_s`` and plate
+    ``text``/``confidence``) as a :class:`TrackSummary` in wall-clock POSIX seconds."""
+    rec0 = m.start_utc.timestamp() - float(m.t_start)  # the recording's start
+    obs = json.loads(m.observations_json)
+    if obs:
+        (ft, *fb, _), (lt, *lb, _) = obs[0], obs[-1]
+        first, last = Box(*fb), Box(*lb)
+    else:  # no observation stored: the best view stands for both ends
+        ft = lt = float(m.best_t)
+        first = last = Box(m.box_x0, m.box_y0, m.box_x1, m.box_y1)
+    t0 = 0.0 if m.t0 is None else float(m.t0)
+    seg_end = float(m.duration_s) if m.t1 is None else min(float(m.t1), float(m.duration_s))
+    return TrackSummary(
+        id=int(m.id), camera_id=m.camera_id, recording_id=m.recording_id,
+        kinds=frozenset({m.object, *vehicle_types}),
+        start=m.start_utc.timestamp(), end=m.end_utc.timestamp(),
+        first_t=rec0 + float(ft), first_box=first, last_t=rec0 + float(lt), last_box=last,
+        seg_start=rec0 + t0, seg_end=rec0 + seg_end,
+        plate=m.text, plate_confidence=float(m.confidence or 0.0),
     )

@@ -62,6 +62,10 @@ class HitCard:
     attributes: tuple[tuple[str, str, float], ...]
     plate: tuple[str, float] | None
     score: float
+    #: The object's fragments (1: seen once), the seconds they cover, its other plate reads.
+    seen_count: int = 1
+    total_duration_s: float = 0.0
+    other_plates: tuple[str, ...] = ()
 
 
 def hit_card(hit: Hit, href: str, camera: Camera | None, recording: Recording | None
@@ -76,6 +80,10 @@ def hit_card(hit: Hit, href: str, camera: Camera | None, recording: Recording | 
         duration_s=max(0.0, (hit.end - hit.start).total_seconds()), object=hit.object,
         attributes=tuple((k, v, c) for k, (v, c) in sorted(hit.attributes.items())),
         plate=(hit.plate.text, hit.plate.confidence) if hit.plate else None, score=hit.score,
+        seen_count=hit.seen_count,
+        total_duration_s=(hit.total_duration_s if hit.total_duration_s is not None
+                          else max(0.0, (hit.end - hit.start).total_seconds())),
+        other_plates=tuple(p for p in hit.plates if not hit.plate or p != hit.plate.text),
     )
 
 

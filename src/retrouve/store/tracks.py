@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, false, func, or_, select
 
-from retrouve.domain import Track, UnitResult
+from retrouve.domain import ScopeWindow, Track, UnitResult
 from retrouve.store import schema as s
 from retrouve.store.base import StorePart
 from retrouve.store.blobs import safe_name
@@ -21,6 +21,15 @@ from retrouve.store.recordings import recording_anchors
 from retrouve.store.records import TrackDetail, TrackFilter, TrackRow, TrackSpan, TrackTimes
 from retrouve.store.track_rows import attributes_of, insert_track, rows_of, track_row
 from retrouve.store.work import mark_unit_done
+
+
+def in_scope(t: Any, scope: tuple[ScopeWindow, ...]) -> Any:
+    """SQL condition: the track overlaps one of the windows on its camera (``false`` for
+    none)."""
+    if not scope:
+        return false()
+    return or_(*(and_(t.c.camera_id == w.camera, t.c.end_utc >= w.start,
+                      t.c.start_utc <= w.end) for w in scope))
 
 
 class TracksPart(StorePart):
@@ -84,6 +93,8 @@ class TracksPart(StorePart):
             conds.append(t.c.start_utc <= flt.time_to)
         if flt.ids is not None:
             conds.append(t.c.id.in_(list(flt.ids)))
+        if flt.scope is not None:
+            conds.append(in_scope(t, flt.scope))
         q = select(t.c.id, t.c.camera_id, t.c.object, t.c.start_utc, t.c.end_utc)
         if flt.plate_likes or flt.with_plate:
             p = s.plate_reads
@@ -124,9 +135,11 @@ class TracksPart(StorePart):
                   if r.id in rows]
         return tracks, ranked[:spans]
 
-    def get_track(self, track_id: int) -> TrackRow | None:
-        """One stored track with its best attributes and plate, or ``None``."""
-        rows = self.find_tracks(TrackFilter(ids=(track_id,)), limit=1)
+    def get_track(self, track_id: int, scope: tuple[ScopeWindow, ...] | None = None
+                  ) -> TrackRow | None:
+        """One stored track with its best attributes and plate, or ``None`` (also when
+        ``scope`` is given and the track lies outside it)."""
+        rows = self.find_tracks(TrackFilter(ids=(track_id,), scope=scope), limit=1)
         return rows[0] if rows else None
 
     # ------------------------------------------------------------------ details

@@ -23,11 +23,13 @@ from retrouve.analysis.packs import select_packs
 from retrouve.analysis.runner import Analyser, AnalysisReport, Progress
 from retrouve.catalogue.ingest import Catalogue
 from retrouve.config import Settings
+from retrouve.domain import LegalBasis, Query, ScopeWindow
+from retrouve.errors import CaseError
 from retrouve.legal import journal as journal_events
 from retrouve.legal.accounts import Accounts
-from retrouve.legal.cases import Actor
+from retrouve.legal.cases import Actor, widens
 from retrouve.legal.casework import CaseDesk, Journal
-from retrouve.search.engine import Capabilities, Searcher
+from retrouve.search.engine import Capabilities, Searcher, SearchResult
 from retrouve.search.request import (
     ParseText,
     SearchOutcome,
@@ -36,7 +38,7 @@ from retrouve.search.request import (
     load_parse_text,
     run_search,
 )
-from retrouve.store.cases import CaseRecord
+from retrouve.store.cases import CaseFields, CaseRecord
 from retrouve.store.db import Store
 from retrouve.vision.models import (
     HOLDER,
@@ -97,13 +99,40 @@ class Services:
                              text_parser=text_parser, spread=spread,
                              scope=case.scope if case is not None else None)
         if case is not None and actor is not None:
-            event = journal_events.SearchRun(
-                case=case.ref, query=query_json(outcome.built.query),
-                hits=len(outcome.result.hits),
-                track_ids=tuple(h.track_id for h in outcome.result.hits))
-            with self.journal.action(actor, event, f"journal a search in case {case.ref}"):
-                pass
+            self._journal_search(actor, case, outcome.built.query, outcome.result)
         return outcome
+
+    def search_query(self, query: Query, actor: Actor, case: CaseRecord,
+                     order: str = "score") -> SearchResult:
+        """A structured query (demo, evaluation) inside ``case``'s scope, journalled."""
+        result = self.searcher.search(query, order, scope=case.scope)
+        self._journal_search(actor, case, query, result)
+        return result
+
+    def _journal_search(self, actor: Actor, case: CaseRecord, query: Query,
+                        result: SearchResult) -> None:
+        event = journal_events.SearchRun(
+            case=case.ref, query=query_json(query), hits=len(result.hits),
+            track_ids=tuple(h.track_id for h in result.hits))
+        with self.journal.action(actor, event, f"journal a search in case {case.ref}"):
+            pass
+
+    def footage_case(self, actor: Actor, ref: str, purpose: str,
+                     scope: tuple[ScopeWindow, ...]) -> CaseRecord:
+        """The case ``ref`` that the demo or an evaluation works in, created (assigned to
+        ``actor``) when missing; raises ``CaseError`` if it exists without covering
+        ``scope``."""
+        found = self.store.get_case(ref)
+        if found is None:
+            self.cases.create(actor, CaseFields(
+                ref=ref, basis=LegalBasis.ART_60_1, procedure_number=ref,
+                authority=f"{actor.name} (local test footage)", authority_service="retrouve",
+                authority_contact="", received_at=self.clock(), purpose=purpose),
+                scope, (actor.name,))
+        elif widens(found.scope, scope):
+            raise CaseError(f"case {ref} exists but does not cover this footage: amend it "
+                            "(`retrouve cases amend`) or use another data dir")
+        return self.cases.work(actor, ref)
 
     def analyse_case(self, actor: Actor, case: CaseRecord, progress: Progress | None = None,
                      recording_ids: tuple[str, ...] = ()) -> AnalysisReport:

@@ -390,3 +390,34 @@ def journal_actions(data_dir: Path, ref: str) -> Iterator[str]:
         entry = json.loads(line)
         if entry.get("case") == ref and entry["action"] != "journal-export":
             yield entry["action"]
+
+
+def test_eval_works_in_its_own_case(services: Services, tmp_path: Path) -> None:
+    """``retrouve eval``'s runner opens ``EVAL-<name>`` over the dataset's recordings, and
+    analyses and searches inside it (journalled); a rerun reuses the case."""
+    from retrouve.evaluation.runner import run_eval
+
+    media = tmp_path / "media"
+    media.mkdir()
+    make_clip(media / "cam-a.mp4", seconds=2.0, fps=10,
+              objects=[Moving(RED, (60, 30), (0, 40), (260, 40), 0.0, 2.0)])
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    (dev / "dataset.json").write_text(json.dumps({"name": "tiny set", "cameras": [{
+        "id": "cam-a", "name": "a", "timezone": "Europe/Paris",
+        "recordings": [{"id": "cam-a", "file": "../media/cam-a.mp4",
+                        "start": "2026-01-12T09:00:00+01:00"}]}]}))
+    (dev / "queries.jsonl").write_text(json.dumps({
+        "id": "q1", "query": {"cameras": ["cam-a"], "object": "car"},
+        "expected": [{"camera": "cam-a", "t0": 0.0, "t1": 2.0}]}) + "\n")
+    actor = Actor("eve", Role.SUPERVISOR)
+    outcome = run_eval(services, dev / "dataset.json", actor=actor)
+    assert outcome.analysis is not None and outcome.analysis.units_done == 1
+    case = services.cases.get("EVAL-tiny-set")
+    assert case.assigned == ("eve",)
+    assert [w.camera for w in case.scope] == ["cam-a"]
+    actions = [r.action for r in services.store.journal_entries(case="EVAL-tiny-set")]
+    assert actions == ["case-create", "case-assign", "analysis-start", "analysis-finish",
+                       "search"]
+    again = run_eval(services, dev / "dataset.json", actor=actor)
+    assert again.analysis is not None and again.analysis.units_total == 0

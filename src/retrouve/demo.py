@@ -76,5 +76,5 @@ def run_demo(services: Services, console: Console, progress: Progress | None = N
             console.print(f"search: {title}: no hits ({result.why_empty()})")
     thumbs = services.store.blobs.root / "thumbs"
     console.print(f"thumbnails: {thumbs.resolve()}")
-    console.print("next: retrouve search --help   (data dir: "
+    console.print(f"next: retrouve search --case {DEMO_CASE} --help   (data dir: "
                   f"{services.settings.data_dir.resolve()})")

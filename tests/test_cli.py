@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -28,6 +29,10 @@ COMMANDS = (
     ("serve",),
     ("users",),
     ("users", "add"),
+    ("cases",),
+    ("cases", "create"),
+    ("journal",),
+    ("journal", "verify"),
 )
 
 
@@ -40,6 +45,22 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
 
 def run(data_dir: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args])
+
+
+#: The case the search tests work in: every camera they add, over January 2026.
+CASE = "T-1"
+
+
+def open_case(data_dir: Path, *cameras: str) -> None:
+    """Add ``cameras`` and a case over them that the (account-less) local user works in."""
+    for cam in cameras:
+        assert run(data_dir, "cameras", "add", cam).exit_code == 0
+    scopes = [a for cam in cameras
+              for a in ("--scope", f"{cam}:2026-01-01T00:00Z/2026-02-01T00:00Z")]
+    made = run(data_dir, "cases", "create", CASE, "--basis", "60-1", "--procedure", "P-1",
+               "--authority", "OPJ Test", "--purpose", "tests", "--assign", getpass.getuser(),
+               *scopes)
+    assert made.exit_code == 0, made.output
 
 
 def flat(text: str) -> str:
@@ -132,13 +153,15 @@ def test_ingest_unknown_camera_exits_2(tmp_path: Path, clip: Clip) -> None:
 
 
 def test_search_bad_colour_exits_2(tmp_path: Path) -> None:
-    result = run(tmp_path, "search", "--colour", "mauve")
+    open_case(tmp_path, "c")
+    result = run(tmp_path, "search", "--case", CASE, "--colour", "mauve")
     assert result.exit_code == 2
     assert "mauve" in result.output
 
 
 def test_search_unknown_camera_exits_2_naming_it(tmp_path: Path) -> None:
-    result = run(tmp_path, "search", "--camera", "nope")
+    open_case(tmp_path, "c")
+    result = run(tmp_path, "search", "--case", CASE, "--camera", "nope")
     assert result.exit_code == 2
     assert "nope" in flat(result.output) and "unknown camera" in flat(result.output)
 
@@ -162,31 +185,35 @@ def test_search_unknown_camera_exits_2_naming_it(tmp_path: Path) -> None:
     ],
 )
 def test_search_bad_queries_exit_2(tmp_path: Path, args: tuple[str, ...], text: str) -> None:
-    result = run(tmp_path, "search", *args)
+    open_case(tmp_path, "c")
+    result = run(tmp_path, "search", "--case", CASE, *args)
     assert result.exit_code == 2
     assert text in flat(result.output)
 
 
 def test_search_on_empty_index_explains_why(tmp_path: Path) -> None:
-    assert run(tmp_path, "cameras", "add", "c").exit_code == 0
-    as_json = run(tmp_path, "search", "--camera", "c", "--object", "car", "--json")
+    open_case(tmp_path, "c")
+    as_json = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--object", "car",
+                  "--json")
     assert as_json.exit_code == 0, as_json.output
     data = json.loads(as_json.output)
     assert data == {"hits": [], "why_empty": "no footage is registered for these cameras"}
-    text = run(tmp_path, "search", "--camera", "c", "--from", "2026-01-04T10:00")
+    text = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--from",
+               "2026-01-04T10:00")
     assert text.exit_code == 0
     assert "no hits" in flat(text.output)
 
 
 def test_search_text_shows_its_interpretation(tmp_path: Path) -> None:
-    assert run(tmp_path, "cameras", "add", "c").exit_code == 0
-    as_json = run(tmp_path, "search", "--camera", "c", "--text",
+    open_case(tmp_path, "c")
+    as_json = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--text",
                   "camionnette blanche plaque FG*", "--json")
     assert as_json.exit_code == 0, as_json.output
     reading = json.loads(as_json.output)["interpretation"]
     assert reading["query"] == {"object": "van", "colour": "white", "plate": "FG*"}
     assert reading["unknown"] == []
-    text = run(tmp_path, "search", "--camera", "c", "--text", "voiture rouge zorglub")
+    text = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--text",
+               "voiture rouge zorglub")
     assert text.exit_code == 0, text.output
     assert "understood" in text.output and "zorglub" in flat(text.output)
 

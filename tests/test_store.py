@@ -75,7 +75,7 @@ def test_statuses_print_as_the_stored_words() -> None:
     assert json.dumps([RecordingStatus.PARTIAL, RunStatus.DONE_WITH_ERRORS, Role.ADMIN]) == (
         '["partial", "done-with-errors", "admin"]')
     assert f"status-{UnitStatus.FAILED}" == "status-failed"
-    assert [str(r) for r in Role] == ["admin", "supervisor", "operator"]
+    assert [str(r) for r in Role] == ["admin", "supervisor", "operator", "auditor"]
 
 
 def test_work_records_are_typed(store: Store) -> None:

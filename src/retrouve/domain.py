@@ -106,6 +106,56 @@ class Role(StrEnum):
     ADMIN = "admin"
     SUPERVISOR = "supervisor"
     OPERATOR = "operator"
+    #: Reads the journal and coverage reports, never footage (migration 0005).
+    AUDITOR = "auditor"
+
+
+class CaseStatus(StrEnum):
+    """A case's life: open (work allowed) → closed (no more work) → archived."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class LegalBasis(StrEnum):
+    """The article of the code of criminal procedure (CPP) a requisition is made under."""
+
+    #: Flagrant-offence inquiry (enquête de flagrance), requisition by an OPJ.
+    ART_60_1 = "60-1"
+    #: Preliminary inquiry: an OPJ's requisition with the prosecutor's authorisation.
+    ART_77_1_1 = "77-1-1"
+    #: Judicial investigation: the investigating judge's (or a delegated OPJ's) requisition.
+    ART_99_3 = "99-3"
+
+
+@dataclass(frozen=True)
+class ScopeWindow:
+    """One (camera, wall-clock window) of a case's scope: ``[start, end]``, aware UTC.
+
+    A track or a piece of footage is inside the window when its span overlaps it on that
+    camera (the same overlap rule as :class:`Query` times).
+    """
+
+    camera: str
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        ensure_aware(self.start, f"scope window of {self.camera}")
+        ensure_aware(self.end, f"scope window of {self.camera}")
+        if self.end <= self.start:
+            raise ValueError(f"scope window of {self.camera}: end {self.end.isoformat()} "
+                             f"is not after start {self.start.isoformat()}")
+
+    def covers(self, other: ScopeWindow) -> bool:
+        """Whether this window contains ``other`` entirely (same camera)."""
+        return (self.camera == other.camera and self.start <= other.start
+                and other.end <= self.end)
+
+    def text(self) -> str:
+        """``CAMERA:FROM/TO`` in ISO-8601 UTC, as the CLI's ``--scope`` takes it."""
+        return f"{self.camera}:{self.start.isoformat()}/{self.end.isoformat()}"
 
 
 def ensure_aware(when: datetime, what: str) -> datetime:

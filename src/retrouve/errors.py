@@ -15,6 +15,9 @@
     │   ├── QueryError               a malformed search (bad colour, bad time window)
     │   ├── EvaluationError          a malformed evaluation dataset or query file
     │   ├── AccountError             bad user name, role or password; unknown or disabled user
+    │   ├── CaseError                a requisition refused or unknown, a case that forbids it
+    │   │   ├── NoCaseError          a data command without a case ("no case, no processing")
+    │   │   └── NotPermitted         the user's role or assignment does not allow it: 403
     │   ├── AuthError                unknown user or wrong password (never says which)
     │   ├── PackRefused              a pack source refused (bad archive, checksum; also a PackError)
     │   ├── RangeNotSatisfiable      an HTTP ``Range`` outside the file or malformed: 416
@@ -26,6 +29,7 @@
     ├── ModelError                   installed model weights missing, unloadable or failing
     │   └── PackError                an installed model pack that cannot be used (names pack/graph)
     ├── AnalysisError                a work unit failed (wraps the cause)
+    ├── JournalError                 the journal or the installation's signing key is unusable
     └── StoreError                   database or blob folder problems
 
 Each class carries the HTTP status and CLI exit code it maps to (:attr:`RetrouveError.http_status`,
@@ -120,6 +124,21 @@ class AccountError(InputError):
     """An account cannot be created or changed (bad name, role, password; unknown user)."""
 
 
+class CaseError(InputError):
+    """A case cannot be created or changed, or does not allow an action: malformed
+    requisition (basis, scope window), unknown case, a status that forbids it."""
+
+
+class NoCaseError(CaseError):
+    """A data command (analyse, search) ran without a case: no case, no processing."""
+
+
+class NotPermitted(CaseError):
+    """The acting user's role, or their assignment to the case, does not allow the action."""
+
+    http_status: ClassVar[int] = 403
+
+
 class AuthError(InputError):
     """Credentials refused. The message never says whether the name or the password was wrong."""
 
@@ -200,6 +219,11 @@ class LoginThrottled(AccessError):
 
 class AnalysisError(RetrouveError):
     """A work unit failed."""
+
+
+class JournalError(RetrouveError):
+    """The journal cannot be written or read, or the signing key is unusable (our failure:
+    the action it would record fails with it)."""
 
 
 class StoreError(RetrouveError):

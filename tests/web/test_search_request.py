@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from retrouve.cli import cli
-from retrouve.domain import Camera, Query
+from retrouve.domain import Camera, LegalBasis, Query, Role, ScopeWindow
 from retrouve.errors import QueryError, UnknownCameraError
+from retrouve.legal.cases import Actor
 from retrouve.search.engine import Searcher
 from retrouve.search.request import (
     CLI_WORDING,
@@ -27,6 +28,7 @@ from retrouve.search.request import (
 )
 from retrouve.search.schema import EmptyReason, HitOut
 from retrouve.services import Services
+from retrouve.store.cases import CaseFields
 from retrouve.web.i18n import CATALOGUE, LANGS, WHY_EMPTY_KEYS, why_empty_text
 from web.conftest import Web
 
@@ -59,9 +61,10 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Query, str]]]:
     calls: list[tuple[Query, str]] = []
     original = Searcher.search
 
-    def spy(self: Searcher, query: Query, order: str = "score", spread: int = 0) -> Any:
+    def spy(self: Searcher, query: Query, order: str = "score", spread: int = 0,
+            scope: Any = None) -> Any:
         calls.append((query, order))
-        return original(self, query, order, spread)
+        return original(self, query, order, spread, scope)
 
     monkeypatch.setattr(Searcher, "search", spy)
     yield calls
@@ -77,8 +80,17 @@ def test_cli_form_and_api_build_the_same_query(web: Web, populated: Services,
     api.headers["Authorization"] = f"Bearer {web.accounts.issue_token('operator')}"
     answer = api.get("/api/search", params=params)
     page = web.login("operator").get("/search", params=params)
+    # The CLI searches inside a case (over both cameras), as the operator assigned to it.
+    if populated.store.get_case("T-1") is None:
+        scope = tuple(ScopeWindow(c, datetime(2026, 1, 1, tzinfo=UTC),
+                                  datetime(2026, 2, 1, tzinfo=UTC)) for c in ("cam1", "cam2"))
+        populated.cases.create(Actor("sup", Role.SUPERVISOR), CaseFields(
+            ref="T-1", basis=LegalBasis.ART_60_1, procedure_number="1", authority="OPJ",
+            authority_service="", authority_contact="", received_at=NOW, purpose="tests"),
+            scope, ("operator",))
     result = CliRunner().invoke(cli, ["--data-dir", str(populated.settings.data_dir),
-                                      "search", *_cli_args(params), "--json"])
+                                      "--user", "operator", "search", "--case", "T-1",
+                                      *_cli_args(params), "--json"])
     # A query the searcher refuses (find-similar without vectors) is refused by all three.
     refused = answer.status_code == 400
     assert answer.status_code in (200, 400) and page.status_code == 200

@@ -12,19 +12,20 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from retrouve import __version__
 from retrouve.analysis.executor import Executor
 from retrouve.analysis.objects import link_recordings
 from retrouve.analysis.pipeline import process_unit
-from retrouve.analysis.planning import plan_units
+from retrouve.analysis.planning import plan_scoped_units, plan_units
 from retrouve.config import Settings
 from retrouve.domain import (
     Recording,
     RecordingStatus,
     RunStatus,
+    ScopeWindow,
     StageStats,
     UnitResult,
     UnitStatus,
@@ -99,15 +100,34 @@ class Analyser:
             recs = [r for r in recs if r.id in wanted]
         return recs
 
+    def in_scope(self, scope: Sequence[ScopeWindow]) -> list[Recording]:
+        """Every recording (any status) overlapping one of ``scope``'s windows."""
+        recs = []
+        for cam in sorted({w.camera for w in scope}):
+            for e in self.store.list_recordings(camera_id=cam):
+                r = e.recording
+                end = r.start + timedelta(seconds=max(r.duration_s, 0.0))
+                if any(w.camera == cam and w.start <= end and r.start <= w.end for w in scope):
+                    recs.append(r)
+        return recs
+
     def analyse(
-        self, recording_ids: Sequence[str] | None = None, progress: Progress | None = None
+        self, recording_ids: Sequence[str] | None = None, progress: Progress | None = None,
+        scope: Sequence[ScopeWindow] | None = None,
     ) -> AnalysisReport:
-        """Analyse every pending (or interrupted, or failed) recording, or the given ones."""
-        recs = self.pending(recording_ids)
+        """Analyse every pending (or interrupted, or failed) recording, or the given ones.
+
+        ``scope`` (a case's windows): only the footage inside them, whatever the recordings'
+        status, in units cut at the windows' boundaries (footage already analysed left out).
+        """
+        recs = self.pending(recording_ids) if scope is None else [
+            r for r in self.in_scope(scope) if not recording_ids or r.id in recording_ids]
         report = AnalysisReport()
         units: list[WorkUnit] = []
         for rec in recs:
-            planned = plan_units(rec, self.settings.analysis.slice_seconds)
+            planned = (plan_units(rec, self.settings.analysis.slice_seconds) if scope is None
+                       else plan_scoped_units(rec, self.settings.analysis.slice_seconds,
+                                              scope, self.store.done_spans(rec.id)))
             self.store.ensure_units(planned)
             units.extend(planned)
         status = self.store.unit_status([r.id for r in recs])

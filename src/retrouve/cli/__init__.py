@@ -12,9 +12,11 @@ from __future__ import annotations
 from retrouve.cli import (
     analyse,
     cameras,
+    cases,
     demo,
     evaluate,
     footage,
+    journal,
     models,
     parse,
     search,
@@ -25,12 +27,12 @@ from retrouve.cli.root import cli
 
 for _command in (cameras.cameras, footage.ingest, footage.recordings, analyse.analyse,
                  search.search, evaluate.eval_, demo.demo, models.models, parse.parse,
-                 serve.serve, users.users):
+                 serve.serve, users.users, cases.cases, journal.journal):
     cli.add_command(_command)
 
 #: The modules that define commands, for the tests that walk the group.
-COMMAND_MODULES = (analyse, cameras, demo, evaluate, footage, models, parse, search, serve,
-                   users)
+COMMAND_MODULES = (analyse, cameras, cases, demo, evaluate, footage, journal, models, parse,
+                   search, serve, users)
 
 __all__ = ["COMMAND_MODULES", "cli", "main"]
 

@@ -12,14 +12,14 @@ from typing import Any
 import click
 
 from retrouve.analysis.runner import AnalysisReport
-from retrouve.cli.io import console, emit, err, open_services, progress_bar
+from retrouve.cli.io import case_option, console, emit, err, in_case, open_services, progress_bar
 
 
 def print_analysis(report: AnalysisReport) -> None:
     """Print an analysis report for people: counts on stdout, each failed unit on stderr."""
     if report.units_total == 0:
-        console.print("nothing to analyse: all registered footage is analysed "
-                      "(see `retrouve recordings`; `retrouve ingest` adds more)")
+        console.print("nothing to analyse: the footage in scope is analysed, or there is "
+                      "none (see `retrouve recordings`; `retrouve ingest` adds more)")
         return
     console.print(
         f"units: {report.units_done} analysed, {report.units_skipped} already done, "
@@ -30,19 +30,23 @@ def print_analysis(report: AnalysisReport) -> None:
 
 
 @click.command()
+@case_option
 @click.option("--recording", "recording_ids", multiple=True, help="Only these recordings.")
 @click.option("--workers", type=click.IntRange(1, 256), help="Processes [default: cores].")
 @click.option("--sample-fps", type=click.FloatRange(0.1, 60), help="Frames analysed per second.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (no progress bar).")
 @click.pass_context
-def analyse(ctx: click.Context, recording_ids: tuple[str, ...], workers: int | None,
-            sample_fps: float | None, as_json: bool) -> None:
-    """Analyse pending recordings into searchable tracks. Ctrl-C is safe: run again to resume."""
+def analyse(ctx: click.Context, case_ref: str | None, recording_ids: tuple[str, ...],
+            workers: int | None, sample_fps: float | None, as_json: bool) -> None:
+    """Analyse the footage inside a case's scope into searchable tracks (nothing outside it
+    is decoded). Ctrl-C is safe: run again to resume."""
     overrides: dict[str, Any] = {"workers": workers}
     if sample_fps:
         overrides["analysis"] = {"sample_fps": sample_fps}
-    with open_services(ctx, **overrides) as svc, progress_bar(not as_json) as bar:
-        report = svc.analyser.analyse(list(recording_ids) or None, progress=bar)
-        emit(as_json, report.to_json(), lambda: print_analysis(report))
+    with open_services(ctx, **overrides) as svc:
+        actor, case = in_case(ctx, svc, case_ref, "analyse")
+        with progress_bar(not as_json) as bar:
+            report = svc.analyse_case(actor, case, progress=bar, recording_ids=recording_ids)
+            emit(as_json, report.to_json(), lambda: print_analysis(report))
     if report.units_failed:
         sys.exit(1)

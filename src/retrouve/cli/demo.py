@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from retrouve.cli.io import console, open_services, progress_bar
+from retrouve.cli.io import acting, console, open_services, progress_bar
 
 
 @click.command()
@@ -14,4 +14,4 @@ def demo(ctx: click.Context) -> None:
     from retrouve.demo import run_demo
 
     with open_services(ctx) as svc, progress_bar(True) as bar:
-        run_demo(svc, console, bar)
+        run_demo(svc, console, bar, acting(ctx, svc))

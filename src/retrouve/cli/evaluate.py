@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from retrouve.cli.analyse import print_analysis
-from retrouve.cli.io import console, emit, err, open_services, progress_bar
+from retrouve.cli.io import acting, console, emit, err, open_services, progress_bar
 
 
 @click.command("eval")
@@ -39,7 +39,8 @@ def eval_(ctx: click.Context, dataset: Path, queries: Path | None, hits_json: Pa
     try:
         with open_services(ctx) as svc, progress_bar(not as_json) as bar:
             outcome = run_eval(svc, dataset, queries, progress=bar,
-                               on_stage=None if as_json else lambda m: err.print(m))
+                               on_stage=None if as_json else lambda m: err.print(m),
+                               actor=acting(ctx, svc))
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -9,6 +9,7 @@ database failure, or a partial failure a command reports), 2 bad input or refuse
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -22,8 +23,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from retrouve.config import load_settings
 from retrouve.domain import UnitResult
-from retrouve.errors import RetrouveError
+from retrouve.errors import NoCaseError, RetrouveError
+from retrouve.legal.cases import Actor
+from retrouve.legal.casework import resolve_actor
 from retrouve.services import Services, build_services
+from retrouve.store.cases import CaseRecord
 
 console = Console()
 err = Console(stderr=True)
@@ -60,6 +64,28 @@ def open_services(ctx: click.Context, **overrides: Any) -> Iterator[Services]:
         fail("interrupted: finished work is saved; run the same command again to resume", 130)
     finally:
         services.close()
+
+
+def case_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--case REF`` (or ``RETROUVE_CASE``): the case a data command works in."""
+    return click.option("--case", "case_ref", envvar="RETROUVE_CASE",
+                        help="The case (requisition) to work in [env RETROUVE_CASE]; "
+                             "required.")(command)
+
+
+def acting(ctx: click.Context, svc: Services) -> Actor:
+    """The user the command acts as (``--user`` / ``RETROUVE_USER`` / the OS user)."""
+    return resolve_actor(svc.store, (ctx.obj or {}).get("user") or getpass.getuser())
+
+
+def in_case(ctx: click.Context, svc: Services, ref: str | None, what: str
+            ) -> tuple[Actor, CaseRecord]:
+    """The actor and the case they may work in; ``NoCaseError`` without a case."""
+    if not ref:
+        raise NoCaseError(f"{what} needs a case: pass --case REF (or set RETROUVE_CASE); "
+                          "no case, no processing (see `retrouve cases list`)")
+    actor = acting(ctx, svc)
+    return actor, svc.cases.work(actor, ref)
 
 
 @contextmanager

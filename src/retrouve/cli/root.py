@@ -9,6 +9,7 @@ malformed query, refused source…); 130 interrupted (Ctrl-C; the analysis resum
 
 from __future__ import annotations
 
+import getpass
 import logging
 from pathlib import Path
 
@@ -21,17 +22,23 @@ from retrouve import __version__
 @click.version_option(__version__, prog_name="retrouve")
 @click.option("--data-dir", type=click.Path(path_type=Path), envvar="RETROUVE_DATA_DIR",
               help="Where the index, thumbnails and logs live [default: ./retrouve-data].")
+@click.option("--user", envvar="RETROUVE_USER", default=getpass.getuser, show_default="OS user",
+              help="Who acts (journalled): an account's name; without accounts, the local "
+                   "user acts as supervisor.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, verbose: int) -> None:
+def cli(ctx: click.Context, data_dir: Path | None, user: str, verbose: int) -> None:
     """Retrouve: search recorded CCTV footage by object type and colour.
 
     \b
     Typical session:
       retrouve cameras add cam-12 --name "Place de la Gare" --timezone Europe/Paris
       retrouve ingest /exports/cam-12/ --camera cam-12
-      retrouve analyse
-      retrouve search --camera cam-12 --object car --colour white
+      retrouve cases create PV-2026-1 --basis 60-1 --procedure 2026/1 \\
+          --authority "OPJ Martin" --purpose "vol" --assign $USER \\
+          --scope cam-12:2026-01-04T10:00+01:00/2026-01-04T12:00+01:00
+      retrouve analyse --case PV-2026-1
+      retrouve search --case PV-2026-1 --camera cam-12 --object car --colour white
 
     Recorded footage only: live streams (rtsp://, http://, devices) are refused.
     """
@@ -40,3 +47,4 @@ def cli(ctx: click.Context, data_dir: Path | None, verbose: int) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
     ctx.ensure_object(dict)
     ctx.obj["data_dir"] = data_dir
+    ctx.obj["user"] = user

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 from rich.table import Table
 
-from retrouve.cli.io import console, emit, open_services
+from retrouve.cli.io import case_option, console, emit, in_case, open_services
 from retrouve.domain import Hit
 from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
 from retrouve.search.request import CLI_WORDING, SearchRequest, operator_lang
@@ -46,20 +46,25 @@ def criteria_options(command: FC) -> FC:
 
 
 @click.command()
+@case_option
 @criteria_options
 @click.option("--tz", "tz_name", default="Europe/Paris", show_default=True,
               help="Operator's time zone for times in --text (\"hier entre 14h et 16h\").")
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @click.pass_context
-def search(ctx: click.Context, /, tz_name: str, as_json: bool, **criteria: Any) -> None:
+def search(ctx: click.Context, /, case_ref: str | None, tz_name: str, as_json: bool,
+           **criteria: Any) -> None:
     """Find sightings by camera, time, object type, colours, accessory, plate; best first.
+    Only inside the case's scope, and journalled.
 
     Structured options win over what --text says about the same field.
     """
     request = SearchRequest.from_values(criteria, operator_zone=tz_name)
     offset = request.offset
     with open_services(ctx) as svc:
-        outcome = svc.search(request, lang=operator_lang(tz_name), wording=CLI_WORDING)
+        actor, case = in_case(ctx, svc, case_ref, "search")
+        outcome = svc.search(request, lang=operator_lang(tz_name), wording=CLI_WORDING,
+                             case=case, actor=actor)
         built, result = outcome.built, outcome.result
         interpretation = built.reading()
         if built.text_unparsed and not as_json:

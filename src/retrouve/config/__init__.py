@@ -39,7 +39,7 @@ CONFIG_ENV = "RETROUVE_CONFIG"
 #: and browser switches of ``scripts/ensure-browser.sh``. ``RETROUVE_DATA_DIR`` (read by the
 #: CLI's ``--data-dir`` too) *is* a setting: ``data_dir``.
 NON_SETTING_ENV = frozenset({
-    CONFIG_ENV, "RETROUVE_CASE", "RETROUVE_SKIP_BROWSER", "RETROUVE_CHROMIUM",
+    CONFIG_ENV, "RETROUVE_CASE", "RETROUVE_USER", "RETROUVE_SKIP_BROWSER", "RETROUVE_CHROMIUM",
 })
 
 #: Executors that are built (:func:`retrouve.analysis.executor.make_executor`).

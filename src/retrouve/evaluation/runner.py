@@ -7,6 +7,7 @@ deflate a category).
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from retrouve.analysis.runner import AnalysisReport, Progress
-from retrouve.domain import Camera, Query
+from retrouve.domain import Camera, Query, ScopeWindow
 from retrouve.evaluation.dataset import (
     EvalDataset,
     LabelledQuery,
@@ -34,8 +35,11 @@ from retrouve.evaluation.scoring import (
     summarise,
     unsupported_keys,
 )
+from retrouve.legal.cases import Actor
+from retrouve.legal.casework import resolve_actor
 from retrouve.search.schema import hit_json
 from retrouve.services import Services
+from retrouve.store.cases import CaseRecord
 from retrouve.store.db import TrackFilter
 
 SUPPORTED_KEYS = frozenset(
@@ -115,6 +119,23 @@ def to_query(raw: dict[str, Any], limit: int) -> Query:
     )
 
 
+def eval_case_ref(name: str) -> str:
+    """The evaluation's case reference for dataset ``name`` (a valid case reference)."""
+    return "EVAL-" + ("".join(c if c.isalnum() or c in "._-" else "-" for c in name)[:58]
+                      or "dataset")
+
+
+def footage_scope(services: Services, recording_ids: list[str]) -> tuple[ScopeWindow, ...]:
+    """One window per recording, over its whole span (a second of margin at the end)."""
+    windows = []
+    for rec_id in recording_ids:
+        rec = services.store.get_recording(rec_id)
+        if rec is not None:
+            windows.append(ScopeWindow(rec.camera_id, rec.start, rec.start + timedelta(
+                seconds=max(rec.duration_s, 0.0) + 1.0)))
+    return tuple(windows)
+
+
 def prepare(services: Services, dataset: EvalDataset) -> list[tuple[str, str]]:
     """Register the dataset's cameras and recordings (idempotent). Returns ingest failures."""
     failures: list[tuple[str, str]] = []
@@ -135,8 +156,11 @@ def run_eval(
     progress: Progress | None = None,
     on_stage: Callable[[str], None] | None = None,
     limit: int = 50,
+    actor: Actor | None = None,
 ) -> EvalOutcome:
-    """Evaluate ``dataset_path`` with the services' data dir (analysis resumes if present)."""
+    """Evaluate ``dataset_path`` with the services' data dir (analysis resumes if present),
+    inside the case ``EVAL-<dataset>`` covering its recordings (created as ``actor``, by
+    default the local user; analysis and searches journalled)."""
     dataset = load_dataset(dataset_path)
     queries = load_queries(queries_path or default_queries_path(dataset_path))
     check_queries(dataset, queries)
@@ -146,11 +170,16 @@ def run_eval(
     outcome.ingest_failures = prepare(services, dataset)
     say("analysing")
     ids = [r.id for c in dataset.cameras for r in c.recordings]
-    outcome.analysis = services.analyser.analyse(ids, progress=progress)
+    actor = actor or resolve_actor(services.store, getpass.getuser())
+    case = services.footage_case(actor, eval_case_ref(dataset.name),
+                                 f"evaluation on the labelled dataset {dataset.name}",
+                                 footage_scope(services, ids))
+    outcome.analysis = services.analyse_case(actor, case, progress=progress,
+                                             recording_ids=tuple(ids))
     say(f"running {len(queries)} queries")
     starts = recording_starts(dataset)
     for lq in queries:
-        _run_query(services, lq, starts, limit, outcome)
+        _run_query(services, lq, starts, limit, outcome, actor, case)
         if category_of(lq.query) == "plate-exact":
             outcome.plate_cases.extend(_plate_cases(services, lq, starts))
     return outcome
@@ -175,12 +204,12 @@ def _plate_cases(services: Services, lq: LabelledQuery,
 
 
 def _run_query(services: Services, lq: LabelledQuery, starts: dict[str, Any], limit: int,
-               outcome: EvalOutcome) -> None:
+               outcome: EvalOutcome, actor: Actor, case: CaseRecord) -> None:
     missing = unsupported_of(lq.query)
     if missing:
         outcome.unsupported.append((lq.id, category_of(lq.query), missing))
         return
-    result = services.searcher.search(to_query(lq.query, limit))
+    result = services.search_query(to_query(lq.query, limit), actor, case)
     hits_json = [hit_json(h) for h in result.hits]
     outcome.hits[lq.id] = hits_json
     eval_hits = [hit_from_json(h, where=f"{lq.id} hit {i}") for i, h in enumerate(hits_json)]

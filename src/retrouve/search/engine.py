@@ -34,6 +34,7 @@ from retrouve.domain import (
     VEHICLE_CLASSES,
     Hit,
     Query,
+    ScopeWindow,
     Sighting,
 )
 from retrouve.errors import QueryError
@@ -230,16 +231,18 @@ class Searcher:
         self.store = store
         self.capabilities = capabilities or Capabilities()
 
-    def search(self, query: Query, order: str = "score", spread: int = 0) -> SearchResult:
+    def search(self, query: Query, order: str = "score", spread: int = 0,
+               scope: tuple[ScopeWindow, ...] | None = None) -> SearchResult:
         """Run ``query``; ``spread`` > 0 also returns where the first ``spread`` matches
-        (beyond this page) were seen, from the same ranking."""
+        (beyond this page) were seen, from the same ranking. ``scope`` (a case's windows)
+        restricts every track read, find-similar's target included, in the store query."""
         if order not in ("score", "time"):
             raise QueryError(f"unknown order {order!r}: expected score or time")
         validate(query, self.capabilities)
         zones = {}
         for cam in query.cameras:
             zones[cam] = ZoneInfo(self.store.require_camera(cam).timezone)
-        flt = to_filter(query)
+        flt = replace(to_filter(query), scope=scope)
         spans: list[TrackSpan] = []
         if query.like_track is not None:
             rows = self._similar(query, flt)
@@ -288,7 +291,7 @@ class Searcher:
     def _similar(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
         """Tracks ranked by appearance similarity to ``query.like_track``."""
         assert query.like_track is not None
-        target = self.store.get_track(query.like_track)
+        target = self.store.get_track(query.like_track, scope=flt.scope)
         if target is None:
             raise QueryError(f"unknown track {query.like_track} for find-similar")
         kinds = [k for k in (self.capabilities.text_kind, appearance.KIND) if k]

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any, Final, Protocol, Self, cast
 from zoneinfo import ZoneInfo
 
-from retrouve.domain import Camera, Query
+from retrouve.domain import Camera, Query, ScopeWindow
 from retrouve.errors import QueryError, RetrouveError
 from retrouve.search.criteria import CRITERIA, ORDERS
 from retrouve.search.engine import Searcher, SearchResult, parse_wall_time
@@ -243,10 +243,12 @@ class SearchOutcome:
 def run_search(searcher: Searcher, request: SearchRequest, *, clock: Callable[[], datetime],
                lang: str, wording: Wording, default_zone: str | None = None,
                text_parser: Callable[[], ParseText | None] = load_parse_text,
-               spread: int = 0) -> SearchOutcome:
+               spread: int = 0, scope: tuple[ScopeWindow, ...] | None = None
+               ) -> SearchOutcome:
     """Build ``request``'s query (:func:`build_query`, cameras looked up in the searcher's
-    store) and run it in the request's order; ``spread`` as in :meth:`Searcher.search`. The
-    one call a front end makes for a search."""
+    store) and run it in the request's order; ``spread`` and ``scope`` (a case's windows)
+    as in :meth:`Searcher.search`. The one call a front end makes for a search."""
     built = build_query(request, searcher.store, clock=clock, lang=lang, wording=wording,
                         default_zone=default_zone, text_parser=text_parser)
-    return SearchOutcome(built, searcher.search(built.query, built.order, spread=spread))
+    return SearchOutcome(built, searcher.search(built.query, built.order, spread=spread,
+                                                scope=scope))

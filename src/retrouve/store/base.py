@@ -52,6 +52,14 @@ def mapped(what: str, *, integrity: str | None = None) -> Iterator[None]:
         raise StoreError(f"cannot {what}: {cause(exc)}") from exc
 
 
+class Tx:
+    """An open write transaction, opaque above the store: pass it to the store's methods
+    that take one, so an action and its journal entry commit (or roll back) together."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+
 class StorePart:
     """Base of the store's parts: the engine and blob folder, and transactions with errors
     mapped at the boundary."""
@@ -70,3 +78,10 @@ class StorePart:
         """A read-only connection; SQLAlchemy errors → ``StoreError``."""
         with mapped(what), self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def transaction(self, what: str) -> Iterator[Tx]:
+        """One write transaction for several store calls (an action and its journal entry):
+        committed when the block ends, rolled back (nothing written) when it raises."""
+        with self._begin(what) as conn:
+            yield Tx(conn)

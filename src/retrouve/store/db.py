@@ -9,7 +9,12 @@ while the analysis writes); PostgreSQL works by changing ``database_url`` (extra
 * :mod:`.recordings` — cameras, recordings and their analysis status;
 * :mod:`.work` — analysis runs, work units, progress;
 * :mod:`.tracks` — saving a unit's tracks, search, details, vectors, thumbnails;
-* :mod:`.accounts` — users and API tokens.
+* :mod:`.accounts` — users and API tokens;
+* :mod:`.cases` — cases (requisitions): scope windows, assignments, amendments;
+* :mod:`.journal` — the journal's entries and signed checkpoints.
+
+``Store.transaction(what)`` yields a :class:`~retrouve.store.base.Tx` for writes that must
+commit together (an action and its journal entry).
 
 Records are in :mod:`.records`; SQLAlchemy errors leave as ``StoreError`` (:mod:`.base`). A
 new part (cases, journal…) is one more mixin here.
@@ -26,6 +31,8 @@ from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 from retrouve.errors import MissingExtraError, StoreError
 from retrouve.store.accounts import AccountsPart
 from retrouve.store.blobs import BlobStore
+from retrouve.store.cases import CasesPart
+from retrouve.store.journal import JournalPart
 from retrouve.store.migrate import upgrade
 from retrouve.store.recordings import RecordingsPart
 from retrouve.store.records import (
@@ -72,7 +79,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart):
+class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart):
     """Metadata in the database, files in the blob folder. Opening migrates to the newest
     schema."""
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from retrouve.domain import Box, PlateRead, Recording, RecordingStatus, Role, RunStatus
+from retrouve.domain import (
+    Box,
+    PlateRead,
+    Recording,
+    RecordingStatus,
+    Role,
+    RunStatus,
+    ScopeWindow,
+)
 
 
 # ------------------------------------------------------------------ recordings
@@ -99,6 +107,9 @@ class TrackFilter:
     with_plate: bool = False
     #: Only these track ids (``None``: no restriction).
     ids: tuple[int, ...] | None = None
+    #: A case's scope: only tracks overlapping one of these (camera, UTC window)s, OR-ed;
+    #: ``None`` no restriction, ``()`` nothing at all.
+    scope: tuple[ScopeWindow, ...] | None = None
 
 
 @dataclass(frozen=True)

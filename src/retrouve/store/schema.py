@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from retrouve.domain import RecordingStatus, Role, RunStatus, UnitStatus
+from retrouve.domain import CaseStatus, LegalBasis, RecordingStatus, Role, RunStatus, UnitStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -256,7 +256,7 @@ users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
-    # admin | supervisor | operator (the legal-framework issue adds auditor).
+    # admin | supervisor | operator | auditor (auditor: migration 0005).
     Column("role", String(16), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -274,4 +274,104 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+)
+
+
+#: Cases: one judicial requisition each (``retrouve.legal.cases`` holds the rules).
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ref", String(64), nullable=False, unique=True),
+    Column("basis", String(16), nullable=False),
+    # 77-1-1 only: who authorised the requisition (the prosecutor) and how.
+    Column("prosecutor_authorisation", Text),
+    Column("procedure_number", String(64), nullable=False),
+    # OPJ or magistrate, their service and a contact.
+    Column("authority", Text, nullable=False),
+    Column("authority_service", Text, nullable=False),
+    Column("authority_contact", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime),
+    Column("purpose", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    one_of("basis", LegalBasis),
+    one_of("status", CaseStatus),
+)
+
+#: The scope of a case: (camera, wall-clock window) rows, in force from their approval.
+case_windows = Table(
+    "case_windows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("camera_id", String(128), nullable=False),
+    Column("start_utc", UTCDateTime, nullable=False),
+    Column("end_utc", UTCDateTime, nullable=False),
+    Index("ix_case_windows_case", "case_id", "camera_id"),
+)
+
+#: Who works in a case (user names: the CLI's local user may have no account).
+case_assignments = Table(
+    "case_assignments",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_name", String(64), primary_key=True),
+    Column("assigned_by", String(64), nullable=False),
+    Column("assigned_at", UTCDateTime, nullable=False),
+)
+
+#: Amendments: a proposed new scope (and reason); a widening waits for a second approver.
+case_amendments = Table(
+    "case_amendments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    # [[camera, start iso, end iso], ...]: the whole scope after the amendment.
+    Column("scope_json", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("widens", Boolean, nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    # pending | applied | (a widening) approved, then applied
+    Column("state", String(16), nullable=False),
+    Column("approved_by", String(64)),
+    Column("approved_at", UTCDateTime),
+    CheckConstraint("state IN ('pending', 'applied')", name="state"),
+)
+
+#: The journal: append-only, hash-chained entries (``retrouve.legal.journal``).
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    # 1, 2, 3…: contiguous; the chain's order.
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("case_ref", String(64)),
+    Column("action", String(48), nullable=False),
+    Column("objects_json", Text, nullable=False),
+    Column("details_json", Text, nullable=False),
+    # SHA-256 (hex) of the canonical content; of the previous entry's hash + this digest.
+    Column("digest", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_journal_entries_case", "case_ref", "seq"),
+)
+
+#: Signed checkpoints: the chain's head at ``entry_seq``, signed with the installation's key.
+journal_checkpoints = Table(
+    "journal_checkpoints",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("entry_seq", BigInteger, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    # Ed25519 signature (hex) over the checkpoint's canonical form.
+    Column("signature", String(128), nullable=False),
 )

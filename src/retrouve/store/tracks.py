@@ -12,9 +12,20 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
-from retrouve.domain import Track, UnitResult
+from retrouve.domain import ScopeWindow, Track, UnitResult
 from retrouve.store import schema as s
 from retrouve.store.base import StorePart
 from retrouve.store.blobs import safe_name
@@ -64,6 +75,15 @@ def _first_per_object(conn: Connection, ranked: Any, need: int) -> list[TrackSpa
         if len(rows) < k:
             return out
         k *= 4
+
+
+def in_scope(t: Any, scope: tuple[ScopeWindow, ...]) -> Any:
+    """SQL condition: the track overlaps one of the windows on its camera (``false`` for
+    none)."""
+    if not scope:
+        return false()
+    return or_(*(and_(t.c.camera_id == w.camera, t.c.end_utc >= w.start,
+                      t.c.start_utc <= w.end) for w in scope))
 
 
 class TracksPart(StorePart):
@@ -150,6 +170,8 @@ class TracksPart(StorePart):
             conds.append(t.c.start_utc <= flt.time_to)
         if flt.ids is not None:
             conds.append(t.c.id.in_(list(flt.ids)))
+        if flt.scope is not None:
+            conds.append(in_scope(t, flt.scope))
         object_key = func.coalesce(t.c.object_id, t.c.id)
         q = select(t.c.id, t.c.camera_id, t.c.object, t.c.start_utc, t.c.end_utc,
                    object_key.label("object_key"))
@@ -294,9 +316,11 @@ class TracksPart(StorePart):
                              .values(object_id=bindparam("oid")), changed)
         return len(changed)
 
-    def get_track(self, track_id: int) -> TrackRow | None:
-        """One stored track with its best attributes and plate, or ``None``."""
-        rows = self.find_tracks(TrackFilter(ids=(track_id,)), limit=1)
+    def get_track(self, track_id: int, scope: tuple[ScopeWindow, ...] | None = None
+                  ) -> TrackRow | None:
+        """One stored track with its best attributes and plate, or ``None`` (also when
+        ``scope`` is given and the track lies outside it)."""
+        rows = self.find_tracks(TrackFilter(ids=(track_id,), scope=scope), limit=1)
         return rows[0] if rows else None
 
     # ------------------------------------------------------------------ details

@@ -1,0 +1,297 @@
+"""The journal: typed events, their canonical form, the SHA-256 hash chain, Ed25519-signed
+checkpoints, and the verification (also of an exported case, offline).
+
+Events are small frozen classes (in the manner of Datasette's ``events.py``): each has a
+``name`` (the entry's action), the case it belongs to, the ids of the objects it touched and
+its ``details()``; nothing else is recorded, so no more personal data than the action needs.
+
+Chain (each entry, in ``seq`` order 1, 2, 3…)::
+
+    digest = SHA-256(canonical(seq, at, user, role, case, action, objects, details))
+    hash   = SHA-256(prev_hash + ":" + digest)          prev_hash of entry 1 = 64 × "0"
+
+``canonical`` is JSON with sorted keys, no spaces, UTF-8, times ISO-8601 UTC with
+microseconds. An export may carry, for entries of other cases, only ``seq``, ``digest``,
+``prev_hash`` and ``hash``: the chain still checks without their content. A checkpoint signs
+``{"entry_seq", "entry_hash", "at", "key_id"}`` (canonical) with the installation's key: an
+edited, deleted, inserted or reordered entry breaks the chain at that entry; a truncated tail
+leaves a checkpoint pointing past the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+
+from retrouve.domain import ScopeWindow
+from retrouve.store.journal import CheckpointRow, JournalRow
+
+GENESIS: Final = "0" * 64
+#: A checkpoint is signed after this many entries (and on demand: export, `journal checkpoint`).
+CHECKPOINT_EVERY: Final = 16
+
+
+def canonical(data: Any) -> str:
+    """The canonical JSON text of ``data`` (sorted keys, no spaces, non-ASCII kept)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def iso(when: datetime) -> str:
+    """A time as the journal writes it: UTC, microseconds, ``+00:00``."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def entry_digest(seq: int, at: str, user: str, role: str, case: str | None, action: str,
+                 objects_json: str, details_json: str) -> str:
+    """SHA-256 of an entry's canonical content (objects and details as parsed JSON)."""
+    return sha256(canonical({"seq": seq, "at": at, "user": user, "role": role, "case": case,
+                             "action": action, "objects": json.loads(objects_json),
+                             "details": json.loads(details_json)}))
+
+
+def chain_hash(prev_hash: str, digest: str) -> str:
+    return sha256(f"{prev_hash}:{digest}")
+
+
+def checkpoint_message(entry_seq: int, entry_hash: str, at: str, key_id: str) -> bytes:
+    """The bytes a checkpoint's signature covers."""
+    return canonical({"entry_seq": entry_seq, "entry_hash": entry_hash, "at": at,
+                      "key_id": key_id}).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------- events
+def _window(w: ScopeWindow) -> list[str]:
+    return [w.camera, iso(w.start), iso(w.end)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Something to journal. ``case``: the case reference it belongs to (or None)."""
+
+    name: ClassVar[str] = "event"
+    case: str | None = None
+
+    def objects(self) -> list[str]:
+        """Ids of the objects the action touched (``track:12``, ``run:3``…)."""
+        return []
+
+    def details(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseCreated(Event):
+    name: ClassVar[str] = "case-create"
+    basis: str
+    procedure_number: str
+    authority: str
+    scope: tuple[ScopeWindow, ...]
+
+    def details(self) -> dict[str, Any]:
+        return {"basis": self.basis, "procedure_number": self.procedure_number,
+                "authority": self.authority, "scope": [_window(w) for w in self.scope]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseAmended(Event):
+    name: ClassVar[str] = "case-amend"
+    amendment_id: int
+    scope: tuple[ScopeWindow, ...]
+    reason: str
+    widens: bool
+    applied: bool
+
+    def objects(self) -> list[str]:
+        return [f"amendment:{self.amendment_id}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"scope": [_window(w) for w in self.scope], "reason": self.reason,
+                "widens": self.widens, "applied": self.applied}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AmendmentApproved(Event):
+    name: ClassVar[str] = "case-approve"
+    amendment_id: int
+    requested_by: str
+
+    def objects(self) -> list[str]:
+        return [f"amendment:{self.amendment_id}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"requested_by": self.requested_by}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseAssigned(Event):
+    name: ClassVar[str] = "case-assign"
+    user: str
+
+    def objects(self) -> list[str]:
+        return [f"user:{self.user}"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseStatusChanged(Event):
+    name: ClassVar[str] = "case-status"
+    status: str
+
+    def details(self) -> dict[str, Any]:
+        return {"status": self.status}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchRun(Event):
+    """A search: the structured query as run and the hit count."""
+
+    name: ClassVar[str] = "search"
+    query: dict[str, Any]
+    hits: int
+    track_ids: tuple[int, ...] = ()
+
+    def objects(self) -> list[str]:
+        return [f"track:{i}" for i in self.track_ids]
+
+    def details(self) -> dict[str, Any]:
+        return {"query": self.query, "hits": self.hits}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisStarted(Event):
+    name: ClassVar[str] = "analysis-start"
+    scope: tuple[ScopeWindow, ...]
+
+    def details(self) -> dict[str, Any]:
+        return {"scope": [_window(w) for w in self.scope]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisFinished(Event):
+    name: ClassVar[str] = "analysis-finish"
+    run_id: int | None
+    report: dict[str, Any]
+
+    def objects(self) -> list[str]:
+        return [f"run:{self.run_id}"] if self.run_id is not None else []
+
+    def details(self) -> dict[str, Any]:
+        return self.report
+
+
+@dataclass(frozen=True, kw_only=True)
+class JournalExported(Event):
+    name: ClassVar[str] = "journal-export"
+    entries: int
+
+    def details(self) -> dict[str, Any]:
+        return {"entries": self.entries}
+
+
+def seal(event: Event, user: str, role: str, at: datetime) -> Callable[[int, str | None],
+                                                                      JournalRow]:
+    """The row builder :meth:`Store.append_entry` calls with the head (seq, prev hash)."""
+    objects_json = canonical(event.objects())
+    details_json = canonical(event.details())
+    when = iso(at)
+
+    def build(seq: int, prev: str | None) -> JournalRow:
+        prev_hash = prev or GENESIS
+        digest = entry_digest(seq, when, user, role, event.case, event.name, objects_json,
+                              details_json)
+        return JournalRow(seq, at, user, role, event.case, event.name, objects_json,
+                          details_json, digest, prev_hash, chain_hash(prev_hash, digest))
+
+    return build
+
+
+# ---------------------------------------------------------------------------- verify
+@dataclass(frozen=True)
+class Verdict:
+    """The result of a verification: ``ok``, else the first bad entry (seq, or the
+    checkpoint's) and why."""
+
+    ok: bool
+    entries: int
+    checkpoints: int
+    bad_seq: int | None = None
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "entries": self.entries, "checkpoints": self.checkpoints,
+                "bad_entry": self.bad_seq, "reason": self.reason}
+
+
+def entry_json(row: JournalRow, *, redacted: bool = False) -> dict[str, Any]:
+    """An entry as exported (and as :func:`verify_chain` reads it back)."""
+    head = {"seq": row.seq, "digest": row.digest, "prev_hash": row.prev_hash, "hash": row.hash}
+    if redacted:
+        return head
+    return {**head, "at": iso(row.at), "user": row.user, "role": row.role, "case": row.case,
+            "action": row.action, "objects": json.loads(row.objects_json),
+            "details": json.loads(row.details_json)}
+
+
+def checkpoint_json(cp: CheckpointRow) -> dict[str, Any]:
+    return {"seq": cp.seq, "entry_seq": cp.entry_seq, "entry_hash": cp.entry_hash,
+            "at": iso(cp.at), "key_id": cp.key_id, "signature": cp.signature}
+
+
+def verify_chain(entries: Iterable[dict[str, Any]], checkpoints: Sequence[dict[str, Any]],
+                 check_signature: Callable[[bytes, str, str], bool],
+                 first_seq: int = 1) -> Verdict:
+    """Check entries (in order, as :func:`entry_json` writes them; redacted ones carry no
+    content) against the chain and the checkpoints.
+
+    ``check_signature(message, signature_hex, key_id)``: True when the installation's key
+    signed it. ``first_seq``: where the entries start (1 for a whole journal; an export
+    starts at its first entry, whose ``prev_hash`` is then taken as given).
+    """
+    hashes: dict[int, str] = {}
+    expected_seq, prev, n = first_seq, None, 0
+    for e in entries:
+        n += 1
+        seq = int(e["seq"])
+        if seq != expected_seq:
+            return Verdict(False, n, 0, expected_seq if seq > expected_seq else seq,
+                           f"entry {seq} found where entry {expected_seq} should be "
+                           "(deleted, inserted or reordered)")
+        if prev is None:
+            prev = GENESIS if first_seq == 1 else str(e["prev_hash"])
+        if e["prev_hash"] != prev:
+            return Verdict(False, n, 0, seq, f"entry {seq} does not follow entry {seq - 1} "
+                           "(its previous hash differs: deleted, inserted or reordered)")
+        if "action" in e:
+            digest = entry_digest(seq, e["at"], e["user"], e["role"], e["case"], e["action"],
+                                  canonical(e["objects"]), canonical(e["details"]))
+            if digest != e["digest"]:
+                return Verdict(False, n, 0, seq, f"entry {seq} was edited (its content "
+                               "does not match its digest)")
+        if chain_hash(prev, e["digest"]) != e["hash"]:
+            return Verdict(False, n, 0, seq, f"entry {seq}: hash does not match the chain")
+        hashes[seq] = e["hash"]
+        prev = e["hash"]
+        expected_seq += 1
+    last = expected_seq - 1
+    for cp in checkpoints:
+        msg = checkpoint_message(int(cp["entry_seq"]), cp["entry_hash"], cp["at"],
+                                 cp["key_id"])
+        if not check_signature(msg, cp["signature"], cp["key_id"]):
+            return Verdict(False, n, len(checkpoints), int(cp["entry_seq"]),
+                           f"checkpoint {cp['seq']}: bad signature")
+        at = int(cp["entry_seq"])
+        if at > last:
+            return Verdict(False, n, len(checkpoints), last + 1,
+                           f"checkpoint {cp['seq']} covers entry {at} but the journal ends "
+                           f"at entry {last} (truncated)")
+        if at in hashes and hashes[at] != cp["entry_hash"]:
+            return Verdict(False, n, len(checkpoints), at,
+                           f"entry {at} differs from what checkpoint {cp['seq']} signed")
+    return Verdict(True, n, len(checkpoints))

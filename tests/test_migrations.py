@@ -160,7 +160,7 @@ def test_0004_matches_the_schema_and_alters_postgresql_in_place(table: str, colu
     migration = _migration_0004()
     [values] = [v for t, c, v in migration._CHECKS if (t, c) == (table, column)]
     if (table, column) == ("users", "role"):  # 0005 rebuilds it with ``auditor``
-        values = _migration("0005_cases_journal")._ROLES
+        values = _migration("0006_cases_journal")._ROLES
     [check] = [c for c in schema.metadata.tables[table].constraints
                if isinstance(c, CheckConstraint)]
     assert check.name == f"ck_{table}_{column}"

@@ -468,9 +468,19 @@ def test_cli_table_and_json_show_seen_counts(linked: tuple[Services, Recording])
     from retrouve.cli import cli
     from retrouve.cli.search import _plates, _seen
 
-    services, _ = linked
+    services, rec = linked
     data_dir = str(services.settings.data_dir)
-    table = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--object", "vehicle"])
+    import getpass
+    from datetime import timedelta
+    fmt = "%Y-%m-%dT%H:%MZ"
+    window = (f"{rec.camera_id}:{(rec.start - timedelta(days=1)).strftime(fmt)}/"
+              f"{(rec.start + timedelta(days=1)).strftime(fmt)}")
+    made = CliRunner().invoke(cli, ["--data-dir", data_dir, "cases", "create", "T-1", "--basis",
+                                    "60-1", "--procedure", "P-1", "--authority", "OPJ Test",
+                                    "--purpose", "tests", "--assign", getpass.getuser(),
+                                    "--scope", window])
+    assert made.exit_code == 0, made.output
+    table = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--case", "T-1", "--object", "vehicle"])
     assert table.exit_code == 0, table.output
     # The table's cells (the console wraps them to its width).
     hits = {_local(services, h.track_id): h
@@ -479,7 +489,7 @@ def test_cli_table_and_json_show_seen_counts(linked: tuple[Services, Recording])
         "2 times, 16.0s", "2 times, 6.0s", "once"]
     assert _plates(hits[(U0, 1)]) == "EF456GH"  # the van's read, from its other fragment
     assert _plates(hits[(U0, 2)]) == "AB123CD (0.90)"
-    js = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--plate", "AB123CD",
+    js = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--case", "T-1", "--plate", "AB123CD",
                                   "--json"])
     [hit] = __import__("json").loads(js.output)["hits"]
     assert (hit["seen_count"], hit["total_duration_s"], hit["plates"]) == (2, 6.0, ["AB123CD"])

@@ -1,8 +1,8 @@
 """cases (requisitions, scope windows, assignments, amendments), the journal and its signed
 checkpoints; the auditor role
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 07:00:00
 
 The users' role CHECK is rebuilt with ``auditor`` (batch mode on SQLite: a table copy, with

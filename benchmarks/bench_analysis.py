@@ -41,12 +41,16 @@ import numpy.typing as npt
 
 import retrouve
 from retrouve.analysis.executor import ProcessExecutor
+from retrouve.analysis.packs import select_packs
 from retrouve.analysis.pipeline import process_unit
 from retrouve.analysis.planning import plan_units, unit_id
 from retrouve.catalogue.probe import IMAGE_SUFFIXES, Probe, probe
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import VEHICLE_CLASSES, Recording, UnitResult, WorkUnit
-from retrouve.vision.models import HOLDER, ModelKey
+from retrouve.vision.models import load_models
+from retrouve.vision.packs import PackRegistry
+from retrouve.vision.packs.catalogue import load_catalogue
+from retrouve.vision.packs.catalogue_install import install_from_folder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MEDIA = REPO_ROOT.parent / "shared" / "eval" / "media"
@@ -55,6 +59,10 @@ VIDEO_SUFFIXES = frozenset(
      ".flv", ".wmv", ".3gp", ".h264", ".264", ".dav"}
 )
 STAGES = ("decode", "motion", "detect", "track", "attributes", "plates")
+#: Per-track stages that only run with packs (coarse detector classes, attribute packs).
+PACK_STAGES = ("vehicle_type", "vehicle_pack", "person_pack")
+ALL_STAGES = (*STAGES, *PACK_STAGES)
+DEFAULT_PACK_SOURCE = REPO_ROOT.parent / "shared" / "models"
 SYNTHETIC_NAME = "synthetic-1080p25.mp4"
 QUICK_SYNTHETIC_S = 6.0
 FULL_SYNTHETIC_S = 20.0
@@ -93,6 +101,8 @@ class ClipResult:
     tracks: int = 0
     vehicle_tracks: int = 0  # tracks whose plate may be read (motor vehicles)
     plate_reads: int = 0  # tracks that got a consensus plate read
+    #: CPU seconds (user + system, every thread of this process) spent in ``process_unit``.
+    cpu_s: float = 0.0
     error: str | None = None
 
     @property
@@ -109,9 +119,10 @@ class ClipResult:
             ),
             "analysis_x_realtime": _rate(self.duration_s, self.analysis_s),
             "analysis_over_pyav": _rate(self.analysis_s, self.pyav_s),
+            "cpu_core_s_per_hour": _rate(3600.0 * self.cpu_s, self.duration_s),
             "other_s": round(self.other_s, 4),
             **{f"{st}_fps": _rate(self.stage_frames(st), self.stage_s.get(st, 0.0))
-               for st in STAGES},
+               for st in ALL_STAGES},
             "detector_passes_per_s": _rate(self.detector_passes, self.stage_s.get("detect", 0.0)),
         }
 
@@ -141,6 +152,8 @@ class ParallelResult:
     frames_detected: int = 0
     detector_passes: int = 0
     stage_s: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: CPU seconds of the finished workers (``RUSAGE_CHILDREN`` user + system, delta).
+    cpu_s: float = 0.0
 
 
 def _rate(num: float, den: float) -> float | None:
@@ -297,6 +310,7 @@ def run_parallel(clips: Sequence[ClipResult], infos: dict[str, Probe], settings:
     units = eval_units(clips, infos, settings.analysis.slice_seconds, max_s)
     fn = functools.partial(process_unit, settings=settings)
     results: list[UnitResult] = []
+    cpu0 = _cpu_s(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     executor = ProcessExecutor(workers)
     try:
@@ -310,6 +324,7 @@ def run_parallel(clips: Sequence[ClipResult], infos: dict[str, Probe], settings:
         executor.shutdown()
     for child in multiprocessing.active_children():  # reap workers: RUSAGE_CHILDREN sees them
         child.join()
+    cpu = _cpu_s(resource.RUSAGE_CHILDREN) - cpu0
     stage_s: dict[str, float] = {}
     for r in results:
         for k, v in r.stats.seconds.items():
@@ -326,6 +341,7 @@ def run_parallel(clips: Sequence[ClipResult], infos: dict[str, Probe], settings:
         frames_detected=sum(r.stats.frames_detected for r in results),
         detector_passes=sum(r.stats.detector_passes for r in results),
         stage_s={k: round(v, 4) for k, v in stage_s.items()},
+        cpu_s=round(cpu, 3),
     )
 
 
@@ -343,18 +359,28 @@ def measure_clip(name: str, info: Probe, synthetic: bool, settings: Settings,
             _progress(f"  ffmpeg decode {c.ffmpeg_s:7.2f} s")
         except (OSError, subprocess.CalledProcessError) as exc:
             _progress(f"  ffmpeg failed: {exc}")
-    unit = whole_clip_unit(name, info, max_s)
+    return c
+
+
+def analyse_clip(base: ClipResult, info: Probe, settings: Settings, max_s: float | None,
+                 label: str) -> ClipResult:
+    """``base`` (its decode baselines) plus the analysis of the clip with ``settings``."""
+    c = dataclasses.replace(base, stage_s={})
+    unit = whole_clip_unit(c.name, info, max_s)
+    cpu0 = _cpu_s(resource.RUSAGE_SELF)
     start = time.perf_counter()
     result = process_unit(unit, settings)
     c.analysis_s = time.perf_counter() - start
+    c.cpu_s = _cpu_s(resource.RUSAGE_SELF) - cpu0
     st = result.stats
     c.frames_decoded, c.frames_sampled = st.frames_decoded, st.frames_sampled
     c.frames_detected, c.detector_passes = st.frames_detected, st.detector_passes
-    c.stage_s = {k: st.seconds.get(k, 0.0) for k in STAGES}
+    c.stage_s = {k: st.seconds.get(k, 0.0) for k in ALL_STAGES}
     c.tracks, c.error = len(result.tracks), result.error
     c.vehicle_tracks = sum(1 for t in result.tracks if t.object in VEHICLE_CLASSES)
     c.plate_reads = sum(1 for t in result.tracks if t.plate is not None)
-    _progress(f"  analysis      {c.analysis_s:7.2f} s  ({c.tracks} tracks"
+    _progress(f"  [{label}] {c.name}: analysis {c.analysis_s:7.2f} s, CPU {c.cpu_s:7.2f} s "
+              f"({c.tracks} tracks"
               f"{', ERROR ' + c.error if c.error else ''})")
     return c
 
@@ -368,11 +394,12 @@ def total_row(clips: Sequence[ClipResult]) -> ClipResult:
     ff = [c.ffmpeg_s for c in clips]
     t.ffmpeg_s = None if not ff or any(v is None for v in ff) else sum(v or 0.0 for v in ff)
     t.analysis_s = sum(c.analysis_s for c in clips)
+    t.cpu_s = sum(c.cpu_s for c in clips)
     t.frames_decoded = sum(c.frames_decoded for c in clips)
     t.frames_sampled = sum(c.frames_sampled for c in clips)
     t.frames_detected = sum(c.frames_detected for c in clips)
     t.detector_passes = sum(c.detector_passes for c in clips)
-    t.stage_s = {k: sum(c.stage_s.get(k, 0.0) for c in clips) for k in STAGES}
+    t.stage_s = {k: sum(c.stage_s.get(k, 0.0) for c in clips) for k in ALL_STAGES}
     t.tracks = sum(c.tracks for c in clips)
     t.vehicle_tracks = sum(c.vehicle_tracks for c in clips)
     t.plate_reads = sum(c.plate_reads for c in clips)
@@ -386,6 +413,12 @@ def total_row(clips: Sequence[ClipResult]) -> ClipResult:
 
 def _f(v: float | None, fmt: str) -> str:
     return "n/a" if v is None else format(v, fmt)
+
+
+def _cpu_s(who: int) -> float:
+    """User + system CPU seconds of ``RUSAGE_SELF`` (every thread) or ``RUSAGE_CHILDREN``."""
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 
 
 def _maxrss_mib(who: int) -> float:
@@ -405,11 +438,14 @@ def _vm_hwm_mib(pid: int | None) -> float | None:
 
 def format_tables(clips: Sequence[ClipResult], total: ClipResult | None) -> str:
     rows = [*clips, *([total] if total is not None else [])]
+    # The pack-only stages are shown when some clip spent time in them.
+    stages = [*STAGES, *(st for st in PACK_STAGES if any(c.stage_s.get(st) for c in rows))]
     name_w = max(10, *(len(c.name) for c in rows))
     lines = ["Throughput (×RT = seconds of video per second of wall time)"]
     head = (f"{'clip':<{name_w}} {'dur s':>6} {'resolution':>10} {'fps':>5}  "
             f"{'pyav fps':>8} {'pyav ×RT':>8} {'ffmpeg ×RT':>10}  "
-            f"{'analysis s':>10} {'anal ×RT':>8} {'anal/dec':>8} {'tracks':>6}")
+            f"{'analysis s':>10} {'anal ×RT':>8} {'anal/dec':>8} {'CPU s':>7} "
+            f"{'core-s/h':>8} {'tracks':>6}")
     lines += [head, "-" * len(head)]
     for c in rows:
         if c is total:
@@ -422,12 +458,13 @@ def format_tables(clips: Sequence[ClipResult], total: ClipResult | None) -> str:
             f"{_f(d['pyav_fps'], '8.0f'):>8} {_f(d['pyav_x_realtime'], '8.1f'):>8} "
             f"{_f(d['ffmpeg_x_realtime'], '10.1f'):>10}  "
             f"{c.analysis_s:10.2f} {_f(d['analysis_x_realtime'], '8.2f'):>8} "
-            f"{_f(d['analysis_over_pyav'], '8.1f'):>8} {c.tracks:6d}"
+            f"{_f(d['analysis_over_pyav'], '8.1f'):>8} {c.cpu_s:7.1f} "
+            f"{_f(d['cpu_core_s_per_hour'], '8.0f'):>8} {c.tracks:6d}"
             + (f"  ERROR: {c.error}" if c.error else "")
         )
     lines += ["", "Analysis stages: seconds (frames/s through the stage; detect also passes/s)"]
     head = (f"{'clip':<{name_w}} {'decoded':>7} {'sampled':>7} {'detectd':>7} {'passes':>6}  "
-            + " ".join(f"{st:>{20 if st == 'detect' else 13}}" for st in STAGES)
+            + " ".join(f"{st:>{20 if st == 'detect' else 13}}" for st in stages)
             + f" {'other':>6}")
     lines += [head, "-" * len(head)]
     for c in rows:
@@ -435,7 +472,7 @@ def format_tables(clips: Sequence[ClipResult], total: ClipResult | None) -> str:
             lines.append("-" * len(head))
         d = c.derived()
         cells = []
-        for st in STAGES:
+        for st in stages:
             cell = f"{c.stage_s.get(st, 0.0):6.2f} ({_f(d[f'{st}_fps'], '4.0f'):>4})"
             if st == "detect":
                 cell += f" {_f(d['detector_passes_per_s'], '5.1f'):>5}p"
@@ -444,12 +481,12 @@ def format_tables(clips: Sequence[ClipResult], total: ClipResult | None) -> str:
             f"{c.name:<{name_w}} {c.frames_decoded:7d} {c.frames_sampled:7d} "
             f"{c.frames_detected:7d} {c.detector_passes:6d}  "
             + " ".join(f"{cell:>{20 if st == 'detect' else 13}}"
-                       for st, cell in zip(STAGES, cells, strict=True))
+                       for st, cell in zip(stages, cells, strict=True))
             + f" {c.other_s:6.2f}"
         )
     if total is not None and total.analysis_s > 0:
         share = ", ".join(f"{st} {100 * total.stage_s.get(st, 0.0) / total.analysis_s:.1f} %"
-                          for st in STAGES)
+                          for st in stages)
         lines.append(f"Share of TOTAL analysis time: {share}, "
                      f"other {100 * total.other_s / total.analysis_s:.1f} %")
     lines += ["", "Per-track cost of the track attributes (ms per track)"]
@@ -471,13 +508,15 @@ def format_parallel(p: ParallelResult) -> str:
         f"(ProcessExecutor, spawn, cv2 1 thread per worker)",
         f"  video {p.duration_s:.1f} s   wall {p.wall_s:.2f} s (incl. pool start and model "
         f"loads)   ×RT {_f(rt, '.2f')}   tracks {p.tracks}",
+        f"  CPU {p.cpu_s:.1f} core-s (workers, RUSAGE_CHILDREN): "
+        f"{_f(_rate(3600 * p.cpu_s, p.duration_s), '.0f')} core-s per hour of footage",
         f"  sum of plain PyAV decode times {p.sum_pyav_s:.2f} s (×RT "
         f"{_f(_rate(p.duration_s, p.sum_pyav_s), '.1f')}): pool wall / decode "
         f"{_f(_rate(p.wall_s, p.sum_pyav_s), '.1f')}",
         f"  sum of single-process analysis times {p.sum_single_analysis_s:.2f} s: speed-up "
         f"{_f(_rate(p.sum_single_analysis_s, p.wall_s), '.2f')}×",
         "  worker stage seconds (summed over units): "
-        + ", ".join(f"{k} {p.stage_s.get(k, 0.0):.1f}" for k in STAGES)
+        + ", ".join(f"{k} {p.stage_s.get(k, 0.0):.1f}" for k in ALL_STAGES if k in p.stage_s)
         + f"; {p.detector_passes} detector passes on {p.frames_detected} frames",
         "  worker peak RSS (VmHWM): "
         + (", ".join(f"{v:.0f}" for v in p.worker_peak_rss_mib) + " MiB"
@@ -525,6 +564,61 @@ def collect_media(media: Path) -> list[Path]:
     return files
 
 
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """One model configuration measured on every clip: a label and its settings."""
+
+    label: str
+    settings: Settings
+    packs: tuple[str, ...] = ()  # installed pack folders, for the record
+
+
+def pack_config(label: str, data_dir: Path, analysis: AnalysisSettings) -> Config:
+    """The configuration whose packs are the active ones of ``data_dir/models``."""
+    registry = PackRegistry(data_dir / "models")
+    selection = select_packs(registry)
+    chosen = tuple(str(v) for v in selection.model_dump().values() if v is not None)
+    if not chosen:
+        raise SystemExit(f"no model packs installed in {data_dir / 'models'}")
+    return Config(label, Settings(data_dir=data_dir, analysis=analysis.model_copy(
+        update={"packs": selection, "use_packs": True})), chosen)
+
+
+def install_config(names: Sequence[str], source: Path, data_dir: Path,
+                   analysis: AnalysisSettings) -> Config:
+    """Install the catalogue packs ``names`` from the folder ``source`` into ``data_dir``."""
+    catalogue = load_catalogue()
+    registry = PackRegistry(data_dir / "models")
+    for name in names:
+        start = time.perf_counter()
+        install_from_folder(registry, catalogue.get(name), source)
+        _progress(f"installed {name} from {source} in {time.perf_counter() - start:.1f} s")
+    return pack_config(" + ".join(names), data_dir, analysis)
+
+
+def format_summary(rows: Sequence[tuple[Config, ClipResult | None, ParallelResult | None]],
+                   pyav_s: float, duration_s: float) -> str:
+    """One line per configuration: totals over the evaluation clips."""
+    lines = [f"Summary over the evaluation clips ({duration_s:.0f} s of video; plain PyAV "
+             f"decode {pyav_s:.1f} s = {_f(_rate(duration_s, pyav_s), '.1f')}× real time, "
+             f"{_f(_rate(3600 * pyav_s, duration_s), '.0f')} s per hour of footage)"]
+    head = (f"{'configuration':<60} {'single ×RT':>10} {'core-s/h':>8} "
+            f"{'pool ×RT':>8} {'pool core-s/h':>13}  largest stages")
+    lines += [head, "-" * len(head)]
+    for cfg, total, par in rows:
+        if total is None:
+            continue
+        top = sorted(((v, k) for k, v in total.stage_s.items() if v > 0), reverse=True)[:3]
+        share = ", ".join(f"{k} {100 * v / total.analysis_s:.0f} %" for v, k in top)
+        d = total.derived()
+        prt = None if par is None else _rate(par.duration_s, par.wall_s)
+        pcs = None if par is None else _rate(3600 * par.cpu_s, par.duration_s)
+        lines.append(f"{cfg.label[:60]:<60} {_f(d['analysis_x_realtime'], '10.2f'):>10} "
+                     f"{_f(d['cpu_core_s_per_hour'], '8.0f'):>8} {_f(prt, '8.2f'):>8} "
+                     f"{_f(pcs, '13.0f'):>13}  {share}")
+    return "\n".join(lines)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--media", type=Path, default=DEFAULT_MEDIA,
@@ -543,6 +637,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-pool", action="store_true", help="skip the process-pool run")
     ap.add_argument("--no-plates", action="store_true",
                     help="analyse without plate reading (to measure what plates cost)")
+    ap.add_argument("--packs", nargs="+", action="append", default=[], metavar="NAME",
+                    help="one more configuration: these catalogue packs, installed from "
+                         "--from into a temporary data dir (repeat for several)")
+    ap.add_argument("--packs-dir", type=Path, action="append", default=[], metavar="DATA_DIR",
+                    help="one more configuration: the active packs of DATA_DIR/models")
+    ap.add_argument("--from", dest="pack_source", type=Path, default=DEFAULT_PACK_SOURCE,
+                    help=f"folder holding the packs' files (default {DEFAULT_PACK_SOURCE})")
+    ap.add_argument("--no-builtin", action="store_true",
+                    help="skip the built-in models configuration")
+    ap.add_argument("--pack-threads", type=int, default=None,
+                    help="override AnalysisSettings.pack_threads (0: the runtime's default)")
+    ap.add_argument("--no-synthetic", action="store_true",
+                    help="do not generate and measure the synthetic clip")
     return ap.parse_args(argv)
 
 
@@ -556,10 +663,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_s = QUICK_MAX_S
     if args.cv_threads is not None:
         cv2.setNumThreads(args.cv_threads)
-    analysis = AnalysisSettings(plates=not args.no_plates)
+    analysis = AnalysisSettings(plates=not args.no_plates, use_packs=False)
     if args.sample_fps is not None:
         analysis = analysis.model_copy(update={"sample_fps": args.sample_fps})
-    settings = Settings(analysis=analysis)
+    if args.pack_threads is not None:
+        analysis = analysis.model_copy(update={"pack_threads": args.pack_threads})
     ffmpeg = shutil.which("ffmpeg")
     meta: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -567,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ffmpeg_libs": av.library_versions.get("libavcodec"), "opencv": cv2.__version__,
         "cpu_count": os.cpu_count(), "cv2_threads_single": cv2.getNumThreads(),
         "ffmpeg_binary": ffmpeg, "max_seconds": max_s, "quick": args.quick,
-        "workers": args.workers, "analysis_settings": analysis.model_dump(),
+        "workers": args.workers, "analysis_settings": analysis.model_dump(mode="json"),
         "source_digest": source_digest(), "loadavg_start": _loadavg(),
     }
     print(f"retrouve analysis benchmark  {meta['when']}  python {meta['python']}  "
@@ -575,88 +683,113 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"single-process)  cpus {meta['cpu_count']}")
     print(f"settings: sample_fps {analysis.sample_fps:g}  motion_min_area "
           f"{analysis.motion_min_area:g}  refresh {analysis.refresh_seconds:g} s  tile "
-          f"{analysis.tile_px} px  threshold {analysis.detect_threshold:g}"
+          f"{analysis.tile_px} px  threshold {analysis.detect_threshold:g}  pack threads "
+          f"{analysis.pack_threads or 'runtime default'}"
           + (f"  first {max_s:g} s of each clip" if max_s is not None else ""))
     print(f"ffmpeg: {ffmpeg or 'n/a (no ffmpeg binary on PATH)'}   retrouve sources "
           f"{meta['source_digest']}   load average {meta['loadavg_start']} (1/5/15 min)")
 
     media = collect_media(args.media.resolve())
+    docs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="retrouve-bench-") as tmp:
+        configs: list[Config] = []
+        if not args.no_builtin:
+            configs.append(Config("built-in models", Settings(data_dir=Path(tmp) / "builtin",
+                                                              analysis=analysis)))
+        for i, names in enumerate(args.packs):
+            configs.append(install_config(names, args.pack_source.resolve(),
+                                          Path(tmp) / f"packs-{i}", analysis))
+        for d in args.packs_dir:
+            configs.append(pack_config(f"packs of {d}", d.resolve(), analysis))
+        if not configs:
+            raise SystemExit("nothing to measure: --no-builtin without --packs/--packs-dir")
+
         synth_path = Path(tmp) / SYNTHETIC_NAME
         synth_s = QUICK_SYNTHETIC_S if args.quick else FULL_SYNTHETIC_S
-        start = time.perf_counter()
-        make_synthetic_clip(synth_path, synth_s)
-        meta["synthetic_generation_s"] = round(time.perf_counter() - start, 2)
-        _progress(f"generated {SYNTHETIC_NAME} ({synth_s:g} s) in "
-                  f"{meta['synthetic_generation_s']} s")
+        paths = list(media)
+        if not args.no_synthetic:
+            start = time.perf_counter()
+            make_synthetic_clip(synth_path, synth_s)
+            meta["synthetic_generation_s"] = round(time.perf_counter() - start, 2)
+            _progress(f"generated {SYNTHETIC_NAME} ({synth_s:g} s) in "
+                      f"{meta['synthetic_generation_s']} s")
+            paths.append(synth_path)
 
         infos: dict[str, Probe] = {}
-        for p in [*media, synth_path]:
+        for p in paths:
             try:
                 infos[p.name] = probe(p)  # also reads the whole file: page cache is warm
             except Exception as exc:
                 print(f"skipping {p}: {exc}")
-        start = time.perf_counter()
-        HOLDER.detector(ModelKey.of(analysis))  # load it once, outside the per-clip timings
-        meta["detector_load_s"] = round(time.perf_counter() - start, 3)
-        start = time.perf_counter()
-        HOLDER.plate_reader(ModelKey.of(analysis))  # likewise the plate OCR (None: --no-plates)
-        meta["plate_reader_load_s"] = round(time.perf_counter() - start, 3)
-
-        clips = [measure_clip(name, info, name == SYNTHETIC_NAME and info.path == synth_path,
-                              settings, ffmpeg, max_s) for name, info in infos.items()]
-        rss_self = _maxrss_mib(resource.RUSAGE_SELF)
-        rss_children_before = _maxrss_mib(resource.RUSAGE_CHILDREN)
-        eval_clips = [c for c in clips if not c.synthetic and not c.error]
-        total = total_row(eval_clips) if eval_clips else None
+        bases = {name: measure_clip(name, info, info.path == synth_path, configs[0].settings,
+                                    ffmpeg, max_s) for name, info in infos.items()}
+        eval_bases = [c for c in bases.values() if not c.synthetic]
+        summary: list[tuple[Config, ClipResult | None, ParallelResult | None]] = []
+        for cfg in configs:
+            print(f"\n=== {cfg.label} ===" + (f"  packs: {', '.join(cfg.packs)}"
+                                              if cfg.packs else ""))
+            print(f"load average {_loadavg()} (1/5/15 min)")
+            start = time.perf_counter()
+            load_models(cfg.settings.analysis)  # load once, outside the per-clip timings
+            load_s = round(time.perf_counter() - start, 3)
+            clips = [analyse_clip(bases[name], info, cfg.settings, max_s, cfg.label)
+                     for name, info in infos.items()]
+            eval_clips = [c for c in clips if not c.synthetic and not c.error]
+            total = total_row(eval_clips) if eval_clips else None
+            print(format_tables(clips, total))
+            parallel: ParallelResult | None = None
+            if args.no_pool:
+                print("\nProcess pool: skipped (--no-pool)")
+            else:
+                pool_clips = eval_clips or [c for c in clips if not c.error]
+                if pool_clips:
+                    _progress(f"process pool: {len(pool_clips)} clips on {args.workers} workers")
+                    parallel = run_parallel(pool_clips, infos, cfg.settings, args.workers,
+                                            max_s)
+                    print()
+                    print(format_parallel(parallel))
+            print(f"models loaded in {load_s:.2f} s (excluded from per-clip times); load "
+                  f"average {_loadavg()}")
+            summary.append((cfg, total, parallel))
+            docs.append({
+                "label": cfg.label, "packs": list(cfg.packs), "model_load_s": load_s,
+                "loadavg_end": _loadavg(),
+                "clips": [{**dataclasses.asdict(c), **c.derived()} for c in clips],
+                "total_eval": None if total is None else {**dataclasses.asdict(total),
+                                                          **total.derived()},
+                "parallel": None if parallel is None else {
+                    **dataclasses.asdict(parallel),
+                    "x_realtime": _rate(parallel.duration_s, parallel.wall_s),
+                    "cpu_core_s_per_hour": _rate(3600 * parallel.cpu_s, parallel.duration_s),
+                    "decode_x_realtime": _rate(parallel.duration_s, parallel.sum_pyav_s),
+                    "wall_over_sum_pyav": _rate(parallel.wall_s, parallel.sum_pyav_s),
+                    "speedup_vs_single": _rate(parallel.sum_single_analysis_s,
+                                               parallel.wall_s),
+                },
+            })
         print()
-        print(format_tables(clips, total))
+        print(format_summary(summary, sum(c.pyav_s for c in eval_bases),
+                             sum(c.duration_s for c in eval_bases)))
 
-        parallel: ParallelResult | None = None
-        if args.no_pool:
-            print("\nProcess pool: skipped (--no-pool)")
-        else:
-            pool_clips = eval_clips or [c for c in clips if not c.error]
-            if not eval_clips:
-                print("\nno evaluation clips: the process pool runs on the synthetic clip")
-            if pool_clips:
-                _progress(f"process pool: {len(pool_clips)} clips on {args.workers} workers")
-                parallel = run_parallel(pool_clips, infos, settings, args.workers, max_s)
-                print()
-                print(format_parallel(parallel))
-
+    rss_self = _maxrss_mib(resource.RUSAGE_SELF)
     rss_children = _maxrss_mib(resource.RUSAGE_CHILDREN)
-    print(f"\nPeak RSS (ru_maxrss): RUSAGE_SELF {rss_self:.0f} MiB (single-process analysis, "
-          f"model loaded); RUSAGE_CHILDREN {rss_children:.0f} MiB ({rss_children_before:.0f} "
-          "MiB before the pool; Linux carries the parent's peak into a spawned child, so this "
-          "is at least RUSAGE_SELF: see the pool's VmHWM for the workers' own peak)")
-    print(f"detector load {meta['detector_load_s']:.2f} s (excluded from per-clip times); "
-          f"synthetic clip generated in {meta['synthetic_generation_s']:.1f} s")
+    print(f"\nPeak RSS (ru_maxrss): RUSAGE_SELF {rss_self:.0f} MiB (single-process analyses, "
+          f"every configuration's models loaded); RUSAGE_CHILDREN {rss_children:.0f} MiB "
+          "(Linux carries the parent's peak into a spawned child: see the pools' VmHWM for "
+          "the workers' own peak)")
     meta["loadavg_end"] = _loadavg()
     meta["source_digest_end"] = source_digest()
     print(f"load average at the end {meta['loadavg_end']} (other work on the machine skews "
-          "every figure)")
+          "every figure: compare CPU seconds)")
     if meta["source_digest_end"] != meta["source_digest"]:
         print(f"WARNING: the retrouve sources changed during the run ({meta['source_digest']} → "
               f"{meta['source_digest_end']}): pool workers may have run newer code than the "
               "single-process measurements")
 
     if args.json is not None:
-        doc = {
-            "meta": meta,
-            "clips": [{**dataclasses.asdict(c), **c.derived()} for c in clips],
-            "total_eval": None if total is None else {**dataclasses.asdict(total),
-                                                      **total.derived()},
-            "parallel": None if parallel is None else {
-                **dataclasses.asdict(parallel),
-                "x_realtime": _rate(parallel.duration_s, parallel.wall_s),
-                "decode_x_realtime": _rate(parallel.duration_s, parallel.sum_pyav_s),
-                "wall_over_sum_pyav": _rate(parallel.wall_s, parallel.sum_pyav_s),
-                "speedup_vs_single": _rate(parallel.sum_single_analysis_s, parallel.wall_s),
-            },
-            "peak_rss_mib": {"self": round(rss_self, 1), "children": round(rss_children, 1),
-                             "children_before_pool": round(rss_children_before, 1)},
-        }
+        doc = {"meta": meta, "configurations": docs,
+               "peak_rss_mib": {"self": round(rss_self, 1),
+                                "children": round(rss_children, 1)}}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=2) + "\n")
         print(f"wrote {args.json}")

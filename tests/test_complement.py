@@ -237,16 +237,26 @@ def test_found_bags_stay_watched_then_expire() -> None:
     assert len(cp.run(scene(), 4.0, Detections.empty(), sweep=False)) == 0  # watch expired
 
 
-def test_region_passes_are_spaced() -> None:
+@pytest.mark.parametrize(
+    ("bag", "passes_between"),
+    [(False, 0),   # nothing near the person: looked at again only after INTERVAL_S
+     (True, 1)],   # a bag found near them: searched on every frame
+)
+def test_people_are_searched_every_interval_unless_they_hold_an_item(
+        bag: bool, passes_between: int) -> None:
     det = ColourDetector({YELLOW: "handbag"})
     cp = ComplementaryPass(det, frozenset({"handbag"}))
+    image = scene()
+    if not bag:
+        image[150:160, 138:146] = 128
     person = Detections(np.array([[150, 100, 180, 180]], np.float32),
                         np.array([0.9], np.float32), np.array([0], np.int32))
-    cp.run(scene(), 0.0, person, sweep=False)
-    cp.run(scene(), INTERVAL_S / 2, person, sweep=False)   # too soon: skipped
+    cp.run(image, 0.0, person, sweep=False)
     assert cp.passes == 1
-    cp.run(scene(), INTERVAL_S, person, sweep=False)
-    assert cp.passes == 2
+    cp.run(image, INTERVAL_S / 2, person, sweep=False)
+    assert cp.passes == 1 + passes_between
+    cp.run(image, INTERVAL_S, person, sweep=False)
+    assert cp.passes == 2 + passes_between
 
 
 def test_with_extra_appends_own_class_votes() -> None:

@@ -13,7 +13,8 @@ objects can be, on each frame the main detector ran on:
 * **around every detected person** (:data:`PERSON_MARGIN`: a bag hangs beside the hips, a
   suitcase is pulled beside the legs) and **around every object of the gap seen in the last**
   :data:`WATCH_S` **seconds** (so a bag put down stays watched while its carrier walks away:
-  that is what the left-behind rule needs), at most every :data:`INTERVAL_S` seconds;
+  that is what the left-behind rule needs); every person each :data:`INTERVAL_S` seconds,
+  the people holding a watched item and the watched items on every detected frame;
 * **on the whole frame at each refresh frame** of the pipeline (one pass, no tiles), so an
   object standing alone from the start is found, and from then on watched.
 
@@ -54,11 +55,13 @@ ITEM_MARGIN = 0.5
 #: People shorter than this (frame pixels) are not searched: what they carry is under
 #: ~10 px, below what the SSD resolves even upscaled :data:`MAX_UPSCALE` times.
 MIN_PERSON_PX = 40.0
-#: Seconds between two region passes (sweeps excepted): caps the cost at high sampling
-#: rates; at the default 4 fps every detected frame is searched. Every frame is needed:
-#: measured on aboda-pavement, the carried bag scores 0.23-0.43 frame to frame, and at one
-#: pass per 0.5 s too few of those pass the tracker's 0.3 bar to make a track.
-INTERVAL_S = 0.2
+#: Seconds between two searches of every person of a frame (sweeps excepted); people with a
+#: watched item in their region, and watched items alone, are searched on every detected
+#: frame. Finding a bag needs one look at its carrier, tracking it needs it on consecutive
+#: frames: measured on aboda-pavement, the carried bag scores 0.23-0.43 frame to frame;
+#: searching its carrier once per 0.5 s left too few detections over the tracker's 0.3 bar
+#: to make a track, and its own crop (without the carrier) finds it on no frame.
+INTERVAL_S = 0.5
 #: Seconds an item's region stays watched after it was last found.
 WATCH_S = 2.0
 #: Regions whose intersection covers this share of the smaller one are searched as one.
@@ -210,6 +213,12 @@ def detect_in_regions(detector: Detector, image: U8, regions: Sequence[Box],
                       np.array(classes, np.int32)), n_mosaics
 
 
+def _holds(person: Box, items: Sequence[Box], width: int, height: int) -> bool:
+    """Whether an item's centre lies in ``person``'s region."""
+    r = widen(person, *PERSON_MARGIN, width, height)
+    return any(r.x0 <= b.center[0] <= r.x1 and r.y0 <= b.center[1] <= r.y1 for b in items)
+
+
 def with_extra(voted: VotedDetections, extra: Detections) -> VotedDetections:
     """``voted`` followed by ``extra`` (each extra box voting for its own class only)."""
     if not len(extra):
@@ -232,7 +241,7 @@ class ComplementaryPass:
         self.detector = detector
         self.class_ids = np.array(sorted(OBJECT_CLASSES.index(c) for c in classes), np.int32)
         self._watched: list[tuple[Box, float]] = []
-        self._last_regions = -np.inf
+        self._last_people = -np.inf
         #: Detector passes run so far (mosaics and sweeps).
         self.passes = 0
 
@@ -248,10 +257,15 @@ class ComplementaryPass:
         if sweep:
             parts.append(_keep(self.detector.detect(image), self.class_ids))
             self.passes += 1
-        regions = (plan_regions(people, [b for b, _ in self._watched], w, h)
-                   if t - self._last_regions >= INTERVAL_S - 1e-6 else [])
+        look = t - self._last_people >= INTERVAL_S - 1e-6
+        watched = [b for b, _ in self._watched]
+        # Between looks, only the people something was recently found near: an item is
+        # found again with its carrier's context, rarely from its own small crop.
+        searched = people if look else [p for p in people if _holds(p, watched, w, h)]
+        regions = plan_regions(searched, watched, w, h)
+        if look and any(p.height >= MIN_PERSON_PX for p in people):
+            self._last_people = t
         if regions:
-            self._last_regions = t
             found, n = detect_in_regions(self.detector, image, regions, self.class_ids)
             parts.append(found)
             self.passes += n

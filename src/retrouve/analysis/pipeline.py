@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from retrouve.analysis.complement import ComplementaryPass, with_extra
 from retrouve.analysis.track_attributes import AttributeModels, StageTimes, refine_tracks
 from retrouve.analysis.track_builder import FrameContext, PlateOptions, TrackBuilder
 from retrouve.config import AnalysisSettings, Settings
@@ -79,6 +80,10 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
         PlateOptions(reader, cfg.plate_views, cfg.plate_view_spacing_s, cfg.plate_min_vehicle_px),
         models,
     )
+    # A detector pack without carried-object classes: the built-in SSD finds them around
+    # people (analysis.complement), timed as its own stage.
+    complement = (ComplementaryPass(models.complement, models.complement_classes)
+                  if models.complement is not None and models.complement_classes else None)
     counter = DecodeCounter()
     secs: dict[str, float] = defaultdict(float)
     sampled = detected = passes = grey_votes = 0
@@ -104,9 +109,14 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
         image = sf.rgb()
         regions = None if due else motion.boxes()
         voted, n = detect_voted(detector, image, cfg.tile_px, regions)
-        dets = voted.detections
         now3 = time.perf_counter()
         secs["detect"] += now3 - mark
+        if complement is not None:
+            extra = complement.run(image, sf.t, voted.detections, sweep=regions is None)
+            voted = with_extra(voted, extra)
+            mark, now3 = now3, time.perf_counter()
+            secs["complement"] += now3 - mark
+        dets = voted.detections
         detected += 1
         passes += n
         last_detect = sf.t

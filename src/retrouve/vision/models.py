@@ -5,7 +5,9 @@
 the plate reader (RapidOCR, or ``None`` when plates are off), the built-in appearance embedder,
 the selected make/model classifier, CLIP embedder and vehicle/person attribute packs, and, when
 the detector only says ``vehicle``/``bike`` (:func:`coarse_classes`), the built-in SSD again as
-the crop classifier that helps decide the vehicle type per track. The default models come from
+the crop classifier that helps decide the vehicle type per track, and, when the detector cannot
+see carried objects (:func:`missing_classes`), the built-in SSD as the complementary detector
+of those classes. The default models come from
 one per-process :class:`ModelHolder` keyed by what in the settings decides them
 (:class:`ModelKey`): a worker process (or a cluster node) that is shipped the settings loads
 each model the first time and reuses it for every later unit; the services' text search reuses
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from retrouve.config import AnalysisSettings
+from retrouve.domain import CARRIED_CLASSES
 from retrouve.vision import appearance
 from retrouve.vision.appearance import AppearanceEmbedder
 from retrouve.vision.classifier import Classifier
@@ -53,6 +56,10 @@ COARSE_LABELS: Mapping[str, str] = {"vehicle": "vehicle", "vehicles": "vehicle",
 #: Score threshold of the crop classifier (built-in SSD on best crops): low, since its
 #: scores are votes among types, not detections.
 CROP_CLASSIFIER_THRESHOLD = 0.05
+#: The Retrouve classes a coarse family stands for: the per-track type vote turns a track of
+#: the family into one of them (``analysis.type_vote.FAMILIES``; a test keeps both equal).
+FAMILY_CLASSES: Mapping[str, tuple[str, ...]] = {
+    "vehicle": ("car", "van", "truck", "bus"), "bike": ("bicycle", "motorcycle")}
 
 #: The pack roles of a run, in the order they are described.
 PACK_ROLES = ("detector", "make_model", "embedder", "vehicle_attributes", "person_attributes")
@@ -108,6 +115,9 @@ class ModelSet:
     uses for a whole family (``{"car": "vehicle", "bicycle": "bike"}`` for the OMZ packs;
     empty for COCO detectors); ``crop_classifier``: a fine-grained detector run on the best
     crop of such tracks (the built-in SSD), ``None`` when ``coarse`` is empty;
+    ``complement_classes``: the carried-object classes the detector cannot produce
+    (:func:`missing_classes`) and ``complement`` the detector that finds them around people
+    (the built-in SSD, ``analysis.complement``), ``None`` when nothing is missing;
     ``description``: ``{role: "name@version"}`` for the run record (see
     :func:`describe_models`).
     """
@@ -122,6 +132,8 @@ class ModelSet:
     person_attributes: AttributePredictor | None = None
     coarse: Mapping[str, str] = field(default_factory=dict)
     crop_classifier: Detector | None = None
+    complement: Detector | None = None
+    complement_classes: frozenset[str] = frozenset()
 
     @property
     def any_pack(self) -> bool:
@@ -205,6 +217,14 @@ class ModelHolder:
         return self._get("crop_classifier", None,
                          lambda: SsdMobileNetDetector(threshold=CROP_CLASSIFIER_THRESHOLD))
 
+    def complement(self, classes: frozenset[str], threshold: float) -> Detector | None:
+        """The built-in SSD that finds ``classes`` (the detector's missing carried-object
+        classes) at the detection ``threshold``; ``None`` when nothing is missing."""
+        if not classes:
+            return None
+        return self._get("complement", threshold,
+                         lambda: SsdMobileNetDetector(threshold=threshold))
+
     def plate_reader(self, key: ModelKey) -> PlateReader | None:
         """The built-in RapidOCR plate reader, or ``None`` when plates are off."""
         if not key.plates:
@@ -253,6 +273,7 @@ class ModelHolder:
         def build() -> ModelSet:
             detector = self.detector(key)
             coarse = coarse_classes(detector)
+            missing = missing_classes(detector)
             return ModelSet(
                 detector=detector, plate_reader=self.plate_reader(key),
                 appearance=self.appearance(),
@@ -260,7 +281,9 @@ class ModelHolder:
                 description=describe_models(key),
                 vehicle_attributes=self.attributes(key, "vehicle_attributes"),
                 person_attributes=self.attributes(key, "person_attributes"),
-                coarse=coarse, crop_classifier=self.crop_classifier(coarse))
+                coarse=coarse, crop_classifier=self.crop_classifier(coarse),
+                complement=self.complement(missing, key.detect_threshold),
+                complement_classes=missing)
 
         return self._get("set", key, build)
 
@@ -291,6 +314,7 @@ def load_models(
         return holder.models(key)
     det = detector(settings) if detector is not None else holder.detector(key)
     coarse = coarse_classes(det)
+    missing = missing_classes(det)
     return ModelSet(
         detector=det,
         plate_reader=(None if not settings.plates
@@ -302,6 +326,8 @@ def load_models(
         vehicle_attributes=holder.attributes(key, "vehicle_attributes"),
         person_attributes=holder.attributes(key, "person_attributes"),
         coarse=coarse, crop_classifier=holder.crop_classifier(coarse),
+        complement=holder.complement(missing, settings.detect_threshold),
+        complement_classes=missing,
     )
 
 
@@ -316,6 +342,23 @@ def coarse_classes(detector: Detector) -> dict[str, str]:
         return {}
     return {str(target): COARSE_LABELS[str(src).lower()] for src, target in label_map.items()
             if str(src).lower() in COARSE_LABELS}
+
+
+def missing_classes(detector: Detector) -> frozenset[str]:
+    """The carried-object classes (``CARRIED_CLASSES``: what ``accessory`` and left-behind
+    search by) that ``detector`` can never produce: those no ``label_map`` entry of its pack
+    maps to. A coarse label covers its family (:data:`FAMILY_CLASSES`), never a bag. Empty
+    for the built-in SSD and fakes without a manifest (assumed complete), and for a pack
+    that maps every carried class."""
+    manifest = getattr(detector, "manifest", None)
+    label_map = getattr(manifest, "label_map", None)
+    if not isinstance(label_map, Mapping):
+        return frozenset()
+    seen: set[str] = set()
+    for src, target in label_map.items():
+        family = COARSE_LABELS.get(str(src).lower())
+        seen.update(FAMILY_CLASSES[family] if family else (str(target),))
+    return frozenset(CARRIED_CLASSES - seen)
 
 
 def _version(dist: str) -> str:
@@ -337,6 +380,8 @@ def builtin_models() -> dict[str, str]:
         "vehicle_type": "retrouve.van-evidence@1",
         "type_vote": "retrouve.type-vote@1 (coarse detector classes: crop SSD, type head)",
         "carried": "retrouve.carry-association@1",
+        "complement": "retrouve.complement@1 (detector packs without carried-object classes:"
+                      " built-in SSD around people)",
     }
 
 

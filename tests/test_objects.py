@@ -480,7 +480,8 @@ def test_cli_table_and_json_show_seen_counts(linked: tuple[Services, Recording])
                                     "--purpose", "tests", "--assign", getpass.getuser(),
                                     "--scope", window])
     assert made.exit_code == 0, made.output
-    table = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--case", "T-1", "--object", "vehicle"])
+    table = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--case", "T-1",
+                                     "--object", "vehicle"])
     assert table.exit_code == 0, table.output
     # The table's cells (the console wraps them to its width).
     hits = {_local(services, h.track_id): h
@@ -489,7 +490,8 @@ def test_cli_table_and_json_show_seen_counts(linked: tuple[Services, Recording])
         "2 times, 16.0s", "2 times, 6.0s", "once"]
     assert _plates(hits[(U0, 1)]) == "EF456GH"  # the van's read, from its other fragment
     assert _plates(hits[(U0, 2)]) == "AB123CD (0.90)"
-    js = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--case", "T-1", "--plate", "AB123CD",
+    js = CliRunner().invoke(cli, ["--data-dir", data_dir, "search", "--case", "T-1",
+                                  "--plate", "AB123CD",
                                   "--json"])
     [hit] = __import__("json").loads(js.output)["hits"]
     assert (hit["seen_count"], hit["total_duration_s"], hit["plates"]) == (2, 6.0, ["AB123CD"])

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from retrouve.digest import CHUNK
 from retrouve.errors import PackError, PackRefused
-from retrouve.vision.packs.manifest import SCHEMA_VERSION, check_relative_path
+from retrouve.vision.packs.manifest import SCHEMA_VERSION, check_relative_path, check_slug
 
 #: The catalogue format this code reads.
 CATALOGUE_SCHEMA = 1
@@ -45,7 +45,6 @@ DIGEST_HEX = {"sha256": 64, "sha384": 96}
 ROLES = ("detector", "vehicle_attributes", "person_attributes", "make_model", "embedder")
 #: Manifest fields the catalogue fills itself at install.
 _FILLED = frozenset({"schema", "name", "version", "files"})
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 Role = Literal["detector", "vehicle_attributes", "person_attributes", "make_model", "embedder"]
 
@@ -121,9 +120,7 @@ class CatalogueSource(_Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not _SLUG.match(v):
-            raise ValueError("must be a slug")
-        return v
+        return check_slug(v)
 
     @property
     def downloadable(self) -> bool:
@@ -157,9 +154,7 @@ class CatalogueEntry(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _SLUG.match(v):
-            raise ValueError("must be a slug: lowercase letters, digits, '.', '_', '-' (≤ 64)")
-        return v
+        return check_slug(v)
 
     @field_validator("files")
     @classmethod

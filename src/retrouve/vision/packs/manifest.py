@@ -49,6 +49,14 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,31}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
+
+def check_slug(v: str) -> str:
+    """Return ``v`` if it is a pack slug (lowercase letters, digits, '.', '_', '-', ≤ 64),
+    else raise ValueError (for pydantic validators: manifests and the catalogue)."""
+    if not _SLUG.match(v):
+        raise ValueError("must be a slug: lowercase letters, digits, '.', '_', '-' (≤ 64)")
+    return v
+
 Task = Literal["detector", "classifier", "embedder", "vehicle_attributes", "person_attributes"]
 Format = Literal["yolo", "detr", "ssd", "atss", "softmax", "clip", "heads"]
 Runtime = Literal["onnxruntime", "openvino"]
@@ -121,9 +129,7 @@ class PackManifest(StrictModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _SLUG.match(v):
-            raise ValueError("must be a slug: lowercase letters, digits, '.', '_', '-' (≤ 64)")
-        return v
+        return check_slug(v)
 
     @field_validator("version")
     @classmethod

@@ -23,6 +23,7 @@ from retrouve.domain import (
     PlateRead,
     Query,
     Recording,
+    ScopeWindow,
     StageStats,
     Track,
     UnitResult,
@@ -496,3 +497,15 @@ def test_cli_table_and_json_show_seen_counts(linked: tuple[Services, Recording])
     [hit] = __import__("json").loads(js.output)["hits"]
     assert (hit["seen_count"], hit["total_duration_s"], hit["plates"]) == (2, 6.0, ["AB123CD"])
     assert len(hit["track_ids"]) == 2 and hit["object_id"] == hit["track_ids"][0]
+
+
+def test_fragments_outside_the_case_scope_never_show(linked: tuple[Services, Recording]) -> None:
+    # The van's second fragment (and its plate read) lies after the window: the hit is the
+    # object as seen inside the scope only.
+    services, rec = linked
+    scope = (ScopeWindow(rec.camera_id, START, START + timedelta(seconds=599)),)
+    hits = services.searcher.search(Query(object="vehicle", limit=50), scope=scope).hits
+    van = next(h for h in hits if _local(services, h.track_id) == (U0, 1))
+    assert van.seen_count == 1 and van.plates == ()
+    assert {_local(services, i) for i in van.track_ids} == {(U0, 1)}
+    assert van.end - START <= timedelta(seconds=600)

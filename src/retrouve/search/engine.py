@@ -262,7 +262,8 @@ class Searcher:
                 rows.sort(key=lambda r: (r.start, r.id))
             spans = [TrackSpan(r.id, r.camera_id, r.object, r.start, r.end, r.score)
                      for r in rows[:spread]]
-            rows = self.store.with_objects(rows[query.offset:query.offset + query.limit])
+            rows = self.store.with_objects(rows[query.offset:query.offset + query.limit],
+                                           flt.scope)
         for cam in {r.camera_id for r in rows} | {sp.camera_id for sp in spans}:
             if cam not in zones:
                 found = self.store.get_camera(cam)

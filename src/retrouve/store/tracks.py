@@ -228,15 +228,17 @@ class TracksPart(StorePart):
         tracks = [track_row(rows[r.id], attrs.get(r.id, {}), r.score) for r in page
                   if r.id in rows]
         if group:
-            tracks = self.with_objects(tracks)
+            tracks = self.with_objects(tracks, flt.scope)
         return tracks, ranked[:spans]
 
-    def with_objects(self, rows: Sequence[TrackRow]) -> list[TrackRow]:
+    def with_objects(self, rows: Sequence[TrackRow],
+                     scope: tuple[ScopeWindow, ...] | None = None) -> list[TrackRow]:
         """``rows`` (one per object) with their objects' fragments: ``start``/``end`` become
         the object's span (its first fragment's start to its last one's end; the box, its
         time and the thumbnail stay the row's own), ``track_ids`` the fragments in start
         order, ``total_duration_s`` the seconds covered by the union of their spans and
-        ``plates`` the distinct plate reads, most confident first."""
+        ``plates`` the distinct plate reads, most confident first. With ``scope``, only the
+        fragments inside it count."""
         keys = sorted({r.object_id if r.object_id is not None else r.id for r in rows})
         if not keys:
             return list(rows)
@@ -251,6 +253,10 @@ class TracksPart(StorePart):
                      .outerjoin(p, p.c.track_id == t.c.id)
                      .where(or_(t.c.object_id.in_(chunk),
                                 and_(t.c.object_id.is_(None), t.c.id.in_(chunk)))))
+                if scope is not None:
+                    # Fragments outside a case's scope never show, not even as an object's
+                    # span or plate reads.
+                    q = q.where(in_scope(t, scope))
                 for r in conn.execute(q):
                     key = int(r.key)
                     frags.setdefault(key, []).append((r.start_utc, r.end_utc, int(r.id)))

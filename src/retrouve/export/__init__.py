@@ -1,0 +1,1 @@
+"""Evidence export: exhibits cut from the original footage, hashed, signed and zipped."""

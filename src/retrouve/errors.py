@@ -129,6 +129,11 @@ class CaseError(InputError):
     requisition (basis, scope window), unknown case, a status that forbids it."""
 
 
+class SourceChanged(InputError):
+    """An export refused: the original recording's SHA-256 now differs from its ingest hash
+    (or the file is gone); the message names the file."""
+
+
 class NoCaseError(CaseError):
     """A data command (analyse, search) ran without a case: no case, no processing."""
 

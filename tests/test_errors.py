@@ -45,6 +45,7 @@ from retrouve.errors import (
     RangeNotSatisfiable,
     RecordingTimeError,
     RetrouveError,
+    SourceChanged,
     StoreError,
     UnknownCameraError,
 )
@@ -77,6 +78,7 @@ CASES: list[tuple[RetrouveError, int, int]] = [
     (AuthError("unknown user or wrong password"), 400, 2),
     (CaseError("unknown case 'PV-1'"), 400, 2),
     (NoCaseError("search needs a case"), 400, 2),
+    (SourceChanged("cam.mp4 changed since ingest"), 400, 2),
     (NotPermitted("user 'bob' (operator) may not create-case"), 403, 2),
     (PackRefused("model pack archive x.zip: sha256 mismatch"), 400, 2),
     (RangeNotSatisfiable("bytes=9-", 4, "range starts past the end"), 416, 2),

@@ -18,6 +18,7 @@
     │   ├── CaseError                a requisition refused or unknown, a case that forbids it
     │   │   ├── NoCaseError          a data command without a case ("no case, no processing")
     │   │   └── NotPermitted         the user's role or assignment does not allow it: 403
+    │   ├── SourceChanged            an export refused: the recording changed since ingest
     │   ├── AuthError                unknown user or wrong password (never says which)
     │   ├── PackRefused              a pack source refused (bad archive, checksum; also a PackError)
     │   ├── RangeNotSatisfiable      an HTTP ``Range`` outside the file or malformed: 416

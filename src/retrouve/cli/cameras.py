@@ -28,7 +28,7 @@ def cameras_add(ctx: click.Context, camera_id: str, name: str | None, tz: str,
                 lat: float | None, lon: float | None, address: str | None,
                 as_json: bool) -> None:
     """Register CAMERA_ID (no-op if it exists with the same details)."""
-    with open_services(ctx) as svc:
+    with open_services(ctx, create=True) as svc:
         cam = Camera(camera_id, name or camera_id, tz, lat, lon, address)
         created = svc.catalogue.add_camera(cam)
         emit(as_json, {"camera": cam.__dict__, "created": created},

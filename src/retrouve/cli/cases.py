@@ -54,7 +54,7 @@ def create(ctx: click.Context, ref: str, basis: str, procedure: str, authority: 
            received: str | None, deadline: str | None, purpose: str,
            scopes: tuple[str, ...], assign: tuple[str, ...], as_json: bool) -> None:
     """Open a case for a requisition (supervisor)."""
-    with open_services(ctx) as svc:
+    with open_services(ctx, create=True) as svc:
         now = svc.clock()
         fields = CaseFields(
             ref=ref, basis=LegalBasis(basis), procedure_number=procedure, authority=authority,

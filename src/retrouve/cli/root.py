@@ -21,7 +21,8 @@ from retrouve import __version__
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="retrouve")
 @click.option("--data-dir", type=click.Path(path_type=Path), envvar="RETROUVE_DATA_DIR",
-              help="Where the index, thumbnails and logs live [default: ./retrouve-data].")
+              help="Where the index, thumbnails and logs live [default: RETROUVE_DATA_DIR, "
+                   "data_dir in the settings file, else ~/.local/share/retrouve].")
 @click.option("--user", envvar="RETROUVE_USER", default=getpass.getuser, show_default="OS user",
               help="Who acts (journalled): an account's name; without accounts, the local "
                    "user acts as supervisor.")

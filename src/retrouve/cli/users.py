@@ -35,7 +35,7 @@ def users() -> None:
 def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool,
               as_json: bool) -> None:
     """Create the account NAME (the password is prompted for)."""
-    with open_services(ctx) as svc:
+    with open_services(ctx, create=True) as svc:
         accounts = svc.accounts
         user = accounts.add(name, role, _read_password(password_stdin, confirm=True))
         emit(as_json, user.to_json(),

@@ -2,8 +2,14 @@
 
 Sources, highest priority first: explicit keyword arguments (the CLI passes its options), the
 environment (``RETROUVE_`` prefix, ``__`` for nesting, e.g. ``RETROUVE_ANALYSIS__SAMPLE_FPS=3``),
-then an optional TOML file named by ``RETROUVE_CONFIG``. Every path derives from ``data_dir``.
+then one TOML file: the one named by ``RETROUVE_CONFIG``, else the first that exists of
+``$XDG_CONFIG_HOME/retrouve/retrouve.toml`` (``~/.config/retrouve/retrouve.toml``) and
+``/etc/retrouve/retrouve.toml`` (:func:`config_file`). Every path derives from ``data_dir``.
 Nothing is read at import time.
+
+``data_dir``, in order: the CLI's ``--data-dir``, ``RETROUVE_DATA_DIR``, ``data_dir`` in the
+TOML file, else the fixed default ``$XDG_DATA_HOME/retrouve`` (``~/.local/share/retrouve``):
+never the current directory, so the same command finds the same data wherever it is run.
 
 Every section forbids unknown keys, and every ``RETROUVE_*`` environment variable must name a
 setting unless listed in :data:`NON_SETTING_ENV`: a typo (``sample_fsp``) is a
@@ -157,9 +163,10 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
-    data_dir: Path = Field(Path("retrouve-data"), description=(
+    data_dir: Path = Field(default_factory=lambda: default_data_dir(), description=(
         "Folder holding the database, thumbnails and installed model packs (the CLI's "
-        "--data-dir)."))
+        "--data-dir); default: $XDG_DATA_HOME/retrouve (~/.local/share/retrouve), never the "
+        "current directory."))
     database_url: str | None = Field(None, description=(
         "SQLAlchemy database URL; default: SQLite file retrouve.db inside data_dir."))
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1,
@@ -186,10 +193,10 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise ConfigError(describe_validation_error(
                 exc, Settings, os.environ, ENV_PREFIX, _toml_data(),
-                str(os.environ.get(CONFIG_ENV)))) from exc
+                str(_toml_path_or_none()))) from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"settings file {os.environ.get(CONFIG_ENV)} "
-                              f"({CONFIG_ENV}): not valid TOML: {exc}") from exc
+            raise ConfigError(f"settings file {_toml_path_or_none()}: not valid TOML: "
+                              f"{exc}") from exc
 
     @classmethod
     def settings_customise_sources(
@@ -201,7 +208,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml = _toml_path()
+        toml = config_file()
         if toml is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
@@ -217,15 +224,47 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
 
-def _toml_path() -> Path | None:
-    """The TOML file named by ``RETROUVE_CONFIG``; ConfigError when it names nothing."""
+#: The site-wide settings file, read when neither ``RETROUVE_CONFIG`` nor a user file is there.
+SITE_CONFIG = Path("/etc/retrouve/retrouve.toml")
+
+
+def default_data_dir() -> Path:
+    """The fixed default data folder: ``$XDG_DATA_HOME/retrouve``, else
+    ``~/.local/share/retrouve`` (absolute, independent of the current directory)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser().absolute() / "retrouve"
+
+
+def user_config_file() -> Path:
+    """``$XDG_CONFIG_HOME/retrouve/retrouve.toml`` (``~/.config/retrouve/retrouve.toml``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "retrouve" / "retrouve.toml"
+
+
+def config_file() -> Path | None:
+    """The TOML settings file in use: ``RETROUVE_CONFIG`` (ConfigError when it names no
+    file), else the user file, else :data:`SITE_CONFIG`, else none."""
     name = os.environ.get(CONFIG_ENV)
-    if not name:
+    if name:
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(f"settings file {path} ({CONFIG_ENV}): no such file")
+        return path
+    for candidate in (user_config_file(), SITE_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _toml_path() -> Path | None:
+    return config_file()
+
+
+def _toml_path_or_none() -> Path | None:
+    try:
+        return config_file()
+    except ConfigError:
         return None
-    path = Path(name)
-    if not path.is_file():
-        raise ConfigError(f"settings file {path} ({CONFIG_ENV}): no such file")
-    return path
 
 
 def _toml_data() -> Mapping[str, Any] | None:

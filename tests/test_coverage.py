@@ -91,3 +91,24 @@ def test_who_may_read_a_coverage_report(services: Services, role: Role, ok: bool
     else:
         with pytest.raises(NotPermitted, match="read-coverage"):
             services.cases.coverage(actor, "PV-1", "html")
+
+
+def test_cli_report_formats(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from retrouve.cli import cli
+
+    def run(*args: str) -> str:
+        res = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), *args])
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    run("cameras", "add", "cam12")
+    run("cases", "create", "R1", "--basis", "60-1", "--procedure", "P", "--authority", "OPJ",
+        "--purpose", "t", "--scope", "cam12:2026-01-04T09:00Z/2026-01-04T09:10Z")
+    data = json.loads(run("cases", "report", "R1"))
+    assert data["windows"][0]["seconds"]["gaps"] == 600.0
+    run("cases", "report", "R1", "--format", "pdf", "--out", str(tmp_path / "r.pdf"))
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
+    run("cases", "report", "R1", "--format", "html", "--out", str(tmp_path / "r.html"))
+    assert "Rapport de couverture" in (tmp_path / "r.html").read_text(encoding="utf-8")

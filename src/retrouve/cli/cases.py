@@ -4,6 +4,9 @@ journalled in the same transaction."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 from rich.table import Table
 
@@ -11,6 +14,7 @@ from retrouve.cli.io import acting, console, emit, open_services
 from retrouve.domain import CaseStatus, LegalBasis
 from retrouve.legal.cases import parse_scope, parse_when
 from retrouve.legal.casework import case_json
+from retrouve.legal.coverage import coverage_html, coverage_json, coverage_pdf
 from retrouve.store.cases import CaseFields, CaseRecord
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -160,6 +164,34 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
                               f" by {a.requested_by}: {a.reason}", highlight=False)
 
         emit(as_json, case_json(case, amendments), text)
+
+
+@cases.command("report")
+@click.argument("ref")
+@click.option("--format", "fmt", type=click.Choice(["json", "html", "pdf"]), default="json",
+              show_default=True, help="Output format.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file [default: stdout; required for pdf].")
+@click.pass_context
+def report(ctx: click.Context, ref: str, fmt: str, out: Path | None) -> None:
+    """The coverage report of a case: footage, gaps, analysed and failed spans, models,
+    searches (auditor, supervisor); journalled."""
+    if fmt == "pdf" and out is None:
+        raise click.UsageError("--format pdf needs --out FILE")
+    with open_services(ctx) as svc:
+        cov = svc.cases.coverage(acting(ctx, svc), ref, fmt)
+        if fmt == "pdf":
+            data = coverage_pdf(cov)
+        elif fmt == "html":
+            data = coverage_html(cov).encode("utf-8")
+        else:
+            data = (json.dumps(coverage_json(cov), indent=2, ensure_ascii=False)
+                    + "\n").encode("utf-8")
+        if out is None:
+            click.echo(data.decode("utf-8"), nl=False)
+        else:
+            out.write_bytes(data)
+            console.print(f"coverage report of {ref} written to {out}", highlight=False)
 
 
 __all__ = ["cases"]

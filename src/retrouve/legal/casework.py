@@ -28,6 +28,7 @@ from retrouve.legal.cases import (
     require_work,
     widens,
 )
+from retrouve.legal.coverage import CoverageReport, MarkedResult, build_coverage
 from retrouve.legal.permissions import Right, require
 from retrouve.legal.signing import SigningKey, signature_checker
 from retrouve.store.base import Tx
@@ -242,6 +243,24 @@ class CaseDesk:
         with self.journal.action(actor, event, f"set case {ref} {status.value}") as tx:
             self.store.set_case_status(tx, case.id, status, self.clock())
         return self.get(ref)
+
+    def coverage(self, actor: Actor, ref: str, fmt: str,
+                 marks: list[MarkedResult] | None = None) -> CoverageReport:
+        """The coverage report of case ``ref`` (auditor, supervisor), journalled with its
+        format. ``marks``: the case's marked results, when a marks store provides them."""
+        require(actor.name, actor.role, Right.READ_COVERAGE)
+        case = self.get(ref)
+        cams = {w.camera for w in case.scope}
+        recs = [e.recording for e in self.store.list_recordings() if e.recording.camera_id
+                in cams]
+        report = build_coverage(case, recs, self.store.units_of([r.id for r in recs]),
+                                self.store.list_runs(), list(self.store.journal_entries(
+                                    case=ref)), self.clock(), marks)
+        event = j.ReportProduced(case=ref, format=fmt, windows=len(report.windows),
+                                 searches=len(report.searches))
+        with self.journal.action(actor, event, f"journal the coverage report of case {ref}"):
+            pass
+        return report
 
     def work(self, actor: Actor, ref: str) -> CaseRecord:
         """The case ``actor`` works in (analysis, search): open, assigned, allowed."""

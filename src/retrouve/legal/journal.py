@@ -187,6 +187,19 @@ class AnalysisFinished(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReportProduced(Event):
+    """A coverage report of a case was produced (its format and what it counted)."""
+
+    name: ClassVar[str] = "coverage-report"
+    format: str
+    windows: int
+    searches: int
+
+    def details(self) -> dict[str, Any]:
+        return {"format": self.format, "windows": self.windows, "searches": self.searches}
+
+
+@dataclass(frozen=True, kw_only=True)
 class JournalExported(Event):
     name: ClassVar[str] = "journal-export"
     entries: int

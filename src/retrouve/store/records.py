@@ -70,6 +70,20 @@ class UnitFailure:
 
 
 @dataclass(frozen=True)
+class UnitRow:
+    """A stored work unit: ``[t0, t1)`` in recording seconds (``t1`` may be ``inf``), its
+    status, error and the run that last processed it."""
+
+    id: str
+    recording_id: str
+    t0: float
+    t1: float
+    status: str
+    error: str | None
+    run_id: int | None
+
+
+@dataclass(frozen=True)
 class UnitProgress:
     """Work units of one recording by status."""
 

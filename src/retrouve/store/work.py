@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from retrouve.domain import RunStatus, StageStats, UnitStatus, WorkUnit
 from retrouve.store import schema as s
 from retrouve.store.base import StorePart
-from retrouve.store.records import AnalysisRun, UnitFailure, UnitProgress
+from retrouve.store.records import AnalysisRun, UnitFailure, UnitProgress, UnitRow
 
 
 class WorkPart(StorePart):
@@ -108,6 +108,16 @@ class WorkPart(StorePart):
             w.c.recording_id == recording_id, w.c.status == UnitStatus.FAILED)
         with self._read(f"read unit errors of recording {recording_id}") as conn:
             return [UnitFailure(r.id, r.error) for r in conn.execute(q) if r.error]
+
+    def units_of(self, recording_ids: Sequence[str]) -> list[UnitRow]:
+        """Every stored unit of these recordings, by recording and ``t0``."""
+        w = s.work_units
+        q = (select(w.c.id, w.c.recording_id, w.c.t0, w.c.t1, w.c.status, w.c.error,
+                    w.c.run_id).where(w.c.recording_id.in_(list(recording_ids)))
+             .order_by(w.c.recording_id, w.c.t0))
+        with self._read("read work units") as conn:
+            return [UnitRow(r.id, r.recording_id, float(r.t0), float(r.t1), r.status, r.error,
+                            r.run_id) for r in conn.execute(q)]
 
     def unit_progress(self) -> dict[str, UnitProgress]:
         """Recording id → its work units done / failed / planned (recordings never planned

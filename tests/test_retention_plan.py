@@ -111,4 +111,4 @@ def test_archived_case_counts_as_closed_and_age_wins() -> None:
 
 def test_naive_now_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
-        plan_purge(datetime(2026, 1, 1), RetentionState((), ()))  # noqa: DTZ001
+        plan_purge(datetime(2026, 1, 1), RetentionState((), ()))

@@ -24,7 +24,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
@@ -152,6 +152,43 @@ class WebSettings(Section):
         return "__Host-retrouve-session" if self.secure_cookies else "retrouve-session"
 
 
+#: The legal ceiling of footage retention, in days (CSI L252-5: never over one month).
+RETENTION_CAP_DAYS = 30
+#: A camera's maximum age: whole days, 1 to the legal cap.
+CameraDays = Annotated[int, Field(ge=1, le=RETENTION_CAP_DAYS)]
+#: What the purge does with a footage file Retrouve does not own (registered in place, e.g.
+#: on an NVR export share): delete it, or only forget it (remove every row, keep the file).
+UnownedFiles = Literal["forget", "delete"]
+
+
+class RetentionSettings(Section):
+    """How long footage and everything derived from it is kept. Ages in days from the
+    recording's own time (its UTC end), so daylight saving plays no part."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_age_days: CameraDays = Field(RETENTION_CAP_DAYS, description=(
+        "Maximum age of footage, in days from the recording's end (UTC), for cameras without "
+        "their own value. At most 30 (CSI L252-5: never over one month); lower is allowed."))
+    camera_max_age_days: dict[str, CameraDays] = Field(default_factory=dict, description=(
+        "Per-camera maximum age in days (camera id → days, each 1 to 30), e.g. the "
+        "prefect's shorter limit for one camera."))
+    unowned_files: UnownedFiles = Field("forget", description=(
+        "Footage files Retrouve does not own (registered in place, e.g. on an NVR export "
+        "share): delete them when purged, or only forget them (rows go, the file stays)."))
+    hold_review_days: int = Field(30, ge=1, le=365, description=(
+        "An open case holds the footage of its scope for at most this many days after the "
+        "requisition was received (its review date); a hold is never open-ended, and past "
+        "the review date the footage is purged like any other unless the case is reviewed "
+        "(amended or re-opened as a new requisition)."))
+    run_every_s: float = Field(24 * 3600.0, gt=0, description=(
+        "How often ``retrouve serve`` runs the retention purge, in seconds (daily)."))
+
+    def max_age(self, camera_id: str) -> int:
+        """The camera's maximum age in days."""
+        return self.camera_max_age_days.get(camera_id, self.max_age_days)
+
+
 class Settings(BaseSettings):
     """Root settings. ``database_url`` defaults to SQLite inside ``data_dir``.
 
@@ -183,6 +220,8 @@ class Settings(BaseSettings):
                                        description="How footage is analysed.")
     web: WebSettings = Field(default_factory=lambda: WebSettings(),
                              description="The operator web application.")
+    retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings(),
+                                         description="Retention of footage and derived data.")
 
     def __init__(self, **values: Any) -> None:
         problems = unknown_env_settings(Settings, os.environ, ENV_PREFIX, NON_SETTING_ENV)

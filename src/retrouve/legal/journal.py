@@ -208,6 +208,28 @@ class JournalExported(Event):
         return {"entries": self.entries}
 
 
+@dataclass(frozen=True, kw_only=True)
+class PurgeRun(Event):
+    """One recording purged by the retention rules (``retrouve.legal.purge``): the rule, the
+    certificate's id and what it destroyed (row counts per table, the file's fate)."""
+
+    name: ClassVar[str] = "purge"
+    recording_id: str
+    certificate_id: int
+    rule: str
+    sha256: str
+    derived_only: bool
+    rows: dict[str, int]
+    file: str
+
+    def objects(self) -> list[str]:
+        return [f"recording:{self.recording_id}", f"purge-certificate:{self.certificate_id}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"rule": self.rule, "sha256": self.sha256, "derived_only": self.derived_only,
+                "rows": dict(sorted(self.rows.items())), "file": self.file}
+
+
 def seal(event: Event, user: str, role: str, at: datetime) -> Callable[[int, str | None],
                                                                       JournalRow]:
     """The row builder :meth:`Store.append_entry` calls with the head (seq, prev hash)."""

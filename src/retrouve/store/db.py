@@ -11,7 +11,8 @@ while the analysis writes); PostgreSQL works by changing ``database_url`` (extra
 * :mod:`.tracks` — saving a unit's tracks, search, details, vectors, thumbnails;
 * :mod:`.accounts` — users and API tokens;
 * :mod:`.cases` — cases (requisitions): scope windows, assignments, amendments;
-* :mod:`.journal` — the journal's entries and signed checkpoints.
+* :mod:`.journal` — the journal's entries and signed checkpoints;
+* :mod:`.retention` — the retention snapshot, the purge of a recording, purge certificates.
 
 ``Store.transaction(what)`` yields a :class:`~retrouve.store.base.Tx` for writes that must
 commit together (an action and its journal entry).
@@ -49,6 +50,7 @@ from retrouve.store.records import (
     UnitProgress,
     UserRecord,
 )
+from retrouve.store.retention import RetentionPart
 from retrouve.store.tracks import TracksPart
 from retrouve.store.work import WorkPart
 
@@ -79,7 +81,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart):
+class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart,
+            RetentionPart):
     """Metadata in the database, files in the blob folder. Opening migrates to the newest
     schema."""
 

@@ -72,7 +72,9 @@ class RecordingsPart(StorePart):
             ).first()
         return _recording(row._mapping) if row else None
 
-    def add_recording(self, rec: Recording, now: datetime) -> None:
+    def add_recording(self, rec: Recording, now: datetime, *, owned: bool = False) -> None:
+        """Register ``rec``. ``owned``: the file was copied into the data folder, so the
+        retention purge deletes it (footage registered in place is not owned)."""
         with self._begin(f"add recording {rec.id} ({rec.path})",
                          integrity=f"recording {rec.id} ({rec.path}) already registered") as conn:
             conn.execute(
@@ -82,6 +84,7 @@ class RecordingsPart(StorePart):
                     duration_s=rec.duration_s, fps=rec.fps, width=rec.width,
                     height=rec.height, codec=rec.codec, frame_count=rec.frame_count,
                     is_image=rec.is_image, status=RecordingStatus.PENDING, ingested_at=now,
+                    owned=owned,
                 )
             )
 

@@ -109,6 +109,10 @@ recordings = Table(
     Column("status", String(16), nullable=False, default="pending"),
     Column("error", Text),
     Column("ingested_at", UTCDateTime, nullable=False),
+    # Whether Retrouve owns the file (copied into the data folder: the purge deletes it) or
+    # only registered it in place (an NVR share: ``retention.unowned_files`` decides);
+    # migration 0009.
+    Column("owned", Boolean, nullable=False, default=False, server_default="0"),
     UniqueConstraint("camera_id", "sha256"),
     one_of("status", RecordingStatus),
     Index("ix_recordings_camera_start", "camera_id", "start_utc"),
@@ -374,4 +378,22 @@ journal_checkpoints = Table(
     Column("key_id", String(64), nullable=False),
     # Ed25519 signature (hex) over the checkpoint's canonical form.
     Column("signature", String(128), nullable=False),
+)
+
+
+#: Signed purge certificates (``retrouve.legal.retention``): what was destroyed, when, why.
+#: Append-only; the register of recordings and destruction dates (CSI R252-11) reads them.
+purge_certificates = Table(
+    "purge_certificates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("recording_id", String(160), nullable=False),
+    Column("camera_id", String(128), nullable=False),
+    Column("rule", String(32), nullable=False),
+    # The certificate's canonical JSON and its Ed25519 signature (hex) by ``key_id``.
+    Column("body_json", Text, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+    Index("ix_purge_certificates_at", "at"),
 )

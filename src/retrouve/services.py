@@ -29,6 +29,7 @@ from retrouve.legal import journal as journal_events
 from retrouve.legal.accounts import Accounts
 from retrouve.legal.cases import Actor, widens
 from retrouve.legal.casework import CaseDesk, Journal
+from retrouve.legal.purge import Retention
 from retrouve.search.engine import Capabilities, Searcher, SearchResult
 from retrouve.search.request import (
     ParseText,
@@ -80,6 +81,11 @@ class Services:
     @functools.cached_property
     def cases(self) -> CaseDesk:
         return CaseDesk(self.store, self.journal, self.clock)
+
+    @functools.cached_property
+    def retention(self) -> Retention:
+        """The retention purge over this store, journal, settings and clock."""
+        return Retention(self.store, self.journal, self.settings.retention, self.clock)
 
     def search(self, request: SearchRequest, *, lang: str, wording: Wording,
                default_zone: str | None = None,

@@ -19,6 +19,7 @@ from retrouve.cli import (
     journal,
     models,
     parse,
+    retention,
     search,
     serve,
     users,
@@ -27,12 +28,13 @@ from retrouve.cli.root import cli
 
 for _command in (cameras.cameras, footage.ingest, footage.recordings, analyse.analyse,
                  search.search, evaluate.eval_, demo.demo, models.models, parse.parse,
-                 serve.serve, users.users, cases.cases, journal.journal):
+                 serve.serve, users.users, cases.cases, journal.journal,
+                 retention.retention):
     cli.add_command(_command)
 
 #: The modules that define commands, for the tests that walk the group.
 COMMAND_MODULES = (analyse, cameras, cases, demo, evaluate, footage, journal, models, parse,
-                   search, serve, users)
+                   retention, search, serve, users)
 
 __all__ = ["COMMAND_MODULES", "cli", "main"]
 

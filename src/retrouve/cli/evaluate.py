@@ -37,7 +37,8 @@ def eval_(ctx: click.Context, dataset: Path, queries: Path | None, hits_json: Pa
         tmp = tempfile.TemporaryDirectory(prefix="retrouve-eval-")
         ctx.obj["data_dir"] = Path(tmp.name)
     try:
-        with open_services(ctx) as svc, progress_bar(not as_json) as bar:
+        # The evaluation ingests its dataset: it may create the data folder it is given.
+        with open_services(ctx, create=True) as svc, progress_bar(not as_json) as bar:
             outcome = run_eval(svc, dataset, queries, progress=bar,
                                on_stage=None if as_json else lambda m: err.print(m),
                                actor=acting(ctx, svc))

@@ -54,9 +54,9 @@ def open_services(ctx: click.Context, *, create: bool = False, **overrides: Any
     (2 bad input, 1 otherwise), Ctrl-C 130.
 
     Only a command that registers data (``create=True``: ``cameras add``, ``ingest``,
-    ``demo``, ``users add``) may create a missing data folder, and says so on stderr; any
-    other command on a missing folder fails (exit 2) naming the folder and where it came
-    from, instead of silently opening an empty one.
+    ``demo``, ``eval``, ``users add``, ``cases create``) may create a missing data folder,
+    and says so on stderr; any other command on a missing folder fails (exit 2) naming the
+    folder and where it came from, instead of silently opening an empty one.
     """
     try:
         settings = load_settings(data_dir=(ctx.obj or {}).get("data_dir"), **overrides)

@@ -11,7 +11,8 @@ while the analysis writes); PostgreSQL works by changing ``database_url`` (extra
 * :mod:`.tracks` — saving a unit's tracks, search, details, vectors, thumbnails;
 * :mod:`.accounts` — users and API tokens;
 * :mod:`.cases` — cases (requisitions): scope windows, assignments, amendments;
-* :mod:`.journal` — the journal's entries and signed checkpoints.
+* :mod:`.journal` — the journal's entries and signed checkpoints;
+* :mod:`.marks` — per-result marks inside a case (relevant / not relevant, note).
 
 ``Store.transaction(what)`` yields a :class:`~retrouve.store.base.Tx` for writes that must
 commit together (an action and its journal entry).
@@ -33,6 +34,7 @@ from retrouve.store.accounts import AccountsPart
 from retrouve.store.blobs import BlobStore
 from retrouve.store.cases import CasesPart
 from retrouve.store.journal import JournalPart
+from retrouve.store.marks import MarksPart
 from retrouve.store.migrate import upgrade
 from retrouve.store.recordings import RecordingsPart
 from retrouve.store.records import (
@@ -79,7 +81,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart):
+class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart,
+            MarksPart):
     """Metadata in the database, files in the blob folder. Opening migrates to the newest
     schema."""
 

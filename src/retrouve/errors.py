@@ -145,6 +145,13 @@ class NotPermitted(CaseError):
     http_status: ClassVar[int] = 403
 
 
+class OutOfScope(CaseError):
+    """A track (or its media) that is not inside the active case's scope, or does not exist:
+    the same answer for both, so a crafted id tells nothing about footage outside the case."""
+
+    http_status: ClassVar[int] = 404
+
+
 class AuthError(InputError):
     """Credentials refused. The message never says whether the name or the password was wrong."""
 

@@ -16,6 +16,7 @@ from retrouve.legal.cases import parse_scope, parse_when
 from retrouve.legal.casework import case_json
 from retrouve.legal.coverage import coverage_html, coverage_json, coverage_pdf
 from retrouve.store.cases import CaseFields, CaseRecord
+from retrouve.store.marks import Mark, MarkKind
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 _SCOPE = click.option("--scope", "scopes", multiple=True, required=True,
@@ -192,6 +193,45 @@ def report(ctx: click.Context, ref: str, fmt: str, out: Path | None) -> None:
         else:
             out.write_bytes(data)
             console.print(f"coverage report of {ref} written to {out}", highlight=False)
+def _mark_json(m: Mark) -> dict[str, object]:
+    return {"track": m.track_id, "mark": m.mark.value, "note": m.note, "by": m.by,
+            "at": m.at.isoformat()}
+
+
+@cases.command("mark")
+@click.argument("ref")
+@click.argument("track", type=int)
+@click.option("--relevant/--not-relevant", "relevant", required=True,
+              help="Mark the result relevant or not relevant.")
+@click.option("--note", default="", help="A note on the result.")
+@_JSON
+@click.pass_context
+def mark(ctx: click.Context, ref: str, track: int, relevant: bool, note: str,
+         as_json: bool) -> None:
+    """Mark a result (a track in the case's scope) relevant or not, with a note."""
+    with open_services(ctx) as svc:
+        m = svc.cases.mark(acting(ctx, svc), ref, track,
+                           MarkKind.RELEVANT if relevant else MarkKind.NOT_RELEVANT, note)
+        emit(as_json, _mark_json(m), lambda: console.print(
+            f"track {m.track_id} in {ref}: {m.mark.value}", highlight=False))
+
+
+@cases.command("marks")
+@click.argument("ref")
+@_JSON
+@click.pass_context
+def marks(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """The marks in force in a case (the newest per track)."""
+    with open_services(ctx) as svc:
+        found = svc.cases.marks(acting(ctx, svc), ref)
+
+        def text() -> None:
+            t = Table("track", "mark", "note", "by", "at")
+            for m in found:
+                t.add_row(str(m.track_id), m.mark.value, m.note, m.by, m.at.isoformat())
+            console.print(t)
+
+        emit(as_json, [_mark_json(m) for m in found], text)
 
 
 __all__ = ["cases"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from retrouve.domain import CaseStatus, Role, ScopeWindow
-from retrouve.errors import CaseError, NotPermitted
+from retrouve.errors import CaseError, NotPermitted, OutOfScope
 from retrouve.legal import journal as j
 from retrouve.legal.cases import (
     Actor,
@@ -35,6 +35,7 @@ from retrouve.store.base import Tx
 from retrouve.store.cases import AmendmentRecord, CaseFields, CaseRecord
 from retrouve.store.db import Store
 from retrouve.store.journal import CheckpointRow
+from retrouve.store.marks import Mark, MarkKind
 
 
 def resolve_actor(store: Store, name: str) -> Actor:
@@ -267,6 +268,24 @@ class CaseDesk:
         case = self.get(ref)
         require_work(case, actor)
         return case
+
+    def mark(self, actor: Actor, ref: str, track_id: int, mark: MarkKind, note: str = ""
+             ) -> Mark:
+        """Mark a result of the case relevant or not, with a note; journalled. The track
+        must lie inside the case's scope (else ``OutOfScope``, as for an unknown track)."""
+        case = self.work(actor, ref)
+        if self.store.get_track(track_id, scope=case.scope) is None:
+            raise OutOfScope(f"track {track_id} is not in the scope of case {ref}")
+        event = j.ResultMarked(case=ref, track_id=track_id, mark=mark.value, note=note)
+        now = self.clock()
+        with self.journal.action(actor, event, f"mark track {track_id} in case {ref}") as tx:
+            self.store.add_mark(tx, case.id, track_id, mark, note, actor.name, now)
+        return Mark(track_id, mark, note, actor.name, now)
+
+    def marks(self, actor: Actor, ref: str) -> list[Mark]:
+        """The marks in force in a case (newest per track), for whoever may read it."""
+        [case] = self.read(actor, ref)
+        return self.store.case_marks(case.id)
 
     def read(self, actor: Actor, ref: str | None = None) -> list[CaseRecord]:
         """Cases the actor may see: every case for supervisors and auditors, the assigned

@@ -165,6 +165,22 @@ class SearchRun(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ResultMarked(Event):
+    """A result marked relevant or not relevant inside a case, with its note."""
+
+    name: ClassVar[str] = "result-mark"
+    track_id: int
+    mark: str
+    note: str
+
+    def objects(self) -> list[str]:
+        return [f"track:{self.track_id}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"mark": self.mark, "note": self.note}
+
+
+@dataclass(frozen=True, kw_only=True)
 class AnalysisStarted(Event):
     name: ClassVar[str] = "analysis-start"
     scope: tuple[ScopeWindow, ...]

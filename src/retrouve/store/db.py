@@ -13,6 +13,7 @@ while the analysis writes); PostgreSQL works by changing ``database_url`` (extra
 * :mod:`.cases` — cases (requisitions): scope windows, assignments, amendments;
 * :mod:`.journal` — the journal's entries and signed checkpoints;
 * :mod:`.retention` — the retention snapshot, the purge of a recording, purge certificates.
+* :mod:`.marks` — per-result marks inside a case (relevant / not relevant, note).
 
 ``Store.transaction(what)`` yields a :class:`~retrouve.store.base.Tx` for writes that must
 commit together (an action and its journal entry).
@@ -34,6 +35,7 @@ from retrouve.store.accounts import AccountsPart
 from retrouve.store.blobs import BlobStore
 from retrouve.store.cases import CasesPart
 from retrouve.store.journal import JournalPart
+from retrouve.store.marks import MarksPart
 from retrouve.store.migrate import upgrade
 from retrouve.store.recordings import RecordingsPart
 from retrouve.store.records import (
@@ -82,7 +84,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart,
-            RetentionPart):
+            RetentionPart, MarksPart):
     """Metadata in the database, files in the blob folder. Opening migrates to the newest
     schema."""
 

@@ -347,6 +347,22 @@ case_amendments = Table(
     CheckConstraint("state IN ('pending', 'applied')", name="state"),
 )
 
+#: Marks on results inside a case: every mark is kept (history); the newest per (case, track)
+#: is the one in force.
+case_marks = Table(
+    "case_marks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("track_id", Integer, nullable=False),
+    Column("mark", String(16), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("by_user", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint("mark IN ('relevant', 'not_relevant')", name="mark"),
+    Index("ix_case_marks_case_track", "case_id", "track_id", "id"),
+)
+
 #: The journal: append-only, hash-chained entries (``retrouve.legal.journal``).
 journal_entries = Table(
     "journal_entries",

@@ -1,8 +1,8 @@
 """retention: recordings.owned (whether the purge may delete the file) and the signed purge
 certificates
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 15:00:00
 
 Existing recordings were all registered in place, so they are not owned (``owned = 0``): the
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

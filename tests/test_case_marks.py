@@ -55,3 +55,13 @@ def test_only_case_workers_mark(desk: Services) -> None:
     with pytest.raises(NotPermitted):
         desk.cases.mark(SUPER, "PV-1", track, MarkKind.RELEVANT)  # not assigned
 
+
+
+def test_the_coverage_report_lists_the_marks_in_force(desk: Services) -> None:
+    desk.cases.create(SUPER, fields(), (win("cam1", 0, 5),), ("olga",))
+    [track] = tracks(desk, "r9")
+    desk.cases.mark(OPERATOR, "PV-1", track, MarkKind.RELEVANT, "red car")
+    report = desk.cases.coverage(SUPER, "PV-1", "json")
+    assert report.marks is not None
+    assert [(m.track_id, m.verdict, m.note, m.by) for m in report.marks] == [
+        (track, "relevant", "red car", "olga")]

@@ -245,12 +245,13 @@ class CaseDesk:
             self.store.set_case_status(tx, case.id, status, self.clock())
         return self.get(ref)
 
-    def coverage(self, actor: Actor, ref: str, fmt: str,
-                 marks: list[MarkedResult] | None = None) -> CoverageReport:
+    def coverage(self, actor: Actor, ref: str, fmt: str) -> CoverageReport:
         """The coverage report of case ``ref`` (auditor, supervisor), journalled with its
-        format. ``marks``: the case's marked results, when a marks store provides them."""
+        format; it lists the marks in force (newest per track)."""
         require(actor.name, actor.role, Right.READ_COVERAGE)
         case = self.get(ref)
+        marks = [MarkedResult(m.track_id, m.mark.value, m.note, m.by, m.at)
+                 for m in self.store.case_marks(case.id)]
         cams = {w.camera for w in case.scope}
         recs = [e.recording for e in self.store.list_recordings() if e.recording.camera_id
                 in cams]

@@ -126,7 +126,7 @@ class SearchInfo:
 
 @dataclass(frozen=True)
 class MarkedResult:
-    """A result marked in the case (the marks table lives elsewhere: callers pass them)."""
+    """A result marked in the case (from the store's case marks; the caller converts them)."""
 
     track_id: int
     verdict: str

@@ -47,7 +47,9 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
     """
     import uvicorn
 
+    from retrouve.legal.purge import SYSTEM
     from retrouve.web import create_app
+    from retrouve.web.scheduler import PeriodicPurge
 
     if bool(ssl_certfile) != bool(ssl_keyfile):
         fail("--ssl-certfile and --ssl-keyfile go together")
@@ -63,7 +65,10 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
             err.print("[yellow]note:[/] no account yet: "
                       "retrouve users add admin --role admin", highlight=False)
         web = svc.settings.web.model_copy(update={"secure_cookies": secure_cookies})
-        app = create_app(svc, web)
+        # Retention runs while the server runs: at start-up, then every run_every_s.
+        retention = svc.retention
+        purge = PeriodicPurge(lambda: retention.run(SYSTEM), svc.settings.retention.run_every_s)
+        app = create_app(svc, web, purge=purge)
         options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
                                    "forwarded_allow_ips": "127.0.0.1", "server_header": False,
                                    "log_level": "info"}

@@ -18,9 +18,12 @@ Security, all on by construction:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -40,6 +43,7 @@ from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optio
 from retrouve.web.csrf import csrf_guard
 from retrouve.web.i18n import LANG_COOKIE, valid_lang
 from retrouve.web.jobs import AnalysisJob
+from retrouve.web.scheduler import PeriodicPurge
 from retrouve.web.search_form import load_parse_text
 from retrouve.web.templating import make_templates, render
 
@@ -166,13 +170,28 @@ def _include_media(app: FastAPI) -> bool:
 
 
 def create_app(services: Services, config: WebSettings | None = None, *,
-               accounts: Accounts | None = None, clock: Any = time.monotonic) -> FastAPI:
+               accounts: Accounts | None = None, clock: Any = time.monotonic,
+               purge: PeriodicPurge | None = None) -> FastAPI:
     """The application over ``services``, configured by ``services.settings.web`` unless
     ``config`` replaces it (``retrouve serve`` decides ``secure_cookies``; tests). ``accounts``
     and ``clock`` (monotonic seconds, for sessions and the login limiter) may be injected by
-    tests."""
+    tests. ``purge``: the retention purge to run while the server runs (``retrouve serve``
+    passes it; None: none)."""
     config = config or services.settings.web
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(purge.loop()) if purge is not None else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Retrouve", version=__version__,
         description="Forensic search in recorded CCTV footage: JSON API.",
         # The docs UI would load Swagger from a CDN: off. The schema is served behind login

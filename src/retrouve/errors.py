@@ -17,6 +17,7 @@
     │   ├── AccountError             bad user name, role or password; unknown or disabled user
     │   ├── CaseError                a requisition refused or unknown, a case that forbids it
     │   │   ├── NoCaseError          a data command without a case ("no case, no processing")
+    │   │   ├── OutOfScope           a track outside the case's scope, or none: 404
     │   │   └── NotPermitted         the user's role or assignment does not allow it: 403
     │   ├── SourceChanged            an export refused: the recording changed since ingest
     │   ├── AuthError                unknown user or wrong password (never says which)

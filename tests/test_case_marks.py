@@ -65,3 +65,26 @@ def test_the_coverage_report_lists_the_marks_in_force(desk: Services) -> None:
     assert report.marks is not None
     assert [(m.track_id, m.verdict, m.note, m.by) for m in report.marks] == [
         (track, "relevant", "red car", "olga")]
+
+
+def test_cases_mark_and_marks_from_the_command_line(desk: Services) -> None:
+    from click.testing import CliRunner
+
+    from retrouve.cli import cli
+
+    desk.cases.create(SUPER, fields(), (win("cam1", 0, 5),), ("olga",))
+    [track] = tracks(desk, "r9")
+    base = ["--data-dir", str(desk.settings.data_dir), "--user", "olga"]
+    run = CliRunner().invoke
+    made = run(cli, [*base, "cases", "mark", "PV-1", str(track), "--relevant",
+                     "--note", "[red] car", "--json"])
+    assert made.exit_code == 0, made.output
+    listed = run(cli, [*base, "cases", "marks", "PV-1", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [row] = json.loads(listed.output)
+    assert (row["track"], row["mark"], row["note"]) == (track, "relevant", "[red] car")
+    table = run(cli, [*base, "cases", "marks", "PV-1"])
+    assert "[red] car" in table.output  # the note is text, not console markup
+    [outside] = tracks(desk, "r10")
+    refused = run(cli, [*base, "cases", "mark", "PV-1", str(outside), "--not-relevant"])
+    assert refused.exit_code == 2 and "PV-1" in refused.output

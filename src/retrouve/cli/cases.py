@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from retrouve.cli.io import acting, console, emit, open_services
@@ -228,7 +229,9 @@ def marks(ctx: click.Context, ref: str, as_json: bool) -> None:
         def text() -> None:
             t = Table("track", "mark", "note", "by", "at")
             for m in found:
-                t.add_row(str(m.track_id), m.mark.value, m.note, m.by, m.at.isoformat())
+                # Notes and names are the users' text, never console markup.
+                t.add_row(str(m.track_id), m.mark.value, escape(m.note), escape(m.by),
+                          m.at.isoformat())
             console.print(t)
 
         emit(as_json, [_mark_json(m) for m in found], text)

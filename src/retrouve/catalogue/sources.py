@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -62,8 +62,52 @@ def parse_start(text: str, tz: str) -> datetime:
             f"bad start time {text!r}: expected ISO-8601, e.g. 2026-01-04T10:00:00+01:00"
         ) from exc
     if when.tzinfo is None:
-        when = when.replace(tzinfo=zone(tz))
+        when = local_time(when, tz, f"start time {text!r}")
     return when
+
+
+#: Footage older than this is a wrong clock or a typo, not a recording (digital CCTV).
+EARLIEST_START = datetime(1990, 1, 1, tzinfo=UTC)
+#: How far ahead of now a start may lie: camera clocks drift, but not by days.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def local_time(naive: datetime, tz: str, what: str) -> datetime:
+    """``naive`` wall-clock time in zone ``tz``, refusing a time the zone skips (the spring
+    daylight-saving gap) or repeats (the autumn fold): either would silently shift the
+    footage by an hour, so the operator must give the UTC offset."""
+    z = zone(tz)
+    first, second = naive.replace(tzinfo=z, fold=0), naive.replace(tzinfo=z, fold=1)
+    try:
+        back = first.astimezone(UTC).astimezone(z).replace(tzinfo=None)
+        ambiguous = first.utcoffset() != second.utcoffset()
+    except OverflowError as exc:
+        raise RecordingTimeError(f"{what}: out of range") from exc
+    if back != naive:
+        raise RecordingTimeError(
+            f"{what} does not exist in {tz} (skipped by the daylight-saving change): give "
+            "the UTC offset, e.g. +01:00")
+    if ambiguous:
+        raise RecordingTimeError(
+            f"{what} happens twice in {tz} (the daylight-saving change repeats that hour): "
+            f"give the UTC offset, {first.isoformat()} or {second.isoformat()}")
+    return first
+
+
+def check_plausible(when: datetime, now: datetime | None, what: str) -> None:
+    """Refuse a start before 1990 or, when ``now`` is given, more than a day after it (both
+    aware)."""
+    try:
+        utc = when.astimezone(UTC)
+    except OverflowError as exc:
+        raise RecordingTimeError(f"{what} {when.isoformat()}: out of range") from exc
+    if utc < EARLIEST_START:
+        raise RecordingTimeError(
+            f"{what} {when.isoformat()} is before 1990: check the camera clock or --start")
+    if now is not None and utc > now + FUTURE_SLACK:
+        raise RecordingTimeError(
+            f"{what} {when.isoformat()} is more than a day in the future (now "
+            f"{now.astimezone(UTC).isoformat()}): check the camera clock or --start")
 
 
 def start_from_filename(path: Path, pattern: str, fmt: str, tz: str) -> datetime | None:
@@ -82,5 +126,5 @@ def start_from_filename(path: Path, pattern: str, fmt: str, tz: str) -> datetime
             naive = datetime.strptime(candidate, fmt)
         except ValueError:
             continue
-        return naive.replace(tzinfo=zone(tz))
+        return local_time(naive, tz, f"{path.name}: start {raw!r}")
     raise RecordingTimeError(f"{path.name}: {raw!r} does not match the start format {fmt!r}")

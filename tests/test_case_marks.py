@@ -63,7 +63,7 @@ def test_the_coverage_report_lists_the_marks_in_force(desk: Services) -> None:
     desk.cases.mark(OPERATOR, "PV-1", track, MarkKind.RELEVANT, "red car")
     report = desk.cases.coverage(SUPER, "PV-1", "json")
     assert report.marks is not None
-    assert [(m.track_id, m.verdict, m.note, m.by) for m in report.marks] == [
+    assert [(m.track_id, m.mark.value, m.note, m.by) for m in report.marks] == [
         (track, "relevant", "red car", "olga")]
 
 

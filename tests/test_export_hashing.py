@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from retrouve.digest import sha256_file
 from retrouve.domain import Recording
 from retrouve.errors import SourceChanged
-from retrouve.export.hashing import sha256_file, verify_source
+from retrouve.export.hashing import verify_source
 
 
 def test_changed_source_is_refused(tmp_path: Path) -> None:

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from retrouve.digest import sha256_file
 from retrouve.domain import Recording
 from retrouve.errors import SourceChanged
 
-CHUNK = 1 << 20  # 1 MiB reads: constant memory on hour-long recordings
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of the whole file ``path``."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(CHUNK):
-            h.update(block)
-    return h.hexdigest()
+__all__ = ["verify_source"]
 
 
 def verify_source(rec: Recording) -> str:

@@ -28,7 +28,7 @@ from retrouve.legal.cases import (
     require_work,
     widens,
 )
-from retrouve.legal.coverage import CoverageReport, MarkedResult, build_coverage
+from retrouve.legal.coverage import CoverageReport, build_coverage
 from retrouve.legal.permissions import Right, require
 from retrouve.legal.signing import SigningKey, signature_checker
 from retrouve.store.base import Tx
@@ -250,8 +250,7 @@ class CaseDesk:
         format; it lists the marks in force (newest per track)."""
         require(actor.name, actor.role, Right.READ_COVERAGE)
         case = self.get(ref)
-        marks = [MarkedResult(m.track_id, m.mark.value, m.note, m.by, m.at)
-                 for m in self.store.case_marks(case.id)]
+        marks = self.store.case_marks(case.id)
         cams = {w.camera for w in case.scope}
         recs = [e.recording for e in self.store.list_recordings() if e.recording.camera_id
                 in cams]

@@ -26,6 +26,7 @@ from retrouve.domain import Recording, ScopeWindow, UnitStatus
 from retrouve.legal.journal import iso
 from retrouve.store.cases import CaseRecord
 from retrouve.store.journal import JournalRow
+from retrouve.store.marks import Mark
 from retrouve.store.records import AnalysisRun, UnitRow
 
 Span = tuple[datetime, datetime]
@@ -125,17 +126,6 @@ class SearchInfo:
 
 
 @dataclass(frozen=True)
-class MarkedResult:
-    """A result marked in the case (from the store's case marks; the caller converts them)."""
-
-    track_id: int
-    verdict: str
-    note: str
-    by: str
-    at: datetime
-
-
-@dataclass(frozen=True)
 class CoverageReport:
     """The coverage of one case at ``produced_at``."""
 
@@ -144,7 +134,7 @@ class CoverageReport:
     windows: tuple[WindowCoverage, ...]
     runs: tuple[RunInfo, ...]
     searches: tuple[SearchInfo, ...]
-    marks: tuple[MarkedResult, ...] | None = None
+    marks: tuple[Mark, ...] | None = None
     notes: tuple[str, ...] = field(default=(NO_PROOF_FR,))
 
 
@@ -192,7 +182,7 @@ def _unit_span(unit: UnitRow, rec: Recording) -> Span:
 # ------------------------------------------------------------------ build
 def build_coverage(case: CaseRecord, recordings: Sequence[Recording], units: Sequence[UnitRow],
                    runs: Sequence[AnalysisRun], journal: Sequence[JournalRow],
-                   now: datetime, marks: Sequence[MarkedResult] | None = None
+                   now: datetime, marks: Sequence[Mark] | None = None
                    ) -> CoverageReport:
     """The coverage of ``case``'s scope from the store's recordings (of its cameras), their
     work units, the analysis runs and the case's journal entries. ``marks``: the results
@@ -273,7 +263,7 @@ def coverage_json(r: CoverageReport) -> dict[str, Any]:
         "searches": [{"seq": s.seq, "at": iso(s.at), "user": s.user, "query": s.query,
                       "hits": s.hits} for s in r.searches],
         "marks": None if r.marks is None else [
-            {"track": m.track_id, "verdict": m.verdict, "note": m.note, "by": m.by,
+            {"track": m.track_id, "verdict": m.mark.value, "note": m.note, "by": m.by,
              "at": iso(m.at)} for m in r.marks],
         "notes": list(r.notes),
     }
@@ -342,7 +332,7 @@ def _lines(r: CoverageReport) -> list[tuple[str, str]]:
     if r.marks is not None:
         out.append(("h2", "Résultats marqués"))
         for m in r.marks:
-            out.append(("li", f"Piste {m.track_id} : {m.verdict} par {m.by} le {_when(m.at)}"
+            out.append(("li", f"Piste {m.track_id} : {m.mark.value} par {m.by} le {_when(m.at)}"
                               + (f" — {m.note}" if m.note else "")))
         if not r.marks:
             out.append(("p", "Aucun résultat marqué."))

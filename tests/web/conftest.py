@@ -1,12 +1,16 @@
 """Fixtures of the web tests: a populated store, three accounts, an app per test, logged-in
-clients. Passwords are hashed with cheap argon2 parameters to keep the tests fast."""
+clients. Passwords are hashed with cheap argon2 parameters to keep the tests fast.
+
+No case, no processing: the store holds case :data:`CASE` covering all its footage, assigned
+to the three accounts; :meth:`Web.login` makes it the session's active case and
+:func:`token_headers` names it for token clients."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -19,16 +23,21 @@ from retrouve.domain import (
     Attribute,
     Box,
     Camera,
+    LegalBasis,
     Observation,
     PlateRead,
     Recording,
+    Role,
+    ScopeWindow,
     StageStats,
     Track,
     UnitResult,
     WorkUnit,
 )
 from retrouve.legal.accounts import Accounts
+from retrouve.legal.cases import Actor
 from retrouve.services import Services
+from retrouve.store.cases import CaseFields
 from retrouve.web import create_app
 
 PASSWORD = "correct horse battery"
@@ -37,6 +46,31 @@ T0 = datetime(2026, 1, 4, 9, 0, tzinfo=UTC)  # 10:00 in Paris
 #: A real (tiny) JPEG is not needed: the route serves bytes, the browser is not involved.
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+#: The case the web tests work in: every camera, the recordings' whole hour.
+CASE = "WEB-1"
+CASE_HEADER = "X-Retrouve-Case"
+
+
+def open_case(services: Services, ref: str, scope: tuple[ScopeWindow, ...],
+              assign: tuple[str, ...], purpose: str = "web tests") -> None:
+    """Create case ``ref`` (by the supervisor) with ``scope``, assigned to ``assign``."""
+    services.cases.create(Actor("supervisor", Role.SUPERVISOR), CaseFields(
+        ref=ref, basis=LegalBasis.ART_60_1, procedure_number=f"PV-{ref}",
+        authority="OPJ Martin", authority_service="Commissariat central",
+        authority_contact="", received_at=T0, purpose=purpose), scope, assign)
+
+
+def case_over_everything(services: Services, assign: tuple[str, ...], ref: str = CASE) -> None:
+    """Open case ``ref`` over every registered camera, 2000 to 2100, for tests about other
+    things than the scope."""
+    span = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    open_case(services, ref, tuple(ScopeWindow(c.id, *span)
+                                   for c in services.store.list_cameras()), assign)
+
+
+def token_headers(token: str, case: str | None = CASE) -> dict[str, str]:
+    """Headers of a token request working in ``case`` (None: no case)."""
+    return {"Authorization": f"Bearer {token}", **({CASE_HEADER: case} if case else {})}
 
 
 def cheap_hasher() -> PasswordHasher:
@@ -108,6 +142,9 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         accounts.add(role, role, PASSWORD)
     accounts.add("gone", "operator", PASSWORD)
     accounts.set_disabled("gone", True)
+    open_case(services, CASE, tuple(ScopeWindow(cam, T0, T0 + timedelta(hours=1))
+                                    for cam in ("cam1", "cam2", "idle")), ROLES,
+              purpose="Vol à l'arraché, place de la Gare")
     try:
         yield services
     finally:
@@ -128,11 +165,23 @@ class Web:
         self.clients.append(c)
         return c
 
-    def login(self, name: str, password: str = PASSWORD) -> TestClient:
+    def login(self, name: str, password: str = PASSWORD, case: str | None = CASE
+              ) -> TestClient:
+        """A client logged in as ``name`` with ``case`` active (None: no active case)."""
         c = self.client()
         resp = login(c, name, password)
         assert resp.status_code == 303, resp.text
+        if case is not None:
+            select_case(c, case)
         return c
+
+
+def select_case(client: TestClient, case: str) -> object:
+    """Make ``case`` the session's active case (``POST /case/select``)."""
+    token = csrf_of(client.get("/case/select").text)
+    resp = client.post("/case/select", data={"case": case, "csrf_token": token})
+    assert resp.status_code == 303, resp.text
+    return resp
 
 
 def csrf_of(html: str) -> str:

@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 from retrouve.domain import Query
 from retrouve.search.schema import hit_json
 from retrouve.services import Services
-from web.conftest import Web
+from web.conftest import Web, token_headers
 
 
 @pytest.fixture
 def api(web: Web) -> TestClient:
     client = web.client()
-    client.headers["Authorization"] = f"Bearer {web.accounts.issue_token('operator')}"
+    client.headers.update(token_headers(web.accounts.issue_token("operator")))
     return client
 
 

@@ -19,7 +19,7 @@ from retrouve.cli.search import search as search_command
 from retrouve.search.criteria import CRITERIA, Criterion, Kind
 from retrouve.search.request import SearchRequest
 from retrouve.web.search_form import SearchParams
-from web.conftest import Web
+from web.conftest import Web, token_headers
 
 #: The CLI's own options, not criteria.
 CLI_ONLY = {"tz_name", "as_json", "case_ref"}
@@ -35,7 +35,7 @@ FULL: dict[str, Any] = {
 @pytest.fixture
 def api(web: Web) -> TestClient:
     client = web.client()
-    client.headers["Authorization"] = f"Bearer {web.accounts.issue_token('operator')}"
+    client.headers.update(token_headers(web.accounts.issue_token("operator")))
     return client
 
 

@@ -1,7 +1,9 @@
 """Playback routes over real ingested and analysed clips: ranges, windows, stills, refusals.
 
 Self-contained: a bare FastAPI app with only the media router (the real app adds login in
-front of it), over services built here with the flat-background shape detector.
+front of it), over services built here with the flat-background shape detector. The routes
+work in a case: here one covering the whole footage, given to them by a dependency override
+(``test_case_scope`` checks the scope itself through the real app).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,12 +23,17 @@ from sqlalchemy import select
 
 from clips import BLUE, CODEC, RED, Moving, make_clip, make_still, render
 from retrouve.config import AnalysisSettings, Settings
-from retrouve.domain import Camera
+from retrouve.domain import Camera, Role, ScopeWindow
+from retrouve.legal.accounts import User
+from retrouve.legal.cases import Actor
 from retrouve.services import Services, build_services
 from retrouve.store import schema as s
 from retrouve.video.playability import PlaybackPolicy
 from retrouve.vision.detector import Detector, ShapeDetector
 from retrouve.web import media
+from retrouve.web.audit import ViewLog
+from retrouve.web.auth import RequestContext
+from retrouve.web.case_scope import InCase, in_case
 
 NOW = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
 START = "2026-01-04T10:00:00+01:00"
@@ -68,6 +75,7 @@ class World:
     files: dict[str, Path]
     recordings: dict[str, str]
     tracks: dict[str, int]
+    work: InCase
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +103,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             found = conn.execute(q.order_by(s.tracks.c.id)).scalars().first()
             assert found is not None, f"the analysis found nothing in {key}"
             tracks[key] = int(found)
+    actor = Actor("viewer", Role.SUPERVISOR)  # no accounts here: the local user (a supervisor)
+    start = datetime.fromisoformat(START)
+    case = services.footage_case(actor, "MEDIA-1", "media routes", (
+        ScopeWindow("cam1", start - timedelta(hours=1), start + timedelta(hours=1)),))
+    user = User(1, actor.name, actor.role, False, NOW, NOW)
+    work = InCase(RequestContext(user, "token", "en", case=case.ref), actor, case)
     try:
-        yield World(services, files, recordings, tracks)
+        yield World(services, files, recordings, tracks, work)
     finally:
         services.close()
 
@@ -104,6 +118,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def _app(world: World, policy: PlaybackPolicy | None = None) -> FastAPI:
     app = FastAPI()
     app.state.services = world.services
+    app.state.views = ViewLog()
+    app.dependency_overrides[in_case] = lambda: world.work
     if policy is not None:
         app.state.playback_policy = policy
     app.include_router(media.router)
@@ -302,5 +318,10 @@ def test_missing_footage_file_is_404(world: World, tmp_path: Path) -> None:
     path = shutil.copyfile(world.files["avi"], tmp_path / "gone.avi")
     [rec] = gone.catalogue.ingest(str(path), cam.id, start=START).added
     Path(path).unlink()
-    r = TestClient(_app(world)).get(f"/media/recording/{rec.id}")
+    start = datetime.fromisoformat(START)
+    case = gone.footage_case(world.work.actor, "MEDIA-GONE", "a missing file", (
+        ScopeWindow(cam.id, start - timedelta(hours=1), start + timedelta(hours=1)),))
+    app = _app(world)
+    app.dependency_overrides[in_case] = lambda: InCase(world.work.ctx, world.work.actor, case)
+    r = TestClient(app).get(f"/media/recording/{rec.id}")
     assert r.status_code == 404 and "missing" in r.text and str(tmp_path) not in r.text

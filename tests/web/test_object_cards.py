@@ -15,7 +15,14 @@ from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
 from retrouve.web import create_app
 from test_objects import U0, U1, _save, _setup
-from web.conftest import PASSWORD, FakeClock, cheap_hasher, login
+from web.conftest import (
+    PASSWORD,
+    FakeClock,
+    case_over_everything,
+    cheap_hasher,
+    login,
+    select_case,
+)
 
 
 @pytest.fixture
@@ -28,12 +35,14 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     link_recordings(services.store, [rec])
     accounts = Accounts(services.store, fixed_clock, cheap_hasher())
     accounts.add("marie", "operator", PASSWORD)
+    case_over_everything(services, ("marie",))
     app = create_app(services, WebSettings(secure_cookies=False), accounts=accounts,
                      clock=FakeClock())
     c = TestClient(app, follow_redirects=False)
     try:
         resp = login(c, "marie")
         assert getattr(resp, "status_code", None) == 303
+        select_case(c, "WEB-1")
         yield c
     finally:
         c.close()

@@ -13,7 +13,16 @@ from retrouve.domain import COLOURS, Camera
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
 from retrouve.web import create_app
-from web.conftest import PASSWORD, Web, cheap_hasher, csrf_of, fixed_clock, login
+from web.conftest import (
+    PASSWORD,
+    Web,
+    case_over_everything,
+    cheap_hasher,
+    csrf_of,
+    fixed_clock,
+    login,
+    select_case,
+)
 
 
 def _hrefs(html: str, prefix: str) -> list[str]:
@@ -171,9 +180,11 @@ def test_admin_analyses_from_the_footage_page(services: Services, tmp_path: Path
     assert report.added
     accounts = Accounts(services.store, fixed_clock, cheap_hasher())
     accounts.add("chief", "admin", PASSWORD)
+    case_over_everything(services, ("chief",), ref="WEB-9")  # an admin sees footage if assigned
     app = create_app(services, WebSettings(secure_cookies=False), accounts=accounts)
     with TestClient(app, follow_redirects=False) as client:
         assert login(client, "chief").status_code == 303  # type: ignore[attr-defined]
+        select_case(client, "WEB-9")
         token = csrf_of(client.get("/footage").text)
         resp = client.post("/footage/analyse", data={"csrf_token": token})
         assert resp.headers["location"] == "/footage?msg=started"

@@ -30,7 +30,7 @@ from retrouve.search.schema import EmptyReason, HitOut
 from retrouve.services import Services
 from retrouve.store.cases import CaseFields
 from retrouve.web.i18n import CATALOGUE, LANGS, WHY_EMPTY_KEYS, why_empty_text
-from web.conftest import Web
+from web.conftest import Web, token_headers
 
 #: Inputs as URL parameters (the API's names); the CLI gets them as ``--name value``.
 CASES: tuple[dict[str, Any], ...] = (
@@ -77,7 +77,7 @@ def test_cli_form_and_api_build_the_same_query(web: Web, populated: Services,
     # The page's limit is clamped to 200 and defaults to the page size: give it explicitly.
     params = {"limit": "20", **params}
     api = web.client()
-    api.headers["Authorization"] = f"Bearer {web.accounts.issue_token('operator')}"
+    api.headers.update(token_headers(web.accounts.issue_token("operator")))
     answer = api.get("/api/search", params=params)
     page = web.login("operator").get("/search", params=params)
     # The CLI searches inside a case (over both cameras), as the operator assigned to it.
@@ -220,7 +220,7 @@ def test_empty_reasons_are_distinct() -> None:
 def test_api_returns_the_reason_code_and_its_english(web: Web, params: dict[str, str],
                                                      code: str | None) -> None:
     api: TestClient = web.client()
-    api.headers["Authorization"] = f"Bearer {web.accounts.issue_token('operator')}"
+    api.headers.update(token_headers(web.accounts.issue_token("operator")))
     got = api.get("/api/search", params=params).json()
     assert got["why_empty_code"] == code
     assert got["why_empty"] == (None if code is None else EmptyReason(code).english)

@@ -18,7 +18,7 @@ from retrouve.config import WebSettings
 from retrouve.services import Services
 from retrouve.store import schema as s
 from retrouve.web import create_app
-from web.conftest import PASSWORD, Web, csrf_of, login
+from web.conftest import CASE, PASSWORD, Web, csrf_of, login, token_headers
 
 #: What an anonymous caller may reach: (method, path) → expected status.
 PUBLIC = {("GET", "/login"): 200, ("GET", "/static/style.css"): 200}
@@ -224,7 +224,7 @@ def test_security_headers(web: Web) -> None:
 def test_disabled_account_cannot_log_in_and_loses_its_session(web: Web) -> None:
     assert login(web.client(), "gone").status_code == 401  # type: ignore[attr-defined]
     web.accounts.add("temp", "operator", PASSWORD)
-    client = web.login("temp")
+    client = web.login("temp", case=None)
     assert client.get("/api/me").status_code == 200
     web.accounts.set_disabled("temp", True)
     assert client.get("/api/me").status_code == 401
@@ -277,10 +277,10 @@ def test_tampered_thumbnail_key_cannot_escape_the_blob_folder(web: Web,
 def test_bearer_token_authenticates_the_api(web: Web) -> None:
     token = web.accounts.issue_token("operator")
     client = web.client()
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = token_headers(token)
     me = client.get("/api/me", headers=auth)
     assert me.status_code == 200 and me.json() == {"name": "operator", "role": "operator",
-                                                   "via": "token"}
+                                                   "via": "token", "case": CASE}
     assert client.get("/api/search?object=car", headers=auth).status_code == 200
     assert client.get("/media/thumb/1", headers=auth).status_code == 200
     assert not client.cookies  # no session was made for a token call
@@ -372,7 +372,7 @@ def test_password_change_ends_sessions_and_revokes_tokens(web: Web) -> None:
 
     name = "rotating"
     web.accounts.add(name, "operator", PASSWORD)
-    client = web.login(name)
+    client = web.login(name, case=None)
     token = web.accounts.issue_token(name)
     assert client.get("/api/me").status_code == 200
     assert web.client().get("/api/me", headers={"authorization": f"Bearer {token}"}

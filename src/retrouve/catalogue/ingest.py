@@ -23,7 +23,7 @@ from retrouve.catalogue.sources import (
     start_from_filename,
     zone,
 )
-from retrouve.domain import Camera, Recording
+from retrouve.domain import Camera, Recording, ScopeWindow
 from retrouve.errors import CatalogueError, MediaError, RecordingTimeError
 from retrouve.store.blobs import safe_name
 from retrouve.store.db import Store
@@ -60,9 +60,11 @@ class Catalogue:
         self.filename_pattern = filename_pattern
         self.start_format = start_format
 
-    def recordings(self, camera_id: str | None = None) -> list[RecordingOverview]:
-        """Recordings with their analysis state (of ``camera_id`` only, when given)."""
-        return recordings_overview(self.store, camera_id)
+    def recordings(self, camera_id: str | None = None,
+                   scope: tuple[ScopeWindow, ...] | None = None) -> list[RecordingOverview]:
+        """Recordings with their analysis state (of ``camera_id`` only, when given; those
+        overlapping a case's ``scope`` only, when given)."""
+        return recordings_overview(self.store, camera_id, scope)
 
     def add_camera(self, camera: Camera) -> bool:
         """Register a camera (validates its time zone). False if it already exists unchanged."""

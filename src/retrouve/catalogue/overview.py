@@ -11,7 +11,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from retrouve.domain import Recording, RecordingStatus
+from retrouve.domain import Recording, RecordingStatus, ScopeWindow
 from retrouve.store.db import Store
 from retrouve.store.records import UnitProgress
 
@@ -35,11 +35,13 @@ class RecordingOverview:
                 "units_failed": p.failed, "units_total": p.total}
 
 
-def recordings_overview(store: Store, camera_id: str | None = None) -> list[RecordingOverview]:
-    """Every recording (of ``camera_id`` only, when given), in the store's order."""
+def recordings_overview(store: Store, camera_id: str | None = None,
+                        scope: tuple[ScopeWindow, ...] | None = None) -> list[RecordingOverview]:
+    """Every recording (of ``camera_id`` only, when given; overlapping ``scope`` only, when
+    given), in the store's order."""
     zones: dict[str, tzinfo] = {c.id: ZoneInfo(c.timezone) for c in store.list_cameras()}
     progress = store.unit_progress()
     return [RecordingOverview(e.recording, e.status, e.error,
                               e.recording.start.astimezone(zones.get(e.recording.camera_id, UTC)),
                               progress.get(e.recording.id, UnitProgress()))
-            for e in store.list_recordings(camera_id)]
+            for e in store.list_recordings(camera_id, scope=scope)]

@@ -69,8 +69,12 @@ class Journal:
 
     def record(self, tx: Tx, actor: Actor, event: j.Event) -> None:
         """Append ``event`` in ``tx``; sign a checkpoint every ``every`` entries."""
-        row = self.store.append_entry(tx, j.seal(event, actor.name, actor.role.value,
-                                                 self.clock()))
+        self.record_as(tx, actor.name, actor.role.value, event)
+
+    def record_as(self, tx: Tx, user: str, role: str, event: j.Event) -> None:
+        """:meth:`record` for someone who is not (yet) an actor: a failed login records the
+        name tried with role ``anonymous``."""
+        row = self.store.append_entry(tx, j.seal(event, user, role, self.clock()))
         if row.seq % self.every == 0:
             self._checkpoint(tx, row.seq, row.hash)
 

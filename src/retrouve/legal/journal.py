@@ -246,6 +246,77 @@ class PurgeRun(Event):
                 "rows": dict(sorted(self.rows.items())), "file": self.file}
 
 
+@dataclass(frozen=True, kw_only=True)
+class LoggedIn(Event):
+    """A web login that succeeded: how (``password``) and the client's address."""
+
+    name: ClassVar[str] = "login"
+    address: str
+
+    def details(self) -> dict[str, Any]:
+        return {"address": self.address}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoginFailed(Event):
+    """A web login refused (wrong name or password, disabled account, throttled): the name
+    tried and the client's address, never the password."""
+
+    name: ClassVar[str] = "login-failed"
+    tried: str
+    address: str
+    reason: str
+
+    def details(self) -> dict[str, Any]:
+        return {"name": self.tried, "address": self.address, "reason": self.reason}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoggedOut(Event):
+    name: ClassVar[str] = "logout"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseSelected(Event):
+    """The user made ``case`` their active case in the web (every later data request of the
+    session works inside its scope)."""
+
+    name: ClassVar[str] = "case-select"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultViewed(Event):
+    """A result looked at inside a case: ``view`` is what was shown (``track`` page or API,
+    ``thumbnail``, ``clip``, whole ``recording``); one entry per view, not per byte range."""
+
+    name: ClassVar[str] = "result-view"
+    view: str
+    track_id: int | None = None
+    recording_id: str | None = None
+
+    def objects(self) -> list[str]:
+        return ([f"track:{self.track_id}"] if self.track_id is not None else []) + (
+            [f"recording:{self.recording_id}"] if self.recording_id is not None else [])
+
+    def details(self) -> dict[str, Any]:
+        return {"view": self.view}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScopeRefused(Event):
+    """A request for an object not inside the active case's scope (or that does not exist:
+    the store query cannot tell them apart, and neither does the answer, a 404). ``route``:
+    the kind of route (``track``, ``thumbnail``, ``clip``, ``recording``, ``similar``…);
+    ``requested``: the id as asked."""
+
+    name: ClassVar[str] = "scope-refused"
+    route: str
+    requested: str
+
+    def details(self) -> dict[str, Any]:
+        return {"route": self.route, "requested": self.requested}
+
+
 def seal(event: Event, user: str, role: str, at: datetime) -> Callable[[int, str | None],
                                                                       JournalRow]:
     """The row builder :meth:`Store.append_entry` calls with the head (seq, prev hash)."""

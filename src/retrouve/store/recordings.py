@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, false, insert, or_, select, update
 
-from retrouve.domain import Camera, Recording, RecordingStatus
+from retrouve.domain import Camera, Recording, RecordingStatus, ScopeWindow
 from retrouve.errors import DuplicateCameraError, UnknownCameraError
 from retrouve.store import schema as s
 from retrouve.store.base import StorePart
@@ -65,11 +65,16 @@ class RecordingsPart(StorePart):
             row = conn.execute(q).first()
         return _recording(row._mapping) if row else None
 
-    def get_recording(self, recording_id: str) -> Recording | None:
+    def get_recording(self, recording_id: str, scope: tuple[ScopeWindow, ...] | None = None,
+                      *, whole: bool = False) -> Recording | None:
+        """The recording, or None. With ``scope`` (a case's windows): None unless it overlaps
+        one of them, or, with ``whole``, lies entirely inside one (the whole file is served
+        only then: it would show footage outside the case otherwise)."""
+        q = select(s.recordings).where(s.recordings.c.id == recording_id)
+        if scope is not None:
+            q = q.where(recording_inside(scope) if whole else recording_overlaps(scope))
         with self._read(f"read recording {recording_id}") as conn:
-            row = conn.execute(
-                select(s.recordings).where(s.recordings.c.id == recording_id)
-            ).first()
+            row = conn.execute(q).first()
         return _recording(row._mapping) if row else None
 
     def add_recording(self, rec: Recording, now: datetime, *, owned: bool = False) -> None:
@@ -89,10 +94,14 @@ class RecordingsPart(StorePart):
             )
 
     def list_recordings(
-        self, camera_id: str | None = None, status: Sequence[RecordingStatus] | None = None
+        self, camera_id: str | None = None, status: Sequence[RecordingStatus] | None = None,
+        scope: tuple[ScopeWindow, ...] | None = None,
     ) -> list[RecordingEntry]:
-        """Recordings with their analysis status and error, ordered by camera and start."""
+        """Recordings with their analysis status and error, ordered by camera and start
+        (with ``scope``: only those overlapping one of its windows)."""
         q = select(s.recordings).order_by(s.recordings.c.camera_id, s.recordings.c.start_utc)
+        if scope is not None:
+            q = q.where(recording_overlaps(scope))
         if camera_id:
             q = q.where(s.recordings.c.camera_id == camera_id)
         if status:
@@ -120,6 +129,25 @@ class RecordingsPart(StorePart):
             statuses = list(conn.execute(q).scalars())
         return AnalysedSpan(len(statuses),
                             sum(1 for x in statuses if x == RecordingStatus.DONE))
+
+
+def recording_overlaps(scope: tuple[ScopeWindow, ...]) -> Any:
+    """SQL condition: the recording overlaps one of the windows on its camera (``false``
+    for none)."""
+    r = s.recordings
+    if not scope:
+        return false()
+    return or_(*(and_(r.c.camera_id == w.camera, r.c.end_utc >= w.start,
+                      r.c.start_utc <= w.end) for w in scope))
+
+
+def recording_inside(scope: tuple[ScopeWindow, ...]) -> Any:
+    """SQL condition: the recording lies entirely inside one window on its camera."""
+    r = s.recordings
+    if not scope:
+        return false()
+    return or_(*(and_(r.c.camera_id == w.camera, r.c.start_utc >= w.start,
+                      r.c.end_utc <= w.end) for w in scope))
 
 
 def recording_anchors(conn: Connection, ids: set[str]) -> dict[str, RecordingAnchor]:

@@ -86,6 +86,16 @@ def in_scope(t: Any, scope: tuple[ScopeWindow, ...]) -> Any:
                       t.c.start_utc <= w.end) for w in scope))
 
 
+def _visible(conn: Connection, track_id: int, scope: tuple[ScopeWindow, ...] | None) -> bool:
+    """Whether track ``track_id`` may be read: always without a scope, else when it lies in
+    it (the unknown id reads as not visible too)."""
+    if scope is None:
+        return True
+    t = s.tracks
+    return conn.execute(select(t.c.id).where(t.c.id == track_id, in_scope(t, scope))
+                        ).first() is not None
+
+
 class TracksPart(StorePart):
     """Stored tracks: writes per unit, ranked reads for search."""
 
@@ -342,9 +352,13 @@ class TracksPart(StorePart):
                     out[int(r.track_id)] = bytes(r.vector)
         return out
 
-    def track_detail(self, track_id: int) -> TrackDetail | None:
-        """Track ``track_id`` with its observations, best attributes and plate, or None."""
+    def track_detail(self, track_id: int, scope: tuple[ScopeWindow, ...] | None = None
+                     ) -> TrackDetail | None:
+        """Track ``track_id`` with its observations, best attributes and plate, or None (also
+        when ``scope`` is given and the track lies outside it)."""
         with self._read(f"read track {track_id}") as conn:
+            if not _visible(conn, track_id, scope):
+                return None
             row = rows_of(conn, [track_id]).get(track_id)
             if row is None:
                 return None
@@ -362,10 +376,14 @@ class TracksPart(StorePart):
             attributes=attrs, plate=track.plate,
         )
 
-    def track_times(self, track_id: int) -> TrackTimes | None:
-        """The recording and times (recording seconds) of a track, or None."""
+    def track_times(self, track_id: int, scope: tuple[ScopeWindow, ...] | None = None
+                    ) -> TrackTimes | None:
+        """The recording and times (recording seconds) of a track, or None (also outside
+        ``scope`` when given)."""
         t = s.tracks
         q = select(t.c.recording_id, t.c.t_start, t.c.t_end, t.c.best_t).where(t.c.id == track_id)
+        if scope is not None:
+            q = q.where(in_scope(t, scope))
         with self._read(f"read times of track {track_id}") as conn:
             row = conn.execute(q).first()
         if row is None:
@@ -373,10 +391,13 @@ class TracksPart(StorePart):
         return TrackTimes(str(row.recording_id), float(row.t_start), float(row.t_end),
                           float(row.best_t))
 
-    def thumbnail_key(self, track_id: int) -> str | None:
-        """The blob key of a track's thumbnail (None: unknown track or no thumbnail)."""
+    def thumbnail_key(self, track_id: int, scope: tuple[ScopeWindow, ...] | None = None
+                      ) -> str | None:
+        """The blob key of a track's thumbnail (None: unknown track, no thumbnail, or a track
+        outside ``scope`` when given)."""
+        q = select(s.tracks.c.thumbnail).where(s.tracks.c.id == track_id)
+        if scope is not None:
+            q = q.where(in_scope(s.tracks, scope))
         with self._read(f"read thumbnail of track {track_id}") as conn:
-            key = conn.execute(
-                select(s.tracks.c.thumbnail).where(s.tracks.c.id == track_id)
-            ).scalar_one_or_none()
+            key = conn.execute(q).scalar_one_or_none()
         return str(key) if key else None

@@ -1,7 +1,11 @@
 """The JSON API under ``/api``, for scripts and the pages' own needs.
 
 Authentication: the session cookie (then POSTs need the ``X-CSRF-Token`` header) or
-``Authorization: Bearer TOKEN`` (``retrouve users token NAME``). Hits use the JSON schema
+``Authorization: Bearer TOKEN`` (``retrouve users token NAME``). Data routes (search, tracks,
+recordings) work inside a case: a session's active case, or the case a token request names
+with ``X-Retrouve-Case: REF``; without one they answer 409 (``{"detail": "no case: ..."}``),
+with a case the user may not work in 403 (unknown case: 400), and an id outside the case's
+scope 404 exactly as an unknown id (journalled as ``scope-refused``). Hits use the JSON schema
 ``retrouve.search.schema.HitOut`` (the CLI's ``search --json``), except that ``thumbnail`` is
 the authenticated URL of the image rather than a path on the server.
 """
@@ -19,7 +23,9 @@ from retrouve.legal.accounts import Accounts
 from retrouve.search.request import WEB_WORDING, SearchRequest
 from retrouve.search.schema import EmptyReason, HitOut
 from retrouve.services import Services
+from retrouve.web import audit
 from retrouve.web.auth import AdminCtx, Ctx
+from retrouve.web.case_scope import CaseCtx, like_in_scope, refused
 from retrouve.web.jobs import AnalysisJob
 from retrouve.web.search_form import api_params_model
 
@@ -53,6 +59,8 @@ class MeOut(BaseModel):
     name: str
     role: str
     via: str
+    #: The case the request names (session's active case or ``X-Retrouve-Case``), unchecked.
+    case: str | None = None
 
 
 class AnalysisStart(BaseModel):
@@ -68,17 +76,22 @@ def _services(request: Request) -> Services:
 # -------------------------------------------------------------------------------- routes
 @router.get("/me", response_model=MeOut, summary="Who am I")
 def me(ctx: Ctx) -> dict[str, Any]:
-    return {"name": ctx.user.name, "role": ctx.role, "via": ctx.via}
+    return {"name": ctx.user.name, "role": ctx.role, "via": ctx.via, "case": ctx.case}
 
 
 @router.get("/search", response_model=SearchOut, summary="Search sightings")
-def search(request: Request, ctx: Ctx, params: Annotated[SearchQueryParams, Q()]) -> SearchOut:
-    """Same filters and hit schema as ``retrouve search --json``."""
+def search(request: Request, work: CaseCtx,
+           params: Annotated[SearchQueryParams, Q()]) -> SearchOut:
+    """Same filters and hit schema as ``retrouve search --json``, inside the case's scope
+    (header ``X-Retrouve-Case: REF`` with a token); journalled."""
     services = _services(request)
     search_request = SearchRequest.from_values(params.model_dump())
+    like_in_scope(request, work, search_request.like)
     outcome = services.search(search_request, lang="en", wording=WEB_WORDING,
-                              text_parser=request.app.state.parse_text)
+                              text_parser=request.app.state.parse_text, case=work.case,
+                              actor=work.actor)
     built, result = outcome.built, outcome.result
+    audit.searched(request, work, (h.track_id for h in result.hits))
     hits = [HitOut.of(h).with_thumbnail(f"/media/thumb/{h.track_id}" if h.thumbnail else None)
             for h in result.hits]
     return SearchOut(hits=hits, why_empty=result.why_empty(),
@@ -88,13 +101,16 @@ def search(request: Request, ctx: Ctx, params: Annotated[SearchQueryParams, Q()]
 
 
 @router.get("/tracks/{track_id}", summary="One track with its observations")
-def track(request: Request, ctx: Ctx, track_id: int) -> dict[str, Any]:
+def track(request: Request, work: CaseCtx, track_id: int) -> dict[str, Any]:
     """A track: wall-clock span (UTC), recording-time span (seconds), best box, attributes,
     plate, and ``observations`` ``[[t, x0, y0, x1, y1, confidence], ...]`` (recording
-    seconds, original-frame pixels)."""
-    d = _services(request).store.track_detail(track_id) if 0 < track_id < 2**62 else None
+    seconds, original-frame pixels). Inside the case's scope only (else 404, as unknown)."""
+    d = (_services(request).store.track_detail(track_id, scope=work.scope)
+         if 0 < track_id < 2**62 else None)
     if d is None:
+        refused(request, work, "api-track", track_id)
         raise HTTPException(404, f"unknown track {track_id}")
+    audit.viewed(request, work, "api-track", track_id=d.id)
     return {
         "track_id": d.id, "camera": d.camera_id, "recording": d.recording_id,
         "object": d.object, "object_confidence": round(d.object_confidence, 4),
@@ -116,9 +132,10 @@ def cameras(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
 
 
 @router.get("/recordings", summary="Recordings with analysis status and progress")
-def recordings(request: Request, ctx: Ctx,
+def recordings(request: Request, work: CaseCtx,
                camera: Annotated[str | None, Q(max_length=128)] = None) -> list[dict[str, Any]]:
-    return [e.to_json() for e in _services(request).catalogue.recordings(camera)]
+    """The recordings overlapping the case's scope."""
+    return [e.to_json() for e in _services(request).catalogue.recordings(camera, work.scope)]
 
 
 @router.get("/analysis", summary="State of the analysis started from the web")

@@ -35,10 +35,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from retrouve import __version__
 from retrouve.config import WebSettings
-from retrouve.errors import CsrfRejected, Forbidden, NotAuthenticated, RetrouveError
+from retrouve.errors import CsrfRejected, Forbidden, NoCaseError, NotAuthenticated, RetrouveError
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
 from retrouve.web import api, files, pages
+from retrouve.web.audit import ViewLog
 from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optional_context
 from retrouve.web.csrf import csrf_guard
 from retrouve.web.i18n import LANG_COOKIE, valid_lang
@@ -126,6 +127,13 @@ def _install_handlers(app: FastAPI) -> None:
         return render(request, "error.html", None, status_code=403, message_key="error.csrf",
                       code=403)
 
+    async def no_case(request: Request, exc: Exception) -> Response:
+        # No case, no processing: pages go to the case chooser, the API says which is missing.
+        if _is_machine(request) or request.method != "GET":
+            return JSONResponse({"detail": str(exc)}, status_code=409)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/case/select?next={quote(target, safe='')}", status_code=303)
+
     async def project_error(request: Request, exc: Exception) -> Response:
         # An InputError is about the request (unknown camera, bad query): its message helps
         # the caller. Anything else is our failure: logged in full, answered generically.
@@ -150,6 +158,7 @@ def _install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfRejected, csrf_rejected)
+    app.add_exception_handler(NoCaseError, no_case)
     # Starlette picks the handler of the nearest class in the exception's MRO, so the access
     # errors above keep their own answers although they are RetrouveErrors too.
     app.add_exception_handler(RetrouveError, project_error)
@@ -206,6 +215,7 @@ def create_app(services: Services, config: WebSettings | None = None, *,
                                       absolute_s=config.session_absolute_s)
     app.state.limiter = LoginLimiter(clock=clock, max_failures=config.login_max_failures,
                                      window_s=config.login_window_s)
+    app.state.views = ViewLog(clock=clock)
     app.state.analysis = AnalysisJob(services.analyser, services.clock)
     app.state.templates = make_templates()
     # Looked up per request (cheap after the first import) so that the text parser, written

@@ -35,6 +35,10 @@ from retrouve.legal.accounts import Accounts, User
 from retrouve.web.i18n import resolve_lang
 
 Clock = Callable[[], float]
+#: The header with which an API token request names its case (``X-Retrouve-Case: REF``).
+CASE_HEADER = "X-Retrouve-Case"
+#: Longest case reference (``retrouve.legal.cases``): a longer header is not a case.
+_MAX_REF = 64
 
 
 @dataclass
@@ -48,6 +52,9 @@ class Session:
     last_seen: float
     #: Wall-clock login time (aware): a password changed after it ends the session.
     logged_in_at: datetime | None = None
+    #: Reference of the case the user works in (``POST /case/select``); checked again on
+    #: every data request (``retrouve.web.case_scope``), so a closed case stops at once.
+    active_case: str | None = None
 
 
 @dataclass
@@ -198,8 +205,10 @@ class RequestContext:
     """The caller of one request.
 
     ``via`` says how they authenticated (``session`` needs CSRF tokens on POST, ``token``
-    does not: a bearer header is never sent implicitly by a browser). ``case`` is the judicial
-    case the user works under; the legal-framework issue fills it in.
+    does not: a bearer header is never sent implicitly by a browser). ``case`` is the
+    reference of the judicial case the user says they work under: the session's active case,
+    or the :data:`CASE_HEADER` of a token request. It is a claim until
+    :func:`retrouve.web.case_scope.in_case` has checked that the user may work in it.
     """
 
     user: User
@@ -257,7 +266,8 @@ def optional_context(request: Request) -> RequestContext | None:
     token = bearer_token(request)
     if token is not None:
         user = accounts.user_for_token(token) if token else None
-        return RequestContext(user, "token", lang) if user else None
+        claimed = (request.headers.get(CASE_HEADER) or "").strip()[:_MAX_REF + 1] or None
+        return RequestContext(user, "token", lang, case=claimed) if user else None
     sess = session_of(request)
     if sess is None or sess.user_id is None:
         return None
@@ -268,7 +278,7 @@ def optional_context(request: Request) -> RequestContext | None:
     if user is None or user.disabled or changed_since:
         state.sessions.drop(sess.id)
         return None
-    return RequestContext(user, "session", lang, sess)
+    return RequestContext(user, "session", lang, sess, case=sess.active_case)
 
 
 def current_context(request: Request) -> RequestContext:

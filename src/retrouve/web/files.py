@@ -17,7 +17,9 @@ from fastapi.responses import FileResponse
 
 from retrouve.errors import NotAuthenticated, StoreError
 from retrouve.services import Services
-from retrouve.web.auth import Ctx, optional_context
+from retrouve.web import audit
+from retrouve.web.auth import optional_context
+from retrouve.web.case_scope import CaseCtx, refused
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 #: name → (media type, served without login).
@@ -31,11 +33,14 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/media/thumb/{track_id}")
-def thumbnail(request: Request, track_id: TrackId, ctx: Ctx) -> FileResponse:
-    """The JPEG thumbnail of a track (a crop around its best box)."""
+def thumbnail(request: Request, track_id: TrackId, work: CaseCtx) -> FileResponse:
+    """The JPEG thumbnail of a track (a crop around its best box), inside the active case's
+    scope only (else 404 as for a track without one, journalled)."""
     services: Services = request.app.state.services
-    key = services.store.thumbnail_key(track_id)
+    key = services.store.thumbnail_key(track_id, scope=work.scope)
     if key is None:
+        if services.store.get_track(track_id, scope=work.scope) is None:
+            refused(request, work, "thumbnail", track_id)
         raise HTTPException(404, "no thumbnail for this track")
     try:
         path = services.store.blobs.path_of(key)
@@ -43,6 +48,7 @@ def thumbnail(request: Request, track_id: TrackId, ctx: Ctx) -> FileResponse:
         raise HTTPException(404, "no thumbnail for this track") from None
     if not path.is_file():
         raise HTTPException(404, "thumbnail file missing")
+    audit.viewed(request, work, "thumbnail", track_id=track_id)
     return FileResponse(path, media_type="image/jpeg",
                         headers={"cache-control": "private, max-age=3600"})
 

@@ -1,9 +1,15 @@
 """Playback routes: a sighting's window, or a whole original, to the browser's ``<video>``.
 
-The router carries **no authentication of its own**; ``create_app`` must include it behind
-the app's auth dependency::
+``create_app`` includes the router behind the app's auth dependency::
 
     app.include_router(media.router, dependencies=[Depends(auth.current_context)])
+
+and every route takes the active case (``case_scope.CaseCtx``: no case, no playback). A track
+or recording the case's scope does not reach is answered as an unknown one (404) and
+journalled (``scope-refused``). Inside the scope, a clip's window is clamped to the case's
+windows, and an original file is range-served only when it lies wholly inside one of them
+(else the window alone is streamed): footage outside the requisition never leaves. Each
+viewing is journalled once (``audit.viewed``), not each byte-range request.
 
 Every file reached here comes from the database (a track id or a recording id looked up in
 the store); nothing in a URL is ever joined to a filesystem path, so path traversal has
@@ -34,7 +40,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from retrouve.domain import Recording
+from retrouve.domain import Recording, ScopeWindow
 from retrouve.errors import MediaError
 from retrouve.services import Services
 from retrouve.store.db import Store
@@ -48,6 +54,8 @@ from retrouve.video.playability import (
     original_target,
 )
 from retrouve.video.window import ClipStream, remux_or_transcode
+from retrouve.web import audit
+from retrouve.web.case_scope import CaseCtx, refused
 from retrouve.web.http_range import file_response
 
 log = logging.getLogger(__name__)
@@ -63,9 +71,27 @@ TrackId = Annotated[int, PathParam(ge=1, le=2**62, description="track id (intege
 RangeHeader = Annotated[str | None, Header(alias="range")]
 
 
-def track_span(store: Store, track_id: int) -> TrackTimes | None:
-    """The recording and times of track ``track_id``, ``None`` if there is no such track."""
-    return store.track_times(track_id)
+def track_span(store: Store, track_id: int, scope: tuple[ScopeWindow, ...] | None = None
+               ) -> TrackTimes | None:
+    """The recording and times of track ``track_id``, ``None`` if there is no such track
+    (or it lies outside ``scope``, when given)."""
+    return store.track_times(track_id, scope=scope)
+
+
+def scope_clamp(window: tuple[float, float], span: TrackTimes, recording: Recording,
+                scope: tuple[ScopeWindow, ...]) -> tuple[float, float]:
+    """``window`` (recording seconds) cut to the case's windows that the track overlaps
+    (their hull) on the recording's camera: the margin never reaches outside the scope."""
+    origin = recording.start.timestamp()  # wall-clock second at recording time 0
+    t0, t1 = origin + span.t_start, origin + span.t_end
+    mine = [w for w in scope if w.camera == recording.camera_id
+            and w.end.timestamp() >= t0 and w.start.timestamp() <= t1]
+    if not mine:
+        return window
+    lo = min(w.start for w in mine).timestamp() - origin
+    hi = max(w.end for w in mine).timestamp() - origin
+    a, b = max(window[0], lo), min(window[1], hi)
+    return a, max(a, b)
 
 
 def clip_window(
@@ -151,18 +177,25 @@ class ClipPlan:
 
 
 def plan_clip(
-    store: Store, span: TrackTimes, policy: PlaybackPolicy, *, ranged: bool
+    store: Store, span: TrackTimes, policy: PlaybackPolicy, *, ranged: bool,
+    scope: tuple[ScopeWindow, ...] | None = None,
 ) -> ClipPlan:
-    """Decide how to serve ``span``'s clip; ``ranged``: the client sent ``Range``.
+    """Decide how to serve ``span``'s clip; ``ranged``: the client sent ``Range``;
+    ``scope``: the case's windows (the window is clamped to them, and the original is
+    served whole only when it lies inside one).
 
     Raises ``HTTPException(404)`` for a recording or file that is gone.
     """
     rec = _recording(store, span.recording_id)
     _size(rec)  # 404 for a missing file before any probing or decoding
     window = clip_window(span, rec)
+    whole = True
+    if scope is not None:
+        window = scope_clamp(window, span, rec, scope)
+        whole = store.get_recording(rec.id, scope, whole=True) is not None
     if rec.is_image:
         return ClipPlan(rec, span, (0.0, 0.0), "image", image_media_type(rec))
-    if ranged and browser_playable(rec, policy):
+    if ranged and whole and browser_playable(rec, policy):
         target = original_target(rec)
         assert target is not None  # browser_playable checked the suffix
         return ClipPlan(rec, span, window, "original", MEDIA_TYPES[target])
@@ -190,29 +223,33 @@ def plan_offset(plan: ClipPlan, policy: PlaybackPolicy) -> tuple[float, str, str
 
 
 def clip_origin(
-    services: Services, detail: _Span, policy: PlaybackPolicy = DEFAULT_POLICY
+    services: Services, detail: _Span, policy: PlaybackPolicy = DEFAULT_POLICY,
+    scope: tuple[ScopeWindow, ...] | None = None,
 ) -> float:
     """Recording seconds at media time 0 of what ``/media/clip/{id}`` sends a ``<video>``
     (which always sends ``Range``) for the track ``detail``: the hook the track page uses
     to place its ``#t=`` fragment and overlay boxes. 0.0 when the clip cannot be played."""
     span = TrackTimes(detail.recording_id, detail.t_start, detail.t_end, detail.best_t)
     try:
-        plan = plan_clip(services.store, span, policy, ranged=True)
+        plan = plan_clip(services.store, span, policy, ranged=True, scope=scope)
         return plan_offset(plan, policy)[0]
     except HTTPException:
         return 0.0
 
 
-def _plan(request: Request, track_id: int, ranged: bool) -> ClipPlan:
+def _plan(request: Request, work: CaseCtx, track_id: int, ranged: bool, route: str
+          ) -> ClipPlan:
     store = _store(request)
-    span = track_span(store, track_id)
+    span = track_span(store, track_id, work.scope)
     if span is None:
+        refused(request, work, route, track_id)
         raise HTTPException(404, "unknown track")
-    return plan_clip(store, span, _policy(request), ranged=ranged)
+    return plan_clip(store, span, _policy(request), ranged=ranged, scope=work.scope)
 
 
 @router.get("/clip/{track_id}", response_class=Response)
-def clip(request: Request, track_id: TrackId, range_: RangeHeader = None) -> Response:
+def clip(request: Request, track_id: TrackId, work: CaseCtx,
+         range_: RangeHeader = None) -> Response:
     """Play a sighting: ``[t_start - 5 s, t_end + 5 s]`` of the track's recording.
 
     With a ``Range`` header (every ``<video>`` sends one) and a browser-playable original,
@@ -220,7 +257,8 @@ def clip(request: Request, track_id: TrackId, range_: RangeHeader = None) -> Res
     the window alone is streamed as fragmented MP4 or WebM (200, no ranges). A still is
     served as its image.
     """
-    plan = _plan(request, track_id, ranged=range_ is not None)
+    plan = _plan(request, work, track_id, ranged=range_ is not None, route="clip")
+    audit.viewed(request, work, "clip", track_id=track_id)
     rec = plan.recording
     if plan.mode in ("image", "original"):
         if plan.media_type is None:
@@ -238,14 +276,14 @@ def clip(request: Request, track_id: TrackId, range_: RangeHeader = None) -> Res
 
 
 @router.get("/clip/{track_id}/info")
-def clip_info(request: Request, track_id: TrackId) -> JSONResponse:
+def clip_info(request: Request, track_id: TrackId, work: CaseCtx) -> JSONResponse:
     """What ``/media/clip/{track_id}`` plays for a ``<video>`` element, as JSON.
 
     ``offset_s`` is the recording second at media time 0; ``window``, ``best_t`` are
     recording seconds; ``seek_s`` is where the player should start (media seconds).
     ``wall_clock_start`` is the recording's first frame (aware ISO-8601).
     """
-    plan = _plan(request, track_id, ranged=True)
+    plan = _plan(request, work, track_id, ranged=True, route="clip")
     offset, mode, media_type = plan_offset(plan, _policy(request))
     rec = plan.recording
     body: dict[str, Any] = {
@@ -261,14 +299,20 @@ def clip_info(request: Request, track_id: TrackId) -> JSONResponse:
 
 
 @router.get("/recording/{recording_id}", response_class=Response)
-def recording(request: Request, recording_id: str, range_: RangeHeader = None) -> Response:
+def recording(request: Request, recording_id: str, work: CaseCtx,
+              range_: RangeHeader = None) -> Response:
     """The whole original file of a recording, as stored: 206 for a ``Range``, else 200.
 
     Read from disk in chunks, never loaded whole. The content type comes from the file's
     suffix (MP4/MOV as ``video/mp4``, WebM, browser images), else
-    ``application/octet-stream``.
+    ``application/octet-stream``. Only a recording lying wholly inside one of the case's
+    windows (else 404, as unknown, and journalled).
     """
-    rec = _recording(_store(request), recording_id)
+    rec = _store(request).get_recording(recording_id[:200], work.scope, whole=True)
+    if rec is None:
+        refused(request, work, "recording", recording_id)
+        raise HTTPException(404, "unknown recording")
+    audit.viewed(request, work, "recording", recording_id=rec.id)
     target = original_target(rec)
     media_type = (
         image_media_type(rec) if rec.is_image

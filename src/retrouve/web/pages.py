@@ -25,13 +25,16 @@ from retrouve.domain import (
     Recording,
     Role,
 )
-from retrouve.errors import AuthError, InputError, LoginThrottled, RetrouveError
+from retrouve.errors import AuthError, CaseError, InputError, LoginThrottled, RetrouveError
 from retrouve.legal.accounts import Accounts
+from retrouve.legal.cases import Actor
 from retrouve.search.engine import SearchResult
 from retrouve.search.request import WEB_WORDING
 from retrouve.services import Services
 from retrouve.store.db import TrackDetail
+from retrouve.web import audit
 from retrouve.web.auth import (
+    CASE_HEADER,
     AdminCtx,
     Ctx,
     LoginLimiter,
@@ -40,6 +43,14 @@ from retrouve.web.auth import (
     cookie_settings,
     optional_context,
     session_of,
+)
+from retrouve.web.case_scope import (
+    CaseCtx,
+    InCase,
+    actor_of,
+    like_in_scope,
+    refused,
+    workable_cases,
 )
 from retrouve.web.i18n import resolve_lang, translator, value_labeller, why_empty_text
 from retrouve.web.search_form import (
@@ -116,6 +127,7 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
     try:
         limiter.attempt(username, address)
     except LoginThrottled as exc:
+        audit.login_failed(request, username, address, "throttled")
         return _login_page(request, error=t("login.throttled", n=exc.retry_after_s),
                            username=username, next_url=safe_next(next), status_code=429,
                            headers={"retry-after": str(exc.retry_after_s)})
@@ -125,9 +137,12 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
     except AuthError:
         limiter.failed(username, address, counted=True)
         log.warning("failed web login (counted by the rate limiter)")
+        audit.login_failed(request, username, address, "refused")
         return _login_page(request, error=t("login.failed"), username=username,
                            next_url=safe_next(next), status_code=401)
     limiter.succeeded(username)
+    # Journalled before the session exists: no login without its entry.
+    audit.logged_in(request, Actor(user.name, user.role), address)
     sessions: SessionStore = state.sessions
     # A fresh session id at login: an id planted before login is worthless after it.
     old = session_of(request)
@@ -140,6 +155,7 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
 
 @router.post("/logout")
 def logout(request: Request, ctx: Ctx) -> Response:
+    audit.logged_out(request, actor_of(ctx))
     sessions: SessionStore = request.app.state.sessions
     sessions.drop(ctx.session.id if ctx.session else None)
     response = _redirect("/login")
@@ -152,6 +168,39 @@ def logout(request: Request, ctx: Ctx) -> Response:
 @router.get("/")
 def home(ctx: Ctx) -> Response:
     return _redirect("/search")
+
+
+# ------------------------------------------------------------------------ active case
+def _case_page(request: Request, ctx: Ctx, next_url: str, error: str | None = None,
+               status_code: int = 200) -> Response:
+    return render(request, "case_select.html", ctx, status_code=status_code,
+                  choices=workable_cases(_services(request), ctx), next_url=next_url,
+                  error=error)
+
+
+@router.get("/case/select", response_class=HTMLResponse)
+def case_select_page(request: Request, ctx: Ctx, next: str = "/search") -> Response:
+    """The case chooser: where data pages send a session without an active case."""
+    return _case_page(request, ctx, safe_next(next))
+
+
+@router.post("/case/select")
+def case_select(request: Request, ctx: Ctx, case: Annotated[str, Form(max_length=64)],
+                next: Annotated[str, Form(max_length=2000)] = "/search") -> Response:
+    """Make ``case`` the session's active case, if the user may work in it (the CLI's rule:
+    open, assigned, a role that works on footage); journalled (``case-select``)."""
+    if ctx.session is None:
+        raise InputError(f"an API token names its case with the {CASE_HEADER} header")
+    actor = actor_of(ctx)
+    try:
+        found = _services(request).cases.work(actor, case)
+    except CaseError as exc:
+        t = translator(ctx.lang)
+        return _case_page(request, ctx, safe_next(next), t("case.refused", msg=str(exc)),
+                          status_code=exc.http_status)
+    audit.case_selected(request, actor, found.ref)
+    ctx.session.active_case = found.ref
+    return _redirect(safe_next(next))
 
 
 # ----------------------------------------------------------------------------- search
@@ -170,7 +219,10 @@ class _Lookups:
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, ctx: Ctx) -> Response:
+def search_page(request: Request, work: CaseCtx) -> Response:
+    """Search inside the active case's scope (the store query's filter); each search is
+    journalled with its structured query and hits."""
+    ctx = work.ctx
     services = _services(request)
     config = request.app.state.config
     t = translator(ctx.lang)
@@ -184,11 +236,14 @@ def search_page(request: Request, ctx: Ctx) -> Response:
                             "next_url": None}
     if submitted:
         try:
+            like_in_scope(request, work, params.like)
             outcome = services.search(params, lang=ctx.lang, wording=WEB_WORDING,
                                       default_zone=zone,
                                       text_parser=request.app.state.parse_text,
-                                      spread=config.timeline_hits)
+                                      spread=config.timeline_hits, case=work.case,
+                                      actor=work.actor)
             built, result = outcome.built, outcome.result
+            audit.searched(request, work, (h.track_id for h in result.hits))
         except InputError as exc:  # the operator's search is at fault; failures reach the 500
             view["error"] = t("search.error", msg=str(exc))
         else:
@@ -235,7 +290,7 @@ def _results_view(request: Request, params: SearchParams, query: Any, result: Se
 
 
 # --------------------------------------------------------------------------- sequence
-def _neighbours(request: Request, ctx: Ctx, track_id: int) -> dict[str, str | None]:
+def _neighbours(request: Request, work: InCase, track_id: int) -> dict[str, str | None]:
     """Previous/next hit and the results page of the search the user came from, re-run
     around the ``pos`` it passed (None when absent or when the results have changed)."""
     qp = request.query_params
@@ -252,9 +307,10 @@ def _neighbours(request: Request, ctx: Ctx, track_id: int) -> dict[str, str | No
     first = max(0, pos - 1)
     try:
         built = build_query(replace(params, offset=first, limit=pos - first + 2), services,
-                            lang=ctx.lang, default_zone=site_zone(services),
+                            lang=work.ctx.lang, default_zone=site_zone(services),
                             text_parser=request.app.state.parse_text)
-        hits = services.searcher.search(built.query, built.order).hits
+        # Inside the case too (not journalled: the page view is, and the search was).
+        hits = services.searcher.search(built.query, built.order, scope=work.scope).hits
     except RetrouveError:
         return out
     here = pos - first
@@ -268,7 +324,7 @@ def _neighbours(request: Request, ctx: Ctx, track_id: int) -> dict[str, str | No
     return out
 
 
-def clip_origin(request: Request, detail: TrackDetail) -> float:
+def clip_origin(request: Request, detail: TrackDetail, work: InCase) -> float:
     """Recording seconds at the clip's time 0. The media module may serve a cut and say where
     it starts with ``clip_origin(services, detail) -> float``; otherwise the clip is taken to
     be on the recording's own time base."""
@@ -276,21 +332,27 @@ def clip_origin(request: Request, detail: TrackDetail) -> float:
         return 0.0
     module: Any = importlib.import_module("retrouve.web.media")
     hook = getattr(module, "clip_origin", None)
-    return float(hook(_services(request), detail)) if callable(hook) else 0.0
+    return float(hook(_services(request), detail, scope=work.scope)) if callable(hook) else 0.0
 
 
 @router.get("/track/{track_id}", response_class=HTMLResponse)
-def track_page(request: Request, track_id: int, ctx: Ctx) -> Response:
+def track_page(request: Request, track_id: int, work: CaseCtx) -> Response:
+    """A track inside the active case (else 404 as unknown, journalled); the view is
+    journalled once (it covers the clip the page plays and its thumbnail)."""
+    ctx = work.ctx
     services = _services(request)
-    detail = services.store.track_detail(track_id) if 0 < track_id < 2**62 else None
+    detail = (services.store.track_detail(track_id, scope=work.scope)
+              if 0 < track_id < 2**62 else None)
     if detail is None:
+        refused(request, work, "track", track_id)
         return render(request, "error.html", ctx, status_code=404, message_key="error.404",
                       code=404)
     recording = services.store.get_recording(detail.recording_id)
     camera = services.store.get_camera(detail.camera_id) or Camera(detail.camera_id,
                                                                    detail.camera_id, "UTC")
     zone = ZoneInfo(camera.timezone)
-    origin = clip_origin(request, detail)
+    audit.viewed(request, work, "track", track_id=detail.id, covers=("clip", "thumbnail"))
+    origin = clip_origin(request, detail, work)
     player = {
         "origin": origin,
         "width": recording.width if recording else 0,
@@ -304,7 +366,7 @@ def track_page(request: Request, track_id: int, ctx: Ctx) -> Response:
         rec_start=recording.start.astimezone(zone) if recording else None,
         has_player=request.app.state.has_player,
         video_src=f"/media/clip/{detail.id}#t={max(0.0, detail.t_start - LEAD_IN_S - origin):.2f}",
-        player=player, nav=_neighbours(request, ctx, track_id),
+        player=player, nav=_neighbours(request, work, track_id),
         overlay=thumbnail_overlay(detail.box, recording.width, recording.height)
         if recording else None,
         similar_url="/search?" + urlencode({"like": detail.id}),
@@ -313,10 +375,14 @@ def track_page(request: Request, track_id: int, ctx: Ctx) -> Response:
 
 # ---------------------------------------------------------------------------- footage
 @router.get("/footage", response_class=HTMLResponse)
-def footage_page(request: Request, ctx: Ctx) -> Response:
+def footage_page(request: Request, work: CaseCtx) -> Response:
+    """The recordings of the active case's scope (those overlapping one of its windows) and
+    their cameras."""
+    ctx = work.ctx
     services = _services(request)
-    cameras = services.store.list_cameras()
-    rows = services.catalogue.recordings()
+    rows = services.catalogue.recordings(scope=work.scope)
+    in_case = {w.camera for w in work.scope}
+    cameras = [c for c in services.store.list_cameras() if c.id in in_case]
     job = request.app.state.analysis
     state = job.state()
     counts: dict[str, int] = {}

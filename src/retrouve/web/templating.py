@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from retrouve.web.auth import RequestContext
+from retrouve.web.case_scope import workable_cases
 from retrouve.web.i18n import LANGS, labeller, resolve_lang, translator, value_labeller
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -46,6 +47,22 @@ def _switch_url(request: Request, lang: str) -> str:
     return f"{request.url.path}?{urlencode([*pairs, ('lang', lang)])}"
 
 
+def _switcher(request: Request, ctx: RequestContext | None) -> dict[str, Any]:
+    """The header's case switcher: the cases the user may work in and the active one."""
+    if ctx is None or ctx.session is None:
+        return {"case_choices": [], "active_case": None}
+    choices = workable_cases(request.app.state.services, ctx)
+    active = next((c for c in choices if c.ref == ctx.case), None)
+    return {"case_choices": choices, "active_case": active,
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
+
+
+def short(text: str, n: int = 40) -> str:
+    """``text`` cut to ``n`` characters (an ellipsis when cut)."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
 def render(request: Request, name: str, ctx: RequestContext | None, *,
            status_code: int = 200, csrf_token: str | None = None,
            headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
@@ -58,6 +75,7 @@ def render(request: Request, name: str, ctx: RequestContext | None, *,
         "csrf_token": csrf_token if csrf_token is not None else (ctx.csrf_token if ctx else ""),
         "switch_url": _switch_url(request, other),
         "fmt_dt": lambda d: format_datetime(d, lang), "fmt_s": format_seconds,
+        "short": short, **_switcher(request, ctx),
     }
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, {**base, **context},

@@ -1,0 +1,132 @@
+"""Journal entries of the web: logins (and failures), logouts, case selection, result views.
+
+Every entry is written before the answer goes out; if it cannot be written the request fails
+(no action without its entry). Views are journalled once per viewing, not per request: a
+``<video>`` element sends many byte-range requests for one clip and a results page loads a
+thumbnail per hit, so :class:`ViewLog` remembers, per user, case and object, when a view was
+last journalled and skips repeats within :attr:`ViewLog.window_s` (monotonic seconds). A
+search marks its hits' thumbnails as seen (the ``search`` entry lists them) and a track page
+its thumbnail and clip (the ``result-view`` entry of the page covers what it plays).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from retrouve.legal import journal as j
+from retrouve.legal.cases import Actor
+from retrouve.services import Services
+from retrouve.web.case_scope import InCase
+
+#: The role written for a failed login (the name tried is no actor yet).
+ANONYMOUS = "anonymous"
+
+
+@dataclass
+class ViewLog:
+    """Which (user, case, view, object) were journalled recently; bounded in memory."""
+
+    clock: Callable[[], float] = time.monotonic
+    window_s: float = 600.0
+    max_keys: int = 100_000
+    _seen: OrderedDict[tuple[str, str, str, str], float] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def first(self, key: tuple[str, str, str, str]) -> bool:
+        """True (and remember it) unless ``key`` was seen within the window."""
+        now = self.clock()
+        with self._lock:
+            last = self._seen.get(key)
+            if last is not None and now - last < self.window_s:
+                return False
+            self._remember(key, now)
+            return True
+
+    def forget(self, key: tuple[str, str, str, str]) -> None:
+        """Undo :meth:`first` when the entry could not be written (retry next time)."""
+        with self._lock:
+            self._seen.pop(key, None)
+
+    def seen(self, keys: Iterable[tuple[str, str, str, str]]) -> None:
+        """Mark views as journalled (by an entry that covers them)."""
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                self._remember(key, now)
+
+    def _remember(self, key: tuple[str, str, str, str], now: float) -> None:
+        # Caller holds the lock.
+        self._seen[key] = now
+        self._seen.move_to_end(key)
+        while len(self._seen) > self.max_keys:
+            self._seen.popitem(last=False)
+
+
+def _services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def _views(request: Request) -> ViewLog:
+    log: ViewLog = request.app.state.views
+    return log
+
+
+def viewed(request: Request, work: InCase, view: str, *, track_id: int | None = None,
+           recording_id: str | None = None, covers: tuple[str, ...] = ()) -> None:
+    """Journal that ``work``'s user viewed a track (or a whole recording) as ``view``, unless
+    the same view was journalled within the window. ``covers``: other views of the same track
+    this one shows (a track page plays its clip), marked as seen."""
+    obj = f"track:{track_id}" if track_id is not None else f"recording:{recording_id}"
+    user, ref = work.actor.name, work.case.ref
+    views = _views(request)
+    key = (user, ref, view, obj)
+    if views.first(key):
+        event = j.ResultViewed(case=ref, view=view, track_id=track_id,
+                               recording_id=recording_id)
+        try:
+            with _services(request).journal.action(work.actor, event,
+                                                   f"journal a {view} view in case {ref}"):
+                pass
+        except BaseException:
+            views.forget(key)
+            raise
+    views.seen((user, ref, other, obj) for other in covers)
+
+
+def searched(request: Request, work: InCase, track_ids: Iterable[int]) -> None:
+    """After a journalled search: its hits' thumbnails count as viewed (the entry lists them)."""
+    _views(request).seen((work.actor.name, work.case.ref, "thumbnail", f"track:{i}")
+                         for i in track_ids)
+
+
+def logged_in(request: Request, actor: Actor, address: str) -> None:
+    with _services(request).journal.action(actor, j.LoggedIn(address=address),
+                                           f"journal the login of {actor.name}"):
+        pass
+
+
+def login_failed(request: Request, tried: str, address: str, reason: str) -> None:
+    """Journal a refused login: the name tried (as the entry's user, role ``anonymous``)."""
+    services = _services(request)
+    event = j.LoginFailed(tried=tried, address=address, reason=reason)
+    with services.store.transaction("journal a failed login") as tx:
+        services.journal.record_as(tx, tried, ANONYMOUS, event)
+
+
+def logged_out(request: Request, actor: Actor) -> None:
+    with _services(request).journal.action(actor, j.LoggedOut(),
+                                           f"journal the logout of {actor.name}"):
+        pass
+
+
+def case_selected(request: Request, actor: Actor, ref: str) -> None:
+    with _services(request).journal.action(actor, j.CaseSelected(case=ref),
+                                           f"journal {actor.name} selecting case {ref}"):
+        pass

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,11 @@ from argon2 import PasswordHasher
 from clips import RED, Moving, make_clip
 from conftest import fixed_clock, make_services
 from retrouve.config import Settings, WebSettings
-from retrouve.domain import Camera
+from retrouve.domain import Camera, ScopeWindow
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
 from retrouve.web import create_app
+from web.conftest import CASE, open_case
 
 REPO = Path(__file__).resolve().parents[2]
 #: Screenshots and other files a CI job keeps (ignored by git).
@@ -117,6 +119,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     env = LiveServer("", services)
     accounts.add(env.admin, "admin", PASSWORD)
     accounts.add(env.operator, "operator", PASSWORD)
+    # No case, no processing: the operator works in a case covering the clip's hour.
+    start = datetime.fromisoformat("2026-01-04T10:00:00+01:00")
+    open_case(services, CASE, (ScopeWindow(CAMERA.id, start, start + timedelta(hours=1)),),
+              (env.operator,), purpose="Vol à l'arraché rue de l'Essai")
     # Plain HTTP on loopback: the Secure cookie flag would stop the browser sending it.
     app = create_app(services, WebSettings(secure_cookies=False), accounts=accounts)
     sock = _free_socket()

@@ -29,7 +29,11 @@ def log_in(page: Any, name: str, password: str) -> None:
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", password)
     page.click("form[action='/login'] button[type=submit]")
+    # No active case yet: the chooser, which brings us back to the search page.
+    page.wait_for_url(re.compile(r"/case/select\?next=%2Fsearch$"))
+    page.click("form.case-choose button[type=submit]")
     page.wait_for_url(re.compile(r"/search$"))
+    assert "WEB-1" in page.inner_text("header .case-active")
 
 
 def media_state(page: Any) -> dict[str, Any]:

@@ -159,3 +159,4 @@ def test_openapi_is_behind_login_and_documents_search(web: Web, api: TestClient)
 def test_api_docs_page_lists_operations(web: Web) -> None:
     page = web.login("operator").get("/api/docs")
     assert page.status_code == 200 and "/api/search" in page.text
+    assert "X-Retrouve-Case: RÉF" in page.text  # how a token names its case

@@ -192,6 +192,11 @@ _FR: dict[str, str] = {
     "api.title": "API JSON",
     "api.intro": "Authentification : cookie de session, ou en-tête « Authorization: Bearer "
                  "JETON » (jeton créé par « retrouve users token NOM »).",
+    "api.case": "Pas d'affaire, pas de traitement : la recherche, les séquences et les "
+                "enregistrements ne répondent que dans une affaire. Avec un jeton, nommez-la "
+                "par l'en-tête « X-Retrouve-Case: RÉF » (sinon 409 ; affaire non attribuée : "
+                "403). Un identifiant hors du périmètre de l'affaire répond 404, comme un "
+                "identifiant inconnu, et le refus est journalisé.",
     "api.schema": "Schéma OpenAPI (JSON)",
     "api.method": "Méthode",
     "api.path": "Chemin",
@@ -367,6 +372,10 @@ _EN: dict[str, str] = {
     "api.title": "JSON API",
     "api.intro": "Authentication: the session cookie, or an “Authorization: Bearer TOKEN” "
                  "header (token made by “retrouve users token NAME”).",
+    "api.case": "No case, no processing: search, tracks and recordings answer only inside a "
+                "case. With a token, name it with the header “X-Retrouve-Case: REF” (else "
+                "409; a case not assigned to you: 403). An id outside the case's scope "
+                "answers 404, like an unknown id, and the refusal is journalled.",
     "api.schema": "OpenAPI schema (JSON)",
     "api.method": "Method",
     "api.path": "Path",

@@ -54,15 +54,19 @@ import httpx
 from sqlalchemy import func, insert, select
 
 from retrouve.config import Settings
-from retrouve.domain import Camera
+from retrouve.domain import Camera, LegalBasis, Role, ScopeWindow
+from retrouve.legal.cases import Actor
 from retrouve.services import Services, build_services
 from retrouve.store import schema as s
+from retrouve.store.cases import CaseFields
 from retrouve.vision.plates.confusions import fold
 from retrouve.web.search_form import SearchParams, build_query, load_parse_text, site_zone
 
 CAMERAS = 20
 DAYS = 7
 PASSWORD = "load-test-password"
+#: The case the benchmark's operators work in (``open_bench_case``).
+BENCH_CASE = "BENCH"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -373,6 +377,13 @@ class Operator:
         if resp.status_code != 303:
             self.errors.append(f"login: {resp.status_code}")
             return False
+        # The session made at login has its own CSRF token: read it from the chooser.
+        token = CSRF.search(client.get("/case/select").text)
+        chosen = client.post("/case/select", data={
+            "case": BENCH_CASE, "csrf_token": token.group(1) if token else ""})
+        if chosen.status_code != 303:
+            self.errors.append(f"case select: {chosen.status_code}")
+            return False
         return True
 
 
@@ -420,9 +431,26 @@ def add_operators(data_dir: Path, n: int) -> list[str]:
         for name in names:
             if accounts.get(name) is None:
                 accounts.add(name, "operator", PASSWORD)
+        open_bench_case(svc, names)
         return names
     finally:
         svc.close()
+
+
+def open_bench_case(svc: Services, names: list[str]) -> None:
+    """No case, no processing: case ``BENCH_CASE`` over every camera and day, assigned to the
+    operators (so the run measures the search *with* its journal entry)."""
+    chief = Actor("bench-supervisor", Role.SUPERVISOR)
+    if svc.store.get_case(BENCH_CASE) is None:
+        t0 = first_day()
+        scope = tuple(ScopeWindow(c.id, t0, t0 + timedelta(days=DAYS))
+                      for c in svc.store.list_cameras())
+        svc.cases.create(chief, CaseFields(
+            ref=BENCH_CASE, basis=LegalBasis.ART_60_1, procedure_number=BENCH_CASE,
+            authority="bench", authority_service="bench", authority_contact="",
+            received_at=datetime.now(UTC), purpose="web load benchmark"), scope, tuple(names))
+    else:
+        svc.cases.assign(chief, BENCH_CASE, tuple(names))
 
 
 def cpu_of(pid: int) -> float:

@@ -17,6 +17,7 @@ import retrouve.errors as errors_module
 from conftest import make_services
 from retrouve.cli import cli
 from retrouve.config import Settings, WebSettings
+from retrouve.domain import Camera
 from retrouve.errors import (
     AccessError,
     AccountError,
@@ -55,6 +56,7 @@ from retrouve.search.engine import Searcher
 from retrouve.services import Services
 from retrouve.store.db import Store
 from retrouve.web import create_app
+from web.conftest import case_over_everything, token_headers
 
 #: Every project error class, one instance each, with its HTTP status and CLI exit code.
 CASES: list[tuple[RetrouveError, int, int]] = [
@@ -78,7 +80,7 @@ CASES: list[tuple[RetrouveError, int, int]] = [
     (AccountError("unknown user 'bob'"), 400, 2),
     (AuthError("unknown user or wrong password"), 400, 2),
     (CaseError("unknown case 'PV-1'"), 400, 2),
-    (NoCaseError("search needs a case"), 400, 2),
+    (NoCaseError("search needs a case"), 409, 2),
     (SourceChanged("cam.mp4 changed since ingest"), 400, 2),
     (OutOfScope("track 12 is not in case PV-1"), 404, 2),
     (NotPermitted("user 'bob' (operator) may not create-case"), 403, 2),
@@ -144,7 +146,7 @@ def test_http_status(raising_client: TestClient, i: int,
         # Our failures: a generic answer (no internals to the client), the detail in the log.
         assert str(exc) not in detail
         assert str(exc) in caplog.text
-    elif status in (400, 403):
+    elif status in (400, 403, 409):
         assert detail in (str(exc), "CSRF token missing or wrong")
     if status == 401:
         assert resp.headers["www-authenticate"] == "Bearer"
@@ -209,6 +211,8 @@ def test_search_page_tells_bad_input_from_failure(services: Services,
     accounts = Accounts(services.store, services.clock, PasswordHasher(1, 8, 1))
     accounts.add("op", "operator", "correct horse battery")
     token = accounts.issue_token("op")
+    services.catalogue.add_camera(Camera("cam1", "Rue", "Europe/Paris"))
+    case_over_everything(services, ("op",))
 
     def fails(self: Searcher, *args: object, **kwargs: object) -> None:
         raise failure
@@ -216,7 +220,7 @@ def test_search_page_tells_bad_input_from_failure(services: Services,
     monkeypatch.setattr(Searcher, "search", fails)
     app = create_app(services, accounts=accounts)
     with TestClient(app, base_url="https://testserver") as client:
-        resp = client.get("/search?object=car", headers={"authorization": f"Bearer {token}"})
+        resp = client.get("/search?object=car", headers=token_headers(token))
     assert resp.status_code == status
     assert ("mauve" in resp.text) == (status == 200)
     assert "locked" not in resp.text

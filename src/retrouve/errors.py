@@ -16,7 +16,7 @@
     │   ├── EvaluationError          a malformed evaluation dataset or query file
     │   ├── AccountError             bad user name, role or password; unknown or disabled user
     │   ├── CaseError                a requisition refused or unknown, a case that forbids it
-    │   │   ├── NoCaseError          a data command without a case ("no case, no processing")
+    │   │   ├── NoCaseError          a data command without a case ("no case, no processing"): 409
     │   │   ├── OutOfScope           a track outside the case's scope, or none: 404
     │   │   └── NotPermitted         the user's role or assignment does not allow it: 403
     │   ├── SourceChanged            an export refused: the recording changed since ingest
@@ -137,7 +137,11 @@ class SourceChanged(InputError):
 
 
 class NoCaseError(CaseError):
-    """A data command (analyse, search) ran without a case: no case, no processing."""
+    """A data command (analyse, search) ran without a case: no case, no processing. The web
+    answers 409 (the request lacks its case; nothing is wrong with who asks) or sends a
+    page to the case chooser."""
+
+    http_status: ClassVar[int] = 409
 
 
 class NotPermitted(CaseError):

@@ -128,9 +128,13 @@ def _install_handlers(app: FastAPI) -> None:
                       code=403)
 
     async def no_case(request: Request, exc: Exception) -> Response:
-        # No case, no processing: pages go to the case chooser, the API says which is missing.
-        if _is_machine(request) or request.method != "GET":
-            return JSONResponse({"detail": str(exc)}, status_code=409)
+        # No case, no processing: pages go to the case chooser, the API (and a token, which
+        # has no chooser) says which is missing.
+        ctx = getattr(request.state, "context", None)
+        if (_is_machine(request) or request.method != "GET"
+                or getattr(ctx, "via", None) == "token"):
+            assert isinstance(exc, NoCaseError)
+            return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/case/select?next={quote(target, safe='')}", status_code=303)
 

@@ -300,6 +300,8 @@ def test_scope_clamp_cuts_the_margin_at_the_window() -> None:
     scope = (ScopeWindow("camA", start + timedelta(seconds=8), start + timedelta(seconds=30)),
              ScopeWindow("camB", start, start + timedelta(hours=1)))
     assert scope_clamp((5.0, 17.0), span, rec, scope) == (8.0, 17.0)
+    elsewhere = (ScopeWindow("camB", start, start + timedelta(hours=1)),)
+    assert scope_clamp((5.0, 17.0), span, rec, elsewhere) == (5.0, 5.0)
 
 
 # ----------------------------------------------------------------------------- journal

@@ -87,7 +87,8 @@ def scope_clamp(window: tuple[float, float], span: TrackTimes, recording: Record
     mine = [w for w in scope if w.camera == recording.camera_id
             and w.end.timestamp() >= t0 and w.start.timestamp() <= t1]
     if not mine:
-        return window
+        # Cannot happen after the scoped lookup of the track; should it, show nothing.
+        return window[0], window[0]
     lo = min(w.start for w in mine).timestamp() - origin
     hi = max(w.end for w in mine).timestamp() - origin
     a, b = max(window[0], lo), min(window[1], hi)

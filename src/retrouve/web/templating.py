@@ -53,8 +53,10 @@ def _switcher(request: Request, ctx: RequestContext | None) -> dict[str, Any]:
         return {"case_choices": [], "active_case": None}
     choices = workable_cases(request.app.state.services, ctx)
     active = next((c for c in choices if c.ref == ctx.case), None)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # From the chooser (or a case page) switching leads to the search page, not back there.
     return {"case_choices": choices, "active_case": active,
-            "here": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
+            "here": "/search" if request.url.path.startswith("/case") else here}
 
 
 def short(text: str, n: int = 40) -> str:

@@ -15,6 +15,7 @@ from typing import Final
 from fastapi import Request
 
 from retrouve.search.schema import EmptyReason
+from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 
 LANGS: Final[tuple[str, ...]] = ("fr", "en")
 DEFAULT_LANG: Final = "fr"
@@ -347,6 +348,10 @@ _EN: dict[str, str] = {
     "api.summary": "Description",
     "api.params": "Parameters",
 }
+
+# The case and journal pages' strings (``i18n_cases.py``).
+_FR.update(CASES_FR)
+_EN.update(CASES_EN)
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}

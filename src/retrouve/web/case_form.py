@@ -115,9 +115,12 @@ def parse_rows(rows: Sequence[ScopeRow], cameras: Mapping[str, Camera]
         try:
             a = form_time(row.start, zone, f"{what} ({row.camera}) from")
             b = form_time(row.end, zone, f"{what} ({row.camera}) to")
-            windows.append(parse_scope(f"{row.camera}:{a.isoformat()}/{b.isoformat()}"))
+            # The CLI's text, in the camera's zone: its messages then quote what was typed.
+            z = ZoneInfo(zone)
+            windows.append(parse_scope(f"{row.camera}:{a.astimezone(z).isoformat()}/"
+                                       f"{b.astimezone(z).isoformat()}"))
         except InputError as exc:
-            errors.append(str(exc))
+            errors.append(f"{what}: {exc}" if str(exc).startswith("scope ") else str(exc))
     return tuple(windows), errors
 
 

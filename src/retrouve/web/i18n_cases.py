@@ -49,7 +49,7 @@ CASES_FR: Final[dict[str, str]] = {
                        "ignorées ; une heure qui n'existe pas ou existe deux fois (changement "
                        "d'heure) est refusée.",
     "case.windows": "Fenêtres",
-    "case.assigned": "Opérateurs affectés",
+    "case.assigned": "Personnes affectées",
     "case.nobody": "personne",
     "case.no_users": "Aucun compte affectable.",
     "case.created": "Ouvert",
@@ -63,7 +63,7 @@ CASES_FR: Final[dict[str, str]] = {
     "case.no_marks": "Aucun résultat marqué dans ce dossier.",
     "case.amendments": "Modifications du périmètre",
     "case.no_amendments": "Aucune modification.",
-    "case.assign": "Affecter des opérateurs",
+    "case.assign": "Affecter des personnes",
     "case.assign_submit": "Affecter",
     "case.assign_none": "Choisissez au moins un compte à affecter.",
     "case.all_assigned": "Tous les comptes affectables le sont déjà.",
@@ -83,6 +83,7 @@ CASES_FR: Final[dict[str, str]] = {
                   "s'applique aussitôt ; s'il l'élargit, un second superviseur doit "
                   "l'approuver.",
     "amend.reason": "Motif (réquisition complémentaire)",
+    "amend.reason_col": "Motif",
     "amend.submit": "Demander la modification",
     "amend.state": "État",
     "amend.scope": "Périmètre demandé",
@@ -168,7 +169,7 @@ CASES_EN: Final[dict[str, str]] = {
     "case.scope_hint": "Times in each camera's zone. Empty rows are ignored; a time that "
                        "does not exist or happens twice (clock change) is refused.",
     "case.windows": "Windows",
-    "case.assigned": "Assigned operators",
+    "case.assigned": "Assigned users",
     "case.nobody": "nobody",
     "case.no_users": "No account to assign.",
     "case.created": "Opened",
@@ -182,7 +183,7 @@ CASES_EN: Final[dict[str, str]] = {
     "case.no_marks": "No result marked in this case.",
     "case.amendments": "Scope changes",
     "case.no_amendments": "No change.",
-    "case.assign": "Assign operators",
+    "case.assign": "Assign users",
     "case.assign_submit": "Assign",
     "case.assign_none": "Choose at least one account to assign.",
     "case.all_assigned": "Every assignable account already is.",
@@ -201,6 +202,7 @@ CASES_EN: Final[dict[str, str]] = {
     "amend.hint": "Give the whole scope after the change. If it narrows the scope it "
                   "applies at once; if it widens it, a second supervisor must approve it.",
     "amend.reason": "Reason (the amended requisition)",
+    "amend.reason_col": "Reason",
     "amend.submit": "Ask for the change",
     "amend.state": "State",
     "amend.scope": "Scope asked for",

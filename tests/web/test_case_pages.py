@@ -20,6 +20,7 @@ from retrouve.legal.cases import Actor
 from retrouve.services import Services
 from retrouve.store.cases import CaseRecord
 from retrouve.web import case_pages
+from retrouve.web.auth import RequestContext
 from web.conftest import PASSWORD, T0, Web, cheap_hasher, csrf_of, fixed_clock
 
 #: cam1 is in Europe/Paris: 10:00 local is T0 (09:00 UTC); its tracks lie 10–70 s after T0.
@@ -311,3 +312,40 @@ def test_close_then_archive(web: Web, populated: Services) -> None:
     assert _case(populated, "W/10").status.value == "archived"
     assert _actions(populated, "W/10")[-2:] == ["case-status", "case-status"]
     assert sup.get("/cases/NOPE").status_code == 404
+
+
+def test_mark_form_macro_as_the_track_page_includes_it(web: Web, populated: Services) -> None:
+    """The include the track page gets at merge: the macro posts what ``/cases/REF/marks``
+    reads, and shows the mark in force."""
+    from retrouve.web.i18n import translator
+    from retrouve.web.templating import make_templates
+
+    env = make_templates().env
+    tmpl = env.from_string('{% from "_mark_form.html" import mark_form with context %}'
+                           '{{ mark_form(ref, 1, "tok", current, "/track/1") }}')
+    empty = tmpl.render(t=translator("fr"), ref="W-11", current=None)
+    assert 'action="/cases/W-11/marks"' in empty and 'name="track_id" value="1"' in empty
+    assert 'name="csrf_token" value="tok"' in empty and 'name="next" value="/track/1"' in empty
+    assert 'value="relevant"' in empty and 'value="not-relevant"' in empty
+    assert "Marqué par" not in empty
+    sup, op = web.login("supervisor"), web.login("operator")
+    assert _create(sup, "W-11").status_code == 303  # type: ignore[attr-defined]
+    _post(op, "/cases/W-11", "/cases/W-11/marks",
+          {"track_id": "1", "mark": "not-relevant", "note": "autre voiture"})
+    [current] = populated.cases.marks(Actor("operator", Role.OPERATOR), "W-11")
+    user = web.accounts.require("operator")
+    ctx = RequestContext(user, "session", "fr")
+    assert case_pages.mark_in_force(populated, ctx, "W-11", 1) == current
+    assert case_pages.mark_in_force(populated, ctx, "W-11", 2) is None
+    outsider = RequestContext(web.accounts.require("admin"), "session", "fr")
+    assert case_pages.mark_in_force(populated, outsider, "W-11", 1) is None  # not assigned
+    shown = tmpl.render(t=translator("en"), ref="W-11", current=current)
+    assert "Marked by operator:" in shown and "<strong>Not relevant</strong>" in shown
+    assert 'value="autre voiture"' in shown
+
+
+def test_case_pages_need_a_login(web: Web) -> None:
+    anon = web.client()
+    for url in ("/cases", "/cases/new", "/cases/W-1", "/journal", "/cases/W-1/coverage.pdf"):
+        resp = anon.get(url)
+        assert resp.status_code == 303 and resp.headers["location"].startswith("/login")

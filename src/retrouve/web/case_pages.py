@@ -40,7 +40,7 @@ from retrouve.legal.permissions import Right, allowed, require
 from retrouve.services import Services
 from retrouve.store.cases import CaseRecord
 from retrouve.store.journal import EntryFilter, JournalRow
-from retrouve.store.marks import MarkKind
+from retrouve.store.marks import Mark, MarkKind
 from retrouve.web.auth import Ctx, RequestContext
 from retrouve.web.case_form import (
     CaseForm,
@@ -113,6 +113,17 @@ def _refused(request: Request, ctx: RequestContext, exc: InputError,
     code = status or exc.http_status
     return render(request, "case_refused.html", ctx, status_code=code, code=code,
                   message=str(exc))
+
+
+def mark_in_force(services: Services, ctx: RequestContext, ref: str, track_id: int
+                  ) -> Mark | None:
+    """The mark in force on ``track_id`` in case ``ref`` for the track page's
+    ``mark_form(…, current_mark)`` (None: unmarked, or the user may not read the case)."""
+    try:
+        marks = services.cases.marks(_actor(ctx), ref)
+    except InputError:
+        return None
+    return next((m for m in marks if m.track_id == track_id), None)
 
 
 # ------------------------------------------------------------------------------ list
@@ -444,4 +455,4 @@ def journal_export(request: Request, ctx: Ctx, data: Form) -> Response:
                     headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-__all__ = ["router"]
+__all__ = ["mark_in_force", "router"]

@@ -240,6 +240,11 @@ def test_auditor_reads_the_journal_but_never_footage(web: Web, populated: Servic
     last = list(populated.store.journal_entries())[-1]
     assert last.action == "journal-read" and last.user == "audit"
     assert json.loads(last.details_json)["filters"] == {"action": "case-create", "case": "W-7"}
+    # Times, in the site's zone: the fixed clock journals everything at 2026-01-05 13:00 CET.
+    assert "Aucune entrée." in audit.get("/journal?from=2026-01-05T13:00:01").text
+    assert "Aucune entrée." not in audit.get("/journal?from=2026-01-05T13:00:00").text
+    assert "Aucune entrée." in audit.get("/journal?to=2026-01-05T12:59:59").text
+    assert "Case W-7" in audit.get("/cases/W-7?lang=en").text
     bad = audit.get("/journal?from=yesterday")
     assert bad.status_code == 200 and "is not a date and time" in bad.text
     # An operator does not read the journal.

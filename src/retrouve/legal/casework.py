@@ -34,7 +34,7 @@ from retrouve.legal.signing import SigningKey, signature_checker
 from retrouve.store.base import Tx
 from retrouve.store.cases import AmendmentRecord, CaseFields, CaseRecord
 from retrouve.store.db import Store
-from retrouve.store.journal import CheckpointRow
+from retrouve.store.journal import CheckpointRow, EntryFilter, JournalRow
 from retrouve.store.marks import Mark, MarkKind
 
 
@@ -109,6 +109,22 @@ class Journal:
         entries = (j.entry_json(r) for r in self.store.journal_entries())
         checkpoints = [j.checkpoint_json(c) for c in self.store.journal_checkpoints()]
         return j.verify_chain(entries, checkpoints, signature_checker(self.key.public))
+
+    def read(self, actor: Actor, f: EntryFilter, *, before: int | None = None,
+             limit: int = 50) -> list[JournalRow]:
+        """A page of entries matching ``f``, newest first (auditor, supervisor); the reading
+        is journalled with its filters (the entry is written after the page is read, so it
+        is not on it)."""
+        require(actor.name, actor.role, Right.READ_JOURNAL)
+        rows = self.store.journal_page(f, before=before, limit=limit)
+        filters = {k: (j.iso(v) if isinstance(v, datetime) else str(v))
+                   for k, v in vars(f).items() if v is not None}
+        if before is not None:
+            filters["before"] = str(before)
+        with self.action(actor, j.JournalRead(case=f.case, filters=filters, shown=len(rows)),
+                         "journal a reading of the journal"):
+            pass
+        return rows
 
     def export(self, actor: Actor, case: str, out: Path, time_from: datetime | None = None,
                time_to: datetime | None = None) -> dict[str, Any]:

@@ -225,6 +225,20 @@ class JournalExported(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class JournalRead(Event):
+    """Someone read the journal (the auditor's page): the filters of what they listed and
+    how many entries were shown. The journal holds queries and names: reading it is a
+    consultation too."""
+
+    name: ClassVar[str] = "journal-read"
+    filters: dict[str, str]
+    shown: int
+
+    def details(self) -> dict[str, Any]:
+        return {"filters": dict(sorted(self.filters.items())), "shown": self.shown}
+
+
+@dataclass(frozen=True, kw_only=True)
 class PurgeRun(Event):
     """One recording purged by the retention rules (``retrouve.legal.purge``): the rule, the
     certificate's id and what it destroyed (row counts per table, the file's fate)."""

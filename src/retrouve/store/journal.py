@@ -48,6 +48,17 @@ class CheckpointRow:
     signature: str
 
 
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which entries to list: each field None matches all; times aware, inclusive."""
+
+    case: str | None = None
+    user: str | None = None
+    action: str | None = None
+    at_from: datetime | None = None
+    at_to: datetime | None = None
+
+
 #: Builds the row to append from the head: (next seq, previous entry's hash) → row.
 Seal = Callable[[int, str | None], JournalRow]
 
@@ -110,6 +121,32 @@ class JournalPart(StorePart):
         with self._read("read the journal") as conn:
             rows = [_row(r._mapping) for r in conn.execute(q)]
         yield from rows
+
+    def journal_page(self, f: EntryFilter, *, before: int | None = None, limit: int = 50
+                     ) -> list[JournalRow]:
+        """At most ``limit`` entries matching ``f``, newest first, with ``seq < before`` when
+        given (the cursor of the next page: the last seq of this one)."""
+        j = s.journal_entries
+        q = select(j).order_by(j.c.seq.desc()).limit(limit)
+        for column, value in ((j.c.case_ref, f.case), (j.c.user_name, f.user),
+                              (j.c.action, f.action)):
+            if value is not None:
+                q = q.where(column == value)
+        if f.at_from is not None:
+            q = q.where(j.c.at >= f.at_from)
+        if f.at_to is not None:
+            q = q.where(j.c.at <= f.at_to)
+        if before is not None:
+            q = q.where(j.c.seq < before)
+        with self._read("read a page of the journal") as conn:
+            return [_row(r._mapping) for r in conn.execute(q)]
+
+    def journal_actions(self) -> list[str]:
+        """The distinct actions the journal holds, sorted (the filter's choices)."""
+        j = s.journal_entries
+        with self._read("list the journal's actions") as conn:
+            return [str(a) for a in conn.execute(select(j.c.action).distinct()
+                                                 .order_by(j.c.action)).scalars()]
 
     def journal_checkpoints(self) -> list[CheckpointRow]:
         c = s.journal_checkpoints

@@ -38,7 +38,7 @@ from retrouve.config import WebSettings
 from retrouve.errors import CsrfRejected, Forbidden, NoCaseError, NotAuthenticated, RetrouveError
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from retrouve.web import api, files, pages
+from retrouve.web import api, case_pages, files, pages
 from retrouve.web.audit import ViewLog
 from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optional_context
 from retrouve.web.csrf import csrf_guard
@@ -228,6 +228,7 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.add_middleware(HeadersMiddleware, secure_cookies=config.secure_cookies)
     _install_handlers(app)
     app.include_router(pages.router)
+    app.include_router(case_pages.router)
     app.include_router(files.router)
     app.include_router(api.router)
     app.state.has_player = _include_media(app)

@@ -15,6 +15,7 @@ from typing import Final
 from fastapi import Request
 
 from retrouve.search.schema import EmptyReason
+from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 
 LANGS: Final[tuple[str, ...]] = ("fr", "en")
 DEFAULT_LANG: Final = "fr"
@@ -142,6 +143,7 @@ _FR: dict[str, str] = {
     "track.seen": "Vu du {start} au {end}",
     "track.object": "{object} (confiance {conf} %)",
     "track.attributes": "Attributs",
+    "track.mark": "Pertinence pour l'affaire",
     "track.plate": "Plaque lue",
     "track.plate_alternatives": "autres lectures possibles",
     "track.no_video": "Votre navigateur ne peut pas lire cette vidéo.",
@@ -322,6 +324,7 @@ _EN: dict[str, str] = {
     "track.seen": "Seen from {start} to {end}",
     "track.object": "{object} (confidence {conf} %)",
     "track.attributes": "Attributes",
+    "track.mark": "Relevance to the case",
     "track.plate": "Plate read",
     "track.plate_alternatives": "other possible reads",
     "track.no_video": "Your browser cannot play this video.",
@@ -382,6 +385,10 @@ _EN: dict[str, str] = {
     "api.summary": "Description",
     "api.params": "Parameters",
 }
+
+# The case and journal pages' strings (``i18n_cases.py``).
+_FR.update(CASES_FR)
+_EN.update(CASES_EN)
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}

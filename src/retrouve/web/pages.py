@@ -353,6 +353,9 @@ def track_page(request: Request, track_id: int, work: CaseCtx) -> Response:
     zone = ZoneInfo(camera.timezone)
     audit.viewed(request, work, "track", track_id=detail.id, covers=("clip", "thumbnail"))
     origin = clip_origin(request, detail, work)
+    # The mark in force for the mark form (the case pages own the POST route and its rules).
+    current_mark = next((m for m in services.cases.marks(work.actor, work.case.ref)
+                         if m.track_id == detail.id), None)
     player = {
         "origin": origin,
         "width": recording.width if recording else 0,
@@ -370,6 +373,7 @@ def track_page(request: Request, track_id: int, work: CaseCtx) -> Response:
         overlay=thumbnail_overlay(detail.box, recording.width, recording.height)
         if recording else None,
         similar_url="/search?" + urlencode({"like": detail.id}),
+        case_ref=work.case.ref, current_mark=current_mark,
     )
 
 

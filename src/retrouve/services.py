@@ -50,6 +50,7 @@ from retrouve.vision.models import (
     run_description,
 )
 from retrouve.vision.packs import InstalledPack, PackRegistry, packs_dir
+from retrouve.wallclock import site_zone
 
 
 def utc_now() -> datetime:
@@ -87,6 +88,15 @@ class Services:
         """The retention purge over this store, journal, settings and clock."""
         return Retention(self.store, self.journal, self.settings.retention, self.clock)
 
+    def operator_zone(self) -> str:
+        """The operator time zone (IANA): ``site.time_zone``, else the zone all registered
+        cameras share, else Europe/Paris (:func:`retrouve.wallclock.site_zone`). Read per
+        call, so a camera registered since is taken into account."""
+        configured = self.settings.site.time_zone
+        if configured:
+            return configured
+        return site_zone(None, (c.timezone for c in self.store.list_cameras()))
+
     def search(self, request: SearchRequest, *, lang: str, wording: Wording,
                default_zone: str | None = None,
                text_parser: Callable[[], ParseText | None] = load_parse_text,
@@ -98,10 +108,12 @@ class Services:
         In a ``case`` (with its ``actor``, already allowed by ``cases.work``): only tracks
         inside the case's scope (the store query's filter), and the search is journalled
         (the structured query and the hit count); if the entry cannot be written the search
-        fails and its hits are not returned.
+        fails and its hits are not returned. Times without an offset are read in the
+        request's ``operator_zone``, else ``default_zone``, else :meth:`operator_zone`.
         """
         outcome = run_search(self.searcher, request, clock=self.clock, lang=lang,
-                             wording=wording, default_zone=default_zone,
+                             wording=wording,
+                             default_zone=default_zone or self.operator_zone(),
                              text_parser=text_parser, spread=spread,
                              scope=case.scope if case is not None else None)
         if case is not None and actor is not None:

@@ -10,7 +10,8 @@ import sys
 import click
 from rich.table import Table
 
-from retrouve.cli.io import console, emit, err, open_services
+from retrouve.cli.io import console, emit, err, open_services, operator_zone
+from retrouve.wallclock import show_time
 
 
 @click.command()
@@ -31,8 +32,9 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
         report = svc.catalogue.ingest(source, camera_id, start)
 
         def text() -> None:
+            zone = operator_zone(ctx, svc)
             for r in report.added:
-                console.print(f"added    {r.id}  {r.start.isoformat()}  {r.duration_s:.1f}s  "
+                console.print(f"added    {r.id}  {show_time(r.start, zone)}  {r.duration_s:.1f}s  "
                               f"{r.width}x{r.height} {r.codec}  {r.path}", highlight=False)
             for r in report.skipped:
                 console.print(f"known    {r.id}  {r.path}", highlight=False)

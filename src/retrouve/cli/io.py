@@ -23,11 +23,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from retrouve.config import load_settings
 from retrouve.domain import UnitResult
-from retrouve.errors import NoCaseError, RetrouveError
+from retrouve.errors import InputError, NoCaseError, RetrouveError
 from retrouve.legal.cases import Actor
 from retrouve.legal.casework import resolve_actor
 from retrouve.services import Services, build_services
 from retrouve.store.cases import CaseRecord
+from retrouve.wallclock import DEFAULT_ZONE, zone_of
 
 console = Console()
 err = Console(stderr=True)
@@ -79,6 +80,27 @@ def open_services(ctx: click.Context, *, create: bool = False, **overrides: Any
         fail("interrupted: finished work is saved; run the same command again to resume", 130)
     finally:
         services.close()
+
+
+def operator_zone(ctx: click.Context, svc: Services | None = None,
+                  given: str | None = None) -> str:
+    """The zone this command shows and reads times in: ``given`` (a command's own ``--tz``),
+    else the group's ``--tz``, else the site's (:meth:`Services.operator_zone`; without
+    services, ``site.time_zone`` or Europe/Paris). An unknown zone fails (exit 2)."""
+    name = given or (ctx.obj or {}).get("zone")
+    if not name:
+        if svc is not None:
+            name = svc.operator_zone()
+        else:
+            try:
+                name = load_settings().site.time_zone or DEFAULT_ZONE
+            except RetrouveError as exc:
+                fail(str(exc), exc.exit_code)
+    try:
+        zone_of(name)
+    except InputError as exc:
+        fail(str(exc))
+    return name
 
 
 def case_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -9,10 +9,10 @@ still differs between front ends is passed in, not re-implemented:
 
 * **wording**: how the time fields and the way to give a zone are named in error messages
   (``--from``/``a --camera`` on the command line, ``from``/``a camera`` on the web);
-* **default zone** of times typed without an offset when no camera is given (the pages use the
-  first registered camera's; the CLI and the API have none and refuse such times);
-* **language** of the free-text summary, and the **operator zone** free text is read in (the
-  CLI's ``--tz``; the web reads it in the camera's zone).
+* **operator zone** typed times and free text are read in (the CLI's ``--tz``, else the
+  site's ``site.time_zone`` through ``Services.search``; never a camera's, so the order of
+  cameras cannot change the window);
+* **language** of the free-text summary.
 
 Free text goes through ``retrouve.search.text_query.parse_text`` (loaded by
 :func:`load_parse_text`); explicit fields win over what the text says about the same field.
@@ -101,10 +101,11 @@ WEB_WORDING: Final = Wording("from", "to", "a camera")
 class SearchRequest:
     """A search as an operator typed it: strings as given (blank fields None), not validated.
 
-    ``time_from``/``time_to`` are ISO-8601 text, read in the first camera's zone when they
-    carry no offset. ``text`` is free text (French or English). ``operator_zone`` (IANA) is
-    the zone free text's times ("hier 14h") are read in; None: the first camera's, else the
-    front end's default zone, else UTC. ``like`` is a track id (find similar).
+    ``time_from``/``time_to`` are ISO-8601 text, read in the operator zone when they carry
+    no offset. ``text`` is free text (French or English). ``operator_zone`` (IANA) is the
+    zone typed times and free text's times ("hier 14h") are read in, whichever cameras are
+    searched; None: the front end's default zone (``Services.search``: the site's operator
+    zone), else UTC for free text. ``like`` is a track id (find similar).
 
     The fields other than ``operator_zone`` are the criteria of
     ``retrouve.search.criteria.CRITERIA`` (a test keeps the two equal).
@@ -190,17 +191,21 @@ def build_query(request: SearchRequest, cameras: CameraLookup, *, clock: Callabl
                 text_parser: Callable[[], ParseText | None] = load_parse_text) -> BuiltQuery:
     """The :class:`Query` for ``request``.
 
-    Checks every camera exists (``UnknownCameraError``), reads the times in the first
-    camera's zone (else ``default_zone``; none: a time without an offset is a ``QueryError``
-    worded with ``wording``), then merges the free text: fields the request sets win over the
-    text's. ``clock`` (aware now) and ``text_parser`` are only called for free text; ``lang``
-    is the summary's language. Paging and order are the request's, never the text's. The
-    query is not validated here: ``Searcher.search`` does that.
+    Checks every camera exists (``UnknownCameraError``), reads the times in the request's
+    ``operator_zone`` (else ``default_zone``; none: a time without an offset is a
+    ``QueryError`` worded with ``wording``; a time the zone skips or repeats at a
+    daylight-saving change is a ``QueryError`` naming the offsets to give), then merges the
+    free text: fields the request sets win over the text's. ``clock`` (aware now) and
+    ``text_parser`` are only called for free text; ``lang`` is the summary's language.
+    Paging and order are the request's, never the text's. The query is not validated here:
+    ``Searcher.search`` does that.
     """
     cams = tuple(dict.fromkeys(request.cameras))
-    zone = cameras.require_camera(cams[0]).timezone if cams else default_zone
-    for cam in cams[1:]:
+    for cam in cams:
         cameras.require_camera(cam)
+    # One operator zone for every camera: reading times in the first camera's zone made the
+    # order of --camera options change the window searched.
+    zone = request.operator_zone or default_zone
     base = Query(
         cameras=cams,
         time_from=parse_wall_time(request.time_from, zone, wording.time_from, wording.zone_hint),

@@ -216,9 +216,15 @@ def test_search_text_shows_its_interpretation(tmp_path: Path) -> None:
     assert reading["query"] == {"object": "van", "colour": "white", "plate": "FG*"}
     assert reading["unknown"] == []
     text = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--text",
-               "voiture rouge zorglub")
+               "voiture rouge zorglub", "--lang", "en")
     assert text.exit_code == 0, text.output
-    assert "understood" in text.output and "zorglub" in flat(text.output)
+    assert "understood: Vehicle: car" in flat(text.output)
+    assert "ignored: zorglub" in flat(text.output)  # no image-text pack to rank by it
+    # The lines follow --lang; the default is French in Europe/Paris.
+    french = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--text",
+                 "voiture rouge zorglub")
+    assert "compris : Véhicule: voiture" in flat(french.output)
+    assert "ignoré : zorglub" in flat(french.output)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "retrouve")

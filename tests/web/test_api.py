@@ -160,3 +160,15 @@ def test_openapi_is_behind_login_and_documents_search(web: Web, api: TestClient)
 def test_api_docs_page_lists_operations(web: Web) -> None:
     page = web.login("operator").get("/api/docs")
     assert page.status_code == 200 and "/api/search" in page.text
+
+
+def test_ignored_words_and_the_make_fallback_are_answered(web: Web, api: TestClient) -> None:
+    got = api.get("/api/search", params={"text": "Renault Clio grise zorglub"}).json()
+    assert got["ignored"] == ["Renault", "Clio", "zorglub"]
+    assert got["notices"][0].startswith("make/model is not available")
+    assert got["understood"].startswith("Vehicle: car · colour: grey")
+    refused = api.get("/api/search", params={"text": "zzzz qqqq"})
+    assert refused.status_code == 400 and "nothing searchable" in refused.json()["detail"]
+    page = web.login("operator").get("/search", params={"text": "voiture zorglub"})
+    assert page.status_code == 200
+    assert "Ignoré (ne change pas la recherche) : zorglub" in page.text

@@ -13,12 +13,13 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from retrouve.cli.io import case_option, console, emit, in_case, open_services, operator_zone
 from retrouve.domain import Hit
 from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
-from retrouve.search.request import CLI_WORDING, SearchRequest, operator_lang
+from retrouve.search.request import CLI_WORDING, SearchRequest, ignored_line, operator_lang
 from retrouve.search.schema import hit_json
 from retrouve.wallclock import camera_note, local_iso, show_time
 
@@ -78,14 +79,20 @@ def search(ctx: click.Context, /, case_ref: str | None, tz_name: str | None,
                              case=case, actor=actor)
         built, result = outcome.built, outcome.result
         interpretation = built.reading()
+        words = _WORDS[lang]
         if built.text_unparsed and not as_json:
-            console.print("[yellow]free-text parsing is not available:[/yellow] "
-                          "the text is searched as is")
+            console.print(f"[yellow]{words['unparsed']}[/yellow]", highlight=False)
         if interpretation is not None and not as_json:
-            console.print(f"[bold]understood:[/bold] {interpretation['describe']}")
-            if interpretation["unknown"]:
-                console.print("[yellow]not understood:[/yellow] "
-                              + " ".join(interpretation["unknown"]))
+            console.print(f"[bold]{words['understood']}[/bold] "
+                          f"{escape(str(interpretation['describe']))}", highlight=False)
+            for notice in built.notices:
+                console.print(f"[yellow]{escape(notice)}[/yellow]", highlight=False)
+            line = ignored_line(built, lang)
+            if line:
+                console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+            ranked = [w for w in interpretation["unknown"] if w not in built.ignored]
+            if ranked:
+                console.print(f"{words['ranked']} {escape(', '.join(ranked))}", highlight=False)
 
         def text() -> None:
             if not result.hits:
@@ -108,6 +115,18 @@ def search(ctx: click.Context, /, case_ref: str | None, tz_name: str | None,
             payload["interpretation"] = interpretation
         emit(as_json, payload, text)
 
+
+
+#: The command's own lines, in ``--lang``.
+_WORDS: dict[str, dict[str, str]] = {
+    "fr": {"understood": "compris :",
+           "unparsed": "l'analyse du texte libre n'est pas disponible : le texte est cherché "
+                       "tel quel",
+           "ranked": "non compris, gardé pour la ressemblance image :"},
+    "en": {"understood": "understood:",
+           "unparsed": "free-text parsing is not available: the text is searched as is",
+           "ranked": "not understood, kept for image matching:"},
+}
 
 
 def _start(hit: Hit, zone: str, lang: str) -> str:

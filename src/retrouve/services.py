@@ -153,14 +153,16 @@ class Services:
         return self.cases.work(actor, ref)
 
     def analyse_case(self, actor: Actor, case: CaseRecord, progress: Progress | None = None,
-                     recording_ids: tuple[str, ...] = ()) -> AnalysisReport:
+                     recording_ids: tuple[str, ...] = (),
+                     started: Callable[[int], None] | None = None) -> AnalysisReport:
         """Analyse the footage inside ``case``'s scope only; journalled before (nothing is
-        decoded unless the entry is written) and after (the run and its counts)."""
+        decoded unless the entry is written) and after (the run and its counts).
+        ``progress`` and ``started`` as in :meth:`Analyser.analyse`."""
         with self.journal.action(actor, journal_events.AnalysisStarted(
                 case=case.ref, scope=case.scope), f"journal an analysis in case {case.ref}"):
             pass
         report = self.analyser.analyse(list(recording_ids) or None, progress=progress,
-                                       scope=case.scope)
+                                       scope=case.scope, started=started)
         with self.journal.action(actor, journal_events.AnalysisFinished(
                 case=case.ref, run_id=report.run_id, report=report.to_json()),
                 f"journal an analysis in case {case.ref}"):

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from retrouve.config import load_settings
+from retrouve.config import Settings, load_settings
 from retrouve.domain import UnitResult
 from retrouve.errors import InputError, NoCaseError, RetrouveError
 from retrouve.legal.cases import Actor
@@ -61,14 +61,7 @@ def open_services(ctx: click.Context, *, create: bool = False, **overrides: Any
     """
     try:
         settings = load_settings(data_dir=(ctx.obj or {}).get("data_dir"), **overrides)
-        if not settings.data_dir.is_dir():
-            if not create:
-                fail(f"data folder {settings.data_dir} does not exist "
-                     "(set by --data-dir, RETROUVE_DATA_DIR, data_dir in the settings file, "
-                     "or the default ~/.local/share/retrouve); create it by registering "
-                     "footage (`retrouve cameras add`, `retrouve ingest`, `retrouve demo`) "
-                     "or pass the right --data-dir")
-            err.print(f"new data folder: {escape(str(settings.data_dir))}", highlight=False)
+        check_data_dir(settings, create=create)
         services = build_services(settings)
     except RetrouveError as exc:
         fail(str(exc), exc.exit_code)
@@ -103,6 +96,20 @@ def operator_zone(ctx: click.Context, svc: Services | None = None,
     return name
 
 
+def check_data_dir(settings: Settings, *, create: bool) -> None:
+    """Fail (exit 2) naming the folder and where it comes from when the data folder is
+    missing, unless the command registers data (``create``): then say it is new."""
+    if settings.data_dir.is_dir():
+        return
+    if not create:
+        fail(f"data folder {settings.data_dir} does not exist "
+             "(set by --data-dir, RETROUVE_DATA_DIR, data_dir in the settings file, "
+             "or the default ~/.local/share/retrouve); create it by registering "
+             "footage (`retrouve cameras add`, `retrouve ingest`, `retrouve demo`) "
+             "or pass the right --data-dir")
+    err.print(f"new data folder: {escape(str(settings.data_dir))}", highlight=False)
+
+
 def case_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--case REF`` (or ``RETROUVE_CASE``): the case a data command works in."""
     return click.option("--case", "case_ref", envvar="RETROUVE_CASE",
@@ -125,23 +132,39 @@ def in_case(ctx: click.Context, svc: Services, ref: str | None, what: str
     return actor, svc.cases.work(actor, ref)
 
 
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[int, int, UnitResult], None]]:
-    """A ``progress(done, total, result)`` callback drawing a bar on stderr, failures above it.
+class UnitProgress:
+    """The analysis progress of one command: :meth:`start` with the number of units (before
+    the first runs, so the bar never says ``0/?``), then one call per finished unit
+    (``progress(done, total, result)``, the runner's ``Progress``). Without a bar
+    (``--json``) it prints nothing."""
 
-    ``enabled=False`` (``--json``) yields a callback that prints nothing.
-    """
+    def __init__(self, bar: Progress | None = None) -> None:
+        self._bar = bar
+        self._task = bar.add_task("planning", total=None) if bar is not None else None
+
+    def start(self, units: int) -> None:
+        """``units`` work units are about to run."""
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, total=units, completed=0,
+                             description=f"analysing {units} unit{'s' if units != 1 else ''}")
+
+    def __call__(self, done: int, total: int, result: UnitResult) -> None:
+        if self._bar is None or self._task is None:
+            return
+        self._bar.update(self._task, completed=done, total=total,
+                         description=f"done {escape(result.unit_id)}")
+        if result.error:
+            self._bar.console.print(f"[red]failed[/] {escape(result.unit_id)}: "
+                                    f"{escape(result.error)}", highlight=False)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[UnitProgress]:
+    """A :class:`UnitProgress` drawing a bar on stderr (units done of the real total, time
+    left), failures printed above it. ``enabled=False`` (``--json``) prints nothing."""
     if not enabled:
-        yield lambda done, total, result: None
+        yield UnitProgress()
         return
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeRemainingColumn(), console=err) as bar:
-        task = bar.add_task("analysing", total=None)
-
-        def update(done: int, total: int, result: UnitResult) -> None:
-            bar.update(task, completed=done, total=total)
-            if result.error:
-                bar.console.print(f"[red]failed[/] {result.unit_id}: {result.error}",
-                                  highlight=False)
-
-        yield update
+        yield UnitProgress(bar)

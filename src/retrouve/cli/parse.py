@@ -62,7 +62,7 @@ def parse(ctx: click.Context, text: tuple[str, ...], zone: str | None, lang: str
     text has nothing to search for or a time window ends before it starts.
     """
     tz = ZoneInfo(operator_zone(ctx, None, zone))
-    chosen = cast(Lang | None, lang)
+    chosen = cast(Lang | None, lang or (ctx.obj or {}).get("lang"))
     try:
         parsed = parse_text(" ".join(text), now=datetime.now(UTC), tz=tz, lang=chosen)
     except QueryError as exc:

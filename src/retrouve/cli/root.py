@@ -1,5 +1,5 @@
-"""The ``retrouve`` group: global options (``--data-dir``, ``--user``, ``--tz``, ``-v``,
-``--version``) and logging.
+"""The ``retrouve`` group: global options (``--data-dir``, ``--user``, ``--tz``, ``--lang``,
+``-v``, ``--version``) and logging.
 
 The command modules define their commands apart; ``retrouve.cli`` adds them to this group, so
 no command module imports another's and nothing here imports a command.
@@ -31,10 +31,13 @@ from retrouve import __version__
               help="Operator time zone (IANA, e.g. Europe/Paris) that times are shown and "
                    "typed times read in [default: site.time_zone, else the cameras' common "
                    "zone, else Europe/Paris].")
+@click.option("--lang", type=click.Choice(["fr", "en"]),
+              help="Language of what commands say about a search (\"understood\", ignored "
+                   "words, fallbacks) [default: fr in Europe/Paris, else en].")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, user: str, zone: str | None,
-        verbose: int) -> None:
+        lang: str | None, verbose: int) -> None:
     """Retrouve: search recorded CCTV footage by object type and colour.
 
     \b
@@ -56,3 +59,4 @@ def cli(ctx: click.Context, data_dir: Path | None, user: str, zone: str | None,
     ctx.obj["data_dir"] = data_dir
     ctx.obj["user"] = user
     ctx.obj["zone"] = zone
+    ctx.obj["lang"] = lang

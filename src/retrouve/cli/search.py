@@ -57,7 +57,8 @@ def criteria_options(command: FC) -> FC:
                    "group's --tz, else site.time_zone, else the cameras' common zone, else "
                    "Europe/Paris].")
 @click.option("--lang", type=click.Choice(["fr", "en"]),
-              help="Language of the \"understood\" line [default: fr in Europe/Paris, else en].")
+              help="Language of the \"understood\" lines [default: the group's --lang, else fr "
+                   "in Europe/Paris, else en].")
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON (times in the "
               "camera's zone, plus start_local/end_local in the operator's).")
 @click.pass_context
@@ -71,7 +72,7 @@ def search(ctx: click.Context, /, case_ref: str | None, tz_name: str | None,
     """
     with open_services(ctx) as svc:
         zone_name = operator_zone(ctx, svc, tz_name)
-        lang = lang or operator_lang(zone_name)
+        lang = lang or (ctx.obj or {}).get("lang") or operator_lang(zone_name)
         request = SearchRequest.from_values(criteria, operator_zone=zone_name)
         offset = request.offset
         actor, case = in_case(ctx, svc, case_ref, "search")

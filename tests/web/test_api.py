@@ -172,3 +172,23 @@ def test_ignored_words_and_the_make_fallback_are_answered(web: Web, api: TestCli
     page = web.login("operator").get("/search", params={"text": "voiture zorglub"})
     assert page.status_code == 200
     assert "Ignoré (ne change pas la recherche) : zorglub" in page.text
+
+
+def test_pages_show_the_operator_zone_and_the_camera_time(web: Web) -> None:
+    # Cameras in Paris and UTC: the site's operator zone is the default, Europe/Paris.
+    client = web.login("operator")
+    html = client.get("/search?object=bus").text
+    assert "heure locale (Europe/Paris)" in html
+    # The UTC camera's bus, 09:00:05 UTC: Paris time first, the camera's beside it.
+    assert "04/01/2026 10:00:05 CET (caméra 09:00:05 UTC)" in html
+    # A time typed without an offset is Paris time whichever camera comes first.
+    first = client.get("/api/search", headers={"Authorization":
+                       f"Bearer {web.accounts.issue_token('operator')}"},
+                       params=[("camera", "cam2"), ("camera", "cam1"),
+                               ("from", "2026-01-04T10:00:06")]).json()
+    second = client.get("/api/search", headers={"Authorization":
+                        f"Bearer {web.accounts.issue_token('operator')}"},
+                        params=[("camera", "cam1"), ("camera", "cam2"),
+                                ("from", "2026-01-04T10:00:06")]).json()
+    assert [h["track_id"] for h in first["hits"]] == [h["track_id"] for h in second["hits"]]
+    assert first["hits"]  # the window still holds tracks

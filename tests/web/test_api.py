@@ -192,3 +192,19 @@ def test_pages_show_the_operator_zone_and_the_camera_time(web: Web) -> None:
                                 ("from", "2026-01-04T10:00:06")]).json()
     assert [h["track_id"] for h in first["hits"]] == [h["track_id"] for h in second["hits"]]
     assert first["hits"]  # the window still holds tracks
+
+
+def test_track_navigation_follows_the_make_fallback(web: Web) -> None:
+    import re
+    client = web.login("operator")
+    # No make/model pack: "Renault" is dropped, the rest (any car: two) is searched.
+    html = client.get("/search", params={"text": "voiture Renault"}).text
+    assert "marque/modèle non disponible" in html
+    cards = [h.replace("&amp;", "&") for h in re.findall(r'href="(/track/[^"]+)"', html)
+             if "pos=" in h]
+    assert cards
+    track = client.get(cards[0])
+    assert track.status_code == 200
+    # The track page walks the same two results: a link to the next one.
+    nav = re.findall(r'href="(/track/[^"]+)"', track.text)
+    assert any("pos=1" in h for h in nav), nav

@@ -29,6 +29,7 @@ from retrouve.search.request import (
     ParsedTextLike,
     ParseText,
     SearchRequest,
+    fit_capabilities,
     load_parse_text,
 )
 from retrouve.search.request import build_query as build_request
@@ -132,12 +133,15 @@ def api_params_model() -> type[BaseModel]:
 def build_query(params: SearchRequest, services: Services, *, lang: str,
                 default_zone: str | None,
                 text_parser: Callable[[], ParseText | None]) -> BuiltQuery:
-    """The :class:`Query` for ``params`` with the web's wording of errors; raises
+    """The :class:`Query` for ``params`` with the web's wording of errors, fitted to the
+    installed models as a search is (``fit_capabilities``: a make/model from the text without
+    its pack dropped), so the track page's previous/next walk the same results; raises
     ``QueryError``/``UnknownCameraError``. ``text_parser`` gives ``parse_text`` (or None); it
     is only called for free text, read in ``default_zone`` (the operator zone)."""
-    return build_request(params, services.store, clock=services.clock, lang=lang,
-                         wording=WEB_WORDING, default_zone=default_zone,
-                         text_parser=text_parser)
+    built = build_request(params, services.store, clock=services.clock, lang=lang,
+                          wording=WEB_WORDING, default_zone=default_zone,
+                          text_parser=text_parser)
+    return fit_capabilities(built, params, services.searcher.capabilities, lang)
 
 
 def site_zone(services: Services) -> str:

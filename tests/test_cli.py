@@ -170,7 +170,10 @@ def test_search_unknown_camera_exits_2_naming_it(tmp_path: Path) -> None:
     ("args", "text"),
     [
         (("--object", "dragon"), "dragon"),
-        (("--from", "2026-01-04T10:00"), "no offset"),
+        # Naive times are read in the operator zone (Europe/Paris here): its DST gap and fold
+        # are refused, as ingest refuses them.
+        (("--from", "2026-03-29T02:30"), "does not exist in Europe/Paris"),
+        (("--to", "2026-10-25T02:30"), "happens twice in Europe/Paris"),
         (("--from", "yesterday"), "ISO-8601"),
         (("--from", "2026-01-04T11:00+01:00", "--to", "2026-01-04T10:00+01:00"),
          "empty time window"),
@@ -213,9 +216,15 @@ def test_search_text_shows_its_interpretation(tmp_path: Path) -> None:
     assert reading["query"] == {"object": "van", "colour": "white", "plate": "FG*"}
     assert reading["unknown"] == []
     text = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--text",
-               "voiture rouge zorglub")
+               "voiture rouge zorglub", "--lang", "en")
     assert text.exit_code == 0, text.output
-    assert "understood" in text.output and "zorglub" in flat(text.output)
+    assert "understood: Vehicle: car" in flat(text.output)
+    assert "ignored: zorglub" in flat(text.output)  # no image-text pack to rank by it
+    # The lines follow --lang; the default is French in Europe/Paris.
+    french = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--text",
+                 "voiture rouge zorglub")
+    assert "compris : Véhicule: voiture" in flat(french.output)
+    assert "ignoré : zorglub" in flat(french.output)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "retrouve")

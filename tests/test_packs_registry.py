@@ -372,6 +372,9 @@ def flat(text: str) -> str:
 
 def test_cli_models_cycle(tmp_path: Path, yolo_src: Path) -> None:
     data = tmp_path / "data"
+    missing = run(data, "list")  # no data folder yet: named, not created
+    assert missing.exit_code == 2 and not data.exists()
+    data.mkdir()
     empty = run(data, "list")
     assert empty.exit_code == 0 and "no model packs installed" in flat(empty.output)
     installed = run(data, "install", str(yolo_src), "--json")

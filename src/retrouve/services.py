@@ -50,6 +50,7 @@ from retrouve.vision.models import (
     run_description,
 )
 from retrouve.vision.packs import InstalledPack, PackRegistry, packs_dir
+from retrouve.wallclock import site_zone
 
 
 def utc_now() -> datetime:
@@ -87,6 +88,15 @@ class Services:
         """The retention purge over this store, journal, settings and clock."""
         return Retention(self.store, self.journal, self.settings.retention, self.clock)
 
+    def operator_zone(self) -> str:
+        """The operator time zone (IANA): ``site.time_zone``, else the zone all registered
+        cameras share, else Europe/Paris (:func:`retrouve.wallclock.site_zone`). Read per
+        call, so a camera registered since is taken into account."""
+        configured = self.settings.site.time_zone
+        if configured:
+            return configured
+        return site_zone(None, (c.timezone for c in self.store.list_cameras()))
+
     def search(self, request: SearchRequest, *, lang: str, wording: Wording,
                default_zone: str | None = None,
                text_parser: Callable[[], ParseText | None] = load_parse_text,
@@ -98,10 +108,12 @@ class Services:
         In a ``case`` (with its ``actor``, already allowed by ``cases.work``): only tracks
         inside the case's scope (the store query's filter), and the search is journalled
         (the structured query and the hit count); if the entry cannot be written the search
-        fails and its hits are not returned.
+        fails and its hits are not returned. Times without an offset are read in the
+        request's ``operator_zone``, else ``default_zone``, else :meth:`operator_zone`.
         """
         outcome = run_search(self.searcher, request, clock=self.clock, lang=lang,
-                             wording=wording, default_zone=default_zone,
+                             wording=wording,
+                             default_zone=default_zone or self.operator_zone(),
                              text_parser=text_parser, spread=spread,
                              scope=case.scope if case is not None else None)
         if case is not None and actor is not None:
@@ -141,14 +153,16 @@ class Services:
         return self.cases.work(actor, ref)
 
     def analyse_case(self, actor: Actor, case: CaseRecord, progress: Progress | None = None,
-                     recording_ids: tuple[str, ...] = ()) -> AnalysisReport:
+                     recording_ids: tuple[str, ...] = (),
+                     started: Callable[[int], None] | None = None) -> AnalysisReport:
         """Analyse the footage inside ``case``'s scope only; journalled before (nothing is
-        decoded unless the entry is written) and after (the run and its counts)."""
+        decoded unless the entry is written) and after (the run and its counts).
+        ``progress`` and ``started`` as in :meth:`Analyser.analyse`."""
         with self.journal.action(actor, journal_events.AnalysisStarted(
                 case=case.ref, scope=case.scope), f"journal an analysis in case {case.ref}"):
             pass
         report = self.analyser.analyse(list(recording_ids) or None, progress=progress,
-                                       scope=case.scope)
+                                       scope=case.scope, started=started)
         with self.journal.action(actor, journal_events.AnalysisFinished(
                 case=case.ref, run_id=report.run_id, report=report.to_json()),
                 f"journal an analysis in case {case.ref}"):

@@ -77,7 +77,8 @@ def test_order_limit_offset(api: TestClient) -> None:
         ({"colour": "magenta"}, 400, "colour"),
         ({"camera": "nope"}, 400, "unknown camera"),
         ({"from": "yesterday"}, 400, "ISO-8601"),
-        ({"from": "2026-01-04T10:00"}, 400, "no offset"),
+        # Naive times are in the operator zone (Europe/Paris here): its DST gap is refused.
+        ({"from": "2026-03-29T02:30"}, 400, "does not exist in Europe/Paris"),
         ({"limit": 0}, 422, ""),
         ({"limit": 5000}, 422, ""),
         ({"order": "random"}, 422, ""),
@@ -160,3 +161,49 @@ def test_api_docs_page_lists_operations(web: Web) -> None:
     page = web.login("operator").get("/api/docs")
     assert page.status_code == 200 and "/api/search" in page.text
     assert "X-Retrouve-Case: RÉF" in page.text  # how a token names its case
+
+
+def test_ignored_words_and_the_make_fallback_are_answered(web: Web, api: TestClient) -> None:
+    got = api.get("/api/search", params={"text": "Renault Clio grise zorglub"}).json()
+    assert got["ignored"] == ["Renault", "Clio", "zorglub"]
+    assert got["notices"][0].startswith("make/model is not available")
+    assert got["understood"].startswith("Vehicle: car · colour: grey")
+    refused = api.get("/api/search", params={"text": "zzzz qqqq"})
+    assert refused.status_code == 400 and "nothing searchable" in refused.json()["detail"]
+    page = web.login("operator").get("/search", params={"text": "voiture zorglub"})
+    assert page.status_code == 200
+    assert "Ignoré (ne change pas la recherche) : zorglub" in page.text
+
+
+def test_pages_show_the_operator_zone_and_the_camera_time(web: Web) -> None:
+    # Cameras in Paris and UTC: the site's operator zone is the default, Europe/Paris.
+    client = web.login("operator")
+    html = client.get("/search?object=bus").text
+    assert "heure locale (Europe/Paris)" in html
+    # The UTC camera's bus, 09:00:05 UTC: Paris time first, the camera's beside it.
+    assert "04/01/2026 10:00:05 CET (caméra 09:00:05 UTC)" in html
+    # A time typed without an offset is Paris time whichever camera comes first.
+    first = client.get("/api/search", headers=token_headers(web.accounts.issue_token("operator")),
+                       params=[("camera", "cam2"), ("camera", "cam1"),
+                               ("from", "2026-01-04T10:00:06")]).json()
+    second = client.get("/api/search", headers=token_headers(web.accounts.issue_token("operator")),
+                        params=[("camera", "cam1"), ("camera", "cam2"),
+                                ("from", "2026-01-04T10:00:06")]).json()
+    assert [h["track_id"] for h in first["hits"]] == [h["track_id"] for h in second["hits"]]
+    assert first["hits"]  # the window still holds tracks
+
+
+def test_track_navigation_follows_the_make_fallback(web: Web) -> None:
+    import re
+    client = web.login("operator")
+    # No make/model pack: "Renault" is dropped, the rest (any car: two) is searched.
+    html = client.get("/search", params={"text": "voiture Renault"}).text
+    assert "marque/modèle non disponible" in html
+    cards = [h.replace("&amp;", "&") for h in re.findall(r'href="(/track/[^"]+)"', html)
+             if "pos=" in h]
+    assert cards
+    track = client.get(cards[0])
+    assert track.status_code == 200
+    # The track page walks the same two results: a link to the next one.
+    nav = re.findall(r'href="(/track/[^"]+)"', track.text)
+    assert any("pos=1" in h for h in nav), nav

@@ -22,7 +22,7 @@ from retrouve.web.search_form import SearchParams
 from web.conftest import Web, token_headers
 
 #: The CLI's own options, not criteria.
-CLI_ONLY = {"tz_name", "as_json", "case_ref"}
+CLI_ONLY = {"tz_name", "lang", "as_json", "case_ref"}
 #: A value for every criterion, as ``SearchRequest`` holds it.
 FULL: dict[str, Any] = {
     "cameras": ("cam1", "cam2"), "time_from": "2026-01-04T10:00", "time_to": "2026-01-04T11:00",

@@ -142,9 +142,11 @@ def test_errors_keep_each_front_end_wording(request_: SearchRequest, wording: Wo
 @pytest.mark.parametrize(
     ("request_", "default_zone", "expected"),
     [
-        # Naive times: the first camera's zone, else the front end's default zone.
-        (SearchRequest(cameras=("paris", "utc"), time_from="2026-01-04T10:00"), None,
-         Query(cameras=("paris", "utc"), time_from=datetime(2026, 1, 4, 9, 0, tzinfo=UTC),
+        # Naive times: the operator zone, else the front end's default zone; never a
+        # camera's (cam "utc" first does not make 10:00 UTC).
+        (SearchRequest(cameras=("utc", "paris"), time_from="2026-01-04T10:00",
+                       operator_zone="Europe/Paris"), "UTC",
+         Query(cameras=("utc", "paris"), time_from=datetime(2026, 1, 4, 9, 0, tzinfo=UTC),
                limit=20)),
         (SearchRequest(time_to="2026-01-04T10:00"), "UTC",
          Query(time_to=datetime(2026, 1, 4, 10, 0, tzinfo=UTC), limit=20)),

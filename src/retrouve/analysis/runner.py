@@ -114,11 +114,14 @@ class Analyser:
     def analyse(
         self, recording_ids: Sequence[str] | None = None, progress: Progress | None = None,
         scope: Sequence[ScopeWindow] | None = None,
+        started: Callable[[int], None] | None = None,
     ) -> AnalysisReport:
         """Analyse every pending (or interrupted, or failed) recording, or the given ones.
 
         ``scope`` (a case's windows): only the footage inside them, whatever the recordings'
         status, in units cut at the windows' boundaries (footage already analysed left out).
+        ``started(units)`` is called once the units to run are known, before the first one
+        runs (a progress bar's total); ``progress(done, total, result)`` after each unit.
         """
         recs = self.pending(recording_ids) if scope is None else [
             r for r in self.in_scope(scope) if not recording_ids or r.id in recording_ids]
@@ -143,6 +146,8 @@ class Analyser:
             self.clock(), self.settings.analysis.model_dump(), self.models, __version__
         )
         report.run_id = run_id
+        if started:
+            started(len(todo))
         for rec in recs:
             self.store.set_recording_status(rec.id, RecordingStatus.ANALYSING, None)
         executor = self.executor_factory()

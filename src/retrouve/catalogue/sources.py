@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from retrouve.catalogue.probe import IMAGE_SUFFIXES
 from retrouve.errors import LiveSourceRefused, RecordingTimeError
+from retrouve.wallclock import read_local
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".webm",
@@ -75,23 +76,10 @@ FUTURE_SLACK = timedelta(days=1)
 def local_time(naive: datetime, tz: str, what: str) -> datetime:
     """``naive`` wall-clock time in zone ``tz``, refusing a time the zone skips (the spring
     daylight-saving gap) or repeats (the autumn fold): either would silently shift the
-    footage by an hour, so the operator must give the UTC offset."""
-    z = zone(tz)
-    first, second = naive.replace(tzinfo=z, fold=0), naive.replace(tzinfo=z, fold=1)
-    try:
-        back = first.astimezone(UTC).astimezone(z).replace(tzinfo=None)
-        ambiguous = first.utcoffset() != second.utcoffset()
-    except OverflowError as exc:
-        raise RecordingTimeError(f"{what}: out of range") from exc
-    if back != naive:
-        raise RecordingTimeError(
-            f"{what} does not exist in {tz} (skipped by the daylight-saving change): give "
-            "the UTC offset, e.g. +01:00")
-    if ambiguous:
-        raise RecordingTimeError(
-            f"{what} happens twice in {tz} (the daylight-saving change repeats that hour): "
-            f"give the UTC offset, {first.isoformat()} or {second.isoformat()}")
-    return first
+    footage by an hour, so the operator must give the UTC offset
+    (:func:`retrouve.wallclock.read_local`, which search times use too)."""
+    zone(tz)  # the catalogue's wording of an unknown zone
+    return read_local(naive, tz, what, RecordingTimeError)
 
 
 def check_plausible(when: datetime, now: datetime | None, what: str) -> None:

@@ -46,7 +46,8 @@ def analyse(ctx: click.Context, case_ref: str | None, recording_ids: tuple[str, 
     with open_services(ctx, **overrides) as svc:
         actor, case = in_case(ctx, svc, case_ref, "analyse")
         with progress_bar(not as_json) as bar:
-            report = svc.analyse_case(actor, case, progress=bar, recording_ids=recording_ids)
+            report = svc.analyse_case(actor, case, progress=bar, recording_ids=recording_ids,
+                                      started=bar.start)
             emit(as_json, report.to_json(), lambda: print_analysis(report))
     if report.units_failed:
         sys.exit(1)

@@ -5,19 +5,21 @@ journalled in the same transaction."""
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from retrouve.cli.io import acting, console, emit, open_services
+from retrouve.cli.io import acting, console, emit, open_services, operator_zone
 from retrouve.domain import CaseStatus, LegalBasis
 from retrouve.legal.cases import parse_scope, parse_when
 from retrouve.legal.casework import case_json
 from retrouve.legal.coverage import coverage_html, coverage_json, coverage_pdf
 from retrouve.store.cases import CaseFields, CaseRecord
 from retrouve.store.marks import Mark, MarkKind
+from retrouve.wallclock import local_iso, show_time
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 _SCOPE = click.option("--scope", "scopes", multiple=True, required=True,
@@ -183,9 +185,9 @@ def report(ctx: click.Context, ref: str, fmt: str, out: Path | None) -> None:
     with open_services(ctx) as svc:
         cov = svc.cases.coverage(acting(ctx, svc), ref, fmt)
         if fmt == "pdf":
-            data = coverage_pdf(cov)
+            data = coverage_pdf(cov, operator_zone(ctx, svc))
         elif fmt == "html":
-            data = coverage_html(cov).encode("utf-8")
+            data = coverage_html(cov, operator_zone(ctx, svc)).encode("utf-8")
         else:
             data = (json.dumps(coverage_json(cov), indent=2, ensure_ascii=False)
                     + "\n").encode("utf-8")
@@ -194,9 +196,10 @@ def report(ctx: click.Context, ref: str, fmt: str, out: Path | None) -> None:
         else:
             out.write_bytes(data)
             console.print(f"coverage report of {ref} written to {out}", highlight=False)
-def _mark_json(m: Mark) -> dict[str, object]:
+def _mark_json(m: Mark, zone: str) -> dict[str, object]:
+    """A mark in JSON: ``at`` in UTC (ISO-8601), ``at_local`` in the operator's zone."""
     return {"track": m.track_id, "mark": m.mark.value, "note": m.note, "by": m.by,
-            "at": m.at.isoformat()}
+            "at": m.at.astimezone(UTC).isoformat(), "at_local": local_iso(m.at, zone)}
 
 
 @cases.command("mark")
@@ -213,7 +216,7 @@ def mark(ctx: click.Context, ref: str, track: int, relevant: bool, note: str,
     with open_services(ctx) as svc:
         m = svc.cases.mark(acting(ctx, svc), ref, track,
                            MarkKind.RELEVANT if relevant else MarkKind.NOT_RELEVANT, note)
-        emit(as_json, _mark_json(m), lambda: console.print(
+        emit(as_json, _mark_json(m, operator_zone(ctx, svc)), lambda: console.print(
             f"track {m.track_id} in {ref}: {m.mark.value}", highlight=False))
 
 
@@ -225,16 +228,17 @@ def marks(ctx: click.Context, ref: str, as_json: bool) -> None:
     """The marks in force in a case (the newest per track)."""
     with open_services(ctx) as svc:
         found = svc.cases.marks(acting(ctx, svc), ref)
+        zone = operator_zone(ctx, svc)
 
         def text() -> None:
             t = Table("track", "mark", "note", "by", "at")
             for m in found:
                 # Notes and names are the users' text, never console markup.
                 t.add_row(str(m.track_id), m.mark.value, escape(m.note), escape(m.by),
-                          m.at.isoformat())
+                          show_time(m.at, zone))
             console.print(t)
 
-        emit(as_json, [_mark_json(m) for m in found], text)
+        emit(as_json, [_mark_json(m, zone) for m in found], text)
 
 
 __all__ = ["cases"]

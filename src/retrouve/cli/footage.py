@@ -6,11 +6,15 @@ Exit codes: ``ingest`` exits 1 when some files were refused (the others are regi
 from __future__ import annotations
 
 import sys
+from zoneinfo import ZoneInfo
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
-from retrouve.cli.io import console, emit, err, open_services
+from retrouve.catalogue.overview import RecordingOverview
+from retrouve.cli.io import console, emit, err, open_services, operator_zone
+from retrouve.wallclock import camera_note, local_iso, show_time
 
 
 @click.command()
@@ -31,8 +35,9 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
         report = svc.catalogue.ingest(source, camera_id, start)
 
         def text() -> None:
+            zone = operator_zone(ctx, svc)
             for r in report.added:
-                console.print(f"added    {r.id}  {r.start.isoformat()}  {r.duration_s:.1f}s  "
+                console.print(f"added    {r.id}  {show_time(r.start, zone)}  {r.duration_s:.1f}s  "
                               f"{r.width}x{r.height} {r.codec}  {r.path}", highlight=False)
             for r in report.skipped:
                 console.print(f"known    {r.id}  {r.path}", highlight=False)
@@ -49,16 +54,57 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def recordings(ctx: click.Context, camera_id: str | None, as_json: bool) -> None:
-    """List recordings with their analysis status and errors."""
+    """List recordings with their analysis status and errors.
+
+    Ids are always printed whole (to copy into `analyse --recording`): a table when the
+    terminal is wide enough, else one block per recording. Starts are in the operator's
+    zone, with the camera's own time where it differs."""
     with open_services(ctx) as svc:
         rows = svc.catalogue.recordings(camera_id)
+        zone = operator_zone(ctx, svc)
+        emit(as_json, [{**e.to_json(), "start_local": local_iso(e.recording.start, zone)}
+                       for e in rows], lambda: _print_recordings(rows, zone))
 
-        def text() -> None:
-            t = Table("id", "camera", "start (camera time)", "duration", "status", "error")
-            for e in rows:
-                r = e.recording
-                t.add_row(r.id, r.camera_id, e.local_start.isoformat(), f"{r.duration_s:.1f}s",
-                          e.status, e.error or "")
-            console.print(t)
 
-        emit(as_json, [e.to_json() for e in rows], text)
+#: Columns of the recordings table besides the id, at their narrowest (start, duration,
+#: status, units, camera, borders): below id + this, the block layout is used.
+_TABLE_REST = 70
+
+
+def _start_text(e: RecordingOverview, zone: str) -> str:
+    """The operator-zone start, and the camera's where its zone reads it differently."""
+    shown = show_time(e.recording.start, zone)
+    tz = e.local_start.tzinfo
+    note = camera_note(e.recording.start, zone, tz.key) if isinstance(tz, ZoneInfo) else ""
+    return f"{shown} ({note})" if note else shown
+
+
+def _units_text(e: RecordingOverview) -> str:
+    p = e.progress
+    failed = f", {p.failed} failed" if p.failed else ""
+    return f"{p.done}/{p.total}{failed}" if p.total else "-"
+
+
+def _print_recordings(rows: list[RecordingOverview], zone: str) -> None:
+    if not rows:
+        console.print("no recordings (`retrouve ingest` registers footage)")
+        return
+    widest = max(len(e.recording.id) for e in rows)
+    if console.width >= widest + _TABLE_REST:
+        t = Table("id", "camera", "start", "duration", "status", "units", "error")
+        t.columns[0].no_wrap = True
+        for e in rows:
+            r = e.recording
+            t.add_row(r.id, r.camera_id, _start_text(e, zone), f"{r.duration_s:.1f}s",
+                      e.status, _units_text(e), escape(e.error or ""))
+        console.print(t)
+        return
+    # Narrow terminal (80 columns): one block per recording, the id alone on its line.
+    for e in rows:
+        r = e.recording
+        console.print(f"[bold]{escape(r.id)}[/]", highlight=False, soft_wrap=True)
+        console.print(f"  {escape(r.camera_id)} · {_start_text(e, zone)} · "
+                      f"{r.duration_s:.1f}s · {e.status} · units {_units_text(e)}",
+                      highlight=False)
+        if e.error:
+            console.print(f"  [red]error:[/] {escape(e.error)}", highlight=False)

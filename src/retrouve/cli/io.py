@@ -21,13 +21,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from retrouve.config import load_settings
+from retrouve.config import Settings, load_settings
 from retrouve.domain import UnitResult
-from retrouve.errors import NoCaseError, RetrouveError
+from retrouve.errors import InputError, NoCaseError, RetrouveError
 from retrouve.legal.cases import Actor
 from retrouve.legal.casework import resolve_actor
 from retrouve.services import Services, build_services
 from retrouve.store.cases import CaseRecord
+from retrouve.wallclock import DEFAULT_ZONE, zone_of
 
 console = Console()
 err = Console(stderr=True)
@@ -60,14 +61,7 @@ def open_services(ctx: click.Context, *, create: bool = False, **overrides: Any
     """
     try:
         settings = load_settings(data_dir=(ctx.obj or {}).get("data_dir"), **overrides)
-        if not settings.data_dir.is_dir():
-            if not create:
-                fail(f"data folder {settings.data_dir} does not exist "
-                     "(set by --data-dir, RETROUVE_DATA_DIR, data_dir in the settings file, "
-                     "or the default ~/.local/share/retrouve); create it by registering "
-                     "footage (`retrouve cameras add`, `retrouve ingest`, `retrouve demo`) "
-                     "or pass the right --data-dir")
-            err.print(f"new data folder: {escape(str(settings.data_dir))}", highlight=False)
+        check_data_dir(settings, create=create)
         services = build_services(settings)
     except RetrouveError as exc:
         fail(str(exc), exc.exit_code)
@@ -79,6 +73,41 @@ def open_services(ctx: click.Context, *, create: bool = False, **overrides: Any
         fail("interrupted: finished work is saved; run the same command again to resume", 130)
     finally:
         services.close()
+
+
+def operator_zone(ctx: click.Context, svc: Services | None = None,
+                  given: str | None = None) -> str:
+    """The zone this command shows and reads times in: ``given`` (a command's own ``--tz``),
+    else the group's ``--tz``, else the site's (:meth:`Services.operator_zone`; without
+    services, ``site.time_zone`` or Europe/Paris). An unknown zone fails (exit 2)."""
+    name = given or (ctx.obj or {}).get("zone")
+    if not name:
+        if svc is not None:
+            name = svc.operator_zone()
+        else:
+            try:
+                name = load_settings().site.time_zone or DEFAULT_ZONE
+            except RetrouveError as exc:
+                fail(str(exc), exc.exit_code)
+    try:
+        zone_of(name)
+    except InputError as exc:
+        fail(str(exc))
+    return name
+
+
+def check_data_dir(settings: Settings, *, create: bool) -> None:
+    """Fail (exit 2) naming the folder and where it comes from when the data folder is
+    missing, unless the command registers data (``create``): then say it is new."""
+    if settings.data_dir.is_dir():
+        return
+    if not create:
+        fail(f"data folder {settings.data_dir} does not exist "
+             "(set by --data-dir, RETROUVE_DATA_DIR, data_dir in the settings file, "
+             "or the default ~/.local/share/retrouve); create it by registering "
+             "footage (`retrouve cameras add`, `retrouve ingest`, `retrouve demo`) "
+             "or pass the right --data-dir")
+    err.print(f"new data folder: {escape(str(settings.data_dir))}", highlight=False)
 
 
 def case_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -103,23 +132,39 @@ def in_case(ctx: click.Context, svc: Services, ref: str | None, what: str
     return actor, svc.cases.work(actor, ref)
 
 
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[int, int, UnitResult], None]]:
-    """A ``progress(done, total, result)`` callback drawing a bar on stderr, failures above it.
+class UnitProgress:
+    """The analysis progress of one command: :meth:`start` with the number of units (before
+    the first runs, so the bar never says ``0/?``), then one call per finished unit
+    (``progress(done, total, result)``, the runner's ``Progress``). Without a bar
+    (``--json``) it prints nothing."""
 
-    ``enabled=False`` (``--json``) yields a callback that prints nothing.
-    """
+    def __init__(self, bar: Progress | None = None) -> None:
+        self._bar = bar
+        self._task = bar.add_task("planning", total=None) if bar is not None else None
+
+    def start(self, units: int) -> None:
+        """``units`` work units are about to run."""
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, total=units, completed=0,
+                             description=f"analysing {units} unit{'s' if units != 1 else ''}")
+
+    def __call__(self, done: int, total: int, result: UnitResult) -> None:
+        if self._bar is None or self._task is None:
+            return
+        self._bar.update(self._task, completed=done, total=total,
+                         description=f"done {escape(result.unit_id)}")
+        if result.error:
+            self._bar.console.print(f"[red]failed[/] {escape(result.unit_id)}: "
+                                    f"{escape(result.error)}", highlight=False)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[UnitProgress]:
+    """A :class:`UnitProgress` drawing a bar on stderr (units done of the real total, time
+    left), failures printed above it. ``enabled=False`` (``--json``) prints nothing."""
     if not enabled:
-        yield lambda done, total, result: None
+        yield UnitProgress()
         return
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeRemainingColumn(), console=err) as bar:
-        task = bar.add_task("analysing", total=None)
-
-        def update(done: int, total: int, result: UnitResult) -> None:
-            bar.update(task, completed=done, total=total)
-            if result.error:
-                bar.console.print(f"[red]failed[/] {result.unit_id}: {result.error}",
-                                  highlight=False)
-
-        yield update
+        yield UnitProgress(bar)

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from retrouve.cli.io import console, emit, err, fail
+from retrouve.cli.io import check_data_dir, console, emit, err, fail
 from retrouve.config import load_settings
 from retrouve.errors import RetrouveError
 from retrouve.vision.packs.catalogue import load_catalogue
@@ -32,10 +32,16 @@ from retrouve.vision.packs.registry import (
 
 
 @contextmanager
-def _registry(ctx: click.Context) -> Iterator[PackRegistry]:
-    # Mirrors io.open_services, without opening the database: packs are files only.
+def _registry(ctx: click.Context, *, create: bool = False,
+              missing_ok: bool = False) -> Iterator[PackRegistry]:
+    # Mirrors io.open_services, without opening the database: packs are files only. Only
+    # installing a pack may create a missing data folder (and says so); listing, verifying
+    # or removing packs of a folder that does not exist is the wrong --data-dir. The
+    # catalogue (``missing_ok``) reads it only to say what is installed: none, there.
     try:
         settings = load_settings(data_dir=(ctx.obj or {}).get("data_dir"))
+        if not (missing_ok and not settings.data_dir.exists()):
+            check_data_dir(settings, create=create)
         yield PackRegistry(packs_dir(settings))
     except RetrouveError as exc:
         fail(str(exc), exc.exit_code)
@@ -66,7 +72,7 @@ def models() -> None:
 def models_catalogue(ctx: click.Context, as_json: bool) -> None:
     """The recommended packs: what each is, its role, runtime and format, where its files come
     from, and whether it is installed."""
-    with _registry(ctx) as reg:
+    with _registry(ctx, missing_ok=True) as reg:
         entries = load_catalogue().packs
         installed: dict[str, list[str]] = {}
         for p in reg.list():
@@ -133,7 +139,7 @@ def models_install(ctx: click.Context, source: str, from_dir: Path | None,
     """
     if source_id is not None and from_dir is None:
         fail("--source needs --from (or use retrouve models fetch NAME --source ID)", 2)
-    with _registry(ctx) as reg:
+    with _registry(ctx, create=True) as reg:
         # The CLI is the edge where the wall clock is read (rules of the house).
         if from_dir is not None:
             pack = install_from_folder(reg, load_catalogue().get(source), from_dir,
@@ -157,7 +163,7 @@ def models_fetch(ctx: click.Context, name: str, mirror: str | None, source_id: s
     """Download the catalogue pack NAME (upstream URLs, or --mirror), verify every file and
     install it. An interrupted download resumes on the next fetch; nothing is installed until
     every file verifies."""
-    with _registry(ctx) as reg:
+    with _registry(ctx, create=True) as reg:
         pack = fetch_pack(reg, load_catalogue().get(name), mirror=mirror,
                           source_id=source_id, replace=replace, now=datetime.now(UTC))
         _installed(as_json, pack)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from retrouve.cli.io import console, fail
+from retrouve.cli.io import console, fail, operator_zone
 from retrouve.errors import QueryError
 from retrouve.search.text_query import ParsedText, parse_text
 from retrouve.search.text_vocab import Lang
@@ -40,13 +40,16 @@ def _print(parsed: ParsedText, lang: Lang | None) -> None:
 
 @click.command("parse")
 @click.argument("text", nargs=-1, required=True)
-@click.option("--tz", "zone", default="Europe/Paris", show_default=True,
-              help="Operator's time zone (IANA): 'hier', '14h'… are read in it.")
+@click.option("--tz", "zone", metavar="ZONE",
+              help="Operator's time zone (IANA): 'hier', '14h'… are read in it [default: the "
+                   "group's --tz, else site.time_zone, else Europe/Paris].")
 @click.option("--lang", type=click.Choice(["fr", "en"]),
               help="Language of the text and of the summary [default: detected].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the eval query keys, ISO "
               "times, interpretation, unknown words).")
-def parse(text: tuple[str, ...], zone: str, lang: str | None, as_json: bool) -> None:
+@click.pass_context
+def parse(ctx: click.Context, text: tuple[str, ...], zone: str | None, lang: str | None,
+          as_json: bool) -> None:
     """Show how the free-text query TEXT maps onto search fields (French or English).
 
     \b
@@ -58,11 +61,8 @@ def parse(text: tuple[str, ...], zone: str, lang: str | None, as_json: bool) -> 
     Words that were not understood are listed; nothing is searched. Exit code 2 when the
     text has nothing to search for or a time window ends before it starts.
     """
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        fail(f"unknown time zone {zone!r} (e.g. Europe/Paris)")
-    chosen = cast(Lang | None, lang)
+    tz = ZoneInfo(operator_zone(ctx, None, zone))
+    chosen = cast(Lang | None, lang or (ctx.obj or {}).get("lang"))
     try:
         parsed = parse_text(" ".join(text), now=datetime.now(UTC), tz=tz, lang=chosen)
     except QueryError as exc:

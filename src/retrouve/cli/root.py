@@ -1,4 +1,5 @@
-"""The ``retrouve`` group: global options (``--data-dir``, ``-v``, ``--version``) and logging.
+"""The ``retrouve`` group: global options (``--data-dir``, ``--user``, ``--tz``, ``--lang``,
+``-v``, ``--version``) and logging.
 
 The command modules define their commands apart; ``retrouve.cli`` adds them to this group, so
 no command module imports another's and nothing here imports a command.
@@ -26,9 +27,17 @@ from retrouve import __version__
 @click.option("--user", envvar="RETROUVE_USER", default=getpass.getuser, show_default="OS user",
               help="Who acts (journalled): an account's name; without accounts, the local "
                    "user acts as supervisor.")
+@click.option("--tz", "zone", metavar="ZONE",
+              help="Operator time zone (IANA, e.g. Europe/Paris) that times are shown and "
+                   "typed times read in [default: site.time_zone, else the cameras' common "
+                   "zone, else Europe/Paris].")
+@click.option("--lang", type=click.Choice(["fr", "en"]),
+              help="Language of what commands say about a search (\"understood\", ignored "
+                   "words, fallbacks) [default: fr in Europe/Paris, else en].")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, user: str, verbose: int) -> None:
+def cli(ctx: click.Context, data_dir: Path | None, user: str, zone: str | None,
+        lang: str | None, verbose: int) -> None:
     """Retrouve: search recorded CCTV footage by object type and colour.
 
     \b
@@ -49,3 +58,5 @@ def cli(ctx: click.Context, data_dir: Path | None, user: str, verbose: int) -> N
     ctx.ensure_object(dict)
     ctx.obj["data_dir"] = data_dir
     ctx.obj["user"] = user
+    ctx.obj["zone"] = zone
+    ctx.obj["lang"] = lang

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
-from retrouve.cli.io import case_option, console, emit, in_case, open_services
+from retrouve.cli.io import case_option, console, emit, in_case, open_services, operator_zone
 from retrouve.domain import Hit
 from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
-from retrouve.search.request import CLI_WORDING, SearchRequest, operator_lang
+from retrouve.search.request import CLI_WORDING, SearchRequest, ignored_line, operator_lang
 from retrouve.search.schema import hit_json
+from retrouve.wallclock import camera_note, local_iso, show_time
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -48,33 +51,49 @@ def criteria_options(command: FC) -> FC:
 @click.command()
 @case_option
 @criteria_options
-@click.option("--tz", "tz_name", default="Europe/Paris", show_default=True,
-              help="Operator's time zone for times in --text (\"hier entre 14h et 16h\").")
-@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@click.option("--tz", "tz_name", metavar="ZONE",
+              help="Operator's time zone (IANA): --from/--to without an offset, times in "
+                   "--text (\"hier entre 14h et 16h\") and the start column [default: the "
+                   "group's --tz, else site.time_zone, else the cameras' common zone, else "
+                   "Europe/Paris].")
+@click.option("--lang", type=click.Choice(["fr", "en"]),
+              help="Language of the \"understood\" lines [default: the group's --lang, else fr "
+                   "in Europe/Paris, else en].")
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON (times in the "
+              "camera's zone, plus start_local/end_local in the operator's).")
 @click.pass_context
-def search(ctx: click.Context, /, case_ref: str | None, tz_name: str, as_json: bool,
-           **criteria: Any) -> None:
+def search(ctx: click.Context, /, case_ref: str | None, tz_name: str | None,
+           lang: str | None, as_json: bool, **criteria: Any) -> None:
     """Find sightings by camera, time, object type, colours, accessory, plate; best first.
     Only inside the case's scope, and journalled.
 
-    Structured options win over what --text says about the same field.
+    Structured options win over what --text says about the same field. Times without an
+    offset are read in the operator's zone whichever --camera comes first.
     """
-    request = SearchRequest.from_values(criteria, operator_zone=tz_name)
-    offset = request.offset
     with open_services(ctx) as svc:
+        zone_name = operator_zone(ctx, svc, tz_name)
+        lang = lang or (ctx.obj or {}).get("lang") or operator_lang(zone_name)
+        request = SearchRequest.from_values(criteria, operator_zone=zone_name)
+        offset = request.offset
         actor, case = in_case(ctx, svc, case_ref, "search")
-        outcome = svc.search(request, lang=operator_lang(tz_name), wording=CLI_WORDING,
+        outcome = svc.search(request, lang=lang, wording=CLI_WORDING,
                              case=case, actor=actor)
         built, result = outcome.built, outcome.result
         interpretation = built.reading()
+        words = _WORDS[lang]
         if built.text_unparsed and not as_json:
-            console.print("[yellow]free-text parsing is not available:[/yellow] "
-                          "the text is searched as is")
+            console.print(f"[yellow]{words['unparsed']}[/yellow]", highlight=False)
         if interpretation is not None and not as_json:
-            console.print(f"[bold]understood:[/bold] {interpretation['describe']}")
-            if interpretation["unknown"]:
-                console.print("[yellow]not understood:[/yellow] "
-                              + " ".join(interpretation["unknown"]))
+            console.print(f"[bold]{words['understood']}[/bold] "
+                          f"{escape(str(interpretation['describe']))}", highlight=False)
+            for notice in built.notices:
+                console.print(f"[yellow]{escape(notice)}[/yellow]", highlight=False)
+            line = ignored_line(built, lang)
+            if line:
+                console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+            ranked = [w for w in interpretation["unknown"] if w not in built.ignored]
+            if ranked:
+                console.print(f"{words['ranked']} {escape(', '.join(ranked))}", highlight=False)
 
         def text() -> None:
             if not result.hits:
@@ -84,17 +103,39 @@ def search(ctx: click.Context, /, case_ref: str | None, tz_name: str, as_json: b
                       "seen", "track")
             for i, h in enumerate(result.hits, start=offset + 1):
                 attrs = " ".join(f"{k}={v}({c:.2f})" for k, (v, c) in sorted(h.attributes.items()))
-                t.add_row(str(i), f"{h.score:.2f}", h.camera, h.start.strftime("%Y-%m-%d %H:%M:%S"),
+                t.add_row(str(i), f"{h.score:.2f}", h.camera, _start(h, zone_name, lang),
                           f"{(h.end - h.start).total_seconds():.1f}s", h.object, attrs,
                           _plates(h), _seen(h), str(h.track_id))
             console.print(t)
 
-        payload: dict[str, Any] = {"hits": [hit_json(h) for h in result.hits],
-                                   "why_empty": result.why_empty()}
+        payload: dict[str, Any] = {
+            "hits": [{**hit_json(h), "start_local": local_iso(h.start, zone_name),
+                      "end_local": local_iso(h.end, zone_name)} for h in result.hits],
+            "why_empty": result.why_empty()}
         if interpretation is not None:
             payload["interpretation"] = interpretation
         emit(as_json, payload, text)
 
+
+
+#: The command's own lines, in ``--lang``.
+_WORDS: dict[str, dict[str, str]] = {
+    "fr": {"understood": "compris :",
+           "unparsed": "l'analyse du texte libre n'est pas disponible : le texte est cherché "
+                       "tel quel",
+           "ranked": "non compris, gardé pour la ressemblance image :"},
+    "en": {"understood": "understood:",
+           "unparsed": "free-text parsing is not available: the text is searched as is",
+           "ranked": "not understood, kept for image matching:"},
+}
+
+
+def _start(hit: Hit, zone: str, lang: str) -> str:
+    """The "start" column: the operator's time, then the camera's where its zone differs."""
+    shown = show_time(hit.start, zone, lang)
+    tz = hit.start.tzinfo
+    note = camera_note(hit.start, zone, tz.key, lang) if isinstance(tz, ZoneInfo) else ""
+    return f"{shown}\n({note})" if note else shown
 
 
 def _seen(hit: Hit) -> str:

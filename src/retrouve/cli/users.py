@@ -9,8 +9,9 @@ import sys
 
 import click
 
-from retrouve.cli.io import console, emit, open_services
+from retrouve.cli.io import console, emit, open_services, operator_zone
 from retrouve.legal.accounts import ROLES
+from retrouve.wallclock import show_time
 
 
 def _read_password(from_stdin: bool, confirm: bool) -> str:
@@ -52,12 +53,13 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     with open_services(ctx) as svc:
         found = svc.accounts.list()
 
+        zone = operator_zone(ctx, svc)
+
         def text() -> None:
             t = Table("name", "role", "state", "created", "password changed")
             for u in found:
                 t.add_row(u.name, u.role, "disabled" if u.disabled else "active",
-                          u.created_at.strftime("%Y-%m-%d %H:%M"),
-                          u.password_changed_at.strftime("%Y-%m-%d %H:%M"))
+                          show_time(u.created_at, zone), show_time(u.password_changed_at, zone))
             console.print(t)
 
         emit(as_json, [u.to_json() for u in found], text)

@@ -25,8 +25,9 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -152,6 +153,29 @@ class WebSettings(Section):
         return "__Host-retrouve-session" if self.secure_cookies else "retrouve-session"
 
 
+class SiteSettings(Section):
+    """The site: what every operator of this installation shares."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_zone: str | None = Field(None, description=(
+        "The operator time zone (IANA name, e.g. Europe/Paris): every time shown (CLI, web "
+        "pages, coverage report) is printed in it with its abbreviation, and every typed "
+        "time without an offset (--from/--to, the web form, free text such as \"hier 14h\") "
+        "is read in it, whichever cameras are searched. Unset: the zone all registered "
+        "cameras share, else Europe/Paris. The CLI's --tz overrides it for one command."))
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris)") from None
+        return value
+
+
 #: The legal ceiling of footage retention, in days (CSI L252-5: never over one month).
 RETENTION_CAP_DAYS = 30
 #: A camera's maximum age: whole days, 1 to the legal cap.
@@ -222,6 +246,8 @@ class Settings(BaseSettings):
                              description="The operator web application.")
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings(),
                                          description="Retention of footage and derived data.")
+    site: SiteSettings = Field(default_factory=lambda: SiteSettings(),
+                               description="What every operator of the site shares.")
 
     def __init__(self, **values: Any) -> None:
         problems = unknown_env_settings(Settings, os.environ, ENV_PREFIX, NON_SETTING_ENV)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -28,6 +28,7 @@ from retrouve.store.cases import CaseRecord
 from retrouve.store.journal import JournalRow
 from retrouve.store.marks import Mark
 from retrouve.store.records import AnalysisRun, UnitRow
+from retrouve.wallclock import show_time
 
 Span = tuple[datetime, datetime]
 
@@ -280,23 +281,25 @@ def _hms(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min {s % 60:02d} s"
 
 
-def _when(t: datetime) -> str:
-    return t.strftime("%d/%m/%Y %H:%M:%S UTC")
+def _span_text(spans: Sequence[Span], when: Callable[[datetime], str]) -> str:
+    return "; ".join(f"{when(a)} → {when(b)}" for a, b in spans) or "—"
 
 
-def _span_text(spans: Sequence[Span]) -> str:
-    return "; ".join(f"{_when(a)} → {_when(b)}" for a, b in spans) or "—"
-
-
-def _lines(r: CoverageReport) -> list[tuple[str, str]]:
+def _lines(r: CoverageReport, zone: str = "UTC") -> list[tuple[str, str]]:
     """The report as (kind, text) lines — ``h1``, ``h2``, ``p``, ``li`` — shared by the HTML
-    and PDF renderers so both say the same."""
+    and PDF renderers so both say the same. Times in the operator ``zone`` (IANA), each with
+    its abbreviation (:func:`retrouve.wallclock.show_time`)."""
+
+    def _when(t: datetime) -> str:
+        return show_time(t, zone, "fr")
+
     f = r.case.fields
     out = [("h1", f"Rapport de couverture — dossier {f.ref}"),
            ("p", f"Réquisition art. {f.basis.value} CPP, procédure {f.procedure_number}, "
                  f"autorité requérante : {f.authority} {f.authority_service}".strip()),
            ("p", f"Objet : {f.purpose}. Statut du dossier : {r.case.status.value}. "
-                 f"Rapport établi le {_when(r.produced_at)}."),
+                 f"Rapport établi le {_when(r.produced_at)}. Heures données dans le fuseau "
+                 f"{zone}."),
            ("h2", "Périmètre et couverture")]
     for c in r.windows:
         w = c.window
@@ -304,10 +307,11 @@ def _lines(r: CoverageReport) -> list[tuple[str, str]]:
                        f"({_STATE_FR[c.state]})"),
                 ("li", f"Durée de la fenêtre : {_hms(c.window_seconds)} ; images présentes : "
                        f"{_hms(c.footage_seconds)} ; sans images : {_hms(c.gap_seconds)}"),
-                ("li", f"Analysé : {_hms(c.analysed_seconds)} ({_span_text(c.analysed)})"),
+                ("li", f"Analysé : {_hms(c.analysed_seconds)} "
+                       f"({_span_text(c.analysed, _when)})"),
                 ("li", f"Non analysé : {_hms(c.not_analysed_seconds)} "
-                       f"({_span_text(c.not_analysed)})"),
-                ("li", f"Sans images (lacunes) : {_span_text(c.gaps)}")]
+                       f"({_span_text(c.not_analysed, _when)})"),
+                ("li", f"Sans images (lacunes) : {_span_text(c.gaps, _when)}")]
         for x in c.failed:
             out.append(("li", f"Échec {_when(x.start)} → {_when(x.end)} "
                               f"(unité {x.unit_id}) : {x.error}"))
@@ -341,10 +345,10 @@ def _lines(r: CoverageReport) -> list[tuple[str, str]]:
     return out
 
 
-def coverage_html(r: CoverageReport) -> str:
-    """A self-contained, printable HTML page (French)."""
+def coverage_html(r: CoverageReport, zone: str = "UTC") -> str:
+    """A self-contained, printable HTML page (French), times in ``zone`` (IANA)."""
     body, in_list = [], False
-    for kind, text in _lines(r):
+    for kind, text in _lines(r, zone):
         if kind == "li" and not in_list:
             body.append("<ul>")
             in_list = True
@@ -369,8 +373,8 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def coverage_pdf(r: CoverageReport) -> bytes:
-    """The same report as a PDF (fpdf2, A4, Helvetica)."""
+def coverage_pdf(r: CoverageReport, zone: str = "UTC") -> bytes:
+    """The same report as a PDF (fpdf2, A4, Helvetica), times in ``zone`` (IANA)."""
     from fpdf import FPDF  # the PDF library is only needed for this output
 
     pdf = FPDF(format="A4")
@@ -378,7 +382,7 @@ def coverage_pdf(r: CoverageReport) -> bytes:
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     sizes = {"h1": 15, "h2": 12.5, "h3": 11, "p": 10, "li": 9.5}
-    for kind, text in _lines(r):
+    for kind, text in _lines(r, zone):
         pdf.set_font("helvetica", "B" if kind.startswith("h") else "", sizes[kind])
         if kind in ("h2", "h3"):
             pdf.ln(2)

@@ -43,6 +43,7 @@ from retrouve.search.plate_pattern import PlatePattern
 from retrouve.search.schema import EmptyReason
 from retrouve.store.db import AttributeFilter, Store, TrackFilter, TrackRow, TrackSpan
 from retrouve.vision import appearance
+from retrouve.wallclock import read_local
 
 #: Attribute values below this confidence are not returned (noise, not evidence).
 MIN_ATTRIBUTE_CONFIDENCE = 0.15
@@ -99,7 +100,8 @@ class SearchResult:
 def parse_wall_time(text: str | None, zone: str | None, what: str,
                     zone_hint: str) -> datetime | None:
     """An operator's ``--from``/``--to``: ISO-8601; without an offset it is read in ``zone``
-    (a camera's), and without a zone it is refused with ``zone_hint`` (how to give one)."""
+    (the operator's, :func:`retrouve.wallclock.read_local`), and without a zone it is
+    refused with ``zone_hint`` (how to give one)."""
     if text is None:
         return None
     try:
@@ -109,7 +111,8 @@ def parse_wall_time(text: str | None, zone: str | None, what: str,
     if when.tzinfo is None:
         if zone is None:
             raise QueryError(f"{what} {text!r} has no offset: add one (+01:00) or {zone_hint}")
-        when = when.replace(tzinfo=ZoneInfo(zone))
+        # Refuses the hour a daylight-saving change skips or repeats, as ingest does.
+        when = read_local(when, zone, f"{what} {text!r}", QueryError)
     return when
 
 

@@ -9,10 +9,10 @@ still differs between front ends is passed in, not re-implemented:
 
 * **wording**: how the time fields and the way to give a zone are named in error messages
   (``--from``/``a --camera`` on the command line, ``from``/``a camera`` on the web);
-* **default zone** of times typed without an offset when no camera is given (the pages use the
-  first registered camera's; the CLI and the API have none and refuse such times);
-* **language** of the free-text summary, and the **operator zone** free text is read in (the
-  CLI's ``--tz``; the web reads it in the camera's zone).
+* **operator zone** typed times and free text are read in (the CLI's ``--tz``, else the
+  site's ``site.time_zone`` through ``Services.search``; never a camera's, so the order of
+  cameras cannot change the window);
+* **language** of the free-text summary.
 
 Free text goes through ``retrouve.search.text_query.parse_text`` (loaded by
 :func:`load_parse_text`); explicit fields win over what the text says about the same field.
@@ -32,13 +32,14 @@ from zoneinfo import ZoneInfo
 from retrouve.domain import Camera, Query, ScopeWindow
 from retrouve.errors import QueryError, RetrouveError
 from retrouve.search.criteria import CRITERIA, ORDERS
-from retrouve.search.engine import Searcher, SearchResult, parse_wall_time
+from retrouve.search.engine import Capabilities, Searcher, SearchResult, parse_wall_time
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CLI_WORDING", "FALLBACK_ZONE", "ORDERS", "WEB_WORDING", "BuiltQuery",
            "CameraLookup", "ParseText", "ParsedTextLike", "SearchOutcome", "SearchRequest",
-           "Wording", "build_query", "load_parse_text", "operator_lang", "run_search"]
+           "Wording", "build_query", "fit_capabilities", "ignored_line", "load_parse_text",
+           "operator_lang", "run_search"]
 
 TEXT_QUERY_MODULE: Final = "retrouve.search.text_query"
 #: Operator zone assumed when a front end gives none and no camera has one.
@@ -48,14 +49,17 @@ FALLBACK_ZONE: Final = "UTC"
 class ParsedTextLike(Protocol):
     """What ``retrouve.search.text_query.parse_text`` returns.
 
-    :func:`build_query` uses only ``to_query`` and ``describe``; ``to_json`` is read only by
-    :meth:`BuiltQuery.reading` (the CLI's ``interpretation``)."""
+    :func:`build_query` uses only ``to_query`` and ``describe``; ``to_json`` is read by
+    :meth:`BuiltQuery.reading` (the CLI's ``interpretation``) and, with ``without``, by
+    :func:`fit_capabilities`, which leaves a parser without them as it is."""
 
     def to_query(self, base: Query) -> Query: ...
 
     def describe(self, lang: str) -> str: ...
 
     def to_json(self) -> dict[str, Any]: ...
+
+    def without(self, *fields: str) -> ParsedTextLike: ...
 
 
 #: ``parse_text(text, *, now, tz)``.
@@ -101,10 +105,11 @@ WEB_WORDING: Final = Wording("from", "to", "a camera")
 class SearchRequest:
     """A search as an operator typed it: strings as given (blank fields None), not validated.
 
-    ``time_from``/``time_to`` are ISO-8601 text, read in the first camera's zone when they
-    carry no offset. ``text`` is free text (French or English). ``operator_zone`` (IANA) is
-    the zone free text's times ("hier 14h") are read in; None: the first camera's, else the
-    front end's default zone, else UTC. ``like`` is a track id (find similar).
+    ``time_from``/``time_to`` are ISO-8601 text, read in the operator zone when they carry
+    no offset. ``text`` is free text (French or English). ``operator_zone`` (IANA) is the
+    zone typed times and free text's times ("hier 14h") are read in, whichever cameras are
+    searched; None: the front end's default zone (``Services.search``: the site's operator
+    zone), else UTC for free text. ``like`` is a track id (find similar).
 
     The fields other than ``operator_zone`` are the criteria of
     ``retrouve.search.criteria.CRITERIA`` (a test keeps the two equal).
@@ -163,13 +168,93 @@ class BuiltQuery:
     text_unparsed: bool = False
     #: The parsed free text, when there was some and it was parsed.
     parsed: ParsedTextLike | None = None
+    #: Words of the free text that do not shape the search (not understood, with no image
+    #: ranking to use them; a make/model without its pack), in reading order.
+    ignored: tuple[str, ...] = ()
+    #: What the operator must be told about how the text was searched, in their language
+    #: (a make/model not available and what was searched instead).
+    notices: tuple[str, ...] = ()
 
     def reading(self) -> dict[str, Any] | None:
-        """The free text's reading (``ParsedText.to_json()`` plus ``describe``, the summary),
-        None when no text was parsed. Keys ``query``, ``interpretation``, ``unknown``…"""
+        """The free text's reading (``ParsedText.to_json()`` plus ``describe``, the summary,
+        ``ignored`` and ``notices``), None when no text was parsed. Keys ``query``,
+        ``interpretation``, ``unknown``…"""
         if self.parsed is None:
             return None
-        return {**self.parsed.to_json(), "describe": self.understood}
+        return {**self.parsed.to_json(), "describe": self.understood,
+                "ignored": list(self.ignored), "notices": list(self.notices)}
+
+
+#: The make/model fallback, in the operator's language: the words, then what was searched.
+_NO_MAKE_MODEL: Final = {
+    "fr": "marque/modèle non disponible (aucun pack marque/modèle installé) : {words} n'est "
+          "pas cherché ; recherche lancée sur : {rest}",
+    "en": "make/model is not available (no make/model pack installed): {words} is not "
+          "searched; searched instead: {rest}",
+}
+_IGNORED_WORD: Final = {"fr": "ignoré", "en": "ignored"}
+
+
+def ignored_line(built: BuiltQuery, lang: str) -> str | None:
+    """``ignoré : zzzz, qqqq`` / ``ignored: zzzz, qqqq``, None when nothing was ignored."""
+    if not built.ignored:
+        return None
+    sep = " : " if lang == "fr" else ": "
+    return f"{_IGNORED_WORD.get(lang, 'ignored')}{sep}{', '.join(built.ignored)}"
+
+
+def _criteria_set(query: Query) -> bool:
+    """Whether ``query`` narrows the search at all (anything but paging)."""
+    return any((query.cameras, query.time_from, query.time_to, query.object, query.colour,
+                query.upper, query.lower, query.accessory, query.plate, query.make,
+                query.model, query.like_track is not None))
+
+
+def fit_capabilities(built: BuiltQuery, request: SearchRequest, caps: Capabilities,
+                     lang: str) -> BuiltQuery:
+    """``built`` as the searcher can run it, saying what of the free text it cannot use.
+
+    A make/model the *text* names without a make/model pack is dropped (an explicit
+    ``--make``/``--model`` still fails, naming the pack) and a notice says what was searched
+    instead. Words not understood are ``ignored`` unless a CLIP-family pack ranks hits by
+    them; a text that then sets nothing, in a request that sets nothing else, is a
+    ``QueryError`` rather than a search of everything.
+    """
+    parsed = built.parsed
+    # A parser that cannot say how it read the text (only ``to_query``/``describe``) is
+    # taken as it is.
+    if parsed is None or not callable(getattr(parsed, "to_json", None)):
+        return built
+    query, understood, notices = built.query, built.understood, list(built.notices)
+    ignored: list[str] = []
+    reading = parsed.to_json()
+    text_fields = reading.get("query", {})
+    from_text = [k for k in ("make", "model")
+                 if k in text_fields and getattr(request, k) is None]
+    if from_text and not caps.make_model:
+        words = [" ".join(i["words"]) or str(i["value"])
+                 for i in reading.get("interpretation", [])
+                 if i.get("field") in from_text and i.get("applied") and i.get("words")]
+        ignored += words
+        query = replace(query, make=None if "make" in from_text else query.make,
+                        model=None if "model" in from_text else query.model)
+        rest = parsed.without(*from_text)
+        understood = rest.describe(lang)
+        named = " ".join(words) or ", ".join(str(text_fields[k]) for k in from_text)
+        notices.append(_NO_MAKE_MODEL.get(lang, _NO_MAKE_MODEL["en"]).format(
+            words=f"« {named} »" if lang == "fr" else repr(named), rest=understood))
+    ranks_text = bool(caps.embed_text and caps.text_kind)
+    unknown = [str(w) for w in reading.get("unknown", [])]
+    if not ranks_text:
+        # The searcher leaves the text unused without an image-text pack; it stays in the
+        # query (and the journal) as typed, and the words are reported as ignored.
+        ignored += unknown
+    if not _criteria_set(query) and not (ranks_text and query.text):
+        said = f" (not understood: {', '.join(unknown)})" if unknown else ""
+        raise QueryError(f"nothing searchable in {request.text!r}{said}: name an object, a "
+                         "colour, a plate or a time")
+    return replace(built, query=query, understood=understood, ignored=tuple(ignored),
+                   notices=tuple(notices))
 
 
 def operator_lang(zone: str) -> str:
@@ -190,17 +275,21 @@ def build_query(request: SearchRequest, cameras: CameraLookup, *, clock: Callabl
                 text_parser: Callable[[], ParseText | None] = load_parse_text) -> BuiltQuery:
     """The :class:`Query` for ``request``.
 
-    Checks every camera exists (``UnknownCameraError``), reads the times in the first
-    camera's zone (else ``default_zone``; none: a time without an offset is a ``QueryError``
-    worded with ``wording``), then merges the free text: fields the request sets win over the
-    text's. ``clock`` (aware now) and ``text_parser`` are only called for free text; ``lang``
-    is the summary's language. Paging and order are the request's, never the text's. The
-    query is not validated here: ``Searcher.search`` does that.
+    Checks every camera exists (``UnknownCameraError``), reads the times in the request's
+    ``operator_zone`` (else ``default_zone``; none: a time without an offset is a
+    ``QueryError`` worded with ``wording``; a time the zone skips or repeats at a
+    daylight-saving change is a ``QueryError`` naming the offsets to give), then merges the
+    free text: fields the request sets win over the text's. ``clock`` (aware now) and
+    ``text_parser`` are only called for free text; ``lang`` is the summary's language.
+    Paging and order are the request's, never the text's. The query is not validated here:
+    ``Searcher.search`` does that.
     """
     cams = tuple(dict.fromkeys(request.cameras))
-    zone = cameras.require_camera(cams[0]).timezone if cams else default_zone
-    for cam in cams[1:]:
+    for cam in cams:
         cameras.require_camera(cam)
+    # One operator zone for every camera: reading times in the first camera's zone made the
+    # order of --camera options change the window searched.
+    zone = request.operator_zone or default_zone
     base = Query(
         cameras=cams,
         time_from=parse_wall_time(request.time_from, zone, wording.time_from, wording.zone_hint),
@@ -250,5 +339,6 @@ def run_search(searcher: Searcher, request: SearchRequest, *, clock: Callable[[]
     as in :meth:`Searcher.search`. The one call a front end makes for a search."""
     built = build_query(request, searcher.store, clock=clock, lang=lang, wording=wording,
                         default_zone=default_zone, text_parser=text_parser)
+    built = fit_capabilities(built, request, searcher.capabilities, lang)
     return SearchOutcome(built, searcher.search(built.query, built.order, spread=spread,
                                                 scope=scope))

@@ -68,6 +68,11 @@ class ParsedText:
         updates = {k: v for k, v in self.fields.items() if getattr(base, k) is None}
         return replace(base, **updates, text=self.residual_text or None)
 
+    def without(self, *fields: str) -> ParsedText:
+        """The same reading without ``fields`` (what is searched when the searcher cannot use
+        them, e.g. a make/model without its pack)."""
+        return replace(self, fields={k: v for k, v in self.fields.items() if k not in fields})
+
     def describe(self, lang: Lang | None = None) -> str:
         """One line for the operator, e.g. ``Véhicule: camionnette · couleur: blanc ·
         plaque: FG*`` (``lang`` defaults to the language of the text)."""

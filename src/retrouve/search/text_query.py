@@ -93,13 +93,18 @@ class _Builder:
             self.put(at, "object", value, (), f"implied by {' '.join(because)!r}")
 
 
+def _notes(*notes: str) -> str:
+    """Notes joined with "; ", empty ones left out."""
+    return "; ".join(n for n in notes if n)
+
+
 def _colour_words(c: Item) -> tuple[tuple[str, ...], str]:
     parts = sorted([c, *c.shades], key=lambda x: x.index)
     words = tuple(w for p in parts for w in p.words)
-    note = ""
+    note = c.note  # a typo read as this colour
     if c.shades:
         shades = " ".join(w for s in c.shades for w in s.words)
-        note = f"shade {shades!r} ignored: colours are the eleven basic terms"
+        note = _notes(note, f"shade {shades!r} ignored: colours are the eleven basic terms")
     return words, note
 
 
@@ -147,14 +152,15 @@ def _assemble(text: str, items: list[Item], ctx: TimeContext) -> ParsedText:
             b.imply(at, "person", words)
             slots = ("upper", "lower") if it.value == "both" else (it.value,)
             if not it.colours:
-                b.skip(at, it.value, None, words, "a garment without a colour is not searchable")
+                b.skip(at, it.value, None, words,
+                       _notes(it.note, "a garment without a colour is not searchable"))
             for c in it.colours:
                 cw, note = _colour_words(c)
                 for slot in slots:
-                    b.put(at, slot, c.value, _joined(it, words, c, cw), note)
+                    b.put(at, slot, c.value, _joined(it, words, c, cw), _notes(it.note, note))
         elif it.kind == "accessory":
             b.imply(at, "person", words)
-            b.put(at, "accessory", it.value, words)
+            b.put(at, "accessory", it.value, words, it.note)
             for c in it.colours:
                 cw, _ = _colour_words(c)
                 b.skip(c.index, "accessory_colour", c.value, cw, _ACCESSORY_COLOUR_NOTE)
@@ -167,7 +173,7 @@ def _assemble(text: str, items: list[Item], ctx: TimeContext) -> ParsedText:
                 if "make" not in b.fields:
                     b.put(at, "make", make, (), f"implied by {it.value!r}")
             else:
-                b.put(at, "make", it.value, words)
+                b.put(at, "make", it.value, words, it.note)
             for c in it.colours:
                 cw, note = _colour_words(c)
                 b.put(c.index, "colour", c.value, cw, note)
@@ -192,6 +198,8 @@ def _assemble(text: str, items: list[Item], ctx: TimeContext) -> ParsedText:
                 b.entries.append((at, Interpretation(words, "time", it.value)))
         elif (it.kind == "shade" and not it.used) or it.kind == "unknown":
             unknown.append((at, " ".join(words)))
+            if it.note:  # a near miss of several words: ask rather than guess
+                b.skip(at, "ignored", None, words, it.note)
     if times:
         b.fields["time_from"], b.fields["time_to"] = time_window(times, ctx)
     for entry in unknown:

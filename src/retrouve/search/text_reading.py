@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
+from retrouve.search.text_fuzzy import near
 from retrouve.search.text_time import TimeBit, TimeContext, match_time
 from retrouve.search.text_tokens import (
     HAS_DIGIT_OR_WILD,
@@ -118,9 +119,11 @@ def _match_plate(tokens: list[Token], w: list[str], i: int,
         norm = w[j]
         if not _PLATE_CHARS.match(tokens[j].text) or match_time(w, j, ctx) is not None:
             break
-        # A plain word stops the plate unless it could be part of one ("plaque AB 123 CD").
+        # A plain word stops the plate unless it could be part of one ("plaque AB 123 CD"):
+        # a plate's letter groups are short, so a longer word is the text going on.
         known = norm in STOP or (norm,) in LEXICON or phrase_len(w, j, PLATE_KW)
-        if known and not HAS_DIGIT_OR_WILD.search(norm):
+        wordy = norm.isalpha() and len(norm) > 3
+        if (known or wordy) and not HAS_DIGIT_OR_WILD.search(norm):
             break
         parts.append(tokens[j].text)
         j += 1
@@ -165,12 +168,14 @@ def lex(tokens: list[Token], ctx: TimeContext) -> list[Item]:
             item = Item(i, words(n), "plate", plate[1])
         elif entry is not None:
             n, e = entry
-            item = Item(i, words(n), e.kind, e.value, e.extra)
+            item = Item(i, words(n), e.kind, e.value, e.extra, note=e.note)
             if e.value == "?":
                 item.value, item.note = _ambiguous(w[i], ctx)
         else:
             n = 1
             item = Item(i, words(1), _filler_kind(w, i, tokens[i]))
+            if item.kind == "unknown":
+                item = _near_miss(item, w[i])
             if item.kind == "plate":
                 item.value = _plate_pattern([tokens[i].text]) or ""
             elif item.kind == "neg":
@@ -179,6 +184,22 @@ def lex(tokens: list[Token], ctx: TimeContext) -> list[Item]:
         items.append(item)
         i += n
     return items
+
+
+def _near_miss(item: Item, word: str) -> Item:
+    """An unknown word read as the vocabulary word it is a typo of (with a note saying so),
+    or left unknown with the tied candidates in its note."""
+    found = near(word)
+    if found is None:
+        return item
+    typed = " ".join(item.words)
+    if found.entry is None:
+        item.note = f"did you mean {' or '.join(repr(c) for c in found.candidates)}?"
+        return item
+    e = found.entry
+    said = f"{typed!r} read as {found.key!r} ({found.typos} typo{'s' if found.typos > 1 else ''})"
+    return Item(item.index, item.words, e.kind, e.value, e.extra,
+                note="; ".join(n for n in (said, e.note) if n))
 
 
 def _ambiguous(word: str, ctx: TimeContext) -> tuple[str, str]:

@@ -37,11 +37,14 @@ OBJECT_WORDS: Final[tuple[tuple[str, str, str], ...]] = (
      "truck, lorry, hgv, semi, semi truck, articulated lorry, pickup, pick-up, tipper"),
     # French "car" (a coach) is resolved by language in text_reading.lex(): see AMBIGUOUS_WORDS.
     ("bus", "bus, autobus, autocar, navette", "bus, coach, double decker, double-decker"),
-    ("motorcycle", "moto, motocyclette, scooter, mobylette, cyclomoteur, motard, deux-roues "
-                   "motorisé", "motorcycle, motorbike, motor bike, scooter, moped, biker, "
-                   "motorcyclist"),
+    # "Deux-roues" alone is, in police reports, the motorised kind; the other is said.
+    ("motorcycle", "moto, motocyclette, scooter, mobylette, cyclomoteur, motard, deux-roues, "
+                   "deux-roues motorisé, 2 roues, maxi-scooter",
+     "motorcycle, motorbike, motor bike, scooter, moped, biker, motorcyclist, two-wheeler, "
+     "powered two-wheeler"),
     # A cyclist is searched as the bicycle track (the person track is separate).
-    ("bicycle", "vélo, bicyclette, vtt, cycliste", "bicycle, bike, push bike, cyclist"),
+    ("bicycle", "vélo, bicyclette, vtt, cycliste, deux-roues non motorisé, vélo électrique, "
+                "vae", "bicycle, bike, push bike, cyclist, e-bike, pedal bike"),
     ("vehicle", "véhicule, engin", "vehicle"),
     # Gender and age are never stored: every person word means "person".
     ("person", "homme, femme, personne, individu, piéton, piétonne, enfant, garçon, fille, jeune, "
@@ -49,6 +52,16 @@ OBJECT_WORDS: Final[tuple[tuple[str, str, str], ...]] = (
                "quelqu'un, monsieur, madame, dame, gens",
      "man, men, woman, women, person, people, pedestrian, child, children, kid, boy, girl, guy, "
      "lady, gentleman, individual, suspect, someone, somebody, teenager, adult"),
+)
+
+#: Objects the detector has no class for, read as what it does see, with the reason said:
+#: (value, French, English, note). An e-scooter's rider is a person track.
+NOTED_OBJECT_WORDS: Final[tuple[tuple[str, str, str, str], ...]] = (
+    ("person", "trottinette, trottinette électrique, trott, gyroroue, monoroue, hoverboard, "
+               "skate, skateboard, planche à roulettes, rollers",
+     "e-scooter, kick scooter, electric scooter, push scooter, hoverboard, skateboard, "
+     "unicycle, roller skates",
+     "no class for it: its rider is searched as a person"),
 )
 
 #: Words whose meaning depends on the language of the rest of the text.
@@ -161,12 +174,16 @@ PLATE_KEYWORDS: Final[tuple[str, str]] = (
     "reg, registered",
 )
 #: How a partial plate is given: ``prefix`` → "FG*", ``suffix`` → "*12", ``contains`` → "*7F*".
+#: Operators leave the preposition out ("plate starting FG", "plaque commençant FG").
 PLATE_QUALIFIERS: Final[tuple[tuple[str, str, str], ...]] = (
-    ("prefix", "commençant par, commence par, qui commence par, débutant par, qui débute par",
-     "starting with, beginning with, begins with, starts with"),
+    ("prefix", "commençant par, commence par, qui commence par, débutant par, qui débute par, "
+               "commençant, commence, débutant, en, qui commence",
+     "starting with, beginning with, begins with, starts with, starting, beginning, begins, "
+     "starts, starting in, beginning in"),
     ("suffix", "finissant par, finit par, qui finit par, se terminant par, terminant par, "
-               "qui se termine par", "ending with, ending in, ends with, ends in"),
-    ("contains", "contenant, qui contient", "containing, contains, that contains"),
+               "qui se termine par, finissant, finit, terminant, se terminant, finissant en",
+     "ending with, ending in, ends with, ends in, ending, ends"),
+    ("contains", "contenant, qui contient, avec", "containing, contains, that contains, with"),
 )
 
 #: Markers before a colour said of the whole person ("habillé en noir", "in black"): upper
@@ -276,6 +293,7 @@ class Entry:
     kind: str  # object, colour, shade, garment, accessory, make, model
     value: str
     extra: str = ""  # model: "make|object"
+    note: str = ""  # said with the reading (NOTED_OBJECT_WORDS)
 
 
 def _by_lang(fr: str, en: str) -> tuple[tuple[str, Lang], tuple[str, Lang]]:
@@ -303,6 +321,10 @@ def _build_lexicon() -> tuple[dict[tuple[str, ...], Entry], dict[str, Lang]]:
             for csv, lang in _by_lang(fr, en):
                 for key in phrases(csv):
                     add(key, Entry(kind, value), (lang,))
+    for value, fr, en, note in NOTED_OBJECT_WORDS:
+        for csv, lang in _by_lang(fr, en):
+            for key in phrases(csv):
+                add(key, Entry("object", value, note=note), (lang,))
     for make, aliases in MAKES:
         for key in phrases(aliases):
             add(key, Entry("make", make), ())

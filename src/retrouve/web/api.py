@@ -50,6 +50,12 @@ class SearchOut(BaseModel):
     understood: str | None = None
     #: The free text could not be parsed (parser not installed) and was searched as is.
     text_unparsed: bool = False
+    #: Words of the free text that did not shape the search (not understood without an
+    #: image-text pack; a make/model without its pack).
+    ignored: list[str] = []
+    #: What to tell the operator about the search (English): a make/model not available and
+    #: what was searched instead.
+    notices: list[str] = []
     limit: int
     offset: int
     order: str
@@ -96,7 +102,8 @@ def search(request: Request, work: CaseCtx,
             for h in result.hits]
     return SearchOut(hits=hits, why_empty=result.why_empty(),
                      why_empty_code=result.empty_reason(), understood=built.understood,
-                     text_unparsed=built.text_unparsed, limit=search_request.limit,
+                     text_unparsed=built.text_unparsed, ignored=list(built.ignored),
+                     notices=list(built.notices), limit=search_request.limit,
                      offset=search_request.offset, order=search_request.order)
 
 

@@ -62,6 +62,7 @@ _FR: dict[str, str] = {
     "search.like": "Objets semblables à la séquence n° {id}",
     "search.error": "Recherche invalide : {msg}",
     "search.understood": "Compris : {desc}",
+    "search.ignored": "Ignoré (ne change pas la recherche) : {words}",
     "search.text_unparsed": "L'analyse du texte libre n'est pas disponible : "
                             "le texte est cherché tel quel.",
     "field.any": "Indifférent",
@@ -245,6 +246,7 @@ _EN: dict[str, str] = {
     "search.like": "Objects similar to sequence #{id}",
     "search.error": "Invalid search: {msg}",
     "search.understood": "Understood: {desc}",
+    "search.ignored": "Ignored (does not change the search): {words}",
     "search.text_unparsed": "Free-text parsing is not available: the text is searched as is.",
     "field.any": "Any",
     "field.object": "Object type",

@@ -272,11 +272,12 @@ def _results_view(request: Request, params: SearchParams, query: Any, result: Se
              for i, h in enumerate(result.hits)]
     lines = []
     if result.hits:
+        zone = _services(request).operator_zone()
         # The same ranking's first hits, all pages: the timelines show where they fall.
         lines = timelines(
             result.spread, (query.time_from, query.time_to), looks.cameras,
             href_of=lambda h: f"/track/{h.track_id}",
-            title_of=lambda h: f"{format_datetime(h.start, lang)} · {tv(h.object)}",
+            title_of=lambda h: f"{format_datetime(h.start, lang, zone)} · {tv(h.object)}",
         )
     limit = params.limit
     return {

@@ -7,9 +7,8 @@ options: ``camera`` (repeatable), ``from``, ``to``, ``object``, ``colour``, ``up
 ``lower``, ``accessory``, ``plate``, ``make``, ``model``, ``text``, ``like``, ``limit``,
 ``offset``, ``order``. The pages read them tolerantly (:meth:`SearchParams.from_params`); the
 API strictly, through the pydantic model :func:`api_params_model` (a bad value is a 422).
-Times without an offset are in the time zone of the first camera given, else
-``default_zone`` (the pages use the first registered camera's zone; the API, like the CLI,
-has none and refuses them).
+Times without an offset are read in the site's operator zone (:func:`site_zone`, the
+``site.time_zone`` setting), on the pages, the API and the CLI alike.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from retrouve.search.request import (
     ParsedTextLike,
     ParseText,
     SearchRequest,
+    fit_capabilities,
     load_parse_text,
 )
 from retrouve.search.request import build_query as build_request
@@ -78,7 +78,7 @@ class SearchParams(SearchRequest):
     """:class:`SearchRequest` read from / written to URL parameters (blank fields None).
 
     The fields are the request's; this class only adds the URL side. ``operator_zone`` is
-    never in a URL: the pages read free text in the camera's zone."""
+    never in a URL: the pages read times and free text in the site's operator zone."""
 
     @classmethod
     def from_params(cls, qp: QueryParams | Mapping[str, str], default_limit: int = 20,
@@ -133,15 +133,19 @@ def api_params_model() -> type[BaseModel]:
 def build_query(params: SearchRequest, services: Services, *, lang: str,
                 default_zone: str | None,
                 text_parser: Callable[[], ParseText | None]) -> BuiltQuery:
-    """The :class:`Query` for ``params`` with the web's wording of errors; raises
+    """The :class:`Query` for ``params`` with the web's wording of errors, fitted to the
+    installed models as a search is (``fit_capabilities``: a make/model from the text without
+    its pack dropped), so the track page's previous/next walk the same results; raises
     ``QueryError``/``UnknownCameraError``. ``text_parser`` gives ``parse_text`` (or None); it
-    is only called for free text, read in the first camera's zone (else ``default_zone``)."""
-    return build_request(params, services.store, clock=services.clock, lang=lang,
-                         wording=WEB_WORDING, default_zone=default_zone,
-                         text_parser=text_parser)
+    is only called for free text, read in ``default_zone`` (the operator zone)."""
+    built = build_request(params, services.store, clock=services.clock, lang=lang,
+                          wording=WEB_WORDING, default_zone=default_zone,
+                          text_parser=text_parser)
+    return fit_capabilities(built, params, services.searcher.capabilities, lang)
 
 
-def site_zone(services: Services) -> str | None:
-    """The zone of naive times on the pages: the first registered camera's (None if none)."""
-    cams = services.store.list_cameras()
-    return cams[0].timezone if cams else None
+def site_zone(services: Services) -> str:
+    """The zone of naive times on the pages (and shown beside the time fields): the site's
+    operator zone (:meth:`Services.operator_zone`), never a camera's, so the order of the
+    cameras chosen cannot change the window searched."""
+    return services.operator_zone()

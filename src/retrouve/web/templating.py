@@ -1,4 +1,11 @@
-"""Jinja2 rendering with the request's language, user and CSRF token in every template."""
+"""Jinja2 rendering with the request's language, user, CSRF token and operator time zone in
+every template.
+
+Every time a page shows goes through :func:`format_datetime` (the ``local_time`` filter,
+also ``fmt_dt(d)`` in every template): the site's operator zone
+(``Services.operator_zone``), with the camera's own time beside it when the value carries a
+camera's zone that reads it differently (``04/01/2026 14:03:12 CET (caméra 13:03:12 GMT)``).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +13,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2.runtime import Context
 
+from retrouve.wallclock import camera_note, show_time
 from retrouve.web.auth import RequestContext
 from retrouve.web.case_scope import workable_cases
 from retrouve.web.i18n import LANGS, labeller, resolve_lang, translator, value_labeller
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-_DATE_FORMATS = {"fr": "%d/%m/%Y %H:%M:%S", "en": "%Y-%m-%d %H:%M:%S"}
 
 
 def make_templates() -> Jinja2Templates:
@@ -26,12 +35,29 @@ def make_templates() -> Jinja2Templates:
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
+    env.filters["local_time"] = _local_time_filter
     return Jinja2Templates(env=env)
 
 
-def format_datetime(when: datetime, lang: str) -> str:
-    """Local date and time as operators read it, with the zone abbreviation."""
-    return f"{when.strftime(_DATE_FORMATS.get(lang, _DATE_FORMATS['en']))} {when.tzname()}"
+def format_datetime(when: datetime, lang: str, zone: str | None = None) -> str:
+    """``when`` as operators read it (:func:`retrouve.wallclock.show_time`) in ``zone`` (the
+    operator's; None: ``when``'s own zone), then the camera's time in brackets when
+    ``when`` carries a camera's zone (pages convert hits to it) that reads it differently."""
+    own = when.tzinfo
+    if zone is None:
+        return show_time(when, own if isinstance(own, ZoneInfo) else "UTC", lang)
+    shown = show_time(when, zone, lang)
+    note = camera_note(when, zone, own.key, lang) if isinstance(own, ZoneInfo) else ""
+    return f"{shown} ({note})" if note else shown
+
+
+@jinja2.pass_context
+def _local_time_filter(context: Context, when: datetime | None) -> str:
+    """``{{ when|local_time }}``: :func:`format_datetime` with the page's language and the
+    site's operator zone; empty for None."""
+    if when is None:
+        return ""
+    return format_datetime(when, context.get("lang", "en"), context.get("site_zone"))
 
 
 def format_seconds(seconds: float) -> str:
@@ -70,14 +96,16 @@ def render(request: Request, name: str, ctx: RequestContext | None, *,
            headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
     """Render ``name``. ``csrf_token`` overrides the session's (the login page)."""
     lang = ctx.lang if ctx else resolve_lang(request)
+    services = getattr(request.app.state, "services", None)
+    zone = services.operator_zone() if services is not None else None
     other = next(x for x in LANGS if x != lang)
     base = {
         "t": translator(lang), "tr": labeller(lang), "tv": value_labeller(lang),
         "lang": lang, "ctx": ctx,
         "csrf_token": csrf_token if csrf_token is not None else (ctx.csrf_token if ctx else ""),
         "switch_url": _switch_url(request, other),
-        "fmt_dt": lambda d: format_datetime(d, lang), "fmt_s": format_seconds,
-        "short": short, **_switcher(request, ctx),
+        "fmt_dt": lambda d: format_datetime(d, lang, zone), "fmt_s": format_seconds,
+        "site_zone": zone, "short": short, **_switcher(request, ctx),
     }
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, {**base, **context},

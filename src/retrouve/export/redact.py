@@ -134,7 +134,8 @@ def grow(region: Region, margin: float, width: int, height: int) -> tuple[int, i
 
 def obscure(img: npt.NDArray[np.uint8], box: tuple[int, int, int, int], blocks: int,
             noise: float, rng: np.random.Generator) -> None:
-    """Obscure ``img[y0:y1, x0:x1]`` in place, irreversibly.
+    """Obscure ``img[y0:y1, x0:x1]`` in place, irreversibly (``img``: one plane ``(H, W)``
+    or an ``(H, W, C)`` image).
 
     Why not a plain Gaussian blur: a known, linear blur of a region is in principle undone
     by deconvolution (sharpening filters recover recognisable faces and legible text from
@@ -264,13 +265,37 @@ class _FaceHold:
         return [r for r, _ in held]
 
 
-def _pad_even(img: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """4:2:0 H.264 needs even sizes: an odd last row/column is repeated (nothing cut)."""
-    h, w = img.shape[:2]
-    if h % 2 == 0 and w % 2 == 0:
-        return img
-    return np.asarray(cv2.copyMakeBorder(img, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE),
-                      dtype=np.uint8)
+def _planes(frame: av.VideoFrame) -> list[npt.NDArray[np.uint8]]:
+    """Y, U, V of a yuv420p frame as writable arrays (line padding dropped), the luma
+    padded to even sizes by repeating its last row/column (4:2:0 H.264 needs even sizes;
+    nothing is cut, and the chroma planes already have ``ceil(size / 2)`` samples)."""
+    out = []
+    for plane in frame.planes:
+        buf = np.frombuffer(memoryview(plane), np.uint8)
+        rows = buf[: plane.line_size * plane.height].reshape(plane.height, plane.line_size)
+        out.append(np.array(rows[:, : plane.width], dtype=np.uint8))
+    y = out[0]
+    h, w = y.shape
+    if h % 2 or w % 2:
+        out[0] = np.pad(y, ((0, h % 2), (0, w % 2)), mode="edge")
+    return out
+
+
+def _frame_of(planes: list[npt.NDArray[np.uint8]]) -> av.VideoFrame:
+    """A yuv420p frame from even-sized Y, U, V planes (PyAV's stacked layout)."""
+    h, w = planes[0].shape
+    flat = np.concatenate([p.ravel() for p in planes])
+    return av.VideoFrame.from_ndarray(flat.reshape(h * 3 // 2, w), format="yuv420p")
+
+
+def _obscure_yuv(planes: list[npt.NDArray[np.uint8]], box: tuple[int, int, int, int],
+                 blocks: int, noise: float, rng: np.random.Generator) -> None:
+    """:func:`obscure` on the luma and, at half resolution, on both chroma planes."""
+    obscure(planes[0], box, blocks, noise, rng)
+    x0, y0, x1, y1 = box
+    half = (x0 // 2, y0 // 2, -(-x1 // 2), -(-y1 // 2))
+    for chroma in planes[1:]:
+        obscure(chroma, half, blocks, noise, rng)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -332,6 +357,12 @@ def redact_clip(source: Path, out: Path, plates: Sequence[TimedBox], *,
                     pts = (frame.pts - origin if frame.pts is not None
                            else round(frames / rate / base))
                     t = float(pts * base)
+                    # Blur in the decoded YUV planes: pixels outside the regions stay
+                    # exactly as decoded (a YUV → RGB → YUV round trip would shift colours
+                    # by a few levels); RGB is made for the detector only.
+                    yuv = frame if frame.format.name == "yuv420p" else frame.reformat(
+                        format="yuv420p")
+                    planes = _planes(yuv)
                     img: npt.NDArray[np.uint8] = np.ascontiguousarray(
                         frame.to_ndarray(format="bgr24"), dtype=np.uint8)
                     scan = detector.detect(img)
@@ -343,12 +374,12 @@ def redact_clip(source: Path, out: Path, plates: Sequence[TimedBox], *,
                     tiled += scan.tiles > 0
                     h, w = img.shape[:2]
                     for region in found + kept:
-                        obscure(img, grow(region, settings.face_margin, w, h),
-                                settings.blocks_across, settings.noise_level, rng)
+                        _obscure_yuv(planes, grow(region, settings.face_margin, w, h),
+                                     settings.blocks_across, settings.noise_level, rng)
                     plate_regions = schedule.at(t)
                     for region in plate_regions:
-                        obscure(img, grow(region, settings.plate_margin, w, h),
-                                settings.blocks_across, settings.noise_level, rng)
+                        _obscure_yuv(planes, grow(region, settings.plate_margin, w, h),
+                                     settings.blocks_across, settings.noise_level, rng)
                     n_faces = len(found) + len(kept)
                     faces += len(found)
                     held_total += len(kept)
@@ -364,8 +395,7 @@ def redact_clip(source: Path, out: Path, plates: Sequence[TimedBox], *,
                         spans.append(FaceSpan(span_start[0], frames - 1, span_start[1],
                                               last_t, span_start[2]))
                         span_start = None
-                    new = av.VideoFrame.from_ndarray(_pad_even(img), format="bgr24")
-                    new = new.reformat(format="yuv420p")
+                    new = _frame_of(planes)
                     new.pts = pts
                     new.time_base = base
                     for packet in ost.encode(new):

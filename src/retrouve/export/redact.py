@@ -290,12 +290,14 @@ def _frame_of(planes: list[npt.NDArray[np.uint8]]) -> av.VideoFrame:
 
 def _obscure_yuv(planes: list[npt.NDArray[np.uint8]], box: tuple[int, int, int, int],
                  blocks: int, noise: float, rng: np.random.Generator) -> None:
-    """:func:`obscure` on the luma and, at half resolution, on both chroma planes."""
+    """:func:`obscure` on the luma and, at half resolution, on both chroma planes. The noise
+    goes on the luma only: the detail that identifies is in the luma, and noise in the
+    chroma would only paint coloured speckles."""
     obscure(planes[0], box, blocks, noise, rng)
     x0, y0, x1, y1 = box
     half = (x0 // 2, y0 // 2, -(-x1 // 2), -(-y1 // 2))
     for chroma in planes[1:]:
-        obscure(chroma, half, blocks, noise, rng)
+        obscure(chroma, half, blocks, 0.0, rng)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import sys
 import warnings
 from dataclasses import dataclass
@@ -252,9 +253,13 @@ def test_plain_clip_without_faces_or_plates_is_only_reencoded(tmp_path: Path) ->
     from clips import RED, Moving, make_clip
     clip = make_clip(tmp_path / "a.mp4", seconds=1.0, fps=10,
                      objects=[Moving(RED, (60, 30), (0, 40), (260, 40), 0.0, 1.0)])
-    log = redact_clip(clip.path, tmp_path / "r.mp4", [], settings=RedactionSettings())
+    done: list[float] = []
+    log = redact_clip(clip.path, tmp_path / "r.mp4", [], settings=RedactionSettings(),
+                      progress=done.append)
     assert (log.frames, log.faces_detected, log.plate_boxes_blurred) == (10, 0, 0)
     assert log.face_spans == ()
+    assert done == sorted(done) and done[-1] == 1.0 and len(done) >= 10
+    assert json.loads(json.dumps(log.to_json()))["faces"]["detected"] == 0
     a, b = _frames(clip.path), _frames(tmp_path / "r.mp4")
     assert len(a) == len(b) == 10
     assert max(float(np.abs(x.astype(int) - y.astype(int)).mean()) for x, y in zip(a, b,

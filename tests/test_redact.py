@@ -332,3 +332,33 @@ def test_timed_box_refuses_bad_values() -> None:
         TimedBox(0.0, 0, 0, 0, 5)
     with pytest.raises(ValueError, match="finite"):
         TimedBox(float("nan"), 0, 0, 5, 5)
+
+
+def test_odd_size_other_pixel_format_and_irregular_times(tmp_path: Path) -> None:
+    # An NVR-like oddity: 161x121, 4:4:4, frames at irregular instants (variable rate).
+    src, out = tmp_path / "odd.mkv", tmp_path / "odd-redacted.mp4"
+    times_ms = [0, 40, 80, 200, 240, 480]
+    with av.open(str(src), "w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 161, 121, "yuv444p"
+        stream.time_base = Fraction(1, 1000)
+        for i, ms in enumerate(times_ms):
+            img = np.full((121, 161, 3), 30 * i, np.uint8)
+            img[60:, 80:] = 200
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = ms, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    log = redact_clip(src, out, [TimedBox(0.2, 140, 100, 21, 21)],
+                      settings=RedactionSettings(plate_hold_s=0.05))
+    (pts_in, base_in, _), (pts_out, base_out, _) = _pts(src), _pts(out)
+    assert [p * base_in for p in pts_in] == [p * base_out for p in pts_out]
+    assert (log.frames, log.width, log.height) == (6, 161, 121)
+    assert log.plate_frames == 2  # the frames at 0.20 s and 0.24 s only
+    with av.open(str(out)) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.width, cc.height, cc.pix_fmt) == (162, 122, "yuv420p")  # padded, not cut
+    a, b = _frames(src), _frames(out)
+    assert np.abs(a[0].astype(int) - b[0][:121, :161].astype(int)).mean() < 1.5

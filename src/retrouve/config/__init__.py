@@ -213,6 +213,55 @@ class RetentionSettings(Section):
         return self.camera_max_age_days.get(camera_id, self.max_age_days)
 
 
+#: How frames larger than the face detector's limit (960 px) are scanned for redaction.
+RedactionLargeFrames = Literal["downscale", "tile"]
+#: x264 speed presets (slower = smaller file at the same quality).
+X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                     "slower", "veryslow"]
+
+
+class RedactionSettings(Section):
+    """The redacted copy of an exhibit (``export/redact.py``): faces found by the built-in
+    face detector and the plate boxes given are blurred on a re-encoded copy, never on the
+    master. Margins are fractions of the box's width/height added on each side."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    face_threshold: float = Field(0.5, gt=0, lt=1, description=(
+        "Face detection score (0-1) at or above which a face is blurred; lower blurs more "
+        "(fewer missed faces, more blurred non-faces)."))
+    face_margin: float = Field(0.3, ge=0, le=2, description=(
+        "Margin added on each side of a detected face box before blurring, as a fraction "
+        "of its size (the detector's box is tight: hair and ears are outside it)."))
+    face_hold_frames: int = Field(3, ge=0, le=60, description=(
+        "A face box stays blurred this many frames after the detector last found it, so a "
+        "face missed on a frame or two is not shown."))
+    large_frames: RedactionLargeFrames = Field("downscale", description=(
+        "Frames over 960 px on a side (the detector's limit): downscale (one pass, fast; "
+        "faces under about 20-25 px in a 1920 px frame may be missed) or tile (the "
+        "downscaled pass plus overlapping full-resolution tiles: finds small faces, several "
+        "times slower)."))
+    tile_overlap_px: int = Field(192, ge=0, le=900, description=(
+        "Overlap of neighbouring tiles in tile mode, in pixels."))
+    plate_margin: float = Field(0.15, ge=0, le=2, description=(
+        "Margin added on each side of a plate box before blurring, as a fraction of its "
+        "size."))
+    plate_hold_s: float = Field(0.5, ge=0, le=10, description=(
+        "A plate box given at time t is blurred on frames up to this many seconds away "
+        "when no nearer box is given; between two boxes of the same plate less than "
+        "2 x plate_hold_s apart the box is interpolated."))
+    blocks_across: int = Field(6, ge=2, le=32, description=(
+        "Blur strength: a blurred region is averaged into blocks, this many across its "
+        "longer side (fewer = stronger)."))
+    noise_level: float = Field(10.0, ge=0, le=64, description=(
+        "Standard deviation, in 8-bit grey levels, of the random noise added to each "
+        "averaged block so the block means cannot be matched against candidates."))
+    crf: int = Field(18, ge=0, le=51, description=(
+        "H.264 constant rate factor of the redacted copy (lower = better quality, larger)."))
+    preset: X264Preset = Field("veryfast", description=(
+        "x264 speed preset of the redacted copy."))
+
+
 class Settings(BaseSettings):
     """Root settings. ``database_url`` defaults to SQLite inside ``data_dir``.
 
@@ -248,6 +297,8 @@ class Settings(BaseSettings):
                                          description="Retention of footage and derived data.")
     site: SiteSettings = Field(default_factory=lambda: SiteSettings(),
                                description="What every operator of the site shares.")
+    redaction: RedactionSettings = Field(default_factory=lambda: RedactionSettings(),
+                                         description="Redacted copies of exhibits.")
 
     def __init__(self, **values: Any) -> None:
         problems = unknown_env_settings(Settings, os.environ, ENV_PREFIX, NON_SETTING_ENV)

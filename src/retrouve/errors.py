@@ -136,6 +136,11 @@ class SourceChanged(InputError):
     (or the file is gone); the message names the file."""
 
 
+class ExportError(InputError):
+    """An evidence export that cannot proceed: unknown request, not (yet) approved or already
+    produced, no footage for a window, an output folder that cannot be written."""
+
+
 class NoCaseError(CaseError):
     """A data command (analyse, search) ran without a case: no case, no processing."""
 

@@ -10,6 +10,7 @@ analysis in each worker, the CLIP text encoder at the first free-text search).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,17 +19,21 @@ from typing import Any
 
 import numpy as np
 
+from retrouve import __version__
 from retrouve.analysis.executor import Executor, make_executor
 from retrouve.analysis.packs import select_packs
 from retrouve.analysis.runner import Analyser, AnalysisReport, Progress
 from retrouve.catalogue.ingest import Catalogue
 from retrouve.config import Settings
 from retrouve.domain import LegalBasis, Query, ScopeWindow
-from retrouve.errors import CaseError
+from retrouve.errors import CaseError, ExportError, OutOfScope
+from retrouve.export.bundle import BundleResult, Encoding, ExportContext, Redactor, build_bundle
+from retrouve.export.exhibits import Exhibit, select_exhibits
 from retrouve.legal import journal as journal_events
 from retrouve.legal.accounts import Accounts
 from retrouve.legal.cases import Actor, widens
 from retrouve.legal.casework import CaseDesk, Journal
+from retrouve.legal.exports import ExportDesk, make_spec, spec_windows
 from retrouve.legal.purge import Retention
 from retrouve.search.engine import Capabilities, Searcher, SearchResult
 from retrouve.search.request import (
@@ -41,6 +46,7 @@ from retrouve.search.request import (
 )
 from retrouve.store.cases import CaseFields, CaseRecord
 from retrouve.store.db import Store
+from retrouve.store.exports import ExportRecord
 from retrouve.vision.models import (
     HOLDER,
     DetectorFactory,
@@ -65,6 +71,8 @@ class Services:
     searcher: Searcher
     clock: Callable[[], datetime]
     packs: PackRegistry
+    #: The redacted-copy step of exports (``export/redact.py``); None: ``--redact`` refused.
+    redactor: Redactor | None = None
 
     @functools.cached_property
     def accounts(self) -> Accounts:
@@ -86,6 +94,85 @@ class Services:
     def retention(self) -> Retention:
         """The retention purge over this store, journal, settings and clock."""
         return Retention(self.store, self.journal, self.settings.retention, self.clock)
+
+    @functools.cached_property
+    def exports(self) -> ExportDesk:
+        """Export requests and approvals (``export.require_approval``), journalled."""
+        return ExportDesk(self.store, self.journal, self.cases, self.clock,
+                          self.settings.export.require_approval)
+
+    def export_request(self, actor: Actor, ref: str, tracks: tuple[int, ...] = (),
+                       windows: tuple[ScopeWindow, ...] = (), redact: bool = False
+                       ) -> ExportRecord:
+        """Ask for an export of case ``ref``: its tracks marked relevant, plus ``tracks``
+        and ``windows``; checked now (``OutOfScope``, ``ExportError``), then recorded and
+        journalled (approved at once when the policy needs no second person)."""
+        case = self.cases.work(actor, ref)
+        if redact and self.redactor is None:
+            raise ExportError("--redact: no redactor is installed on this build (redacted "
+                              "copies are not available yet)")
+        relevant = tuple(self.store.relevant_tracks(case.id))
+        spec = make_spec(tuple(dict.fromkeys(relevant + tracks)), tracks, windows, redact)
+        self._exhibits(case, spec)
+        return self.exports.request(actor, case, spec)
+
+    def _exhibits(self, case: CaseRecord, spec: dict[str, Any]) -> list[Exhibit]:
+        details = []
+        for track_id in spec["tracks"]:
+            detail = (self.store.track_detail(track_id)
+                      if self.store.get_track(track_id, scope=case.scope) else None)
+            if detail is None:
+                raise OutOfScope(f"track {track_id} is not in the scope of case {case.ref}")
+            details.append(detail)
+        cams = {w.camera for w in case.scope}
+        recordings = [e.recording for e in self.store.list_recordings()
+                      if e.recording.camera_id in cams]
+        return select_exhibits(case.scope, details, spec_windows(spec), recordings,
+                               self.settings.export.margin_s)
+
+    def export_build(self, actor: Actor, export_id: int, out: Path
+                     ) -> tuple[ExportRecord, BundleResult]:
+        """Build the bundle of an approved request into ``out``, sealed with the
+        installation's key, and journal it (redacted copies by :attr:`redactor` when the
+        request asked for them)."""
+        rec, case = self.exports.ready(actor, export_id)
+        redactor = self.redactor if rec.spec.get("redact") else None
+        if rec.spec.get("redact") and redactor is None:
+            raise ExportError(f"export {rec.id} asks for redacted copies, and no redactor is "
+                              "installed on this build")
+        exhibits = self._exhibits(case, rec.spec)
+        f = case.fields
+        runs = {r.id: {"started_at": r.started_at.isoformat(), "status": r.status.value,
+                       "software_version": r.software_version,
+                       "models": json.loads(r.models_json),
+                       "settings": json.loads(r.settings_json)} for r in self.store.list_runs()}
+        track_runs = {e.track.id: run for e in exhibits if e.track is not None
+                      and (run := self.store.track_run_id(e.track.id)) is not None}
+        searches = [{"at": r.at.isoformat(), "user": r.user,
+                     "query": json.loads(r.details_json).get("query", {}),
+                     "hits": json.loads(r.details_json).get("hits")}
+                    for r in self.store.journal_entries(case=case.ref) if r.action == "search"]
+        cameras = {c: self.store.require_camera(c) for c in {e.camera_id for e in exhibits}}
+        ctx = ExportContext(
+            export_id=rec.id,
+            case={"ref": f.ref, "basis": f.basis.value, "procedure_number": f.procedure_number,
+                  "prosecutor_authorisation": f.prosecutor_authorisation,
+                  "purpose": f.purpose},
+            authority={"name": f.authority, "service": f.authority_service,
+                       "contact": f.authority_contact},
+            requested_by=rec.requested_by, requested_at=rec.requested_at,
+            approved_by=rec.approved_by, approved_at=rec.approved_at,
+            produced_at=self.clock(), software_version=__version__, cameras=cameras,
+            runs=runs, track_runs=track_runs, searches=searches,
+            notes={m.track_id: m.note for m in self.store.case_marks(case.id)})
+        key = self.journal.key
+        enc = Encoding(self.settings.export.working_crf, self.settings.export.working_preset)
+        result = build_bundle(ctx, exhibits, out, key.sign_raw,
+                              key.public_pem().encode("ascii"), encoding=enc,
+                              redactor=redactor)
+        done = self.exports.produced(actor, rec, case, str(result.path), result.sha256,
+                                     len(exhibits))
+        return done, result
 
     def search(self, request: SearchRequest, *, lang: str, wording: Wording,
                default_zone: str | None = None,

@@ -7,8 +7,8 @@ Ed25519 signature ``manifest.json.sig`` (raw 64 bytes, checkable with
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature

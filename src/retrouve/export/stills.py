@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import ImageDraw
+from PIL import Image, ImageDraw
 
 from retrouve.domain import Box, Recording
 from retrouve.errors import MediaError
@@ -37,7 +37,7 @@ def write_still(rec: Recording, t: float, box: Box, dst: Path) -> Still:
                 break
         if best is None:
             raise MediaError(f"cannot write a still of {name}: no frame near {t:.2f}s")
-        img = best[1].to_image()
+        img = Image.fromarray(best[1].to_ndarray(format="rgb24"))
     width = max(2, round(min(img.width, img.height) / 150))
     ImageDraw.Draw(img).rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1),
                                   outline=(255, 32, 32), width=width)

@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import av
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from retrouve.domain import Camera, Recording
@@ -82,7 +83,7 @@ def write_working_copy(rec: Recording, camera: Camera, dst: Path, t_from: float,
                     continue
                 if t > t_to + 1e-6:
                     break
-                img = frame.to_image()
+                img = Image.fromarray(frame.to_ndarray(format="rgb24"))
                 width, height = img.width // 2 * 2, img.height // 2 * 2
                 if (width, height) != img.size:  # 4:2:0 needs even sizes
                     img = img.crop((0, 0, width, height))
@@ -98,7 +99,8 @@ def write_working_copy(rec: Recording, camera: Camera, dst: Path, t_from: float,
                                    "g": str(max(1, round(fps)))}
                     first = t
                 assert ost is not None
-                vf = av.VideoFrame.from_image(img).reformat(format="yuv420p")
+                vf = av.VideoFrame.from_ndarray(np.asarray(img), format="rgb24").reformat(
+                    format="yuv420p")
                 pts = max(pts + 1, round((t - first) * 1000))  # strictly increasing, ms
                 vf.pts, vf.time_base = pts, Fraction(1, 1000)
                 out.mux(ost.encode(vf))

@@ -9,10 +9,10 @@ import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from tests.test_export_bundle import OLGA, Setup, make_setup
 
 from retrouve.cli import cli
 from retrouve.store.marks import MarkKind
-from tests.test_export_bundle import OLGA, Setup, make_setup
 
 
 def run(s: Setup, user: str, *args: str, env: dict[str, str] | None = None) -> Result:

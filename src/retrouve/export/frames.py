@@ -9,7 +9,6 @@ from pathlib import Path
 
 import av
 
-from retrouve.errors import MediaError
 from retrouve.video.decode import open_video
 
 
@@ -41,8 +40,9 @@ def timed_frames(container: av.container.InputContainer, t_from: float
 
 
 def open_span(path: Path, name: str) -> av.container.InputContainer:
-    """The recording opened for decoding (``MediaError`` naming ``name``)."""
+    """The recording opened for decoding (:class:`~retrouve.errors.MediaError` naming
+    ``name``)."""
     return open_video(path, name, "export")
 
 
-__all__ = ["MediaError", "frame_rate", "open_span", "timed_frames"]
+__all__ = ["frame_rate", "open_span", "timed_frames"]

@@ -9,13 +9,14 @@ times are kept (millisecond time base), so a variable frame rate stays as record
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import av
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from retrouve.domain import Camera, Recording
@@ -50,17 +51,42 @@ def stamp(when: datetime, zone: str) -> tuple[str, str]:
             f"{when.astimezone(ZoneInfo('UTC')):%H:%M:%S}.{when.microsecond // 1000:03d} UTC")
 
 
-def burn_in(img: Image.Image, lines: tuple[str, ...]) -> Image.Image:
-    """``img`` with ``lines`` written white on a dark band at its top."""
-    w, h = img.size
-    size = max(10, min(w // 42, h // 22))
-    font = ImageFont.load_default(size=size)
-    draw = ImageDraw.Draw(img)
-    pad, step = max(2, size // 4), size + max(2, size // 4)
-    draw.rectangle((0, 0, w, pad * 2 + step * len(lines)), fill=(0, 0, 0))
-    for i, line in enumerate(lines):
-        draw.text((pad, pad + i * step), line, fill=(255, 255, 255), font=font)
-    return img
+class Caption:
+    """The caption band burnt into the top of every frame of a ``width`` × ``height`` video:
+    white lines on black, drawn with Pillow on the band only and written straight into the
+    frame's yuv420p planes (the rest of the frame is never converted to RGB and back)."""
+
+    def __init__(self, width: int, height: int, n_lines: int) -> None:
+        self.width, self.height = width, height
+        self.size = max(10, min(width // 42, height // 22))
+        self.font = ImageFont.load_default(size=self.size)
+        self.pad, self.step = max(2, self.size // 4), self.size + max(2, self.size // 4)
+        band = self.pad * 2 + self.step * n_lines
+        # A multiple of 4 rows, so the band's chroma rows pack whole in the I420 array.
+        self.rows = min(height // 4 * 4, (band + 3) // 4 * 4)
+
+    def band(self, lines: tuple[str, ...]) -> npt.NDArray[np.uint8]:
+        """The band as packed I420 rows: Y (rows × width), then U and V (rows / 4 each)."""
+        img = Image.new("RGB", (self.width, self.rows))
+        draw = ImageDraw.Draw(img)
+        for i, line in enumerate(lines):
+            draw.text((self.pad, self.pad + i * self.step), line, fill=(255, 255, 255),
+                      font=self.font)
+        out = av.VideoFrame.from_ndarray(np.asarray(img), format="rgb24").reformat(
+            format="yuv420p").to_ndarray()
+        return np.asarray(out, dtype=np.uint8)
+
+    def burn(self, frame: av.VideoFrame, lines: tuple[str, ...]) -> av.VideoFrame:
+        """A yuv420p copy of ``frame`` (even size) with the caption at its top."""
+        if (frame.format.name, frame.width, frame.height) != ("yuv420p", self.width,
+                                                               self.height):
+            frame = frame.reformat(width=self.width, height=self.height, format="yuv420p")
+        planes = np.array(frame.to_ndarray(), dtype=np.uint8)  # (h * 3/2, w), a copy
+        band, r, h = self.band(lines), self.rows, self.height
+        planes[:r] = band[:r]
+        planes[h:h + r // 4] = band[r:r + r // 4]                      # U
+        planes[h + h // 4:h + h // 4 + r // 4] = band[r + r // 4:]    # V
+        return av.VideoFrame.from_ndarray(planes, format="yuv420p")
 
 
 def write_working_copy(rec: Recording, camera: Camera, dst: Path, t_from: float, t_to: float,
@@ -83,13 +109,12 @@ def write_working_copy(rec: Recording, camera: Camera, dst: Path, t_from: float,
                     continue
                 if t > t_to + 1e-6:
                     break
-                img = Image.fromarray(frame.to_ndarray(format="rgb24"))
-                width, height = img.width // 2 * 2, img.height // 2 * 2
-                if (width, height) != img.size:  # 4:2:0 needs even sizes
-                    img = img.crop((0, 0, width, height))
                 local, utc = stamp(rec.wall_clock(t), camera.timezone)
-                burn_in(img, (f"{camera.name} ({camera.id})", f"{local}  |  {utc}"))
+                lines = (f"{camera.name} ({camera.id})", f"{local}  |  {utc}")
                 if out is None:
+                    # 4:2:0 needs even sizes (an odd one is scaled by a pixel).
+                    width, height = max(2, frame.width // 2 * 2), max(2, frame.height // 2 * 2)
+                    caption = Caption(width, height, len(lines))
                     out = av.open(str(dst), "w", format="mp4",
                                   options={"movflags": "+faststart"})
                     ost = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
@@ -99,8 +124,7 @@ def write_working_copy(rec: Recording, camera: Camera, dst: Path, t_from: float,
                                    "g": str(max(1, round(fps)))}
                     first = t
                 assert ost is not None
-                vf = av.VideoFrame.from_ndarray(np.asarray(img), format="rgb24").reformat(
-                    format="yuv420p")
+                vf = caption.burn(frame, lines)
                 pts = max(pts + 1, round((t - first) * 1000))  # strictly increasing, ms
                 vf.pts, vf.time_base = pts, Fraction(1, 1000)
                 out.mux(ost.encode(vf))
@@ -116,7 +140,3 @@ def write_working_copy(rec: Recording, camera: Camera, dst: Path, t_from: float,
                 out.close()
     return WorkingCopy(first, last, count, ost.width, ost.height, "h264")
 
-
-def frame_wall_clock(rec: Recording, t: float) -> datetime:
-    """The wall clock the burn-in shows for recording time ``t``."""
-    return rec.start + timedelta(seconds=t)

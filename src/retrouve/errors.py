@@ -20,6 +20,7 @@
     │   │   ├── OutOfScope           a track outside the case's scope, or none: 404
     │   │   └── NotPermitted         the user's role or assignment does not allow it: 403
     │   ├── SourceChanged            an export refused: the recording changed since ingest
+    │   ├── ExportError              an export request unknown, not approved, or not buildable
     │   ├── AuthError                unknown user or wrong password (never says which)
     │   ├── PackRefused              a pack source refused (bad archive, checksum; also a PackError)
     │   ├── RangeNotSatisfiable      an HTTP ``Range`` outside the file or malformed: 416

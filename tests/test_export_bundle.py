@@ -211,6 +211,11 @@ def test_tamper_table_names_each_file(marked: Setup, tmp_path: Path) -> None:
                 body += b"%"
             dst.writestr(info, body)
     assert verify_bundle(forged) == ["rapport.pdf: altered (SHA-256 differs)"]
+    shutil.copy(bundle, tmp_path / "grown.zip")
+    with zipfile.ZipFile(tmp_path / "grown.zip", "a") as zf:
+        zf.writestr("README.txt", "not part of the bundle")
+    assert verify_bundle(tmp_path / "grown.zip") == [
+        "README.txt: added (outside the bundle's folder)"]
 
 
 def test_the_working_copy_plays_with_time_burnt_in(marked: Setup, tmp_path: Path) -> None:

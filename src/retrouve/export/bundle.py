@@ -257,6 +257,9 @@ def verify_bundle(path: Path) -> list[str]:
             root = _sealed_root(Path(tmp))
             if root is None:
                 return [f"{path.name}: no {MANIFEST} in one top folder"]
-            return check(root)
+            # Anything in the zip beside the bundle's folder was added to it too.
+            outside = sorted(p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*")
+                             if p.is_file() and root not in p.parents)
+            return check(root) + [f"{n}: added (outside the bundle's folder)" for n in outside]
     except (OSError, zipfile.BadZipFile) as exc:
         return [f"{path}: cannot read the bundle: {exc}"]

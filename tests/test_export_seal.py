@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from retrouve.export.seal import SIGNATURE, check, seal
@@ -13,7 +14,10 @@ def sealed(tmp_path: Path) -> Path:
     (tmp_path / "exhibit-1").mkdir()
     (tmp_path / "exhibit-1" / "master.mp4").write_bytes(b"\x00" * 100)
     (tmp_path / "exhibit-1" / "still.jpg").write_bytes(b"jpeg")
-    seal(tmp_path, {"case": "PV-1"}, Ed25519PrivateKey.generate())
+    key = Ed25519PrivateKey.generate()
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    seal(tmp_path, {"case": "PV-1"}, key.sign, pem)
     return tmp_path
 
 

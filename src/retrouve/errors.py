@@ -20,6 +20,7 @@
     │   │   ├── OutOfScope           a track outside the case's scope, or none: 404
     │   │   └── NotPermitted         the user's role or assignment does not allow it: 403
     │   ├── SourceChanged            an export refused: the recording changed since ingest
+    │   ├── ExportError              an export request unknown, not approved, or not buildable
     │   ├── AuthError                unknown user or wrong password (never says which)
     │   ├── PackRefused              a pack source refused (bad archive, checksum; also a PackError)
     │   ├── RangeNotSatisfiable      an HTTP ``Range`` outside the file or malformed: 416
@@ -134,6 +135,11 @@ class CaseError(InputError):
 class SourceChanged(InputError):
     """An export refused: the original recording's SHA-256 now differs from its ingest hash
     (or the file is gone); the message names the file."""
+
+
+class ExportError(InputError):
+    """An evidence export that cannot proceed: unknown request, not (yet) approved or already
+    produced, no footage for a window, an output folder that cannot be written."""
 
 
 class NoCaseError(CaseError):

@@ -10,6 +10,7 @@ analysis in each worker, the CLIP text encoder at the first free-text search).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,17 +19,22 @@ from typing import Any
 
 import numpy as np
 
+from retrouve import __version__
 from retrouve.analysis.executor import Executor, make_executor
 from retrouve.analysis.packs import select_packs
 from retrouve.analysis.runner import Analyser, AnalysisReport, Progress
 from retrouve.catalogue.ingest import Catalogue
 from retrouve.config import Settings
 from retrouve.domain import LegalBasis, Query, ScopeWindow
-from retrouve.errors import CaseError
+from retrouve.errors import CaseError, OutOfScope
+from retrouve.export.bundle import BundleResult, Encoding, ExportContext, Redactor, build_bundle
+from retrouve.export.exhibits import Exhibit, select_exhibits
+from retrouve.export.redaction_plan import make_redactor
 from retrouve.legal import journal as journal_events
 from retrouve.legal.accounts import Accounts
 from retrouve.legal.cases import Actor, widens
 from retrouve.legal.casework import CaseDesk, Journal
+from retrouve.legal.exports import ExportDesk, make_spec, spec_windows
 from retrouve.legal.purge import Retention
 from retrouve.search.engine import Capabilities, Searcher, SearchResult
 from retrouve.search.request import (
@@ -41,6 +47,8 @@ from retrouve.search.request import (
 )
 from retrouve.store.cases import CaseFields, CaseRecord
 from retrouve.store.db import Store
+from retrouve.store.exports import ExportRecord
+from retrouve.store.records import TrackDetail
 from retrouve.vision.models import (
     HOLDER,
     DetectorFactory,
@@ -66,6 +74,9 @@ class Services:
     searcher: Searcher
     clock: Callable[[], datetime]
     packs: PackRegistry
+    #: The redacted-copy step of exports; None: the built-in one
+    #: (``export/redaction_plan.py``: faces by yuface, the other vehicles' plates).
+    redactor: Redactor | None = None
 
     @functools.cached_property
     def accounts(self) -> Accounts:
@@ -96,6 +107,89 @@ class Services:
         if configured:
             return configured
         return site_zone(None, (c.timezone for c in self.store.list_cameras()))
+
+    @functools.cached_property
+    def exports(self) -> ExportDesk:
+        """Export requests and approvals (``export.require_approval``), journalled."""
+        return ExportDesk(self.store, self.journal, self.cases, self.clock,
+                          self.settings.export.require_approval)
+
+    def export_request(self, actor: Actor, ref: str, tracks: tuple[int, ...] = (),
+                       windows: tuple[ScopeWindow, ...] = (), redact: bool = False
+                       ) -> ExportRecord:
+        """Ask for an export of case ``ref``: its tracks marked relevant, plus ``tracks``
+        and ``windows``; checked now (``OutOfScope``, ``ExportError``), then recorded and
+        journalled (approved at once when the policy needs no second person)."""
+        case = self.cases.work(actor, ref)
+        relevant = tuple(self.store.relevant_tracks(case.id))
+        spec = make_spec(tuple(dict.fromkeys(relevant + tracks)), tracks, windows, redact)
+        self._exhibits(case, spec)
+        return self.exports.request(actor, case, spec)
+
+    def _exhibits(self, case: CaseRecord, spec: dict[str, Any]) -> list[Exhibit]:
+        details = []
+        for track_id in spec["tracks"]:
+            detail = (self.store.track_detail(track_id)
+                      if self.store.get_track(track_id, scope=case.scope) else None)
+            if detail is None:
+                raise OutOfScope(f"track {track_id} is not in the scope of case {case.ref}")
+            details.append(detail)
+        cams = {w.camera for w in case.scope}
+        recordings = [e.recording for e in self.store.list_recordings()
+                      if e.recording.camera_id in cams]
+        return select_exhibits(case.scope, details, spec_windows(spec), recordings,
+                               self.settings.export.margin_s)
+
+    def _others(self, case: CaseRecord, exhibit: Exhibit) -> list[TrackDetail]:
+        """The tracks of ``exhibit``'s camera overlapping its span, inside ``case``'s scope
+        (the other vehicles whose plates the redacted copy blurs)."""
+        found = self.store.track_summaries(exhibit.camera_id, exhibit.utc_from,
+                                           exhibit.utc_to)
+        return [d for t in found
+                if (d := self.store.track_detail(t.id, scope=case.scope)) is not None]
+
+    def export_build(self, actor: Actor, export_id: int, out: Path
+                     ) -> tuple[ExportRecord, BundleResult]:
+        """Build the bundle of an approved request into ``out``, sealed with the
+        installation's key, and journal it (redacted copies by :attr:`redactor` when the
+        request asked for them)."""
+        rec, case = self.exports.ready(actor, export_id)
+        exhibits = self._exhibits(case, rec.spec)
+        redactor = ((self.redactor or make_redactor(self.settings.redaction,
+                                                    functools.partial(self._others, case)))
+                    if rec.spec.get("redact") else None)
+        f = case.fields
+        runs = {r.id: {"started_at": r.started_at.isoformat(), "status": r.status.value,
+                       "software_version": r.software_version,
+                       "models": json.loads(r.models_json),
+                       "settings": json.loads(r.settings_json)} for r in self.store.list_runs()}
+        track_runs = {e.track.id: run for e in exhibits if e.track is not None
+                      and (run := self.store.track_run_id(e.track.id)) is not None}
+        searches = [{"at": r.at.isoformat(), "user": r.user,
+                     "query": json.loads(r.details_json).get("query", {}),
+                     "hits": json.loads(r.details_json).get("hits")}
+                    for r in self.store.journal_entries(case=case.ref) if r.action == "search"]
+        cameras = {c: self.store.require_camera(c) for c in {e.camera_id for e in exhibits}}
+        ctx = ExportContext(
+            export_id=rec.id,
+            case={"ref": f.ref, "basis": f.basis.value, "procedure_number": f.procedure_number,
+                  "prosecutor_authorisation": f.prosecutor_authorisation,
+                  "purpose": f.purpose},
+            authority={"name": f.authority, "service": f.authority_service,
+                       "contact": f.authority_contact},
+            requested_by=rec.requested_by, requested_at=rec.requested_at,
+            approved_by=rec.approved_by, approved_at=rec.approved_at,
+            produced_at=self.clock(), software_version=__version__, cameras=cameras,
+            runs=runs, track_runs=track_runs, searches=searches,
+            notes={m.track_id: m.note for m in self.store.case_marks(case.id)})
+        key = self.journal.key
+        enc = Encoding(self.settings.export.working_crf, self.settings.export.working_preset)
+        result = build_bundle(ctx, exhibits, out, key.sign_raw,
+                              key.public_pem().encode("ascii"), encoding=enc,
+                              redactor=redactor)
+        done = self.exports.produced(actor, rec, case, str(result.path), result.sha256,
+                                     len(exhibits))
+        return done, result
 
     def search(self, request: SearchRequest, *, lang: str, wording: Wording,
                default_zone: str | None = None,

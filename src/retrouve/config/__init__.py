@@ -260,6 +260,22 @@ class RedactionSettings(Section):
         "H.264 constant rate factor of the redacted copy (lower = better quality, larger)."))
     preset: X264Preset = Field("veryfast", description=(
         "x264 speed preset of the redacted copy."))
+class ExportSettings(Section):
+    """Evidence export bundles (``retrouve export``). Times in seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    require_approval: bool = Field(True, description=(
+        "An export needs a second person's approval (a supervisor other than the requester) "
+        "before its bundle is built; the site policy may turn this off."))
+    margin_s: float = Field(3.0, ge=0, le=300, description=(
+        "Seconds of footage added before a track's first sighting and after its last in its "
+        "exhibit (clipped to the case's scope and the recording)."))
+    working_crf: int = Field(23, ge=0, le=51, description=(
+        "Quality of the working copy (libx264 CRF: lower is better and larger)."))
+    working_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast",
+                            "medium"] = Field("veryfast", description=(
+        "libx264 speed preset of the working copy (faster presets make larger files)."))
 
 
 class Settings(BaseSettings):
@@ -299,6 +315,8 @@ class Settings(BaseSettings):
                                description="What every operator of the site shares.")
     redaction: RedactionSettings = Field(default_factory=lambda: RedactionSettings(),
                                          description="Redacted copies of exhibits.")
+    export: ExportSettings = Field(default_factory=lambda: ExportSettings(),
+                                   description="Evidence export bundles.")
 
     def __init__(self, **values: Any) -> None:
         problems = unknown_env_settings(Settings, os.environ, ENV_PREFIX, NON_SETTING_ENV)

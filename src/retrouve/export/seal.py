@@ -7,12 +7,13 @@ Ed25519 signature ``manifest.json.sig`` (raw 64 bytes, checkable with
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from retrouve.digest import sha256_file
 
@@ -29,16 +30,22 @@ def _files(folder: Path) -> list[str]:
                   if p.is_file() and p.relative_to(folder).as_posix() not in SEAL_FILES)
 
 
-def seal(folder: Path, metadata: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
-    """Hash every file under ``folder``, write the manifest, sums, signature and public key;
-    returns the manifest."""
+#: Signs bytes with the installation's Ed25519 key, returning the raw 64-byte signature (the
+#: key itself stays inside :class:`retrouve.legal.signing.SigningKey`).
+Sign = Callable[[bytes], bytes]
+
+
+def seal(folder: Path, metadata: dict[str, Any], sign: Sign, public_pem: bytes
+         ) -> dict[str, Any]:
+    """Hash every file under ``folder``, write the manifest, sums, signature (``sign`` of the
+    manifest's bytes) and ``public_pem`` (the signer's SubjectPublicKeyInfo PEM); returns the
+    manifest."""
     hashes = {name: sha256_file(folder / name) for name in _files(folder)}
     manifest = {**metadata, "files": hashes}
     body = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
     (folder / MANIFEST).write_bytes(body)
-    (folder / SIGNATURE).write_bytes(key.sign(body))
-    (folder / PUBLIC_KEY).write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (folder / SIGNATURE).write_bytes(sign(body))
+    (folder / PUBLIC_KEY).write_bytes(public_pem)
     (folder / SUMS).write_text("".join(f"{h}  {n}\n" for n, h in hashes.items())
                                + f"{sha256_file(folder / MANIFEST)}  {MANIFEST}\n",
                                encoding="utf-8")

@@ -331,6 +331,65 @@ class ScopeRefused(Event):
         return {"route": self.route, "requested": self.requested}
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExportRequested(Event):
+    """An evidence export asked for: what (tracks, windows, redaction), for whom (the
+    requesting authority), and whether a second person must approve it."""
+
+    name: ClassVar[str] = "export-request"
+    export_id: int
+    track_ids: tuple[int, ...]
+    windows: tuple[ScopeWindow, ...]
+    redact: bool
+    authority: str
+    needs_approval: bool
+
+    def objects(self) -> list[str]:
+        return [f"export:{self.export_id}", *(f"track:{i}" for i in self.track_ids)]
+
+    def details(self) -> dict[str, Any]:
+        return {"windows": [_window(w) for w in self.windows], "redact": self.redact,
+                "authority": self.authority, "needs_approval": self.needs_approval}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportApproved(Event):
+    """An export approved by a second person (the entry's user); who asked for it."""
+
+    name: ClassVar[str] = "export-approve"
+    export_id: int
+    requested_by: str
+
+    def objects(self) -> list[str]:
+        return [f"export:{self.export_id}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"requested_by": self.requested_by}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportProduced(Event):
+    """An export's bundle built: who asked, who approved (None: not required), for whom,
+    the exhibits and the zip's SHA-256."""
+
+    name: ClassVar[str] = "export-produce"
+    export_id: int
+    requested_by: str
+    approved_by: str | None
+    authority: str
+    exhibits: int
+    bundle: str
+    sha256: str
+
+    def objects(self) -> list[str]:
+        return [f"export:{self.export_id}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"requested_by": self.requested_by, "approved_by": self.approved_by,
+                "authority": self.authority, "exhibits": self.exhibits,
+                "bundle": self.bundle, "sha256": self.sha256}
+
+
 def seal(event: Event, user: str, role: str, at: datetime) -> Callable[[int, str | None],
                                                                       JournalRow]:
     """The row builder :meth:`Store.append_entry` calls with the head (seq, prev hash)."""

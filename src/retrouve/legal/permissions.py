@@ -31,6 +31,8 @@ class Right(StrEnum):
     WORK_IN_CASE = "work-in-case"
     READ_JOURNAL = "read-journal"
     READ_COVERAGE = "read-coverage"
+    #: Approve an evidence export someone else asked for (the second person).
+    APPROVE_EXPORT = "approve-export"
 
 
 _CASEWORK = frozenset({Right.READ_CASES, Right.WORK_IN_CASE})
@@ -43,7 +45,7 @@ RIGHTS: Final[dict[Role, frozenset[Right]]] = {
                                 Right.ASSIGN_CASE, Right.CLOSE_CASE, Right.READ_COVERAGE,
                                 # The supervisor answers the requisition: the export of its
                                 # journal goes with the answer.
-                                Right.READ_JOURNAL})
+                                Right.READ_JOURNAL, Right.APPROVE_EXPORT})
     | _CASEWORK,
     # An operator may ask for an amendment in a case of theirs; a supervisor approves it.
     Role.OPERATOR: frozenset({Right.AMEND_CASE}) | _CASEWORK,

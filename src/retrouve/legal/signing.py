@@ -58,6 +58,10 @@ class SigningKey:
     def sign(self, message: bytes) -> str:
         return self._private.sign(message).hex()
 
+    def sign_raw(self, message: bytes) -> bytes:
+        """The raw 64-byte Ed25519 signature (a detached ``.sig`` file, as openssl reads)."""
+        return self._private.sign(message)
+
     def public_pem(self) -> str:
         return self.public.public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo

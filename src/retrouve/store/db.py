@@ -13,7 +13,8 @@ while the analysis writes); PostgreSQL works by changing ``database_url`` (extra
 * :mod:`.cases` — cases (requisitions): scope windows, assignments, amendments;
 * :mod:`.journal` — the journal's entries and signed checkpoints;
 * :mod:`.retention` — the retention snapshot, the purge of a recording, purge certificates.
-* :mod:`.marks` — per-result marks inside a case (relevant / not relevant, note).
+* :mod:`.marks` — per-result marks inside a case (relevant / not relevant, note);
+* :mod:`.exports` — evidence export requests, approvals and bundles.
 
 ``Store.transaction(what)`` yields a :class:`~retrouve.store.base.Tx` for writes that must
 commit together (an action and its journal entry).
@@ -34,6 +35,7 @@ from retrouve.errors import MissingExtraError, StoreError
 from retrouve.store.accounts import AccountsPart
 from retrouve.store.blobs import BlobStore
 from retrouve.store.cases import CasesPart
+from retrouve.store.exports import ExportsPart
 from retrouve.store.journal import JournalPart
 from retrouve.store.marks import MarksPart
 from retrouve.store.migrate import upgrade
@@ -84,7 +86,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart,
-            RetentionPart, MarksPart):
+            RetentionPart, MarksPart, ExportsPart):
     """Metadata in the database, files in the blob folder. Opening migrates to the newest
     schema."""
 

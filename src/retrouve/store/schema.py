@@ -413,3 +413,23 @@ purge_certificates = Table(
     Column("signature", String(128), nullable=False),
     Index("ix_purge_certificates_at", "at"),
 )
+
+#: Evidence exports (``retrouve.legal.exports``): the request (what, as JSON), its approval
+#: and the bundle produced. ``approved_by`` stays NULL when the site policy needs no approval.
+exports = Table(
+    "exports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("spec_json", Text, nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("approved_by", String(64)),
+    Column("approved_at", UTCDateTime),
+    Column("state", String(16), nullable=False),
+    Column("bundle_path", Text),
+    Column("bundle_sha256", String(64)),
+    CheckConstraint("state IN ('requested', 'approved', 'produced', 'refused')",
+                    name="state"),
+    Index("ix_exports_case", "case_id", "id"),
+)

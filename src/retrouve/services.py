@@ -10,6 +10,7 @@ analysis in each worker, the CLIP text encoder at the first free-text search).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from retrouve.search.request import (
 from retrouve.store.cases import CaseFields, CaseRecord
 from retrouve.store.db import Store
 from retrouve.store.exports import ExportRecord
+from retrouve.store.journal import EntryFilter
 from retrouve.store.records import TrackDetail
 from retrouve.vision.models import (
     HOLDER,
@@ -59,6 +61,23 @@ from retrouve.vision.models import (
 )
 from retrouve.vision.packs import InstalledPack, PackRegistry, packs_dir
 from retrouve.wallclock import site_zone
+
+
+def flat_settings(settings: Settings) -> dict[str, Any]:
+    """``settings`` as dotted names → JSON values, without ``data_dir``."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}{k}.", v)
+        else:
+            out[prefix[:-1]] = value
+
+    dumped = settings.model_dump(mode="json")
+    dumped.pop("data_dir", None)
+    walk("", dumped)
+    return out
 
 
 def utc_now() -> datetime:
@@ -82,7 +101,7 @@ class Services:
     def accounts(self) -> Accounts:
         """The operator accounts over this store and clock: built once, on first use (its
         constructor hashes a dummy password, which commands without accounts need not pay)."""
-        return Accounts(self.store, self.clock)
+        return Accounts(self.store, self.clock, journal=self.journal)
 
     @functools.cached_property
     def journal(self) -> Journal:
@@ -98,6 +117,29 @@ class Services:
     def retention(self) -> Retention:
         """The retention purge over this store, journal, settings and clock."""
         return Retention(self.store, self.journal, self.settings.retention, self.clock)
+
+    def journal_settings(self, user: str, role: str) -> bool:
+        """Journal the settings in force if they differ from those last journalled
+        (``settings-change``: their digest and each changed setting's old and new value;
+        ``data_dir`` is left out, it names the store itself). Settings live in files and the
+        environment, so a change is seen by the first command or server start after it.
+        True when an entry was written."""
+        now = flat_settings(self.settings)
+        digest = hashlib.sha256(json.dumps(now, sort_keys=True).encode()).hexdigest()
+        last = self.store.journal_page(
+            EntryFilter(action=journal_events.SettingsChanged.name), limit=1)
+        before: dict[str, Any] = {}
+        if last:
+            details = json.loads(last[0].details_json)
+            if details.get("digest") == digest:
+                return False
+            before = details.get("settings", {})
+        changed = tuple((k, before.get(k), now.get(k)) for k in sorted(set(before) | set(now))
+                        if before.get(k) != now.get(k))
+        event = journal_events.SettingsChanged(digest=digest, changed=changed, settings=now)
+        with self.journal.action_as(user, role, event, "journal the settings in force"):
+            pass
+        return True
 
     def operator_zone(self) -> str:
         """The operator time zone (IANA): ``site.time_zone``, else the zone all registered

@@ -66,6 +66,12 @@ def open_services(ctx: click.Context, *, create: bool = False, **overrides: Any
     except RetrouveError as exc:
         fail(str(exc), exc.exit_code)
     try:
+        # A change of settings is journalled by the first command that runs under it.
+        services.journal_settings(*shell_user(ctx, services))
+    except RetrouveError as exc:
+        services.close()
+        fail(str(exc), exc.exit_code)
+    try:
         yield services
     except RetrouveError as exc:
         fail(str(exc), exc.exit_code)
@@ -120,6 +126,16 @@ def case_option(command: Callable[..., Any]) -> Callable[..., Any]:
 def acting(ctx: click.Context, svc: Services) -> Actor:
     """The user the command acts as (``--user`` / ``RETROUVE_USER`` / the OS user)."""
     return resolve_actor(svc.store, (ctx.obj or {}).get("user") or getpass.getuser())
+
+
+def shell_user(ctx: click.Context, svc: Services) -> tuple[str, str]:
+    """Who an administrative command (accounts, packs) is journalled as: ``--user`` /
+    ``RETROUVE_USER`` / the OS user, with its account's role, or ``system`` when that name
+    has no account (the administrator at the server's shell, e.g. creating the first
+    account)."""
+    name = (ctx.obj or {}).get("user") or getpass.getuser()
+    user = svc.store.get_user(name=name)
+    return name, user.role.value if user is not None else "system"
 
 
 def in_case(ctx: click.Context, svc: Services, ref: str | None, what: str

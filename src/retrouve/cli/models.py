@@ -17,9 +17,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from retrouve.cli.io import check_data_dir, console, emit, err, fail
+from retrouve.cli.io import check_data_dir, console, emit, err, fail, open_services, shell_user
 from retrouve.config import load_settings
 from retrouve.errors import RetrouveError
+from retrouve.legal import journal as j
 from retrouve.vision.packs.catalogue import load_catalogue
 from retrouve.vision.packs.catalogue_install import fetch_pack, install_from_folder
 from retrouve.vision.packs.registry import (
@@ -115,7 +116,21 @@ def models_list(ctx: click.Context, as_json: bool) -> None:
         emit(as_json, [{**e.pack.to_json(), "active": e.active} for e in listed], text)
 
 
-def _installed(as_json: bool, pack: InstalledPack) -> None:
+def _journal(ctx: click.Context, change: str, pack: InstalledPack) -> None:
+    """Journal a pack installed or removed, with every file's SHA-256. The files are on
+    disk, outside the database's transaction: the entry is written right after the change
+    and a failure to write it fails the command (the change is then reported, not hidden)."""
+    with open_services(ctx) as svc:
+        user, role = shell_user(ctx, svc)
+        event = j.PackChanged(change=change, pack=pack.name, version=pack.version,
+                              task=pack.task, source=pack.source,
+                              files=tuple(sorted(pack.manifest.files.items())))
+        with svc.journal.action_as(user, role, event, f"journal the pack {pack.name}"):
+            pass
+
+
+def _installed(ctx: click.Context, as_json: bool, pack: InstalledPack) -> None:
+    _journal(ctx, "install", pack)
     emit(as_json, pack.to_json(), lambda: console.print(
         f"installed {pack.name} {pack.version} ({pack.task}/{pack.manifest.format}) "
         f"into {pack.path}", highlight=False))
@@ -147,7 +162,7 @@ def models_install(ctx: click.Context, source: str, from_dir: Path | None,
                                        now=datetime.now(UTC))
         else:
             pack = reg.install(source, replace=replace, now=datetime.now(UTC))
-        _installed(as_json, pack)
+        _installed(ctx, as_json, pack)
 
 
 @models.command("fetch")
@@ -166,7 +181,7 @@ def models_fetch(ctx: click.Context, name: str, mirror: str | None, source_id: s
     with _registry(ctx, create=True) as reg:
         pack = fetch_pack(reg, load_catalogue().get(name), mirror=mirror,
                           source_id=source_id, replace=replace, now=datetime.now(UTC))
-        _installed(as_json, pack)
+        _installed(ctx, as_json, pack)
 
 
 @models.command("remove")
@@ -178,9 +193,11 @@ def models_remove(ctx: click.Context, name: str, version: str | None, as_json: b
     """Delete the installed pack NAME."""
     with _registry(ctx) as reg:
         gone = reg.remove(name, version)
-        emit(as_json, {"removed": [{"name": p.name, "version": p.version} for p in gone]},
-              lambda: console.print("removed " + ", ".join(f"{p.name} {p.version}"
-                                                           for p in gone), highlight=False))
+    for p in gone:
+        _journal(ctx, "remove", p)
+    emit(as_json, {"removed": [{"name": p.name, "version": p.version} for p in gone]},
+         lambda: console.print("removed " + ", ".join(f"{p.name} {p.version}"
+                                                      for p in gone), highlight=False))
 
 
 @models.command("verify")

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from retrouve.cli.io import console, emit, open_services, operator_zone
+from retrouve.cli.io import console, emit, open_services, operator_zone, shell_user
 from retrouve.legal.accounts import ROLES
 from retrouve.wallclock import show_time
 
@@ -38,7 +38,8 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool,
     """Create the account NAME (the password is prompted for)."""
     with open_services(ctx, create=True) as svc:
         accounts = svc.accounts
-        user = accounts.add(name, role, _read_password(password_stdin, confirm=True))
+        user = accounts.add(name, role, _read_password(password_stdin, confirm=True),
+                            by=shell_user(ctx, svc))
         emit(as_json, user.to_json(),
               lambda: console.print(f"user {user.name} added ({user.role})", highlight=False))
 
@@ -74,7 +75,8 @@ def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     with open_services(ctx) as svc:
         accounts = svc.accounts
         accounts.require(name)
-        accounts.set_password(name, _read_password(password_stdin, confirm=True))
+        accounts.set_password(name, _read_password(password_stdin, confirm=True),
+                              by=shell_user(ctx, svc))
         console.print(f"password of {name} changed", highlight=False)
 
 
@@ -85,7 +87,7 @@ def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
 def users_disable(ctx: click.Context, name: str, enable: bool) -> None:
     """Disable NAME: no login, API tokens revoked, open sessions end at their next request."""
     with open_services(ctx) as svc:
-        svc.accounts.set_disabled(name, not enable)
+        svc.accounts.set_disabled(name, not enable, by=shell_user(ctx, svc))
         console.print(f"user {name} {'enabled' if enable else 'disabled'}", highlight=False)
 
 
@@ -99,10 +101,10 @@ def users_token(ctx: click.Context, name: str, revoke: bool, as_json: bool) -> N
     with open_services(ctx) as svc:
         accounts = svc.accounts
         if revoke:
-            n = accounts.revoke_tokens(name)
+            n = accounts.revoke_tokens(name, by=shell_user(ctx, svc))
             emit(as_json, {"user": name, "revoked": n},
                   lambda: console.print(f"{n} token(s) of {name} revoked", highlight=False))
             return
-        token = accounts.issue_token(name)
+        token = accounts.issue_token(name, by=shell_user(ctx, svc))
         # Plain echo: rich could wrap or colour the token.
         emit(as_json, {"user": name, "token": token}, lambda: click.echo(token))

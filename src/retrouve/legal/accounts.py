@@ -11,17 +11,33 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from retrouve.domain import Role
 from retrouve.errors import AccountError, AuthError
+from retrouve.legal import journal as j
+from retrouve.store.base import Tx
 from retrouve.store.db import Store, UserRecord
+
+#: Who makes an account change: (user name, role); the role is ``system`` for the
+#: administrator at the server's shell who has no account.
+By = tuple[str, str]
+
+
+class Recorder(Protocol):
+    """What :class:`Accounts` needs of the journal (``legal.casework.Journal``)."""
+
+    def action_as(self, user: str, role: str, event: j.Event, what: str
+                  ) -> AbstractContextManager[Tx]: ...
+
+    def record_as(self, tx: Tx, user: str, role: str, event: j.Event) -> None: ...
 
 #: Roles, most powerful first. The legal-framework issue adds ``auditor``.
 # Plain strings: click.Choice would offer an Enum by its member names (ADMIN…).
@@ -63,16 +79,29 @@ class Accounts:
     """Account rules over the store. ``clock`` gives aware 'now' times."""
 
     def __init__(self, store: Store, clock: Callable[[], datetime],
-                 hasher: PasswordHasher | None = None) -> None:
+                 hasher: PasswordHasher | None = None, journal: Recorder | None = None
+                 ) -> None:
         self.store = store
         self.clock = clock
         self.hasher = hasher or PasswordHasher()
+        #: Account changes made with ``by`` are journalled in the change's transaction.
+        self.journal = journal
         # Verified against when the name is unknown, so that a wrong name costs the same time
         # as a wrong password and response times do not reveal which accounts exist.
         self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
 
     # ------------------------------------------------------------------ management
-    def add(self, name: str, role: str, password: str) -> User:
+    @contextmanager
+    def _change(self, by: By | None, event: j.Event, what: str) -> Iterator[Tx | None]:
+        """The transaction of one account change and its journal entry (both or neither);
+        None (the store's own transaction, no entry) without a journal or ``by``."""
+        if self.journal is None or by is None:
+            yield None
+            return
+        with self.journal.action_as(by[0], by[1], event, what) as tx:
+            yield tx
+
+    def add(self, name: str, role: str, password: str, by: By | None = None) -> User:
         """Create an account; raises :class:`AccountError` naming what is wrong."""
         if not _NAME.match(name):
             raise AccountError(
@@ -83,7 +112,8 @@ class Accounts:
             raise AccountError(f"user {name!r} already exists")
         # A database failure stays a StoreError (our failure, not bad input). Two admins
         # adding the same name at the same instant get the store's "already exists" instead.
-        self.store.add_user(name, self.hasher.hash(password), Role(role), self.clock())
+        with self._change(by, j.UserAdded(account=name, role=role), f"add user {name!r}") as tx:
+            self.store.add_user(name, self.hasher.hash(password), Role(role), self.clock(), tx)
         return self.require(name)
 
     def get(self, name: str) -> User | None:
@@ -103,27 +133,34 @@ class Accounts:
     def list(self) -> list[User]:
         return [_user(r) for r in self.store.list_users()]
 
-    def set_password(self, name: str, password: str) -> None:
+    def set_password(self, name: str, password: str, by: By | None = None) -> None:
         """Set a new password. Sessions opened before it end at their next request (the web
         app compares login and change times) and the account's API tokens are revoked: a
         password reset after a suspected compromise must cut every credential."""
         user = self.require(name)
         self._check_password(password)
         now = self.clock()
-        self.store.update_user(user.id, password_hash=self.hasher.hash(password),
-                               password_changed_at=now)
-        self.store.revoke_api_tokens(user.id, now)
+        with self._change(by, j.UserChanged(account=name, change="password"),
+                          f"change the password of {name!r}") as tx:
+            self.store.update_user(user.id, tx, password_hash=self.hasher.hash(password),
+                                   password_changed_at=now)
+            self.store.revoke_api_tokens(user.id, now, tx)
 
-    def set_role(self, name: str, role: str) -> None:
+    def set_role(self, name: str, role: str, by: By | None = None) -> None:
         self._check_role(role)
-        self.store.update_user(self.require(name).id, role=Role(role))
+        user = self.require(name)
+        with self._change(by, j.UserChanged(account=name, change="role", value=role),
+                          f"change the role of {name!r}") as tx:
+            self.store.update_user(user.id, tx, role=Role(role))
 
-    def set_disabled(self, name: str, disabled: bool) -> None:
+    def set_disabled(self, name: str, disabled: bool, by: By | None = None) -> None:
         """Disable (or re-enable) an account. Disabling also revokes its API tokens."""
         user = self.require(name)
-        self.store.update_user(user.id, disabled=disabled)
-        if disabled:
-            self.store.revoke_api_tokens(user.id, self.clock())
+        event = j.UserChanged(account=name, change="disabled" if disabled else "enabled")
+        with self._change(by, event, f"disable or enable {name!r}") as tx:
+            self.store.update_user(user.id, tx, disabled=disabled)
+            if disabled:
+                self.store.revoke_api_tokens(user.id, self.clock(), tx)
 
     # ---------------------------------------------------------------- credentials
     def authenticate(self, name: str, password: str) -> User:
@@ -143,17 +180,27 @@ class Accounts:
             self.store.update_user(user.id, password_hash=self.hasher.hash(password))
         return user
 
-    def issue_token(self, name: str) -> str:
+    def issue_token(self, name: str, by: By | None = None) -> str:
         """A new API token for an enabled account. Shown once: only its digest is kept."""
         user = self.require(name)
         if user.disabled:
             raise AccountError(f"user {name!r} is disabled")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        self.store.add_api_token(user.id, token_digest(token), self.clock())
+        with self._change(by, j.UserChanged(account=name, change="token-issued"),
+                          f"issue a token for {name!r}") as tx:
+            self.store.add_api_token(user.id, token_digest(token), self.clock(), tx)
         return token
 
-    def revoke_tokens(self, name: str) -> int:
-        return self.store.revoke_api_tokens(self.require(name).id, self.clock())
+    def revoke_tokens(self, name: str, by: By | None = None) -> int:
+        user = self.require(name)
+        if self.journal is None or by is None:
+            return self.store.revoke_api_tokens(user.id, self.clock())
+        # The count goes in the entry: revoke first, journal in the same transaction.
+        with self.store.transaction(f"revoke the tokens of {name!r}") as tx:
+            n = self.store.revoke_api_tokens(user.id, self.clock(), tx)
+            self.journal.record_as(tx, by[0], by[1], j.UserChanged(
+                account=name, change="tokens-revoked", value=str(n)))
+        return n
 
     def user_for_token(self, token: str) -> User | None:
         """The enabled account owning a live token, or None."""

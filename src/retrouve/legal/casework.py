@@ -86,6 +86,14 @@ class Journal:
             yield tx
             self.record(tx, actor, event)
 
+    @contextmanager
+    def action_as(self, user: str, role: str, event: j.Event, what: str) -> Iterator[Tx]:
+        """:meth:`action` for someone who may have no account (the administrator at the
+        server's shell: role ``system``)."""
+        with self.store.transaction(what) as tx:
+            yield tx
+            self.record_as(tx, user, role, event)
+
     def _checkpoint(self, tx: Tx, seq: int, entry_hash: str) -> None:
         at, key = self.clock(), self.key
         sig = key.sign(j.checkpoint_message(seq, entry_hash, j.iso(at), key.key_id))

@@ -332,6 +332,78 @@ class ScopeRefused(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UserAdded(Event):
+    """An account created (never its password): its name and role."""
+
+    name: ClassVar[str] = "user-add"
+    account: str
+    role: str
+
+    def objects(self) -> list[str]:
+        return [f"user:{self.account}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"role": self.role}
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserChanged(Event):
+    """An account changed: ``change`` is ``role`` (``value`` the new role), ``password``
+    (never the password itself), ``disabled``, ``enabled``, ``token-issued`` or
+    ``tokens-revoked`` (``value`` how many)."""
+
+    name: ClassVar[str] = "user-change"
+    account: str
+    change: str
+    value: str = ""
+
+    def objects(self) -> list[str]:
+        return [f"user:{self.account}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"change": self.change, **({"value": self.value} if self.value else {})}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackChanged(Event):
+    """A model pack installed or removed (``change``): name, version, role, where it came
+    from and the SHA-256 of each of its files (what ran is provable later)."""
+
+    name: ClassVar[str] = "pack-change"
+    change: str
+    pack: str
+    version: str
+    task: str = ""
+    source: str = ""
+    files: tuple[tuple[str, str], ...] = ()
+
+    def objects(self) -> list[str]:
+        return [f"pack:{self.pack}@{self.version}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"change": self.change, "task": self.task, "source": self.source,
+                "files": dict(self.files)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingsChanged(Event):
+    """The settings in force differ from those last journalled: their SHA-256, each
+    changed setting's old and new value and all of them (dotted names; settings hold no
+    secret)."""
+
+    name: ClassVar[str] = "settings-change"
+    digest: str
+    changed: tuple[tuple[str, Any, Any], ...]
+    #: Every setting in force (the next change is compared against them).
+    settings: dict[str, Any]
+
+    def details(self) -> dict[str, Any]:
+        return {"digest": self.digest,
+                "changed": {k: {"old": old, "new": new} for k, old, new in self.changed},
+                "settings": self.settings}
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExportRequested(Event):
     """An evidence export asked for: what (tracks, windows, redaction), for whom (the
     requesting authority), and whether a second person must approve it."""

@@ -13,16 +13,18 @@ from sqlalchemy import insert, select, update
 
 from retrouve.domain import Role
 from retrouve.store import schema as s
-from retrouve.store.base import StorePart
+from retrouve.store.base import StorePart, Tx
 from retrouve.store.records import UserRecord
 
 
 class AccountsPart(StorePart):
     """Users and API tokens."""
 
-    def add_user(self, name: str, password_hash: str, role: Role, now: datetime) -> int:
+    def add_user(self, name: str, password_hash: str, role: Role, now: datetime,
+                 tx: Tx | None = None) -> int:
         """Insert a user; raises ``StoreError`` if the name is taken. Returns the new id."""
-        with self._begin(f"add user {name!r}", integrity=f"user {name!r} already exists") as conn:
+        with self._write(tx, f"add user {name!r}",
+                         integrity=f"user {name!r} already exists") as conn:
             res = conn.execute(
                 insert(s.users).values(
                     name=name, password_hash=password_hash, role=role, disabled=False,
@@ -49,13 +51,14 @@ class AccountsPart(StorePart):
             rows = conn.execute(select(s.users).order_by(s.users.c.name)).all()
         return [_user(r._mapping) for r in rows]
 
-    def update_user(self, user_id: int, **values: Any) -> None:
+    def update_user(self, user_id: int, tx: Tx | None = None, **values: Any) -> None:
         """Set columns of one user (``password_hash``, ``role``, ``disabled``…)."""
-        with self._begin(f"update user {user_id}") as conn:
+        with self._write(tx, f"update user {user_id}") as conn:
             conn.execute(update(s.users).where(s.users.c.id == user_id).values(**values))
 
-    def add_api_token(self, user_id: int, token_sha256: str, now: datetime) -> int:
-        with self._begin(f"add an API token for user {user_id}") as conn:
+    def add_api_token(self, user_id: int, token_sha256: str, now: datetime,
+                      tx: Tx | None = None) -> int:
+        with self._write(tx, f"add an API token for user {user_id}") as conn:
             res = conn.execute(
                 insert(s.api_tokens).values(user_id=user_id, token_sha256=token_sha256,
                                             created_at=now)
@@ -77,10 +80,10 @@ class AccountsPart(StorePart):
             conn.execute(update(t).where(t.c.id == row.id).values(last_used_at=now))
             return int(row.user_id)
 
-    def revoke_api_tokens(self, user_id: int, now: datetime) -> int:
+    def revoke_api_tokens(self, user_id: int, now: datetime, tx: Tx | None = None) -> int:
         """Revoke every live token of a user. Returns how many were revoked."""
         t = s.api_tokens
-        with self._begin(f"revoke API tokens of user {user_id}") as conn:
+        with self._write(tx, f"revoke API tokens of user {user_id}") as conn:
             res = conn.execute(
                 update(t).where(t.c.user_id == user_id, t.c.revoked_at.is_(None))
                 .values(revoked_at=now)

@@ -74,6 +74,18 @@ class StorePart:
             yield conn
 
     @contextmanager
+    def _write(self, tx: Tx | None, what: str, *, integrity: str | None = None
+               ) -> Iterator[Connection]:
+        """``tx``'s connection (the caller's transaction: an action and its journal entry
+        commit together), or a transaction of its own when ``tx`` is None."""
+        if tx is None:
+            with self._begin(what, integrity=integrity) as conn:
+                yield conn
+        else:
+            with mapped(what, integrity=integrity):
+                yield tx.conn
+
+    @contextmanager
     def _read(self, what: str) -> Iterator[Connection]:
         """A read-only connection; SQLAlchemy errors → ``StoreError``."""
         with mapped(what), self.engine.connect() as conn:

@@ -20,6 +20,7 @@ from retrouve.analysis.executor import Executor
 from retrouve.analysis.objects import link_recordings
 from retrouve.analysis.pipeline import process_unit
 from retrouve.analysis.planning import plan_scoped_units, plan_units
+from retrouve.catalogue.integrity import check_footage
 from retrouve.config import Settings
 from retrouve.domain import (
     Recording,
@@ -31,6 +32,7 @@ from retrouve.domain import (
     UnitStatus,
     WorkUnit,
 )
+from retrouve.errors import FootageChanged
 from retrouve.store.db import Store
 from retrouve.vision.models import DetectorFactory, PlateReaderFactory
 
@@ -56,6 +58,8 @@ class AnalysisReport:
     interrupted: bool = False
     #: Tracks whose object changed when this run linked fragments (``analysis/objects.py``).
     objects_relinked: int = 0
+    #: Recordings not analysed because their file changed since ingest: (id, message).
+    changed: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,7 @@ class AnalysisReport:
             "footage_seconds": round(self.footage_seconds, 1),
             "failures": [{"unit": u, "error": e} for u, e in self.failures],
             "interrupted": self.interrupted, "objects_relinked": self.objects_relinked,
+            "changed": [{"recording": r, "error": e} for r, e in self.changed],
         }
 
 
@@ -91,7 +96,9 @@ class Analyser:
 
     def pending(self, recording_ids: Sequence[str] | None = None,
                 retry_failed: bool = True) -> list[Recording]:
-        statuses = [RecordingStatus.PENDING, RecordingStatus.ANALYSING, RecordingStatus.PARTIAL]
+        # A "changed" recording is checked again: a restored original is analysed.
+        statuses = [RecordingStatus.PENDING, RecordingStatus.ANALYSING, RecordingStatus.PARTIAL,
+                    RecordingStatus.CHANGED]
         if retry_failed:
             statuses.append(RecordingStatus.FAILED)
         recs = [e.recording for e in self.store.list_recordings(status=statuses)]
@@ -123,6 +130,7 @@ class Analyser:
         recs = self.pending(recording_ids) if scope is None else [
             r for r in self.in_scope(scope) if not recording_ids or r.id in recording_ids]
         report = AnalysisReport()
+        recs = self._verified(recs, report)
         units: list[WorkUnit] = []
         for rec in recs:
             planned = (plan_units(rec, self.settings.analysis.slice_seconds) if scope is None
@@ -180,6 +188,24 @@ class Analyser:
                               else RunStatus.DONE_WITH_ERRORS)
         self._settle(recs)
         return report
+
+    def _verified(self, recs: Sequence[Recording], report: AnalysisReport) -> list[Recording]:
+        """``recs`` whose file still matches its ingest stamp (``catalogue/integrity.py``).
+        A changed one is flagged "changed" with the message, reported, and left out; the
+        others go on."""
+        ok = []
+        for rec in recs:
+            try:
+                stamp = check_footage(rec)
+            except FootageChanged as exc:
+                log.warning("%s", exc)
+                self.store.set_recording_status(rec.id, RecordingStatus.CHANGED, str(exc))
+                report.changed.append((rec.id, str(exc)))
+                continue
+            if stamp is not None:
+                self.store.set_recording_stamp(rec.id, stamp.mtime_ns, stamp.sample_sha256)
+            ok.append(rec)
+        return ok
 
     def _record(self, run_id: int, result: UnitResult, report: AnalysisReport) -> None:
         if result.error is not None:

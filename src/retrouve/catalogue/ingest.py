@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from retrouve.catalogue.integrity import stamp_of
 from retrouve.catalogue.overview import RecordingOverview, recordings_overview
 from retrouve.catalogue.probe import probe
 from retrouve.catalogue.sources import (
@@ -125,12 +126,18 @@ class Catalogue:
         # Not yet checked against the clock: the test fixtures' fixed clocks predate their
         # footage; the future bound waits for them (issue 12).
         check_plausible(when, None, f"{path.name}: start")
+        try:
+            # The cheap re-check before each analysis compares the file with this stamp.
+            stamp = stamp_of(path)
+        except OSError as exc:
+            raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from exc
         rec = Recording(
             id=recording_id or f"{safe_name(camera.id)}-{info.sha256[:12]}",
             camera_id=camera.id, path=str(path.resolve()), sha256=info.sha256,
             size_bytes=info.size_bytes, start=when, duration_s=info.duration_s, fps=info.fps,
             width=info.width, height=info.height, codec=info.codec,
             frame_count=info.frame_count, is_image=info.is_image,
+            mtime_ns=stamp.mtime_ns, sample_sha256=stamp.sample_sha256,
         )
         self.store.add_recording(rec, self.clock())
         log.info("ingested %s as %s", path.name, rec.id)

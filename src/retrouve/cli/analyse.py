@@ -1,7 +1,8 @@
 """``retrouve analyse``: analyse pending recordings into searchable tracks.
 
-Exit codes: 1 when some work units failed (the others are stored; a rerun retries them),
-130 on Ctrl-C (finished units are kept).
+Exit codes: 1 when some work units failed (the others are stored; a rerun retries them) or
+some recordings were left out because their file changed since ingest, 130 on Ctrl-C
+(finished units are kept).
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ import sys
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from retrouve.analysis.runner import AnalysisReport
 from retrouve.cli.io import case_option, console, emit, err, in_case, open_services, progress_bar
 
 
 def print_analysis(report: AnalysisReport) -> None:
-    """Print an analysis report for people: counts on stdout, each failed unit on stderr."""
+    """Print an analysis report for people: counts on stdout, each failed unit and each
+    recording left out because its file changed on stderr."""
+    for _rec, error in report.changed:
+        err.print(f"[red]changed[/] {escape(error)}", highlight=False)
     if report.units_total == 0:
         console.print("nothing to analyse: the footage in scope is analysed, or there is "
                       "none (see `retrouve recordings`; `retrouve ingest` adds more)")
@@ -48,5 +53,5 @@ def analyse(ctx: click.Context, case_ref: str | None, recording_ids: tuple[str, 
         with progress_bar(not as_json) as bar:
             report = svc.analyse_case(actor, case, progress=bar, recording_ids=recording_ids)
             emit(as_json, report.to_json(), lambda: print_analysis(report))
-    if report.units_failed:
+    if report.units_failed or report.changed:
         sys.exit(1)

@@ -84,7 +84,7 @@ class RecordingsPart(StorePart):
                     duration_s=rec.duration_s, fps=rec.fps, width=rec.width,
                     height=rec.height, codec=rec.codec, frame_count=rec.frame_count,
                     is_image=rec.is_image, status=RecordingStatus.PENDING, ingested_at=now,
-                    owned=owned,
+                    owned=owned, mtime_ns=rec.mtime_ns, sample_sha256=rec.sample_sha256,
                 )
             )
 
@@ -110,6 +110,13 @@ class RecordingsPart(StorePart):
                 .where(s.recordings.c.id == recording_id)
                 .values(status=status, error=error)
             )
+
+    def set_recording_stamp(self, recording_id: str, mtime_ns: int, sample_sha256: str
+                            ) -> None:
+        """Record a recording's integrity stamp (after a full SHA-256 confirmed the file)."""
+        with self._begin(f"record the stamp of recording {recording_id}") as conn:
+            conn.execute(update(s.recordings).where(s.recordings.c.id == recording_id)
+                         .values(mtime_ns=mtime_ns, sample_sha256=sample_sha256))
 
     def analysed_span(self, cameras: Sequence[str]) -> AnalysedSpan:
         """Recordings, and recordings fully analysed, among ``cameras`` (all when empty)."""
@@ -144,4 +151,5 @@ def _recording(m: Any) -> Recording:
         size_bytes=m["size_bytes"], start=m["start_utc"], duration_s=m["duration_s"],
         fps=m["fps"], width=m["width"], height=m["height"], codec=m["codec"],
         frame_count=m["frame_count"], is_image=bool(m["is_image"]),
+        mtime_ns=m["mtime_ns"], sample_sha256=m["sample_sha256"],
     )

@@ -468,6 +468,10 @@ class UnitResult:
     tracks: tuple[Track, ...]
     stats: StageStats
     error: str | None = None
+    #: Recording seconds where decoding stopped: the unit's ``t1`` when it reached it, the
+    #: end of the last decodable frame when the stream ended first (a truncated file), None
+    #: when not known (failed, or an image).
+    decoded_until: float | None = None
 
 
 @dataclass(frozen=True)

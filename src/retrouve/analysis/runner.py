@@ -34,6 +34,7 @@ from retrouve.domain import (
 )
 from retrouve.errors import FootageChanged
 from retrouve.store.db import Store
+from retrouve.store.records import UnitRow
 from retrouve.vision.models import DetectorFactory, PlateReaderFactory
 
 log = logging.getLogger(__name__)
@@ -218,18 +219,74 @@ class Analyser:
         report.stats.append(result.stats)
 
     def _settle(self, recs: Sequence[Recording]) -> None:
-        """Set each recording's status from its units: done, failed, or partial."""
+        """Set each recording's status from its units (:func:`settle_status`)."""
         for rec in recs:
-            mine = list(self.store.unit_status([rec.id]).values())
-            if mine and all(v == UnitStatus.DONE for v in mine):
-                self.store.set_recording_status(rec.id, RecordingStatus.DONE, None)
-            elif mine and all(v == UnitStatus.FAILED for v in mine):
-                self.store.set_recording_status(rec.id, RecordingStatus.FAILED,
-                                                self._errors(rec.id))
-            elif any(v == UnitStatus.FAILED for v in mine):
-                self.store.set_recording_status(rec.id, RecordingStatus.PARTIAL,
-                                                self._errors(rec.id))
+            units = self.store.units_of([rec.id])
+            if not units:
+                continue
+            status, note, until = settle_status(rec, units)
+            error = self._errors(rec.id) if status in (RecordingStatus.FAILED,
+                                                       RecordingStatus.PARTIAL) else None
+            if note:
+                error = f"{note}; {error}" if error else note
+            self.store.set_recording_status(rec.id, status, error, until)
 
     def _errors(self, recording_id: str) -> str:
         """The errors of a recording's failed units, joined and capped for its status."""
         return "; ".join(f.error for f in self.store.unit_errors(recording_id))[:2000]
+
+
+def _covered(spans: Sequence[tuple[float, float]]) -> float:
+    """Seconds covered by the union of ``spans``."""
+    covered, reach = 0.0, 0.0
+    for a, b in sorted(spans):
+        if b <= reach:
+            continue
+        covered += b - max(a, reach)
+        reach = b
+    return covered
+
+
+def _tolerance(rec: Recording) -> float:
+    """Seconds by which analysed footage may fall short of ``duration_s`` and still count as
+    whole: container durations are estimates (a second, plus two frames)."""
+    return 1.0 + 2.0 / max(rec.fps, 1.0)
+
+
+def settle_status(rec: Recording, units: Sequence[UnitRow]
+                  ) -> tuple[RecordingStatus, str | None, float | None]:
+    """A recording's status from its stored units: (status, note, analysed_until_s).
+
+    ``done`` only when the done units' decoded spans cover ``[0, duration_s]`` (within
+    :func:`_tolerance`); ``failed`` when every unit failed; otherwise ``partial`` with a note
+    saying what is missing: a decodable end before the announced one (a truncated file,
+    ``analysed_until_s`` set), or footage never planned (outside the case scopes analysed).
+    A recording with pending units only stays ``pending``. Pure: no store, no clock.
+    """
+    done = [u for u in units if u.status == UnitStatus.DONE]
+    failed = [u for u in units if u.status == UnitStatus.FAILED]
+    if not done:
+        return ((RecordingStatus.FAILED, None, None) if failed
+                else (RecordingStatus.PENDING, None, None))
+    if rec.is_image or rec.duration_s <= 0:
+        return (RecordingStatus.PARTIAL if failed else RecordingStatus.DONE), None, None
+    tol = _tolerance(rec)
+    spans, short = [], []
+    for u in done:
+        end = u.t1 if u.decoded_until is None else min(u.t1, u.decoded_until)
+        spans.append((u.t0, min(end, rec.duration_s)))
+        if u.decoded_until is not None and u.decoded_until < min(u.t1, rec.duration_s) - tol:
+            short.append(u.decoded_until)  # the stream ended inside this unit
+    # Failed units count as planned: their footage is reported by their errors.
+    covered = _covered(spans + [(u.t0, min(u.t1, rec.duration_s)) for u in failed])
+    until = min(short) if short else None
+    if until is not None:
+        note = (f"partial footage: the decodable content ends at {until:.1f} s of the "
+                f"{rec.duration_s:.1f} s announced; {until:.1f}–{rec.duration_s:.1f} s "
+                "not analysed (truncated file?)")
+        return RecordingStatus.PARTIAL, note, until
+    if covered < rec.duration_s - tol:
+        note = (f"{covered:.1f} s of {rec.duration_s:.1f} s analysed (the rest is outside "
+                "the case scopes analysed so far)")
+        return RecordingStatus.PARTIAL, note, None
+    return (RecordingStatus.PARTIAL if failed else RecordingStatus.DONE), None, None

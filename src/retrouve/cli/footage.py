@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from retrouve.cli.io import console, emit, err, open_services
@@ -54,11 +55,16 @@ def recordings(ctx: click.Context, camera_id: str | None, as_json: bool) -> None
         rows = svc.catalogue.recordings(camera_id)
 
         def text() -> None:
-            t = Table("id", "camera", "start (camera time)", "duration", "status", "error")
+            t = Table("id", "camera", "start (camera time)", "duration", "status", "missing",
+                      "error")
             for e in rows:
                 r = e.recording
-                t.add_row(r.id, r.camera_id, e.local_start.isoformat(), f"{r.duration_s:.1f}s",
-                          e.status, e.error or "")
+                # A truncated file: the span after its decodable end was never analysed.
+                missing = ("" if e.analysed_until_s is None
+                           else f"{e.analysed_until_s:.1f}–{r.duration_s:.1f}s")
+                t.add_row(*(escape(v) for v in (
+                    r.id, r.camera_id, e.local_start.isoformat(), f"{r.duration_s:.1f}s",
+                    str(e.status), missing, e.error or "")))
             console.print(t)
 
         emit(as_json, [e.to_json() for e in rows], text)

@@ -99,16 +99,20 @@ class RecordingsPart(StorePart):
             q = q.where(s.recordings.c.status.in_(list(status)))
         with self._read("list recordings") as conn:
             rows = conn.execute(q).all()
-        return [RecordingEntry(_recording(r._mapping), RecordingStatus(r.status), r.error)
+        return [RecordingEntry(_recording(r._mapping), RecordingStatus(r.status), r.error,
+                               r.analysed_until_s)
                 for r in rows]
 
     def set_recording_status(self, recording_id: str, status: RecordingStatus,
-                             error: str | None) -> None:
+                             error: str | None, analysed_until_s: float | None = None
+                             ) -> None:
+        """Set a recording's status and error; ``analysed_until_s``: where its decodable
+        content ends when before its duration (a truncated file), else None."""
         with self._begin(f"set status of recording {recording_id} to {str(status)!r}") as conn:
             conn.execute(
                 update(s.recordings)
                 .where(s.recordings.c.id == recording_id)
-                .values(status=status, error=error)
+                .values(status=status, error=error, analysed_until_s=analysed_until_s)
             )
 
     def set_recording_stamp(self, recording_id: str, mtime_ns: int, sample_sha256: str

@@ -338,7 +338,7 @@ def test_interrupted_analysis_resumes_without_duplicates(
         assert first_tracks and {k[0] for k in first_tracks} == set(done)
         [run] = svc.store.list_runs()
         assert run.status == "interrupted"
-        assert statuses(svc)[rec.id][0] == "analysing"
+        assert statuses(svc)[rec.id][0] == "pending"  # put back, resumed by the next run
     finally:
         svc.close()
 

@@ -8,8 +8,12 @@ lost. Every run records the model names/versions and the analysis settings.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
+import os
+import socket
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,7 +36,7 @@ from retrouve.domain import (
     UnitStatus,
     WorkUnit,
 )
-from retrouve.errors import FootageChanged
+from retrouve.errors import DiskFull, FootageChanged, RetrouveError
 from retrouve.store.db import Store
 from retrouve.store.records import UnitRow
 from retrouve.vision.models import DetectorFactory, PlateReaderFactory
@@ -41,6 +45,39 @@ log = logging.getLogger(__name__)
 
 #: Called after each unit with (units done, units total, result).
 Progress = Callable[[int, int, UnitResult], None]
+
+#: Seconds between two heartbeats of the running analysis on the store's lock, and the age
+#: after which a heartbeat means its run is gone (a run on another host, or a hung one; a
+#: dead pid on this host is stale at once).
+HEARTBEAT_S = 10.0
+STALE_AFTER_S = 120.0
+
+
+class _Heartbeat:
+    """A daemon thread refreshing the analysis lock every :data:`HEARTBEAT_S` seconds."""
+
+    def __init__(self, store: Store, host: str, pid: int,
+                 clock: Callable[[], datetime]) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="analysis-heartbeat",
+                                        daemon=True)
+        self.store, self.host, self.pid, self.clock = store, host, pid, clock
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            try:
+                if not self.store.beat_analysis_lock(self.host, self.pid, self.clock()):
+                    log.error("the analysis lock was taken over by another run")
+            except RetrouveError as exc:  # keep beating: a busy database passes
+                log.warning("cannot refresh the analysis lock: %s", exc)
 
 
 @dataclass
@@ -127,7 +164,37 @@ class Analyser:
 
         ``scope`` (a case's windows): only the footage inside them, whatever the recordings'
         status, in units cut at the windows' boundaries (footage already analysed left out).
+
+        One run at a time per store: the run takes the store's analysis lock first
+        (:class:`~retrouve.errors.AnalysisBusy` while another live run holds it), clears a
+        stale one left by a killed run and recovers what that run left (runs ``running`` →
+        interrupted, recordings ``analysing`` → pending), beats the lock's heartbeat while
+        it works and releases it at the end, whatever happens.
         """
+        host, pid = socket.gethostname(), os.getpid()
+        stale = self.store.acquire_analysis_lock(host, pid, self.clock(), STALE_AFTER_S)
+        beat = _Heartbeat(self.store, host, pid, self.clock)
+        try:
+            if stale is not None:
+                log.warning("cleared the analysis lock of a dead run (pid %s on %s, last "
+                            "heartbeat %s)", stale.pid, stale.host, stale.heartbeat_at)
+            left = self.store.recover_interrupted(self.clock())
+            if left.runs or left.recordings:
+                log.warning("recovered an interrupted analysis: %s run(s) marked interrupted,"
+                            " %s recording(s) back to pending", left.runs, left.recordings)
+            beat.start()
+            return self._analyse(recording_ids, progress, scope)
+        finally:
+            beat.stop()
+            try:
+                self.store.release_analysis_lock(host, pid)
+            except RetrouveError as exc:  # a full disk: the next run finds it stale
+                log.error("cannot release the analysis lock: %s", exc)
+
+    def _analyse(
+        self, recording_ids: Sequence[str] | None, progress: Progress | None,
+        scope: Sequence[ScopeWindow] | None,
+    ) -> AnalysisReport:
         recs = self.pending(recording_ids) if scope is None else [
             r for r in self.in_scope(scope) if not recording_ids or r.id in recording_ids]
         report = AnalysisReport()
@@ -152,8 +219,6 @@ class Analyser:
             self.clock(), self.settings.analysis.model_dump(), self.models, __version__
         )
         report.run_id = run_id
-        for rec in recs:
-            self.store.set_recording_status(rec.id, RecordingStatus.ANALYSING, None)
         executor = self.executor_factory()
         fn = functools.partial(
             process_unit, settings=self.settings, detector_factory=self.detector_factory,
@@ -163,6 +228,8 @@ class Analyser:
         by_id = {u.id: u for u in todo}
         done_units: list[str] = []
         try:
+            for rec in recs:
+                self.store.set_recording_status(rec.id, RecordingStatus.ANALYSING, None)
             for result in executor.map_unordered(fn, todo):
                 self._record(run_id, result, report)
                 if result.error is None:
@@ -173,10 +240,16 @@ class Analyser:
                     report.footage_seconds += max(0.0, end - unit.t0)
                 if progress:
                     progress(report.units_done + report.units_failed, len(todo), result)
-        except KeyboardInterrupt:
+        except BaseException as exc:
+            # Ctrl-C, a full disk, a database failure: finished units are kept (each was
+            # committed with its tracks); the run is interrupted, its recordings pending.
             report.interrupted = True
             executor.shutdown()
-            self.store.finish_run(run_id, self.clock(), RunStatus.INTERRUPTED)
+            self._abandon(run_id, recs)
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise DiskFull(f"no space left on the disk while analysing (data folder "
+                               f"{self.settings.data_dir}): {exc}; the run is interrupted, "
+                               "free some space and run again to resume") from exc
             log.warning("analysis interrupted: finished units are kept, run again to resume")
             raise
         executor.shutdown()
@@ -189,6 +262,17 @@ class Analyser:
                               else RunStatus.DONE_WITH_ERRORS)
         self._settle(recs)
         return report
+
+    def _abandon(self, run_id: int, recs: Sequence[Recording]) -> None:
+        """Leave consistent statuses after a run stopped mid-way: the run interrupted, its
+        recordings pending. Best effort (the disk may be full): the next run's recovery
+        (``recover_interrupted``) does the same."""
+        try:
+            self.store.finish_run(run_id, self.clock(), RunStatus.INTERRUPTED)
+            for rec in recs:
+                self.store.set_recording_status(rec.id, RecordingStatus.PENDING, None)
+        except RetrouveError as exc:
+            log.error("cannot record the interruption of run %s: %s", run_id, exc)
 
     def _verified(self, recs: Sequence[Recording], report: AnalysisReport) -> list[Recording]:
         """``recs`` whose file still matches its ingest stamp (``catalogue/integrity.py``).

@@ -35,6 +35,7 @@ from retrouve.store.accounts import AccountsPart
 from retrouve.store.blobs import BlobStore
 from retrouve.store.cases import CasesPart
 from retrouve.store.journal import JournalPart
+from retrouve.store.lock import LockPart
 from retrouve.store.marks import MarksPart
 from retrouve.store.migrate import upgrade
 from retrouve.store.recordings import RecordingsPart
@@ -84,7 +85,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart,
-            RetentionPart, MarksPart):
+            RetentionPart, MarksPart, LockPart):
     """Metadata in the database, files in the blob folder. Opening migrates to the newest
     schema."""
 

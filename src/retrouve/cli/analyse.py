@@ -11,17 +11,25 @@ import sys
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from retrouve.analysis.runner import AnalysisReport
-from retrouve.cli.io import case_option, console, emit, err, in_case, open_services, progress_bar
+from retrouve.cli.io import (
+    case_option,
+    console,
+    emit,
+    err,
+    in_case,
+    open_services,
+    progress_bar,
+    styled,
+)
 
 
 def print_analysis(report: AnalysisReport) -> None:
     """Print an analysis report for people: counts on stdout, each failed unit and each
     recording left out because its file changed on stderr."""
     for _rec, error in report.changed:
-        err.print(f"[red]changed[/] {escape(error)}", highlight=False)
+        err.print(styled(("changed", "red"), f" {error}"), highlight=False)
     if report.units_total == 0:
         console.print("nothing to analyse: the footage in scope is analysed, or there is "
                       "none (see `retrouve recordings`; `retrouve ingest` adds more)")
@@ -31,7 +39,7 @@ def print_analysis(report: AnalysisReport) -> None:
         f"{report.units_failed} failed; {report.tracks} tracks from "
         f"{report.footage_seconds:.0f}s of footage", highlight=False)
     for unit, error in report.failures:
-        err.print(f"[red]failed[/] {unit}: {error}", highlight=False)
+        err.print(styled(("failed", "red"), f" {unit}: {error}"), highlight=False)
 
 
 @click.command()

@@ -8,10 +8,9 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from retrouve.cli.io import console, emit, err, open_services
+from retrouve.cli.io import console, emit, err, open_services, styled
 
 
 @click.command()
@@ -38,7 +37,7 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
             for r in report.skipped:
                 console.print(f"known    {r.id}  {r.path}", highlight=False)
             for p, e in report.failed:
-                err.print(f"[red]refused[/] {p}: {e}", highlight=False)
+                err.print(styled(("refused", "red"), f" {p}: {e}"), highlight=False)
 
         emit(as_json, report.to_json(), text)
     if report.failed:
@@ -62,9 +61,8 @@ def recordings(ctx: click.Context, camera_id: str | None, as_json: bool) -> None
                 # A truncated file: the span after its decodable end was never analysed.
                 missing = ("" if e.analysed_until_s is None
                            else f"{e.analysed_until_s:.1f}–{r.duration_s:.1f}s")
-                t.add_row(*(escape(v) for v in (
-                    r.id, r.camera_id, e.local_start.isoformat(), f"{r.duration_s:.1f}s",
-                    str(e.status), missing, e.error or "")))
+                t.add_row(r.id, r.camera_id, e.local_start.isoformat(), f"{r.duration_s:.1f}s",
+                          str(e.status), missing, e.error or "")
             console.print(t)
 
         emit(as_json, [e.to_json() for e in rows], text)

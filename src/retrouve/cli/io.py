@@ -18,8 +18,8 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.text import Text
 
 from retrouve.config import load_settings
 from retrouve.domain import UnitResult
@@ -29,13 +29,22 @@ from retrouve.legal.casework import resolve_actor
 from retrouve.services import Services, build_services
 from retrouve.store.cases import CaseRecord
 
-console = Console()
-err = Console(stderr=True)
+#: Both consoles print text as is, never reading it as console markup: paths, camera names and
+#: messages may hold ``[/y]`` or ``[cam 12]`` (a markup error would crash a command after its
+#: work was saved, or make the text vanish). Styles go through :func:`styled`.
+console = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Text with styled parts, e.g. ``styled(("failed", "red"), " ", path)``: user text stays
+    text (rich ``Text``, no markup parsing)."""
+    return Text.assemble(*parts)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` as an error on stderr and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(styled(("error:", "bold red"), f" {message}"), highlight=False)
     sys.exit(code)
 
 
@@ -67,7 +76,7 @@ def open_services(ctx: click.Context, *, create: bool = False, **overrides: Any
                      "or the default ~/.local/share/retrouve); create it by registering "
                      "footage (`retrouve cameras add`, `retrouve ingest`, `retrouve demo`) "
                      "or pass the right --data-dir")
-            err.print(f"new data folder: {escape(str(settings.data_dir))}", highlight=False)
+            err.print(f"new data folder: {settings.data_dir}", highlight=False)
         services = build_services(settings)
     except RetrouveError as exc:
         fail(str(exc), exc.exit_code)
@@ -119,7 +128,8 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int, int, UnitResult], Non
         def update(done: int, total: int, result: UnitResult) -> None:
             bar.update(task, completed=done, total=total)
             if result.error:
-                bar.console.print(f"[red]failed[/] {result.unit_id}: {result.error}",
+                bar.console.print(styled(("failed", "red"),
+                                         f" {result.unit_id}: {result.error}"),
                                   highlight=False)
 
         yield update

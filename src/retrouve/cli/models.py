@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from retrouve.cli.io import console, emit, err, fail
+from retrouve.cli.io import console, emit, err, fail, styled
 from retrouve.config import load_settings
 from retrouve.errors import RetrouveError
 from retrouve.vision.packs.catalogue import load_catalogue
@@ -193,7 +193,8 @@ def models_verify(ctx: click.Context, name: str, version: str | None, as_json: b
                 console.print(f"{pack.name} {pack.version}: {len(pack.manifest.files)} files "
                               "intact", highlight=False)
             for p in problems:
-                err.print(f"[red]damaged[/] {pack.name} {pack.version}: {p}", highlight=False)
+                err.print(styled(("damaged", "red"), f" {pack.name} {pack.version}: {p}"),
+                          highlight=False)
 
         emit(as_json, {"name": pack.name, "version": pack.version, "ok": not problems,
                         "problems": problems}, text)

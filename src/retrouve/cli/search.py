@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 from rich.table import Table
 
-from retrouve.cli.io import case_option, console, emit, in_case, open_services
+from retrouve.cli.io import case_option, console, emit, in_case, open_services, styled
 from retrouve.domain import Hit
 from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
 from retrouve.search.request import CLI_WORDING, SearchRequest, operator_lang
@@ -68,13 +68,13 @@ def search(ctx: click.Context, /, case_ref: str | None, tz_name: str, as_json: b
         built, result = outcome.built, outcome.result
         interpretation = built.reading()
         if built.text_unparsed and not as_json:
-            console.print("[yellow]free-text parsing is not available:[/yellow] "
-                          "the text is searched as is")
+            console.print(styled(("free-text parsing is not available:", "yellow"),
+                                 " the text is searched as is"))
         if interpretation is not None and not as_json:
-            console.print(f"[bold]understood:[/bold] {interpretation['describe']}")
+            console.print(styled(("understood:", "bold"), f" {interpretation['describe']}"))
             if interpretation["unknown"]:
-                console.print("[yellow]not understood:[/yellow] "
-                              + " ".join(interpretation["unknown"]))
+                console.print(styled(("not understood:", "yellow"),
+                                     " " + " ".join(interpretation["unknown"])))
 
         def text() -> None:
             if not result.hits:

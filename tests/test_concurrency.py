@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,14 +20,16 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from clips import BLUE, GREEN, RED, Moving, make_clip
 from conftest import NOW, fixed_clock, make_services, no_plates
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import Camera, Detections
-from retrouve.errors import AnalysisBusy, DiskFull
+from retrouve.errors import AnalysisBusy, DiskFull, StoreError
 from retrouve.services import Services, build_services
 from retrouve.store import schema as s
+from retrouve.store.base import mapped
 from retrouve.store.blobs import BlobStore
 from retrouve.vision.detector import Detector, ShapeDetector
 
@@ -257,3 +260,57 @@ def test_blob_store_refuses_enospc_with_the_folder(tmp_path: Path,
         (tmp_path / "blobs" / "thumbs").iterdir())
 
 
+
+
+def test_database_disk_full_is_diskfull() -> None:
+    with pytest.raises(DiskFull, match="cannot add recording r: no space left"), \
+            mapped("add recording r"):
+        raise OperationalError("INSERT …", {}, sqlite3.OperationalError(
+            "database or disk is full"))
+    # Other operational errors stay StoreError.
+    with pytest.raises(StoreError) as info, mapped("add recording r"):
+        raise OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
+    assert not isinstance(info.value, DiskFull)
+
+
+def test_disk_full_at_ingest_stops_the_folder_and_writes_nothing(
+        services: Services, clip: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    services.catalogue.add_camera(CAM)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / clip.name).write_bytes(clip.read_bytes())
+
+    def full(rec: object, now: object, *, owned: bool = False) -> None:
+        with mapped("add recording x"):
+            raise OperationalError("INSERT …", {}, sqlite3.OperationalError(
+                "database or disk is full"))
+
+    monkeypatch.setattr(services.store, "add_recording", full)
+    with pytest.raises(DiskFull, match="no space left"):
+        services.catalogue.ingest(str(folder), CAM.id)
+    assert services.store.list_recordings() == []
+
+
+def test_disk_full_in_the_parent_names_the_data_folder(
+        tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    services = _ingested(tmp_path / "data", clip)
+    real = services.store.save_unit_result
+    calls = {"n": 0}
+
+    def save(run_id: int, result: object, now: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(run_id, result, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services.store, "save_unit_result", save)
+    with pytest.raises(DiskFull, match=f"data folder {services.settings.data_dir}"):
+        services.analyser.analyse()
+    assert [r.status for r in services.store.list_runs()] == ["interrupted"]
+    assert services.store.list_recordings()[0].status == "pending"
+    assert _count(services, "work_units", status="done") == 1  # the first one kept
+    monkeypatch.setattr(services.store, "save_unit_result", real)
+    report = services.analyser.analyse()
+    assert report.units_skipped == 1 and report.units_done == 3
+    services.close()

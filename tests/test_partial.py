@@ -53,6 +53,8 @@ def test_truncated_file_is_partial_with_the_missing_range_everywhere(
     _case(services, "PV-1", T0, T0 + timedelta(seconds=20))
     report = services.analyse_case(SAM, services.cases.work(SAM, "PV-1"))
     assert report.units_done >= 1 and report.units_failed == 0
+    [(partial_id, note)] = report.partial
+    assert partial_id == rec.id and "decodable content ends" in note
 
     [entry] = services.store.list_recordings()
     assert entry.status == "partial"  # never "done"
@@ -93,6 +95,8 @@ def test_case_scoped_part_of_a_recording_is_not_done(services: Services,
     _case(services, "PV-2", T0, T0 + timedelta(seconds=2))  # the first 2 s only
     report = services.analyse_case(SAM, services.cases.work(SAM, "PV-2"))
     assert report.units_done == 1
+    assert [r for r, _ in report.partial] == [services.store.list_recordings()[0].recording.id]
+    assert report.to_json()["partial"][0]["note"].startswith("2.0 s of 6.0 s analysed")
     [entry] = services.store.list_recordings()
     assert entry.status == "partial" and entry.analysed_until_s is None
     assert entry.error is not None and "2.0 s of 6.0 s analysed" in entry.error

@@ -98,6 +98,9 @@ class AnalysisReport:
     objects_relinked: int = 0
     #: Recordings not analysed because their file changed since ingest: (id, message).
     changed: list[tuple[str, str]] = field(default_factory=list)
+    #: Recordings left partial after the run, with what is missing: (id, note); e.g. a
+    #: truncated file, or a case scope covering part of it (units outside it not planned).
+    partial: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +111,7 @@ class AnalysisReport:
             "failures": [{"unit": u, "error": e} for u, e in self.failures],
             "interrupted": self.interrupted, "objects_relinked": self.objects_relinked,
             "changed": [{"recording": r, "error": e} for r, e in self.changed],
+            "partial": [{"recording": r, "note": n} for r, n in self.partial],
         }
 
 
@@ -213,7 +217,7 @@ class Analyser:
         if not todo:
             # Nothing to analyse, but an interrupted run may have stored units unlinked.
             report.objects_relinked = link_recordings(self.store, recs)
-            self._settle(recs)
+            self._settle(recs, report)
             return report
         run_id = self.store.start_run(
             self.clock(), self.settings.analysis.model_dump(), self.models, __version__
@@ -260,7 +264,7 @@ class Analyser:
             self.store, [r for r in recs if r.id in stored])
         self.store.finish_run(run_id, self.clock(), RunStatus.DONE if not report.units_failed
                               else RunStatus.DONE_WITH_ERRORS)
-        self._settle(recs)
+        self._settle(recs, report)
         return report
 
     def _abandon(self, run_id: int, recs: Sequence[Recording]) -> None:
@@ -302,8 +306,9 @@ class Analyser:
         report.units_done += 1
         report.stats.append(result.stats)
 
-    def _settle(self, recs: Sequence[Recording]) -> None:
-        """Set each recording's status from its units (:func:`settle_status`)."""
+    def _settle(self, recs: Sequence[Recording], report: AnalysisReport) -> None:
+        """Set each recording's status from its units (:func:`settle_status`); the partial
+        ones go to ``report.partial`` with their note."""
         for rec in recs:
             units = self.store.units_of([rec.id])
             if not units:
@@ -312,6 +317,7 @@ class Analyser:
             error = self._errors(rec.id) if status in (RecordingStatus.FAILED,
                                                        RecordingStatus.PARTIAL) else None
             if note:
+                report.partial.append((rec.id, note))
                 error = f"{note}; {error}" if error else note
             self.store.set_recording_status(rec.id, status, error, until)
 

@@ -26,10 +26,13 @@ from retrouve.cli.io import (
 
 
 def print_analysis(report: AnalysisReport) -> None:
-    """Print an analysis report for people: counts on stdout, each failed unit and each
-    recording left out because its file changed on stderr."""
+    """Print an analysis report for people: counts and the recordings left partial (with
+    what is missing) on stdout, each failed unit and each recording left out because its file
+    changed on stderr."""
     for _rec, error in report.changed:
         err.print(styled(("changed", "red"), f" {error}"), highlight=False)
+    for rec, note in report.partial:
+        console.print(styled(("partial", "yellow"), f" {rec}: {note}"), highlight=False)
     if report.units_total == 0:
         console.print("nothing to analyse: the footage in scope is analysed, or there is "
                       "none (see `retrouve recordings`; `retrouve ingest` adds more)")

@@ -6,9 +6,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from retrouve.config import AnalysisSettings, Settings
+from retrouve.domain import Detections
+from retrouve.errors import ModelError
 from retrouve.services import Services, build_services
 from retrouve.vision.detector import Detector, ShapeDetector
 from retrouve.vision.plates.ocr import PlateReader
@@ -24,6 +28,21 @@ def fixed_clock() -> datetime:
 def shape_detector(_settings: AnalysisSettings) -> Detector:
     """Detector factory for the analysis: the flat-background blob finder (no model)."""
     return ShapeDetector()
+
+
+class _FailsOnSmallFrames(ShapeDetector):
+    """The shape detector, failing on 160×120 frames: a work unit that fails while its file is
+    intact (a file changed after ingest is not analysed at all, see test_integrity.py)."""
+
+    def detect(self, image: npt.NDArray[np.uint8]) -> Detections:
+        if image.shape[:2] == (120, 160):
+            raise ModelError("detector failed on a 160x120 frame")
+        return super().detect(image)
+
+
+def fails_on_small_frames(_settings: AnalysisSettings) -> Detector:
+    """Detector factory: :class:`_FailsOnSmallFrames`."""
+    return _FailsOnSmallFrames()
 
 
 def no_plates(_settings: AnalysisSettings) -> PlateReader | None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from clips import BLUE, GREEN, RED, YELLOW, Clip, Moving, copy_as, make_clip, make_still
-from conftest import fixed_clock, make_services, shape_detector
+from conftest import fails_on_small_frames, fixed_clock, make_services, no_plates, shape_detector
 from retrouve.analysis.pipeline import process_unit
 from retrouve.analysis.planning import plan_units
 from retrouve.config import AnalysisSettings, Settings
@@ -338,7 +338,7 @@ def test_interrupted_analysis_resumes_without_duplicates(
         assert first_tracks and {k[0] for k in first_tracks} == set(done)
         [run] = svc.store.list_runs()
         assert run.status == "interrupted"
-        assert statuses(svc)[rec.id][0] == "analysing"
+        assert statuses(svc)[rec.id][0] == "pending"  # put back, resumed by the next run
     finally:
         svc.close()
 
@@ -396,29 +396,33 @@ def test_failed_unit_leaves_recording_partial_then_retry_completes(
         svc.close()
 
 
-def test_unreadable_file_fails_while_the_other_recording_succeeds(
-    services: Services, street: Clip, long_clip: Clip, tmp_path: Path
+def test_failing_unit_fails_while_the_other_recording_succeeds(
+    settings: Settings, street: Clip, long_clip: Clip, tmp_path: Path
 ) -> None:
-    services.catalogue.add_camera(CAM)
-    good = copy_as(street.path, tmp_path / "in" / "cam1_20260104_100000.mp4")
-    doomed = copy_as(long_clip.path, tmp_path / "in" / "cam1_20260104_110000.mp4")
-    added = {Path(r.path).name: r for r in services.catalogue.ingest(str(tmp_path / "in"),
-                                                                      CAM.id).added}
-    assert len(added) == 2
-    doomed.write_bytes(b"\x00garbage" * 1000)  # the export got overwritten after ingest
+    services = build_services(settings, detector_factory=fails_on_small_frames,
+                              plate_reader_factory=no_plates, clock=fixed_clock)
+    try:
+        services.catalogue.add_camera(CAM)
+        good = copy_as(street.path, tmp_path / "in" / "cam1_20260104_100000.mp4")
+        doomed = copy_as(long_clip.path, tmp_path / "in" / "cam1_20260104_110000.mp4")
+        added = {Path(r.path).name: r for r in services.catalogue.ingest(
+            str(tmp_path / "in"), CAM.id).added}
+        assert len(added) == 2
 
-    report = services.analyser.analyse()
-    bad_id, good_id = added[doomed.name].id, added[good.name].id
-    assert report.units_total == 2 and report.units_done == 1 and report.units_failed == 1
-    [(unit, error)] = report.failures
-    assert unit.startswith(f"{bad_id}@") and doomed.name in error
-    result = statuses(services)
-    assert result[good_id] == ("done", None)
-    status, recorded = result[bad_id]
-    assert status == "failed" and recorded is not None and doomed.name in recorded
-    assert {t.row["recording_id"] for t in stored_tracks(services)} == {good_id}
-    assert services.store.list_runs()[-1].status == "done-with-errors"
-    assert work_units(services)[unit]["error"] == error
+        report = services.analyser.analyse()
+        bad_id, good_id = added[doomed.name].id, added[good.name].id
+        assert report.units_total == 2 and report.units_done == 1 and report.units_failed == 1
+        [(unit, error)] = report.failures
+        assert unit.startswith(f"{bad_id}@") and "160x120" in error
+        result = statuses(services)
+        assert result[good_id] == ("done", None)
+        status, recorded = result[bad_id]
+        assert status == "failed" and recorded is not None and "160x120" in recorded
+        assert {t.row["recording_id"] for t in stored_tracks(services)} == {good_id}
+        assert services.store.list_runs()[-1].status == "done-with-errors"
+        assert work_units(services)[unit]["error"] == error
+    finally:
+        services.close()
 
 
 def test_resaving_a_unit_replaces_its_tracks(services: Services, street: Clip) -> None:

@@ -429,4 +429,4 @@ def test_recordings_overview_in_the_camera_zone_with_progress(
     assert after["cam1"]["units_failed"] == 0
     assert set(after["cam1"]) == {"id", "camera", "path", "start", "duration_s", "sha256",
                                   "status", "error", "units_done", "units_failed",
-                                  "units_total"}
+                                  "units_total", "analysed_until_s"}

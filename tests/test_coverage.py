@@ -4,33 +4,49 @@ real analysed clips; JSON, HTML and PDF outputs; the right to read it; journalle
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from clips import RED, Moving, make_clip
+from conftest import fails_on_small_frames, fixed_clock, no_plates
+from retrouve.config import Settings
 from retrouve.domain import Camera, LegalBasis, Query, Role, ScopeWindow
 from retrouve.errors import NotPermitted
 from retrouve.legal.cases import Actor
 from retrouve.legal.coverage import coverage_html, coverage_json, coverage_pdf
-from retrouve.services import Services
+from retrouve.services import Services, build_services
 from retrouve.store.cases import CaseFields
 
 T0 = datetime(2026, 1, 4, 9, 0, 0, tzinfo=UTC)  # 10:00 Paris
 SAM = Actor("sam", Role.SUPERVISOR)
 
 
-def test_coverage_of_a_case_with_a_gap_and_a_failed_unit(services: Services,
+@pytest.fixture
+def failing_services(settings: Settings) -> Iterator[Services]:
+    """Services whose detector fails on 160×120 frames (``conftest.fails_on_small_frames``)."""
+    svc = build_services(settings, detector_factory=fails_on_small_frames,
+                         plate_reader_factory=no_plates, clock=fixed_clock)
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+def test_coverage_of_a_case_with_a_gap_and_a_failed_unit(failing_services: Services,
                                                           tmp_path: Path) -> None:
+    services = failing_services
     obj = [Moving(RED, (60, 30), (0, 40), (260, 40), 0.0, 2.0)]
     good = make_clip(tmp_path / "cam12_20260104_100000.mp4", seconds=2.0, fps=10, objects=obj)
+    # A second clip whose unit fails: the detector fails on its 160×120 frames.
     bad = make_clip(tmp_path / "cam12_20260104_100005.mp4", seconds=2.0, fps=10,
-                    objects=[Moving(RED, (40, 30), (0, 60), (200, 60), 0.0, 2.0)])
+                    size=(160, 120),
+                    objects=[Moving(RED, (40, 30), (0, 60), (100, 60), 0.0, 2.0)])
     services.catalogue.add_camera(Camera("cam12", "Gare", "Europe/Paris"))
     services.catalogue.ingest(str(good.path), "cam12")
     services.catalogue.ingest(str(bad.path), "cam12")
-    bad.path.write_bytes(b"\0" * 4096)  # the second file is damaged after ingest
     scope = (ScopeWindow("cam12", T0, T0 + timedelta(seconds=10)),)
     services.cases.create(SAM, CaseFields(
         ref="PV-9", basis=LegalBasis.ART_60_1, procedure_number="2026/9", authority="OPJ X",

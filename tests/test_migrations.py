@@ -161,6 +161,8 @@ def test_0004_matches_the_schema_and_alters_postgresql_in_place(table: str, colu
     [values] = [v for t, c, v in migration._CHECKS if (t, c) == (table, column)]
     if (table, column) == ("users", "role"):  # 0005 rebuilds it with ``auditor``
         values = _migration("0006_cases_journal")._ROLES
+    if (table, column) == ("recordings", "status"):  # 0009 rebuilds it with ``changed``
+        values = _migration("0009_footage_hardening").STATUSES
     [check] = [c for c in schema.metadata.tables[table].constraints
                if isinstance(c, CheckConstraint)]
     assert check.name == f"ck_{table}_{column}"
@@ -172,3 +174,23 @@ def test_0004_matches_the_schema_and_alters_postgresql_in_place(table: str, colu
         migration.upgrade()
     assert (f"ALTER TABLE {table} ADD CONSTRAINT ck_{table}_{column} CHECK "
             f"({column} IN (") in out.getvalue()
+
+
+def test_0009_adds_the_stamp_and_changed_status_and_keeps_rows(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(engine), "0008")
+    with engine.begin() as conn:
+        for row in _ROWS_0003[:4]:
+            conn.execute(text(row))
+    command.upgrade(alembic_config(engine), "0009")
+    with engine.begin() as conn:
+        rec = conn.execute(text("SELECT status, mtime_ns, sample_sha256, analysed_until_s "
+                                "FROM recordings")).one()
+        assert tuple(rec) == ("partial", None, None, None)
+        assert conn.execute(text("SELECT count(*) FROM work_units WHERE decoded_until_s IS "
+                                 "NULL")).scalar_one() == 2
+        conn.execute(text("UPDATE recordings SET status = 'changed'"))
+        assert conn.execute(text("SELECT count(*) FROM analysis_lock")).scalar_one() == 0
+    command.downgrade(alembic_config(engine), "0008")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM recordings")).scalar_one() == "failed"

@@ -73,13 +73,16 @@ ACHROMATIC: Final[frozenset[str]] = frozenset({"black", "white", "grey"})
 # seeing the same words.
 class RecordingStatus(StrEnum):
     """Analysis state of a recording: pending → analysing → done | failed; partial when some
-    of its work units failed and others are done."""
+    of its work units failed and others are done, when its decodable content ends before its
+    announced duration (``analysed_until_s``), or when only part of it was analysed (a case
+    scope); changed when the file no longer matches its ingest stamp (never analysed so)."""
 
     PENDING = "pending"
     ANALYSING = "analysing"
     DONE = "done"
     PARTIAL = "partial"
     FAILED = "failed"
+    CHANGED = "changed"
 
 
 class UnitStatus(StrEnum):
@@ -239,6 +242,11 @@ class Recording:
     codec: str
     frame_count: int | None = None
     is_image: bool = False
+    #: The file's modification time at ingest (ns since the epoch) and the SHA-256 of its
+    #: sampled blocks (``digest.sample_sha256``): the cheap re-check before each analysis.
+    #: None for recordings ingested before they were recorded (a full SHA-256 then).
+    mtime_ns: int | None = None
+    sample_sha256: str | None = None
 
     def __post_init__(self) -> None:
         ensure_aware(self.start, f"recording {self.id}")
@@ -460,6 +468,10 @@ class UnitResult:
     tracks: tuple[Track, ...]
     stats: StageStats
     error: str | None = None
+    #: Recording seconds where decoding stopped: the unit's ``t1`` when it reached it, the
+    #: end of the last decodable frame when the stream ended first (a truncated file), None
+    #: when not known (failed, or an image).
+    decoded_until: float | None = None
 
 
 @dataclass(frozen=True)

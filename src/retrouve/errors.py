@@ -20,7 +20,9 @@
     │   │   ├── OutOfScope           a track outside the case's scope, or none: 404
     │   │   └── NotPermitted         the user's role or assignment does not allow it: 403
     │   ├── SourceChanged            an export refused: the recording changed since ingest
+    │   │   └── FootageChanged       an analysis refused: the file no longer matches its stamp
     │   ├── ExportError              an export request unknown, not approved, or not buildable
+    │   ├── AnalysisBusy             another analysis run holds the store's lock
     │   ├── AuthError                unknown user or wrong password (never says which)
     │   ├── PackRefused              a pack source refused (bad archive, checksum; also a PackError)
     │   ├── RangeNotSatisfiable      an HTTP ``Range`` outside the file or malformed: 416
@@ -34,6 +36,7 @@
     ├── AnalysisError                a work unit failed (wraps the cause)
     ├── JournalError                 the journal or the installation's signing key is unusable
     └── StoreError                   database or blob folder problems
+        └── DiskFull                 no space left on the data folder's disk (ENOSPC)
 
 Each class carries the HTTP status and CLI exit code it maps to (:attr:`RetrouveError.http_status`,
 :attr:`RetrouveError.exit_code`); the web's handlers and the CLI read them, so a new error class
@@ -140,6 +143,17 @@ class SourceChanged(InputError):
 class ExportError(InputError):
     """An evidence export that cannot proceed: unknown request, not (yet) approved or already
     produced, no footage for a window, an output folder that cannot be written."""
+
+
+class FootageChanged(SourceChanged):
+    """A recording not analysed: its file's size, modification time or sampled blocks no
+    longer match the stamp taken at ingest (and a full SHA-256 confirmed it, or the file is
+    gone); the recording is flagged ``changed`` and the message names the file."""
+
+
+class AnalysisBusy(InputError):
+    """An analysis refused because another run (named by host and pid) holds the store's
+    analysis lock; a lock left by a killed run is cleared, not reported."""
 
 
 class NoCaseError(CaseError):
@@ -252,3 +266,9 @@ class JournalError(RetrouveError):
 
 class StoreError(RetrouveError):
     """Database or blob folder problems."""
+
+
+class DiskFull(StoreError):
+    """No space left on the disk of the data folder (``ENOSPC``, or the database's own "disk
+    is full"): the message names the folder and what was being written; statuses are left
+    consistent (an interrupted run, its recordings pending)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Protocol, TypeVar
@@ -36,7 +38,7 @@ class InlineExecutor:
         return None
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int) -> None:
     # Each worker owns one core: OpenCV's own thread pool would oversubscribe the machine.
     import signal
 
@@ -47,6 +49,24 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # A worker must not outlive its parent (killed with -9, nothing to shut the pool
+    # down): when the parent dies the worker is re-parented, and it exits.
+    # ``parent`` comes from the parent itself: a worker orphaned before this line runs
+    # sees another ``getppid()`` and exits at the first check.
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watchdog",
+                     daemon=True).start()
+
+
+#: Seconds between two checks of a worker that its parent is alive.
+PARENT_POLL_S = 0.5
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit this worker at once when its parent process ``parent`` is gone."""
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent:
+            os._exit(3)
 
 
 class ProcessExecutor:
@@ -60,7 +80,7 @@ class ProcessExecutor:
         self.workers = workers
         self._pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
+            initializer=_init_worker, initargs=(os.getpid(),),
         )
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:

@@ -146,7 +146,9 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
     tracks = _refine(tracks, builder, models, grey_votes > 0, secs)
     stats = StageStats(counter.decoded, sampled, detected, passes,
                        {k: round(v, 4) for k, v in secs.items()})
-    return UnitResult(unit.id, tuple(tracks), stats)
+    until = None if unit.is_image else counter.decoded_until
+    return UnitResult(unit.id, tuple(tracks), stats,
+                      decoded_until=unit.t0 if until is None else until)
 
 
 def _refine(tracks: list[Track], builder: TrackBuilder, models: ModelSet, greyscale: bool,

@@ -8,11 +8,14 @@ camera (same SHA-256) is a no-op.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Final
 
+from retrouve.catalogue.integrity import stamp_of
 from retrouve.catalogue.overview import RecordingOverview, recordings_overview
 from retrouve.catalogue.probe import probe
 from retrouve.catalogue.sources import (
@@ -24,7 +27,7 @@ from retrouve.catalogue.sources import (
     zone,
 )
 from retrouve.domain import Camera, Recording, ScopeWindow
-from retrouve.errors import CatalogueError, MediaError, RecordingTimeError
+from retrouve.errors import CatalogueError, DiskFull, MediaError, RecordingTimeError, StoreError
 from retrouve.store.blobs import safe_name
 from retrouve.store.db import Store
 
@@ -48,6 +51,10 @@ class IngestReport:
         }
 
 
+#: The syntax of camera ids: used as they are in recording ids and file names.
+CAMERA_ID: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?")
+
+
 class Catalogue:
     """Cameras and recordings, backed by the store. ``clock`` gives aware 'now' times."""
 
@@ -67,9 +74,24 @@ class Catalogue:
         return recordings_overview(self.store, camera_id, scope)
 
     def add_camera(self, camera: Camera) -> bool:
-        """Register a camera (validates its time zone). False if it already exists unchanged."""
-        if not camera.id or "/" in camera.id:
-            raise CatalogueError(f"bad camera id {camera.id!r}: non-empty, no '/'")
+        """Register a camera (validates its id and time zone). False if it already exists
+        unchanged.
+
+        Ids have a strict syntax (:data:`CAMERA_ID`): they name files and recording ids as
+        they are, so ``cam 9`` (refused, ``cam_9`` suggested) can never collide with
+        ``cam_9``; an id equal to a registered one but for case is refused naming both (the
+        two would share thumbnail folders on a case-insensitive disk)."""
+        if not CAMERA_ID.fullmatch(camera.id):
+            hint = safe_name(camera.id)[:128]
+            raise CatalogueError(
+                f"bad camera id {camera.id!r}: letters, digits, '.', '_' and '-' only, "
+                "starting and ending with a letter or digit, at most 128 characters"
+                + (f" (e.g. {hint!r})" if CAMERA_ID.fullmatch(hint) else ""))
+        for other in self.store.list_cameras():
+            if other.id != camera.id and other.id.casefold() == camera.id.casefold():
+                raise CatalogueError(f"camera id {camera.id!r} differs from the registered "
+                                     f"{other.id!r} by case only: use {other.id!r}, or "
+                                     "another id")
         zone(camera.timezone)
         return self.store.add_camera(camera, self.clock())
 
@@ -98,9 +120,16 @@ class Catalogue:
         for path in files:
             try:
                 rec, new = self._ingest_file(path, camera, start, recording_id)
-            except CatalogueError as exc:
+            except DiskFull:
+                raise  # every later file would fail the same way
+            except (CatalogueError, StoreError, OSError) as exc:
+                # One bad file (unreadable, refused, its id taken) never stops the others.
                 log.warning("ingest refused %s: %s", path, exc)
                 report.failed.append((str(path), str(exc)))
+                continue
+            except Exception as exc:
+                log.exception("ingest of %s crashed", path)
+                report.failed.append((str(path), f"unexpected {type(exc).__name__}: {exc}"))
                 continue
             (report.added if new else report.skipped).append(rec)
         return report
@@ -127,12 +156,18 @@ class Catalogue:
         # Not yet checked against the clock: the test fixtures' fixed clocks predate their
         # footage; the future bound waits for them (issue 12).
         check_plausible(when, None, f"{path.name}: start")
+        try:
+            # The cheap re-check before each analysis compares the file with this stamp.
+            stamp = stamp_of(path)
+        except OSError as exc:
+            raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from exc
         rec = Recording(
             id=recording_id or f"{safe_name(camera.id)}-{info.sha256[:12]}",
             camera_id=camera.id, path=str(path.resolve()), sha256=info.sha256,
             size_bytes=info.size_bytes, start=when, duration_s=info.duration_s, fps=info.fps,
             width=info.width, height=info.height, codec=info.codec,
             frame_count=info.frame_count, is_image=info.is_image,
+            mtime_ns=stamp.mtime_ns, sample_sha256=stamp.sample_sha256,
         )
         self.store.add_recording(rec, self.clock())
         log.info("ingested %s as %s", path.name, rec.id)

@@ -26,13 +26,17 @@ class RecordingOverview:
     error: str | None
     local_start: datetime
     progress: UnitProgress
+    #: Where the decodable content ends when before ``duration_s`` (a truncated file,
+    #: status ``partial``): ``analysed_until_s``–``duration_s`` was never analysed.
+    analysed_until_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         r, p = self.recording, self.progress
         return {"id": r.id, "camera": r.camera_id, "path": r.path,
                 "start": r.start.isoformat(), "duration_s": r.duration_s, "sha256": r.sha256,
                 "status": self.status, "error": self.error, "units_done": p.done,
-                "units_failed": p.failed, "units_total": p.total}
+                "units_failed": p.failed, "units_total": p.total,
+                "analysed_until_s": self.analysed_until_s}
 
 
 def recordings_overview(store: Store, camera_id: str | None = None,
@@ -43,5 +47,6 @@ def recordings_overview(store: Store, camera_id: str | None = None,
     progress = store.unit_progress()
     return [RecordingOverview(e.recording, e.status, e.error,
                               e.recording.start.astimezone(zones.get(e.recording.camera_id, UTC)),
-                              progress.get(e.recording.id, UnitProgress()))
+                              progress.get(e.recording.id, UnitProgress()),
+                              e.analysed_until_s)
             for e in store.list_recordings(camera_id, scope=scope)]

@@ -1,7 +1,8 @@
 """``retrouve analyse``: analyse pending recordings into searchable tracks.
 
-Exit codes: 1 when some work units failed (the others are stored; a rerun retries them),
-130 on Ctrl-C (finished units are kept).
+Exit codes: 1 when some work units failed (the others are stored; a rerun retries them) or
+some recordings were left out because their file changed since ingest, 130 on Ctrl-C
+(finished units are kept).
 """
 
 from __future__ import annotations
@@ -12,11 +13,26 @@ from typing import Any
 import click
 
 from retrouve.analysis.runner import AnalysisReport
-from retrouve.cli.io import case_option, console, emit, err, in_case, open_services, progress_bar
+from retrouve.cli.io import (
+    case_option,
+    console,
+    emit,
+    err,
+    in_case,
+    open_services,
+    progress_bar,
+    styled,
+)
 
 
 def print_analysis(report: AnalysisReport) -> None:
-    """Print an analysis report for people: counts on stdout, each failed unit on stderr."""
+    """Print an analysis report for people: counts and the recordings left partial (with
+    what is missing) on stdout, each failed unit and each recording left out because its file
+    changed on stderr."""
+    for _rec, error in report.changed:
+        err.print(styled(("changed", "red"), f" {error}"), highlight=False)
+    for rec, note in report.partial:
+        console.print(styled(("partial", "yellow"), f" {rec}: {note}"), highlight=False)
     if report.units_total == 0:
         console.print("nothing to analyse: the footage in scope is analysed, or there is "
                       "none (see `retrouve recordings`; `retrouve ingest` adds more)")
@@ -26,7 +42,7 @@ def print_analysis(report: AnalysisReport) -> None:
         f"{report.units_failed} failed; {report.tracks} tracks from "
         f"{report.footage_seconds:.0f}s of footage", highlight=False)
     for unit, error in report.failures:
-        err.print(f"[red]failed[/] {unit}: {error}", highlight=False)
+        err.print(styled(("failed", "red"), f" {unit}: {error}"), highlight=False)
 
 
 @click.command()
@@ -49,5 +65,5 @@ def analyse(ctx: click.Context, case_ref: str | None, recording_ids: tuple[str, 
             report = svc.analyse_case(actor, case, progress=bar, recording_ids=recording_ids,
                                       started=bar.start)
             emit(as_json, report.to_json(), lambda: print_analysis(report))
-    if report.units_failed:
+    if report.units_failed or report.changed:
         sys.exit(1)

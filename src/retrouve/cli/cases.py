@@ -9,10 +9,9 @@ from datetime import UTC
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from retrouve.cli.io import acting, console, emit, open_services, operator_zone
+from retrouve.cli.io import acting, console, emit, open_services, operator_zone, styled
 from retrouve.domain import CaseStatus, LegalBasis
 from retrouve.legal.cases import parse_scope, parse_when
 from retrouve.legal.casework import case_json
@@ -28,9 +27,9 @@ _SCOPE = click.option("--scope", "scopes", multiple=True, required=True,
 
 def _show(case: CaseRecord) -> None:
     f = case.fields
-    console.print(f"[bold]{f.ref}[/] ({case.status.value}) art. {f.basis.value} "
+    console.print(styled((f.ref, "bold"), f" ({case.status.value}) art. {f.basis.value} "
                   f"procedure {f.procedure_number}; {f.authority}, {f.authority_service} "
-                  f"({f.authority_contact}); purpose: {f.purpose}", highlight=False)
+                  f"({f.authority_contact}); purpose: {f.purpose}"), highlight=False)
     for w in case.scope:
         console.print(f"  scope {w.text()}", highlight=False)
     console.print(f"  assigned: {', '.join(case.assigned) or '(nobody)'}", highlight=False)
@@ -234,7 +233,7 @@ def marks(ctx: click.Context, ref: str, as_json: bool) -> None:
             t = Table("track", "mark", "note", "by", "at")
             for m in found:
                 # Notes and names are the users' text, never console markup.
-                t.add_row(str(m.track_id), m.mark.value, escape(m.note), escape(m.by),
+                t.add_row(str(m.track_id), m.mark.value, m.note, m.by,
                           show_time(m.at, zone))
             console.print(t)
 

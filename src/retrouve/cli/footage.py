@@ -9,11 +9,10 @@ import sys
 from zoneinfo import ZoneInfo
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from retrouve.catalogue.overview import RecordingOverview
-from retrouve.cli.io import console, emit, err, open_services, operator_zone
+from retrouve.cli.io import console, emit, err, open_services, operator_zone, styled
 from retrouve.wallclock import camera_note, local_iso, show_time
 
 
@@ -42,7 +41,7 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
             for r in report.skipped:
                 console.print(f"known    {r.id}  {r.path}", highlight=False)
             for p, e in report.failed:
-                err.print(f"[red]refused[/] {p}: {e}", highlight=False)
+                err.print(styled(("refused", "red"), f" {p}: {e}"), highlight=False)
 
         emit(as_json, report.to_json(), text)
     if report.failed:
@@ -85,26 +84,38 @@ def _units_text(e: RecordingOverview) -> str:
     return f"{p.done}/{p.total}{failed}" if p.total else "-"
 
 
+def _missing_text(e: RecordingOverview) -> str:
+    """A truncated file's span after its decodable end, never analysed ("" when none)."""
+    if e.analysed_until_s is None:
+        return ""
+    return f"{e.analysed_until_s:.1f}–{e.recording.duration_s:.1f}s"
+
+
 def _print_recordings(rows: list[RecordingOverview], zone: str) -> None:
     if not rows:
         console.print("no recordings (`retrouve ingest` registers footage)")
         return
     widest = max(len(e.recording.id) for e in rows)
     if console.width >= widest + _TABLE_REST:
-        t = Table("id", "camera", "start", "duration", "status", "units", "error")
+        # The "missing" column only when a truncated file has one (80-column budget).
+        partial = any(e.analysed_until_s is not None for e in rows)
+        t = Table("id", "camera", "start", "duration", "status", "units",
+                  *(("missing",) if partial else ()), "error")
         t.columns[0].no_wrap = True
         for e in rows:
             r = e.recording
             t.add_row(r.id, r.camera_id, _start_text(e, zone), f"{r.duration_s:.1f}s",
-                      e.status, _units_text(e), escape(e.error or ""))
+                      e.status, _units_text(e), *((_missing_text(e),) if partial else ()),
+                      e.error or "")
         console.print(t)
         return
     # Narrow terminal (80 columns): one block per recording, the id alone on its line.
     for e in rows:
         r = e.recording
-        console.print(f"[bold]{escape(r.id)}[/]", highlight=False, soft_wrap=True)
-        console.print(f"  {escape(r.camera_id)} · {_start_text(e, zone)} · "
-                      f"{r.duration_s:.1f}s · {e.status} · units {_units_text(e)}",
+        console.print(styled((r.id, "bold")), highlight=False, soft_wrap=True)
+        missing = f" · not analysed {_missing_text(e)}" if e.analysed_until_s is not None else ""
+        console.print(f"  {r.camera_id} · {_start_text(e, zone)} · "
+                      f"{r.duration_s:.1f}s · {e.status} · units {_units_text(e)}{missing}",
                       highlight=False)
         if e.error:
-            console.print(f"  [red]error:[/] {escape(e.error)}", highlight=False)
+            console.print(styled(("  error:", "red"), f" {e.error}"), highlight=False)

@@ -18,8 +18,8 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.text import Text
 
 from retrouve.config import Settings, load_settings
 from retrouve.domain import UnitResult
@@ -30,13 +30,22 @@ from retrouve.services import Services, build_services
 from retrouve.store.cases import CaseRecord
 from retrouve.wallclock import DEFAULT_ZONE, zone_of
 
-console = Console()
-err = Console(stderr=True)
+#: Both consoles print text as is, never reading it as console markup: paths, camera names and
+#: messages may hold ``[/y]`` or ``[cam 12]`` (a markup error would crash a command after its
+#: work was saved, or make the text vanish). Styles go through :func:`styled`.
+console = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Text with styled parts, e.g. ``styled(("failed", "red"), " ", path)``: user text stays
+    text (rich ``Text``, no markup parsing)."""
+    return Text.assemble(*parts)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` as an error on stderr and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(styled(("error:", "bold red"), f" {message}"), highlight=False)
     sys.exit(code)
 
 
@@ -113,7 +122,7 @@ def check_data_dir(settings: Settings, *, create: bool) -> None:
              "or the default ~/.local/share/retrouve); create it by registering "
              "footage (`retrouve cameras add`, `retrouve ingest`, `retrouve demo`) "
              "or pass the right --data-dir")
-    err.print(f"new data folder: {escape(str(settings.data_dir))}", highlight=False)
+    err.print(f"new data folder: {settings.data_dir}", highlight=False)
 
 
 def case_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -168,10 +177,11 @@ class UnitProgress:
         if self._bar is None or self._task is None:
             return
         self._bar.update(self._task, completed=done, total=total,
-                         description=f"done {escape(result.unit_id)}")
+                         description=f"done {result.unit_id}")
         if result.error:
-            self._bar.console.print(f"[red]failed[/] {escape(result.unit_id)}: "
-                                    f"{escape(result.error)}", highlight=False)
+            self._bar.console.print(styled(("failed", "red"),
+                                           f" {result.unit_id}: {result.error}"),
+                                    highlight=False)
 
 
 @contextmanager

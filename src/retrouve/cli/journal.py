@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from retrouve.cli.io import acting, console, emit, err, open_services
+from retrouve.cli.io import acting, console, emit, err, open_services, styled
 from retrouve.legal.cases import parse_when
 
 
@@ -28,8 +28,9 @@ def verify(ctx: click.Context, as_json: bool) -> None:
             console.print(f"journal intact: {verdict.entries} entries, "
                           f"{verdict.checkpoints} signed checkpoints", highlight=False)
             if verdict.ok else
-            err.print(f"[bold red]journal NOT intact[/]: first bad entry {verdict.bad_seq}: "
-                      f"{verdict.reason}", highlight=False)))
+            err.print(styled(("journal NOT intact", "bold red"),
+                             f": first bad entry {verdict.bad_seq}: {verdict.reason}"),
+                      highlight=False)))
     if not verdict.ok:
         sys.exit(1)
 

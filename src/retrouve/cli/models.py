@@ -17,7 +17,16 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from retrouve.cli.io import check_data_dir, console, emit, err, fail, open_services, shell_user
+from retrouve.cli.io import (
+    check_data_dir,
+    console,
+    emit,
+    err,
+    fail,
+    open_services,
+    shell_user,
+    styled,
+)
 from retrouve.config import load_settings
 from retrouve.errors import RetrouveError
 from retrouve.legal import journal as j
@@ -216,7 +225,8 @@ def models_verify(ctx: click.Context, name: str, version: str | None, as_json: b
                 console.print(f"{pack.name} {pack.version}: {len(pack.manifest.files)} files "
                               "intact", highlight=False)
             for p in problems:
-                err.print(f"[red]damaged[/] {pack.name} {pack.version}: {p}", highlight=False)
+                err.print(styled(("damaged", "red"), f" {pack.name} {pack.version}: {p}"),
+                          highlight=False)
 
         emit(as_json, {"name": pack.name, "version": pack.version, "ok": not problems,
                         "problems": problems}, text)

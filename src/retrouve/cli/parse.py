@@ -12,8 +12,8 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 import click
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from retrouve.cli.io import console, fail, operator_zone
 from retrouve.errors import QueryError
@@ -22,19 +22,20 @@ from retrouve.search.text_vocab import Lang
 
 
 def _print(parsed: ParsedText, lang: Lang | None) -> None:
-    console.print(escape(parsed.describe(lang)), highlight=False)
+    console.print(parsed.describe(lang), highlight=False)
     table = Table("words", "field", "value", "note")
     for item in parsed.interpretation:
         words = " ".join(item.words) or "(implied)"
         value = item.value if item.value is not None else ""
-        field = item.field if item.applied else f"[dim]{item.field} (not applied)[/]"
-        table.add_row(escape(words), field, escape(value), escape(item.note))
+        field = (Text(item.field) if item.applied
+                 else Text(f"{item.field} (not applied)", style="dim"))
+        table.add_row(words, field, value, item.note)
     if parsed.interpretation:
         console.print(table)
     if parsed.unknown:
-        console.print(f"not understood: {escape(', '.join(parsed.unknown))}", highlight=False)
+        console.print(f"not understood: {', '.join(parsed.unknown)}", highlight=False)
     if parsed.residual_text:
-        console.print(f"free text left for image matching: {escape(parsed.residual_text)!r}",
+        console.print(f"free text left for image matching: {parsed.residual_text!r}",
                       highlight=False)
 
 

@@ -13,10 +13,17 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from retrouve.cli.io import case_option, console, emit, in_case, open_services, operator_zone
+from retrouve.cli.io import (
+    case_option,
+    console,
+    emit,
+    in_case,
+    open_services,
+    operator_zone,
+    styled,
+)
 from retrouve.domain import Hit
 from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
 from retrouve.search.request import CLI_WORDING, SearchRequest, ignored_line, operator_lang
@@ -82,18 +89,18 @@ def search(ctx: click.Context, /, case_ref: str | None, tz_name: str | None,
         interpretation = built.reading()
         words = _WORDS[lang]
         if built.text_unparsed and not as_json:
-            console.print(f"[yellow]{words['unparsed']}[/yellow]", highlight=False)
+            console.print(styled((words["unparsed"], "yellow")))
         if interpretation is not None and not as_json:
-            console.print(f"[bold]{words['understood']}[/bold] "
-                          f"{escape(str(interpretation['describe']))}", highlight=False)
+            console.print(styled((words["understood"], "bold"),
+                                 f" {interpretation['describe']}"))
             for notice in built.notices:
-                console.print(f"[yellow]{escape(notice)}[/yellow]", highlight=False)
+                console.print(styled((notice, "yellow")))
             line = ignored_line(built, lang)
             if line:
-                console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+                console.print(styled((line, "yellow")))
             ranked = [w for w in interpretation["unknown"] if w not in built.ignored]
             if ranked:
-                console.print(f"{words['ranked']} {escape(', '.join(ranked))}", highlight=False)
+                console.print(f"{words['ranked']} {', '.join(ranked)}", highlight=False)
 
         def text() -> None:
             if not result.hits:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from retrouve.cli.io import err, fail, open_services
+from retrouve.cli.io import err, fail, open_services, styled
 
 
 def _is_loopback(host: str) -> bool:
@@ -57,13 +57,13 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
     if secure_cookies is None:
         secure_cookies = https or not _is_loopback(host)
     if secure_cookies and not https and not proxy_headers:
-        err.print("[yellow]note:[/] session cookies are Secure: browsers send them over HTTPS "
-                  "only (use --ssl-certfile/--ssl-keyfile or an HTTPS reverse proxy)",
-                  highlight=False)
+        err.print(styled(("note:", "yellow"), " session cookies are Secure: browsers send "
+                         "them over HTTPS only (use --ssl-certfile/--ssl-keyfile or an HTTPS "
+                         "reverse proxy)"), highlight=False)
     with open_services(ctx) as svc:
         if not svc.store.list_users():
-            err.print("[yellow]note:[/] no account yet: "
-                      "retrouve users add admin --role admin", highlight=False)
+            err.print(styled(("note:", "yellow"), " no account yet: "
+                             "retrouve users add admin --role admin"), highlight=False)
         web = svc.settings.web.model_copy(update={"secure_cookies": secure_cookies})
         # Retention runs while the server runs: at start-up, then every run_every_s.
         retention = svc.retention

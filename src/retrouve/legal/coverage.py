@@ -177,6 +177,9 @@ def _seconds(spans: Sequence[Span]) -> float:
 
 def _unit_span(unit: UnitRow, rec: Recording) -> Span:
     end = rec.duration_s if math.isinf(unit.t1) else min(unit.t1, rec.duration_s)
+    if unit.status == UnitStatus.DONE and unit.decoded_until is not None:
+        # A stream that ended inside the unit (a truncated file): the rest is not analysed.
+        end = min(end, unit.decoded_until)
     return (rec.start + timedelta(seconds=unit.t0), rec.start + timedelta(seconds=end))
 
 

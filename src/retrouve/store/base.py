@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from retrouve.errors import StoreError
+from retrouve.errors import DiskFull, StoreError
 from retrouve.store.blobs import BlobStore
 
 
@@ -44,6 +44,11 @@ def mapped(what: str, *, integrity: str | None = None) -> Iterator[None]:
     """
     try:
         yield
+    except OperationalError as exc:
+        if "disk is full" in cause(exc) or "disk full" in cause(exc):
+            raise DiskFull(f"cannot {what}: no space left on the database's disk "
+                           f"({cause(exc)})") from exc
+        raise StoreError(f"cannot {what}: {cause(exc)}") from exc
     except IntegrityError as exc:
         if integrity is not None and not is_check_violation(exc):
             raise StoreError(integrity) from exc

@@ -6,11 +6,13 @@ that would escape the folder.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
 from pathlib import Path
 
-from retrouve.errors import StoreError
+from retrouve.errors import DiskFull, StoreError
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -18,6 +20,14 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def safe_name(text: str) -> str:
     """A file-name-safe rendering of an id (``cam 1/x`` → ``cam_1_x``)."""
     return _SAFE.sub("_", text).strip("._") or "_"
+
+
+def _free(folder: Path) -> str:
+    """Free space on ``folder``'s disk, for a message (``unknown`` when it cannot be read)."""
+    try:
+        return f"{shutil.disk_usage(folder).free} bytes"
+    except OSError:
+        return "unknown"
 
 
 class BlobStore:
@@ -34,11 +44,22 @@ class BlobStore:
         return path
 
     def put(self, key: str, data: bytes) -> Path:
+        """Write ``data`` under ``key`` atomically. A full disk raises :class:`DiskFull`
+        naming the folder and the bytes needed, and leaves no half-written file."""
         path = self.path_of(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(f"no space left on the disk of the blob folder {self.root}: "
+                               f"cannot write {key} ({len(data)} bytes needed, "
+                               f"{_free(self.root)} free)") from exc
+            raise StoreError(f"cannot write {key} in the blob folder {self.root}: "
+                             f"{exc.strerror or exc}") from exc
         return path
 
     def delete(self, key: str) -> None:

@@ -37,6 +37,7 @@ from retrouve.store.blobs import BlobStore
 from retrouve.store.cases import CasesPart
 from retrouve.store.exports import ExportsPart
 from retrouve.store.journal import JournalPart
+from retrouve.store.lock import LockPart
 from retrouve.store.marks import MarksPart
 from retrouve.store.migrate import upgrade
 from retrouve.store.recordings import RecordingsPart
@@ -86,7 +87,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart,
-            RetentionPart, MarksPart, ExportsPart):
+            RetentionPart, MarksPart, ExportsPart, LockPart):
     """Metadata in the database, files in the blob folder. Opening migrates to the newest
     schema."""
 

@@ -89,7 +89,7 @@ class RecordingsPart(StorePart):
                     duration_s=rec.duration_s, fps=rec.fps, width=rec.width,
                     height=rec.height, codec=rec.codec, frame_count=rec.frame_count,
                     is_image=rec.is_image, status=RecordingStatus.PENDING, ingested_at=now,
-                    owned=owned,
+                    owned=owned, mtime_ns=rec.mtime_ns, sample_sha256=rec.sample_sha256,
                 )
             )
 
@@ -108,17 +108,28 @@ class RecordingsPart(StorePart):
             q = q.where(s.recordings.c.status.in_(list(status)))
         with self._read("list recordings") as conn:
             rows = conn.execute(q).all()
-        return [RecordingEntry(_recording(r._mapping), RecordingStatus(r.status), r.error)
+        return [RecordingEntry(_recording(r._mapping), RecordingStatus(r.status), r.error,
+                               r.analysed_until_s)
                 for r in rows]
 
     def set_recording_status(self, recording_id: str, status: RecordingStatus,
-                             error: str | None) -> None:
+                             error: str | None, analysed_until_s: float | None = None
+                             ) -> None:
+        """Set a recording's status and error; ``analysed_until_s``: where its decodable
+        content ends when before its duration (a truncated file), else None."""
         with self._begin(f"set status of recording {recording_id} to {str(status)!r}") as conn:
             conn.execute(
                 update(s.recordings)
                 .where(s.recordings.c.id == recording_id)
-                .values(status=status, error=error)
+                .values(status=status, error=error, analysed_until_s=analysed_until_s)
             )
+
+    def set_recording_stamp(self, recording_id: str, mtime_ns: int, sample_sha256: str
+                            ) -> None:
+        """Record a recording's integrity stamp (after a full SHA-256 confirmed the file)."""
+        with self._begin(f"record the stamp of recording {recording_id}") as conn:
+            conn.execute(update(s.recordings).where(s.recordings.c.id == recording_id)
+                         .values(mtime_ns=mtime_ns, sample_sha256=sample_sha256))
 
     def analysed_span(self, cameras: Sequence[str]) -> AnalysedSpan:
         """Recordings, and recordings fully analysed, among ``cameras`` (all when empty)."""
@@ -172,4 +183,5 @@ def _recording(m: Any) -> Recording:
         size_bytes=m["size_bytes"], start=m["start_utc"], duration_s=m["duration_s"],
         fps=m["fps"], width=m["width"], height=m["height"], codec=m["codec"],
         frame_count=m["frame_count"], is_image=bool(m["is_image"]),
+        mtime_ns=m["mtime_ns"], sample_sha256=m["sample_sha256"],
     )

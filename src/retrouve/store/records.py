@@ -28,6 +28,8 @@ class RecordingEntry:
     recording: Recording
     status: RecordingStatus
     error: str | None
+    #: Where the decodable content ends when it ends before ``duration_s`` (None otherwise).
+    analysed_until_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class UnitRow:
     status: str
     error: str | None
     run_id: int | None
+    #: Where decoding stopped (recording seconds); None when unknown (stored before 0009).
+    decoded_until: float | None = None
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,9 @@ recordings = Table(
     Column("codec", String(32), nullable=False),
     Column("frame_count", Integer),
     Column("is_image", Boolean, nullable=False, default=False),
-    # pending → analysing → done | failed; "partial" when some units failed.
+    # pending → analysing → done | failed; "partial" when some units failed, the decodable
+    # content ends early or only part was analysed; "changed" when the file no longer
+    # matches its ingest stamp (migration 0009).
     Column("status", String(16), nullable=False, default="pending"),
     Column("error", Text),
     Column("ingested_at", UTCDateTime, nullable=False),
@@ -113,6 +115,14 @@ recordings = Table(
     # only registered it in place (an NVR share: ``retention.unowned_files`` decides);
     # migration 0009.
     Column("owned", Boolean, nullable=False, default=False, server_default="0"),
+    # The cheap integrity stamp re-checked before each analysis (``catalogue/integrity.py``):
+    # modification time (ns since the epoch) and the SHA-256 of sampled blocks; NULL for
+    # recordings ingested before migration 0009 (their first check is a full SHA-256).
+    Column("mtime_ns", BigInteger),
+    Column("sample_sha256", String(64)),
+    # Where the decodable content ends (recording seconds) when it ends before
+    # ``duration_s`` (a truncated file: status "partial"); NULL otherwise. Migration 0009.
+    Column("analysed_until_s", Float),
     UniqueConstraint("camera_id", "sha256"),
     one_of("status", RecordingStatus),
     Index("ix_recordings_camera_start", "camera_id", "start_utc"),
@@ -150,6 +160,9 @@ work_units = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("finished_at", UTCDateTime),
     Column("stats_json", Text),
+    # Recording seconds where decoding stopped (``t1`` when the unit reached its end, less
+    # when the stream ended first); NULL for units stored before migration 0009.
+    Column("decoded_until_s", Float),
     Index("ix_work_units_recording", "recording_id", "status"),
     one_of("status", UnitStatus),
 )
@@ -432,4 +445,17 @@ exports = Table(
     CheckConstraint("state IN ('requested', 'approved', 'produced', 'refused')",
                     name="state"),
     Index("ix_exports_case", "case_id", "id"),
+)
+
+#: At most one row (id 1): the analysis run holding the store (``store/lock.py``). ``host`` and
+#: ``pid`` name its process; a heartbeat older than the stale limit, or a pid gone on this
+#: host, lets the next run take the lock over and recover what the dead one left. Migration 0009.
+analysis_lock = Table(
+    "analysis_lock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
 )

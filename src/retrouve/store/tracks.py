@@ -121,7 +121,8 @@ class TracksPart(StorePart):
             # Each new track is its own object until the recording's fragments are linked.
             conn.execute(update(s.tracks).where(s.tracks.c.unit_id == result.unit_id)
                          .values(object_id=s.tracks.c.id))
-            mark_unit_done(conn, result.unit_id, run_id, result.stats, now)
+            mark_unit_done(conn, result.unit_id, run_id, result.stats, now,
+                           result.decoded_until)
         return len(result.tracks)
 
     def _put_thumbnail(self, track: Track) -> str | None:

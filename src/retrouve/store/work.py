@@ -113,11 +113,12 @@ class WorkPart(StorePart):
         """Every stored unit of these recordings, by recording and ``t0``."""
         w = s.work_units
         q = (select(w.c.id, w.c.recording_id, w.c.t0, w.c.t1, w.c.status, w.c.error,
-                    w.c.run_id).where(w.c.recording_id.in_(list(recording_ids)))
+                    w.c.run_id, w.c.decoded_until_s)
+             .where(w.c.recording_id.in_(list(recording_ids)))
              .order_by(w.c.recording_id, w.c.t0))
         with self._read("read work units") as conn:
             return [UnitRow(r.id, r.recording_id, float(r.t0), float(r.t1), r.status, r.error,
-                            r.run_id) for r in conn.execute(q)]
+                            r.run_id, r.decoded_until_s) for r in conn.execute(q)]
 
     def unit_progress(self) -> dict[str, UnitProgress]:
         """Recording id → its work units done / failed / planned (recordings never planned
@@ -137,14 +138,15 @@ class WorkPart(StorePart):
 
 
 def mark_unit_done(conn: Connection, unit_id: str, run_id: int, stats: StageStats,
-                   now: datetime) -> None:
-    """Mark a unit done on ``conn`` (inside the transaction that stores its tracks)."""
+                   now: datetime, decoded_until: float | None = None) -> None:
+    """Mark a unit done on ``conn`` (inside the transaction that stores its tracks);
+    ``decoded_until``: where its decoding stopped (recording seconds)."""
     conn.execute(
         update(s.work_units)
         .where(s.work_units.c.id == unit_id)
         .values(
             status=UnitStatus.DONE, error=None, run_id=run_id, finished_at=now,
-            attempts=s.work_units.c.attempts + 1,
+            attempts=s.work_units.c.attempts + 1, decoded_until_s=decoded_until,
             stats_json=json.dumps(
                 {"frames_decoded": stats.frames_decoded,
                  "frames_sampled": stats.frames_sampled,

@@ -55,9 +55,12 @@ class SampledFrame:
 
 @dataclass
 class DecodeCounter:
-    """Frames decoded so far (all of them, sampled or not)."""
+    """Frames decoded so far (all of them, sampled or not), and how far decoding got:
+    ``decoded_until`` is the end (recording seconds) of the last decoded frame, or ``t1``
+    when a frame at or past ``t1`` was reached (None before any frame)."""
 
     decoded: int = 0
+    decoded_until: float | None = None
 
 
 def sample_frames(
@@ -107,10 +110,13 @@ def sample_frames(
                 if t <= last_t:  # duplicated or non-monotonic timestamps: keep order sane
                     t = last_t + half_frame
                 last_t = t
+                if t >= t1:
+                    counter.decoded_until = t1
+                    break
+                # A frame lasts until the next one: its end is how far the content goes.
+                counter.decoded_until = t + 2 * half_frame
                 if t < t0 - half_frame:
                     continue
-                if t >= t1:
-                    break
                 if t + half_frame >= next_t:
                     yield SampledFrame(index=index, t=t, _frame=frame)
                     # Skip ahead on the sampling grid (no burst after a timestamp gap).

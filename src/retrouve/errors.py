@@ -12,6 +12,7 @@
     │   │   ├── DuplicateCameraError registering a camera id twice with different details
     │   │   ├── RecordingTimeError   no wall-clock start, or a bad one
     │   │   └── MediaError           a file that cannot be opened, probed or decoded
+    │   │       └── ImageTooLarge    a still/frame over the pixel limit, refused undecoded
     │   ├── QueryError               a malformed search (bad colour, bad time window)
     │   ├── EvaluationError          a malformed evaluation dataset or query file
     │   ├── AccountError             bad user name, role or password; unknown or disabled user
@@ -242,3 +243,8 @@ class JournalError(RetrouveError):
 
 class StoreError(RetrouveError):
     """Database or blob folder problems."""
+
+
+class ImageTooLarge(MediaError):
+    """A still (or video frame) over the pixel-count limit (``max_pixels``), refused from its
+    header before anything decodes it: a decompression bomb cannot exhaust memory or time."""

@@ -9,8 +9,10 @@ re-encoding when the codec plays in that container, else decoded and re-encoded 
 them, so memory stays at about one fragment (at most ~1 s of video) whatever the recording's
 length, and the whole recording is never read.
 
-Time base: *recording seconds* are ``pts × time_base`` of the video stream, exactly the
-``frame.time`` that :mod:`retrouve.video.decode` gives the analysis (so track times line up).
+Time base: *recording seconds* as :mod:`retrouve.video.timeline` defines them, exactly the
+times :mod:`retrouve.video.decode` gives the analysis (so track times line up):
+``(pts − start_time) × time_base`` while the timestamps run on, frame order across a reset or
+jump (such files are always transcoded: their raw timestamps cannot place a copied packet).
 A window's media time 0 is recording second :attr:`ClipStream.offset_s`.
 
 Audio is always dropped from windows: CCTV audio is rare, mostly G.711 that browsers do not
@@ -38,6 +40,8 @@ from retrouve.video.playability import (
     Target,
     probe_media,
 )
+from retrouve.video.seeking import is_unindexed, scan_packets, seek_before
+from retrouve.video.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +55,6 @@ MP4_MOVFLAGS: Final = "frag_keyframe+empty_moov+default_base_moof"
 #: the camera's GOP is long (NVR "smart codecs" use key frames 10-60 s apart).
 FRAGMENT_US: Final = 1_000_000
 CLUSTER_MS: Final = 1_000
-#: Seconds to step back when a seek lands after its target (see ``_seek``).
-_SEEK_BACKOFF: Final = (0.0, 2.0, 10.0, 30.0, 120.0)
 
 
 class ClipStream:
@@ -123,48 +125,23 @@ def _open_output(sink: _Sink, target: Target) -> av.container.OutputContainer:
     return av.open(sink, "w", format="webm", options={"cluster_time_limit": str(CLUSTER_MS)})
 
 
-def _first_key_time(container: av.container.InputContainer) -> float | None:
-    """Recording seconds of the next key frame packet (consumes packets up to it)."""
-    stream = container.streams.video[0]
-    assert stream.time_base is not None
-    for pkt in container.demux(stream):
-        if pkt.is_keyframe and pkt.pts is not None:
-            return float(pkt.pts * stream.time_base)
-    return None
-
-
 def _seek(
     path: Path | str, name: str, container: av.container.InputContainer, t: float
 ) -> av.container.InputContainer:
-    """Position ``container`` on a key frame at or before recording second ``t``.
+    """Position ``container`` on a key frame at or before recording second ``t``
+    (:func:`retrouve.video.seeking.seek_before`; a new container when it had to reopen)."""
+    return seek_before(path, name, container, t, container.streams.video[0].start_time, "play")
 
-    Returns the container to read (a new one when the old had to be reopened). Index-based
-    demuxers (MP4, WebM with cues) land right; timestamp-searching ones (MPEG-TS) land on
-    any frame near ``t`` whose next key frame may be *after* ``t``, so the landing is
-    checked and the seek retried further back. Raw elementary streams cannot seek at all:
-    they are read from the start.
-    """
-    if t <= 0:
-        return container
-    stream = container.streams.video[0]
-    try:
-        assert stream.time_base is not None
-        for back in _SEEK_BACKOFF:
-            at = t - back
-            if at <= 0:
-                break
-            container.seek(int(at / stream.time_base), stream=stream, backward=True)
-            first = _first_key_time(container)
-            if first is not None and first <= t:
-                # The peek consumed packets: seeking the same target lands the same place.
-                container.seek(int(at / stream.time_base), stream=stream, backward=True)
-                return container
-        container.seek(0, stream=stream, backward=True)
-        return container
-    except (av.FFmpegError, AssertionError):
-        # A failed seek leaves the demuxer unusable (as in video.decode): reopen.
-        container.close()
-        return open_video(path, name, "play")
+
+def _discontinuous(path: Path | str) -> bool:
+    """True when an index-less file has a timestamp reset or jump (a packet scan)."""
+    with av.open(str(path)) as container:
+        if not is_unindexed(container):
+            return False
+        vs = container.streams.video[0]
+        rate = vs.average_rate or vs.guessed_rate
+    span = scan_packets(path, float(rate) if rate else 25.0)
+    return span is not None and bool(span.discontinuities)
 
 
 def _drain(sink: _Sink) -> Iterator[bytes]:
@@ -188,6 +165,7 @@ def _start_remux(
         tb = vs.time_base
         if tb is None:
             raise _CannotRemux("no time base")
+        zero = vs.start_time or 0  # raw timestamp of recording second 0
         packets = inp.demux(vs)
         gop: list[av.Packet[av.VideoStream]] = []  # from the latest key frame at or before t_from
         for pkt in packets:
@@ -195,11 +173,11 @@ def _start_remux(
                 continue
             if pkt.pts is None:
                 raise _CannotRemux("packets without timestamps")
-            if pkt.is_keyframe and (not gop or pkt.pts * tb <= t_from):
+            if pkt.is_keyframe and (not gop or (pkt.pts - zero) * tb <= t_from):
                 gop = [pkt]
             elif gop:
                 gop.append(pkt)
-            if gop and pkt.pts * tb > t_from:
+            if gop and (pkt.pts - zero) * tb > t_from:
                 break
         if not gop:
             raise MediaError(f"cannot play {name}: no key frame after {t_from:.2f}s")
@@ -208,7 +186,7 @@ def _start_remux(
         # Media time 0 = the key frame's *decode* time: with B-frames its dts is before its
         # pts, and the muxer would otherwise shift everything to make dts non-negative.
         base = key.pts if key.dts is None else min(key.pts, key.dts)
-        offset = float(base * tb)
+        offset = float((base - zero) * tb)
         sink = _Sink()
         out = _open_output(sink, target)
         ost = out.add_stream_from_template(vs)
@@ -239,7 +217,7 @@ def _start_remux(
                     continue
                 ts = pkt.dts if pkt.dts is not None else pkt.pts
                 # Decode order: every frame shown before t_to has its dts <= t_to.
-                if ts is None or ts * tb > t_to:
+                if ts is None or (ts - zero) * tb > t_to:
                     break
                 out.mux(rebase(pkt))
                 yield from _drain(sink)
@@ -302,15 +280,12 @@ def _start_transcode(
         fps = float(rate) if rate else 25.0
         half = 0.5 / fps
 
+        clock = Timeline(vs.time_base, fps, vs.start_time)
+
         def timed() -> Iterator[tuple[float, av.VideoFrame]]:
-            # Same time rules as video.decode.sample_frames, so windows match track times.
-            last = -1.0
-            for index, frame in enumerate(inp.decode(vs)):
-                t = float(frame.time) if frame.time is not None else index / fps
-                if t <= last:
-                    t = last + half
-                last = t
-                yield t, frame
+            # The time base of video.decode.sample_frames, so windows match track times.
+            for frame in inp.decode(vs):
+                yield clock.place(frame.pts), frame
 
         frames = timed()
         first: tuple[float, av.VideoFrame] | None = None
@@ -398,6 +373,9 @@ def remux_or_transcode(
             else [policy.prefer, "webm" if policy.prefer == "mp4" else "mp4"]
         )
         remux_to = next((c for c in wanted if info.codec in policy.codecs(c)), None)
+    if remux_to is not None and _discontinuous(path):
+        log.info("%s has timestamp discontinuities: transcoding the window", name)
+        remux_to = None
     if remux_to is not None:
         try:
             return _start_remux(path, name, t_from, t_to, remux_to)

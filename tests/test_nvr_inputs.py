@@ -244,6 +244,14 @@ def test_pts_reset_gives_one_monotonic_timeline(reset_ts: Path) -> None:
     assert later[0] == pytest.approx(5.0, abs=0.04) and later[-1] == times[-1]
 
 
+def test_master_cut_across_a_reset(reset_ts: Path, folder: Path) -> None:
+    cut = cut_master(reset_ts, folder / "reset-cut.mp4", 3.0, 5.0)
+    assert cut.actual_from <= 3.0 and cut.actual_to == pytest.approx(5.0, abs=0.04)
+    info = probe(folder / "reset-cut.mp4")  # one timeline: the muxer took every packet
+    assert info.frame_count == cut.packets
+    assert info.duration_s == pytest.approx(cut.actual_to - cut.actual_from + 0.04, abs=0.05)
+
+
 def test_resolution_change_frames_at_the_stored_size(resized_ts: Path) -> None:
     info = probe(resized_ts)
     assert (info.width, info.height) == (320, 240)

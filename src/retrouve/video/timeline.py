@@ -121,17 +121,22 @@ class PacketSpan:
     _seg_min: float | None = None
     _seg_max: float | None = None
     _last_dts: float | None = None
+    _shift: float = 0.0  # recording seconds minus raw seconds in the current segment
 
     @property
     def period(self) -> float:
         return 1.0 / self.fps if self.fps > 0 else 0.04
 
-    def add(self, pts: int | None, dts: int | None) -> None:
-        """Account one packet (``pts``/``dts`` raw ticks; a packet without both is counted)."""
+    def add(self, pts: int | None, dts: int | None) -> tuple[float, float] | None:
+        """Account one packet (``pts``/``dts`` raw ticks) and return its ``(pts, dts)`` in
+        recording seconds (``None`` for a packet without timestamps, which is counted).
+
+        A segment after a discontinuity is shifted so that its first packet's pts lands
+        where :class:`Timeline` puts its first frame."""
         self.packets += 1
         stamp = dts if dts is not None else pts
         if stamp is None:
-            return
+            return None
         if self.origin is None:
             self.origin = pts if pts is not None else stamp
         d = float((stamp - self.origin) * self.time_base)
@@ -141,12 +146,19 @@ class PacketSpan:
             if step < -BACKWARD_TOLERANCE_FRAMES * self.period or step > MAX_GAP_S:
                 start = self._seg_min if self._start is None else self._start
                 self._start = start + self._seg_max - self._seg_min + self.period
+                self._shift = self._start - p
                 self.discontinuities.append(
                     Discontinuity(self.packets - 1, self._start, step))
                 self._seg_min = self._seg_max = None
         self._last_dts = d
         self._seg_min = p if self._seg_min is None else min(self._seg_min, p)
         self._seg_max = p if self._seg_max is None else max(self._seg_max, p)
+        return p + self._shift, d + self._shift
+
+    @property
+    def shift_s(self) -> float:
+        """Recording seconds minus raw seconds for the packets of the current segment."""
+        return self._shift
 
     def duration(self) -> float:
         """Seconds from recording second 0 to the end of the last frame (0: no timestamps)."""

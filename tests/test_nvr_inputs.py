@@ -19,6 +19,7 @@ resolution, a clip with a display matrix (``VideoStream.set_display_rotation``).
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import time
@@ -250,6 +251,16 @@ def test_master_cut_across_a_reset(reset_ts: Path, folder: Path) -> None:
     info = probe(folder / "reset-cut.mp4")  # one timeline: the muxer took every packet
     assert info.frame_count == cut.packets
     assert info.duration_s == pytest.approx(cut.actual_to - cut.actual_from + 0.04, abs=0.05)
+
+
+def test_window_of_a_reset_file_is_transcoded_on_the_timeline(reset_ts: Path) -> None:
+    clip = remux_or_transcode(reset_ts, 5.0, 5.5)
+    body = b"".join(clip)
+    # Raw timestamps cannot place copied packets after a reset: frames are re-timed.
+    assert clip.mode == "transcode" and clip.offset_s == pytest.approx(5.0, abs=0.04)
+    with av.open(io.BytesIO(body)) as c:
+        n = sum(1 for _ in c.decode(video=0))
+    assert 12 <= n <= 14  # 0.5 s at 25 fps, both ends included
 
 
 def test_resolution_change_frames_at_the_stored_size(resized_ts: Path) -> None:

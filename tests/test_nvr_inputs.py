@@ -43,6 +43,8 @@ from retrouve.errors import ImageTooLarge, InputError, MediaError
 from retrouve.export.cut import cut_master
 from retrouve.store import schema as s
 from retrouve.video.decode import sample_frames
+from retrouve.video.orient import displayed_size, quarter_turns
+from retrouve.video.playability import PlaybackPolicy
 from retrouve.video.timeline import PacketSpan, Timeline
 from retrouve.video.window import remux_or_transcode
 
@@ -321,6 +323,19 @@ def test_display_matrix_rotation_is_applied(folder: Path, degrees: int, corner: 
                                                - patches[k][..., 2].mean()))
     assert reddest == corner
     assert first.small_gray().shape == (round(h * 160 / w / 2) * 2, 160)
+
+
+def test_rotated_windows_play_upright(folder: Path) -> None:
+    path = rotated_clip(folder / "rot-window.mkv", 90)
+    for policy, mode in ((PlaybackPolicy(), "remux"),
+                         (PlaybackPolicy(mp4_codecs=frozenset()), "transcode")):
+        clip = remux_or_transcode(path, 0.5, 1.5, policy=policy)
+        with av.open(io.BytesIO(b"".join(clip))) as c:
+            f = next(c.decode(video=0))
+        assert clip.mode == mode
+        # A copy keeps the display matrix (the browser turns it); a transcode is upright.
+        shown = displayed_size(f.width, f.height, quarter_turns(f))
+        assert shown == (240, 320)
 
 
 # ---------------------------------------------------------- content over names

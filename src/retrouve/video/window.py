@@ -30,9 +30,11 @@ from typing import Final, Literal
 
 import av
 import av.container
+import numpy as np
 
 from retrouve.errors import MediaError
 from retrouve.video.decode import open_video
+from retrouve.video.orient import displayed_size, quarter_turns, upright
 from retrouve.video.playability import (
     DEFAULT_POLICY,
     MEDIA_TYPES,
@@ -266,6 +268,17 @@ def _out_size(width: int, height: int, max_height: int) -> tuple[int, int]:
     return max(2, width // 2 * 2), max(2, height // 2 * 2)
 
 
+def _upright_frame(frame: av.VideoFrame, width: int, height: int, turns: int
+                   ) -> av.VideoFrame:
+    """``frame`` as displayed ``width`` × ``height`` yuv420p, turned upright."""
+    if turns % 4 == 0:
+        return frame.reformat(width=width, height=height, format="yuv420p")
+    cw, ch = displayed_size(width, height, turns)
+    rgb = upright(np.asarray(frame.reformat(width=cw, height=ch, format="rgb24").to_ndarray(),
+                             dtype=np.uint8), turns)
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+
+
 def _start_transcode(
     path: Path | str, name: str, t_from: float, t_to: float, target: Target,
     policy: PlaybackPolicy,
@@ -301,7 +314,10 @@ def _start_transcode(
         out = _open_output(sink, enc.target)
         ost = out.add_stream(enc.codec, rate=Fraction(rate) if rate else 25)
         assert isinstance(ost, av.VideoStream)
-        ost.width, ost.height = _out_size(first[1].width, first[1].height, policy.max_height)
+        # Upright (display matrix applied: a transcode carries no matrix of its own).
+        turns = quarter_turns(first[1])
+        ost.width, ost.height = _out_size(
+            *displayed_size(first[1].width, first[1].height, turns), policy.max_height)
         ost.pix_fmt = "yuv420p"
         # Millisecond timestamps keep variable frame rates (common on NVRs) as recorded.
         ost.codec_context.time_base = Fraction(1, 1000)
@@ -318,7 +334,7 @@ def _start_transcode(
     def push(t: float, frame: av.VideoFrame, last_pts: int) -> int:
         """Encode and mux one frame at media ms ``t - offset``; returns its pts."""
         pts = max(last_pts + 1, round((t - offset) * 1000))  # strictly increasing
-        img = frame.reformat(width=ost.width, height=ost.height, format="yuv420p")
+        img = _upright_frame(frame, ost.width, ost.height, turns)
         img.pts = pts
         img.time_base = Fraction(1, 1000)
         out.mux(ost.encode(img))

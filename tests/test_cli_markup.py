@@ -109,10 +109,10 @@ def test_one_unreadable_file_never_aborts_a_folder(services: Services, tmp_path:
 
     real = ingest_module.probe
 
-    def probe(path: Path):  # type: ignore[no-untyped-def]
+    def probe(path: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         if path.name == locked.path.name:
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path)
+        return real(path, *args, **kwargs)
 
     monkeypatch.setattr(ingest_module, "probe", probe)
     report = services.catalogue.ingest(str(folder), "cam1")

@@ -34,7 +34,10 @@ LAYERS: dict[str, int] = {
 }
 
 #: Same-layer imports that are allowed, with why.
-SIBLINGS: dict[tuple[str, str], str] = {}
+SIBLINGS: dict[tuple[str, str], str] = {
+    ("catalogue", "video"): "the probe measures durations and sizes with the time base and "
+                            "orientation rules the decoder applies (video.timeline, orient)",
+}
 
 #: What ``video/`` and ``vision/`` may import from the project (everything else is above them).
 LOW_LEVEL_ALLOWED: dict[str, set[str]] = {

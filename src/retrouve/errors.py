@@ -12,6 +12,7 @@
     │   │   ├── DuplicateCameraError registering a camera id twice with different details
     │   │   ├── RecordingTimeError   no wall-clock start, or a bad one
     │   │   └── MediaError           a file that cannot be opened, probed or decoded
+    │   │       └── ImageTooLarge    a still/frame over the pixel limit, refused undecoded
     │   ├── QueryError               a malformed search (bad colour, bad time window)
     │   ├── EvaluationError          a malformed evaluation dataset or query file
     │   ├── AccountError             bad user name, role or password; unknown or disabled user
@@ -272,3 +273,8 @@ class DiskFull(StoreError):
     """No space left on the disk of the data folder (``ENOSPC``, or the database's own "disk
     is full"): the message names the folder and what was being written; statuses are left
     consistent (an interrupted run, its recordings pending)."""
+
+
+class ImageTooLarge(MediaError):
+    """A still (or video frame) over the pixel-count limit (``max_pixels``), refused from its
+    header before anything decodes it: a decompression bomb cannot exhaust memory or time."""

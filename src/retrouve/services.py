@@ -331,7 +331,8 @@ def build_services(
         settings = settings.model_copy(update={"analysis": settings.analysis.model_copy(
             update={"packs": select_packs(registry)})})
     store = Store(settings.db_url, settings.blob_dir)
-    catalogue = Catalogue(store, clock, settings.filename_pattern, settings.start_format)
+    catalogue = Catalogue(store, clock, settings.filename_pattern, settings.start_format,
+                          max_pixels=settings.max_pixels)
     analyser = Analyser(
         store, settings,
         executor_factory or (lambda: make_executor(settings.executor, settings.workers)),

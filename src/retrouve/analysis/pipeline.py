@@ -137,6 +137,10 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
     mark = now
     pad = 0.0 if unit.is_image else 0.5 / cfg.sample_fps
     t_end = t_last + pad if math.isinf(unit.t1) else unit.t1
+    if math.isinf(unit.t1) and not unit.is_image and counter.last_t >= 0:
+        # Never past the end of the last decoded frame, which is the stored duration
+        # (video.timeline); 1 µs inside so float rounding cannot cross it.
+        t_end = min(t_end, counter.last_t + counter.period - 1e-6)
     tracks = builder.finish(
         1 if unit.is_image else cfg.min_track_frames, pad, unit.t0, t_end, grey_votes > 0
     )

@@ -17,7 +17,7 @@ from typing import Final
 
 from retrouve.catalogue.integrity import stamp_of
 from retrouve.catalogue.overview import RecordingOverview, recordings_overview
-from retrouve.catalogue.probe import probe
+from retrouve.catalogue.probe import MAX_PIXELS, probe
 from retrouve.catalogue.sources import (
     check_plausible,
     media_files,
@@ -36,11 +36,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class IngestReport:
-    """Outcome of one ingest call: recordings added, files already known, files refused."""
+    """Outcome of one ingest call: recordings added, files already known, files refused, and
+    notes on added files (timestamp discontinuities mapped to frame order)."""
 
     added: list[Recording] = field(default_factory=list)
     skipped: list[Recording] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -48,6 +50,7 @@ class IngestReport:
                        "duration_s": r.duration_s} for r in self.added],
             "skipped": [{"id": r.id, "path": r.path} for r in self.skipped],
             "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "notes": [{"path": p, "note": n} for p, n in self.notes],
         }
 
 
@@ -56,12 +59,14 @@ CAMERA_ID: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?
 
 
 class Catalogue:
-    """Cameras and recordings, backed by the store. ``clock`` gives aware 'now' times."""
+    """Cameras and recordings, backed by the store. ``clock`` gives aware 'now' times;
+    ``max_pixels`` bounds a still's or frame's pixel count (see ``probe``)."""
 
     def __init__(
         self, store: Store, clock: Callable[[], datetime], filename_pattern: str,
-        start_format: str,
+        start_format: str, max_pixels: int = MAX_PIXELS,
     ) -> None:
+        self.max_pixels = max_pixels
         self.store = store
         self.clock = clock
         self.filename_pattern = filename_pattern
@@ -119,7 +124,7 @@ class Catalogue:
         report = IngestReport()
         for path in files:
             try:
-                rec, new = self._ingest_file(path, camera, start, recording_id)
+                rec, new = self._ingest_file(path, camera, start, recording_id, report)
             except DiskFull:
                 raise  # every later file would fail the same way
             except (CatalogueError, StoreError, OSError) as exc:
@@ -135,9 +140,10 @@ class Catalogue:
         return report
 
     def _ingest_file(
-        self, path: Path, camera: Camera, start: str | None, recording_id: str | None
+        self, path: Path, camera: Camera, start: str | None, recording_id: str | None,
+        report: IngestReport | None = None,
     ) -> tuple[Recording, bool]:
-        info = probe(path)
+        info = probe(path, self.max_pixels)
         known = self.store.find_recording(camera.id, info.sha256)
         if known is not None:
             return known, False
@@ -171,4 +177,9 @@ class Catalogue:
         )
         self.store.add_recording(rec, self.clock())
         log.info("ingested %s as %s", path.name, rec.id)
+        for gap in info.discontinuities:
+            # The time base across it is frame order (docs/analysis.md, "Time base").
+            log.warning("%s: %s", path.name, gap.describe())
+            if report is not None:
+                report.notes.append((str(path), gap.describe()))
         return rec, True

@@ -1,27 +1,46 @@
 """Probe a media file with PyAV and hash it.
 
 The SHA-256 is computed in one streaming pass over the file bytes (1 MiB reads, so a 4 GB
-export costs one sequential read); PyAV then reads only the container headers plus a frame at
-the start and one near the end, which is how truncated files are caught at ingest time rather
-than hours later in analysis.
+export costs one sequential read). What the file *is* comes from its bytes, never its name
+(:mod:`retrouve.catalogue.sniff`): a still's header gives its pixel count, and a still over
+the limit is refused before anything decodes it. PyAV then reads the container headers plus
+a frame at the start and, for indexed containers (MP4, MKV…), one near the announced end,
+which is how truncated files are caught at ingest time rather than hours later in analysis.
+
+Containers without an index or a reliable duration header (MPEG-TS, MPEG-PS, raw H.264/H.265)
+are measured over their packets instead (demuxing only, no decoding): the duration is the
+recording time (:mod:`retrouve.video.timeline`) of the last frame plus one frame period, so
+timestamp resets and jumps are found here and reported in :attr:`Probe.discontinuities`.
+The stored size is the *displayed* one (display-matrix rotation applied).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import av
 
+from retrouve.catalogue.sniff import sniff_still
 from retrouve.digest import sha256_file
-from retrouve.errors import MediaError
+from retrouve.errors import ImageTooLarge, MediaError
+from retrouve.video.orient import displayed_size, quarter_turns
+from retrouve.video.seeking import is_unindexed, scan_packets
+from retrouve.video.timeline import Discontinuity
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+#: Default most pixels (width × height) of a still or video frame accepted at ingest.
+MAX_PIXELS: Final = 40_000_000
+#: Demuxers of still images (FFmpeg's ``image2`` and ``*_pipe`` families).
+_IMAGE_DEMUXERS: Final = ("image2", "_pipe")
 
 
 @dataclass(frozen=True)
 class Probe:
-    """What PyAV says about a file. ``duration_s`` is 0 for a still image."""
+    """What PyAV says about a file. ``duration_s`` is 0 for a still image; ``width`` and
+    ``height`` are the displayed size; ``rotation`` the counter-clockwise quarter turns the
+    decoder applies; ``discontinuities`` the timestamp resets and jumps found."""
 
     path: Path
     sha256: str
@@ -33,37 +52,63 @@ class Probe:
     codec: str
     frame_count: int | None
     is_image: bool
+    rotation: int = 0
+    discontinuities: tuple[Discontinuity, ...] = ()
 
 
-def probe(path: Path) -> Probe:
-    """Probe ``path``; raise :class:`MediaError` naming the file and the cause."""
+def _refuse_pixels(path: Path, width: int, height: int, max_pixels: int, what: str) -> None:
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"cannot use {path}: {what} of {width}×{height} = {width * height / 1e6:.1f} Mpx "
+            f"exceeds the limit of {max_pixels / 1e6:.1f} Mpx (setting max_pixels); "
+            "refused before decoding")
+
+
+def probe(path: Path, max_pixels: int = MAX_PIXELS) -> Probe:
+    """Probe ``path``; raise :class:`MediaError` naming the file and the cause
+    (:class:`ImageTooLarge` for more than ``max_pixels`` pixels)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if size == 0:
         raise MediaError(f"cannot read {path}: file is empty")
+    try:
+        still = sniff_still(path)
+    except OSError as exc:
+        raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if still is not None:
+        _refuse_pixels(path, still.width, still.height, max_pixels, f"{still.kind} image")
     digest = sha256_file(path)
-    is_image = path.suffix.lower() in IMAGE_SUFFIXES
+    discontinuities: tuple[Discontinuity, ...] = ()
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise MediaError(f"cannot use {path}: no video stream")
+            demuxer = container.format.name
+            is_image = still is not None or any(d in demuxer for d in _IMAGE_DEMUXERS)
             stream = container.streams.video[0]
             ctx = stream.codec_context
             width, height, codec = int(ctx.width), int(ctx.height), str(ctx.name)
+            _refuse_pixels(path, width, height, max_pixels, "frame")
             rate = stream.average_rate or stream.guessed_rate
             fps = float(rate) if rate else 0.0
             duration = _duration(container, stream)
             frames = int(stream.frames) or None
-            counted = duration <= 0 and not is_image and fps > 0
+            counted = not is_image and fps > 0 and (duration <= 0 or is_unindexed(container))
             if counted:
                 # Every packet was read: nothing announced is missing, no tail to check.
-                frames = _count_packets(path)
-                duration = frames / fps
+                span = scan_packets(path, fps)
+                if span is not None:
+                    frames = span.packets
+                    measured = span.duration()
+                    duration = measured if measured > 0 else frames / fps
+                    discontinuities = tuple(span.discontinuities)
             first = next(container.decode(stream), None)
             if first is None:
                 raise MediaError(f"cannot decode {path}: no frame could be decoded")
+            turns = quarter_turns(first)
+            width, height = displayed_size(width or first.width, height or first.height, turns)
             if not is_image and not counted and duration > 2.0:
                 _check_tail(container, stream, duration, path)
     except MediaError:
@@ -71,18 +116,13 @@ def probe(path: Path) -> Probe:
     except (av.FFmpegError, StopIteration, ValueError, OSError) as exc:
         raise MediaError(f"cannot decode {path}: {exc}") from exc
     if is_image:
-        return Probe(path, digest, size, 0.0, 0.0, width, height, codec, 1, True)
+        return Probe(path, digest, size, 0.0, 0.0, width, height, codec, 1, True, turns)
     if fps <= 0 or fps > 1000:
         raise MediaError(f"cannot use {path}: implausible frame rate {fps}")
     if duration <= 0:
         duration = (frames or 1) / fps
-    return Probe(path, digest, size, duration, fps, width, height, codec, frames, False)
-
-
-def _count_packets(path: Path) -> int:
-    """Raw elementary streams (.h264) announce no duration: count packets (no decoding)."""
-    with av.open(str(path)) as container:
-        return sum(1 for p in container.demux(container.streams.video[0]) if p.size)
+    return Probe(path, digest, size, duration, fps, width, height, codec, frames, False,
+                 turns, discontinuities)
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
@@ -99,12 +139,15 @@ def _check_tail(
     duration: float,
     path: Path,
 ) -> None:
-    """Decode one frame near the end: a cut-short file fails here with a clear message."""
+    """Decode one frame near the end: a cut-short file fails here with a clear message.
+
+    Times are raw stream seconds shifted by the stream's start, i.e. recording seconds."""
     target = max(0.0, duration - 2.0)
     assert stream.time_base is not None
-    container.seek(int(target / stream.time_base), stream=stream, backward=True)
+    zero = float((stream.start_time or 0) * stream.time_base)
+    container.seek(int((target + zero) / stream.time_base), stream=stream, backward=True)
     for frame in container.decode(stream):
-        if frame.time is not None and frame.time >= target - 10.0:
+        if frame.time is not None and frame.time - zero >= target - 10.0:
             return
     raise MediaError(
         f"cannot decode {path}: truncated (no frame near the announced end, {duration:.1f} s)"

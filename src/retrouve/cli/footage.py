@@ -40,6 +40,8 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
                               f"{r.width}x{r.height} {r.codec}  {r.path}", highlight=False)
             for r in report.skipped:
                 console.print(f"known    {r.id}  {r.path}", highlight=False)
+            for p, n in report.notes:
+                console.print(f"note     {p}: {n}", highlight=False, markup=False)
             for p, e in report.failed:
                 err.print(styled(("refused", "red"), f" {p}: {e}"), highlight=False)
 

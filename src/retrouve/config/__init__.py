@@ -305,6 +305,10 @@ class Settings(BaseSettings):
         "optionally camera)."))
     start_format: str = Field("%Y%m%d%H%M%S", description=(
         "The strptime format of filename_pattern's start group."))
+    max_pixels: int = Field(40_000_000, ge=1, description=(
+        "Most pixels (width x height) of a still image or video frame accepted at ingest; "
+        "a larger still is refused from its header, before anything decodes it "
+        "(decompression bombs)."))
     analysis: AnalysisSettings = Field(default_factory=lambda: AnalysisSettings(),
                                        description="How footage is analysed.")
     web: WebSettings = Field(default_factory=lambda: WebSettings(),

@@ -3,7 +3,12 @@
 The packets of the video stream are copied as they are, from the key frame at or before the
 requested start (a clip cannot begin on a frame that depends on earlier ones) up to the last
 packet whose decode time is at or before the requested end (every frame shown up to the end is
-then present with the frames it references). Times are recording seconds (0 = first frame).
+then present with the frames it references). Times are recording seconds as
+:mod:`retrouve.video.timeline` defines them (0 = the stream's first timestamp; across a PTS
+reset or jump, frame order), measured on the packets by its ``PacketSpan``. An MPEG-TS master
+is cut like any other (into the ``dst`` suffix's container, usually MP4); a cut spanning a
+discontinuity has its copied timestamps rewritten onto that one timeline (the packets' bytes
+are untouched), since MP4/MKV muxers refuse timestamps that go back.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 import av
 
 from retrouve.errors import MediaError
+from retrouve.video.timeline import PacketSpan
 
 
 @dataclass(frozen=True)
@@ -37,10 +43,6 @@ class CutPoints:
                 "packets": self.packets}
 
 
-def _seconds(value: int | None, base: Fraction, origin: int) -> float | None:
-    return None if value is None else float((value - origin) * base)
-
-
 def cut_master(src: Path, dst: Path, t_from: float, t_to: float) -> CutPoints:
     """Copy the video packets covering ``[t_from, t_to]`` of ``src`` into ``dst`` (same
     container family as ``dst``'s suffix, usually ``.mp4``/``.mkv``); ``MediaError`` when
@@ -53,10 +55,11 @@ def cut_master(src: Path, dst: Path, t_from: float, t_to: float) -> CutPoints:
             base = stream.time_base
             if base is None:
                 raise MediaError(f"{src}: the video stream has no time base")
-            origin = stream.start_time or 0
+            rate = stream.average_rate or stream.guessed_rate
+            clock = PacketSpan(base, float(rate) if rate else 25.0, stream.start_time)
             # One demux pass (no decoding): keep the packets since the last key frame until
             # the start is reached, then everything up to the end.
-            pending: list[av.Packet] = []  # type: ignore[type-arg]
+            pending: list[tuple[av.Packet, float]] = []  # type: ignore[type-arg]  # (packet, pts s)
             started = False
             with av.open(str(dst), "w") as out:
                 ostream = out.add_stream_from_template(stream)
@@ -64,23 +67,23 @@ def cut_master(src: Path, dst: Path, t_from: float, t_to: float) -> CutPoints:
                 for packet in inp.demux(stream):
                     if packet.size == 0 or packet.pts is None:
                         continue  # the demuxer's flush packet
-                    pts = _seconds(packet.pts, base, origin)
-                    dts = _seconds(packet.dts, base, origin)
-                    assert pts is not None
-                    when = dts if dts is not None else pts
+                    placed = clock.add(packet.pts, packet.dts)
+                    assert placed is not None
+                    pts, when = placed
+                    _onto_timeline(packet, clock.shift_s, base)
                     if not started:
                         if packet.is_keyframe and pts <= t_from + 1e-6:
-                            pending = [packet]
+                            pending = [(packet, pts)]
                             first = pts
                             continue
                         if pending and pts < t_from - 1e-6:
-                            pending.append(packet)
+                            pending.append((packet, pts))
                             continue
                         if not pending:
                             continue  # no key frame seen yet
                         started = True
-                        for p in pending:
-                            last = max(last, _seconds(p.pts, base, origin) or 0.0)
+                        for p, p_pts in pending:
+                            last = max(last, p_pts)
                             p.stream = ostream
                             out.mux(p)
                             copied += 1
@@ -91,8 +94,8 @@ def cut_master(src: Path, dst: Path, t_from: float, t_to: float) -> CutPoints:
                     out.mux(packet)
                     copied += 1
                 if not started and pending:  # the window lies in the clip's last GOP
-                    for p in pending:
-                        last = max(last, _seconds(p.pts, base, origin) or 0.0)
+                    for p, p_pts in pending:
+                        last = max(last, p_pts)
                         p.stream = ostream
                         out.mux(p)
                         copied += 1
@@ -101,3 +104,14 @@ def cut_master(src: Path, dst: Path, t_from: float, t_to: float) -> CutPoints:
     except av.FFmpegError as exc:
         raise MediaError(f"{src}: cannot cut {t_from:.3f}–{t_to:.3f}s: {exc}") from exc
     return CutPoints(t_from, t_to, first, last, copied)
+
+
+def _onto_timeline(packet: av.Packet, shift_s: float, base: Fraction) -> None:  # type: ignore[type-arg]
+    """Move a packet of a segment after a discontinuity onto the recording timeline."""
+    if shift_s == 0.0:
+        return
+    ticks = round(shift_s / base)
+    assert packet.pts is not None
+    packet.pts += ticks
+    if packet.dts is not None:
+        packet.dts += ticks

@@ -4,7 +4,12 @@ Every frame of the slice is decoded (inter-frame codecs need it; frame-threaded 
 it cheap) but only the frames nearest the sampling instants ``t0 + k / sample_fps`` are
 converted to pixels, and lazily: the motion gate first asks for a tiny greyscale image
 (``small_gray``, converted by swscale straight from YUV) and only frames that pass the gate pay
-for the full-resolution RGB conversion (``rgb``). Times are recording seconds.
+for the full-resolution RGB conversion (``rgb``).
+
+Times are *recording seconds* (:mod:`retrouve.video.timeline`: 0 = the stream's first
+timestamp, monotonic across PTS resets and jumps). Images are upright and at the *stored*
+size (:mod:`retrouve.video.orient`: display-matrix rotation applied, segments at another
+resolution scaled), so every box is in pixels of the stored frame.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 from retrouve.errors import MediaError
+from retrouve.video.orient import displayed_size, quarter_turns, upright
+from retrouve.video.seeking import seek_before
+from retrouve.video.timeline import Timeline
 
 #: Width of the greyscale image the motion gate works on.
 GATE_WIDTH = 160
@@ -25,31 +33,51 @@ GATE_WIDTH = 160
 
 @dataclass
 class SampledFrame:
-    """One sampled frame. ``t`` in recording seconds; images are converted on demand."""
+    """One sampled frame. ``t`` in recording seconds; images are converted on demand.
+
+    ``size``: the stored (displayed) ``(width, height)`` every image is given at; ``turns``:
+    counter-clockwise quarter turns that make the decoded picture upright. ``None`` size: the
+    frame's own (rotated) size.
+    """
 
     index: int
     t: float
     _frame: av.VideoFrame = field(repr=False)
     _rgb: npt.NDArray[np.uint8] | None = field(default=None, repr=False)
+    size: tuple[int, int] | None = None
+    turns: int = 0
 
     @property
     def width(self) -> int:
-        return int(self._frame.width)
+        return self._shown()[0]
 
     @property
     def height(self) -> int:
-        return int(self._frame.height)
+        return self._shown()[1]
+
+    def _shown(self) -> tuple[int, int]:
+        if self.size is not None:
+            return self.size
+        return displayed_size(int(self._frame.width), int(self._frame.height), self.turns)
+
+    def _image(self, width: int, height: int, fmt: str) -> npt.NDArray[np.uint8]:
+        """The picture at displayed ``width`` × ``height``, upright, in ``fmt``."""
+        cw, ch = displayed_size(width, height, self.turns)  # coded orientation
+        if (cw, ch) == (self._frame.width, self._frame.height):
+            img = self._frame.to_ndarray(format=fmt)
+        else:
+            img = self._frame.reformat(width=cw, height=ch, format=fmt).to_ndarray()
+        return upright(np.ascontiguousarray(img, dtype=np.uint8), self.turns)
 
     def small_gray(self, width: int = GATE_WIDTH) -> npt.NDArray[np.uint8]:
         """``(h, width)`` uint8 luma, aspect ratio kept (h rounded to even)."""
         h = max(2, round(self.height * width / self.width / 2) * 2)
-        img = self._frame.reformat(width=width, height=h, format="gray").to_ndarray()
-        return np.ascontiguousarray(img, dtype=np.uint8)
+        return self._image(width, h, "gray")
 
     def rgb(self) -> npt.NDArray[np.uint8]:
-        """Full-resolution ``(H, W, 3)`` uint8 RGB (cached)."""
+        """``(H, W, 3)`` uint8 RGB at the stored size, upright (cached)."""
         if self._rgb is None:
-            self._rgb = np.ascontiguousarray(self._frame.to_ndarray(format="rgb24"))
+            self._rgb = self._image(self.width, self.height, "rgb24")
         return self._rgb
 
 
@@ -57,10 +85,14 @@ class SampledFrame:
 class DecodeCounter:
     """Frames decoded so far (all of them, sampled or not), and how far decoding got:
     ``decoded_until`` is the end (recording seconds) of the last decoded frame, or ``t1``
-    when a frame at or past ``t1`` was reached (None before any frame)."""
+    when a frame at or past ``t1`` was reached (None before any frame); ``last_t``:
+    recording seconds of the last decoded frame (−1 before any), whose display ends one
+    frame ``period`` later."""
 
     decoded: int = 0
     decoded_until: float | None = None
+    last_t: float = -1.0
+    period: float = 0.04
 
 
 def sample_frames(
@@ -82,49 +114,49 @@ def sample_frames(
     counter = counter or DecodeCounter()
     step = 1.0 / sample_fps
     container = open_video(path, name)
-    if t0 > 0:
-        try:
-            stream = container.streams.video[0]
-            assert stream.time_base is not None
-            container.seek(int(t0 / stream.time_base), stream=stream, backward=True)
-        except (av.FFmpegError, AssertionError):
-            # Raw elementary streams cannot seek (and a failed seek leaves the demuxer
-            # unusable): reopen, decode from the start and skip up to t0.
-            container.close()
-            container = open_video(path, name)
+    stream = container.streams.video[0]
+    origin = stream.start_time
+    # Seek only when raw timestamps map to recording seconds one to one (no reset or jump
+    # before t0, which only a packet scan can tell); otherwise decode from the start.
+    container = seek_before(path, name, container, t0, origin)
     with container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 25.0
         half_frame = 0.5 / fps
+        coded = (int(stream.codec_context.width), int(stream.codec_context.height))
+        clock = Timeline(stream.time_base, fps, origin)
+        counter.period = clock.period
+        size: tuple[int, int] | None = None
+        turns = 0
         next_t = t0
         index = -1
-        last_t = -1.0
         try:
             for frame in container.decode(stream):
                 index += 1
                 counter.decoded += 1
-                # Some AVI/MPEG-4 files carry no timestamps: fall back to the frame count.
-                t = float(frame.time) if frame.time is not None else index / fps
-                if t <= last_t:  # duplicated or non-monotonic timestamps: keep order sane
-                    t = last_t + half_frame
-                last_t = t
+                t = clock.place(frame.pts)
+                counter.last_t = t
                 if t >= t1:
                     counter.decoded_until = t1
                     break
                 # A frame lasts until the next one: its end is how far the content goes.
-                counter.decoded_until = t + 2 * half_frame
+                counter.decoded_until = t + clock.period
+                if size is None:
+                    turns = quarter_turns(frame)
+                    w, h = coded if coded[0] > 0 else (frame.width, frame.height)
+                    size = displayed_size(w, h, turns)
                 if t < t0 - half_frame:
                     continue
                 if t + half_frame >= next_t:
-                    yield SampledFrame(index=index, t=t, _frame=frame)
+                    yield SampledFrame(index=index, t=t, _frame=frame, size=size, turns=turns)
                     # Skip ahead on the sampling grid (no burst after a timestamp gap).
                     while next_t <= t + half_frame:
                         next_t += step
         except (av.FFmpegError, OSError) as exc:
             # PyAV's errors mapped here, naming the recording and file (``label``).
-            raise MediaError(f"cannot decode {name} at t={last_t:.2f}s: {exc}") from exc
+            raise MediaError(f"cannot decode {name} at t={clock.last:.2f}s: {exc}") from exc
 
 
 def open_video(path: Path | str, name: str, purpose: str = "decode"

@@ -9,8 +9,10 @@ re-encoding when the codec plays in that container, else decoded and re-encoded 
 them, so memory stays at about one fragment (at most ~1 s of video) whatever the recording's
 length, and the whole recording is never read.
 
-Time base: *recording seconds* are ``pts × time_base`` of the video stream, exactly the
-``frame.time`` that :mod:`retrouve.video.decode` gives the analysis (so track times line up).
+Time base: *recording seconds* as :mod:`retrouve.video.timeline` defines them, exactly the
+times :mod:`retrouve.video.decode` gives the analysis (so track times line up):
+``(pts − start_time) × time_base`` while the timestamps run on, frame order across a reset or
+jump (such files are always transcoded: their raw timestamps cannot place a copied packet).
 A window's media time 0 is recording second :attr:`ClipStream.offset_s`.
 
 Audio is always dropped from windows: CCTV audio is rare, mostly G.711 that browsers do not
@@ -28,9 +30,11 @@ from typing import Final, Literal
 
 import av
 import av.container
+import numpy as np
 
 from retrouve.errors import MediaError
 from retrouve.video.decode import open_video
+from retrouve.video.orient import displayed_size, quarter_turns, upright
 from retrouve.video.playability import (
     DEFAULT_POLICY,
     MEDIA_TYPES,
@@ -38,6 +42,8 @@ from retrouve.video.playability import (
     Target,
     probe_media,
 )
+from retrouve.video.seeking import is_unindexed, scan_packets, seek_before
+from retrouve.video.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +57,6 @@ MP4_MOVFLAGS: Final = "frag_keyframe+empty_moov+default_base_moof"
 #: the camera's GOP is long (NVR "smart codecs" use key frames 10-60 s apart).
 FRAGMENT_US: Final = 1_000_000
 CLUSTER_MS: Final = 1_000
-#: Seconds to step back when a seek lands after its target (see ``_seek``).
-_SEEK_BACKOFF: Final = (0.0, 2.0, 10.0, 30.0, 120.0)
 
 
 class ClipStream:
@@ -123,48 +127,23 @@ def _open_output(sink: _Sink, target: Target) -> av.container.OutputContainer:
     return av.open(sink, "w", format="webm", options={"cluster_time_limit": str(CLUSTER_MS)})
 
 
-def _first_key_time(container: av.container.InputContainer) -> float | None:
-    """Recording seconds of the next key frame packet (consumes packets up to it)."""
-    stream = container.streams.video[0]
-    assert stream.time_base is not None
-    for pkt in container.demux(stream):
-        if pkt.is_keyframe and pkt.pts is not None:
-            return float(pkt.pts * stream.time_base)
-    return None
-
-
 def _seek(
     path: Path | str, name: str, container: av.container.InputContainer, t: float
 ) -> av.container.InputContainer:
-    """Position ``container`` on a key frame at or before recording second ``t``.
+    """Position ``container`` on a key frame at or before recording second ``t``
+    (:func:`retrouve.video.seeking.seek_before`; a new container when it had to reopen)."""
+    return seek_before(path, name, container, t, container.streams.video[0].start_time, "play")
 
-    Returns the container to read (a new one when the old had to be reopened). Index-based
-    demuxers (MP4, WebM with cues) land right; timestamp-searching ones (MPEG-TS) land on
-    any frame near ``t`` whose next key frame may be *after* ``t``, so the landing is
-    checked and the seek retried further back. Raw elementary streams cannot seek at all:
-    they are read from the start.
-    """
-    if t <= 0:
-        return container
-    stream = container.streams.video[0]
-    try:
-        assert stream.time_base is not None
-        for back in _SEEK_BACKOFF:
-            at = t - back
-            if at <= 0:
-                break
-            container.seek(int(at / stream.time_base), stream=stream, backward=True)
-            first = _first_key_time(container)
-            if first is not None and first <= t:
-                # The peek consumed packets: seeking the same target lands the same place.
-                container.seek(int(at / stream.time_base), stream=stream, backward=True)
-                return container
-        container.seek(0, stream=stream, backward=True)
-        return container
-    except (av.FFmpegError, AssertionError):
-        # A failed seek leaves the demuxer unusable (as in video.decode): reopen.
-        container.close()
-        return open_video(path, name, "play")
+
+def _discontinuous(path: Path | str) -> bool:
+    """True when an index-less file has a timestamp reset or jump (a packet scan)."""
+    with av.open(str(path)) as container:
+        if not is_unindexed(container):
+            return False
+        vs = container.streams.video[0]
+        rate = vs.average_rate or vs.guessed_rate
+    span = scan_packets(path, float(rate) if rate else 25.0)
+    return span is not None and bool(span.discontinuities)
 
 
 def _drain(sink: _Sink) -> Iterator[bytes]:
@@ -188,6 +167,7 @@ def _start_remux(
         tb = vs.time_base
         if tb is None:
             raise _CannotRemux("no time base")
+        zero = vs.start_time or 0  # raw timestamp of recording second 0
         packets = inp.demux(vs)
         gop: list[av.Packet[av.VideoStream]] = []  # from the latest key frame at or before t_from
         for pkt in packets:
@@ -195,11 +175,11 @@ def _start_remux(
                 continue
             if pkt.pts is None:
                 raise _CannotRemux("packets without timestamps")
-            if pkt.is_keyframe and (not gop or pkt.pts * tb <= t_from):
+            if pkt.is_keyframe and (not gop or (pkt.pts - zero) * tb <= t_from):
                 gop = [pkt]
             elif gop:
                 gop.append(pkt)
-            if gop and pkt.pts * tb > t_from:
+            if gop and (pkt.pts - zero) * tb > t_from:
                 break
         if not gop:
             raise MediaError(f"cannot play {name}: no key frame after {t_from:.2f}s")
@@ -208,7 +188,7 @@ def _start_remux(
         # Media time 0 = the key frame's *decode* time: with B-frames its dts is before its
         # pts, and the muxer would otherwise shift everything to make dts non-negative.
         base = key.pts if key.dts is None else min(key.pts, key.dts)
-        offset = float(base * tb)
+        offset = float((base - zero) * tb)
         sink = _Sink()
         out = _open_output(sink, target)
         ost = out.add_stream_from_template(vs)
@@ -239,7 +219,7 @@ def _start_remux(
                     continue
                 ts = pkt.dts if pkt.dts is not None else pkt.pts
                 # Decode order: every frame shown before t_to has its dts <= t_to.
-                if ts is None or ts * tb > t_to:
+                if ts is None or (ts - zero) * tb > t_to:
                     break
                 out.mux(rebase(pkt))
                 yield from _drain(sink)
@@ -288,6 +268,17 @@ def _out_size(width: int, height: int, max_height: int) -> tuple[int, int]:
     return max(2, width // 2 * 2), max(2, height // 2 * 2)
 
 
+def _upright_frame(frame: av.VideoFrame, width: int, height: int, turns: int
+                   ) -> av.VideoFrame:
+    """``frame`` as displayed ``width`` × ``height`` yuv420p, turned upright."""
+    if turns % 4 == 0:
+        return frame.reformat(width=width, height=height, format="yuv420p")
+    cw, ch = displayed_size(width, height, turns)
+    rgb = upright(np.asarray(frame.reformat(width=cw, height=ch, format="rgb24").to_ndarray(),
+                             dtype=np.uint8), turns)
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+
+
 def _start_transcode(
     path: Path | str, name: str, t_from: float, t_to: float, target: Target,
     policy: PlaybackPolicy,
@@ -302,15 +293,12 @@ def _start_transcode(
         fps = float(rate) if rate else 25.0
         half = 0.5 / fps
 
+        clock = Timeline(vs.time_base, fps, vs.start_time)
+
         def timed() -> Iterator[tuple[float, av.VideoFrame]]:
-            # Same time rules as video.decode.sample_frames, so windows match track times.
-            last = -1.0
-            for index, frame in enumerate(inp.decode(vs)):
-                t = float(frame.time) if frame.time is not None else index / fps
-                if t <= last:
-                    t = last + half
-                last = t
-                yield t, frame
+            # The time base of video.decode.sample_frames, so windows match track times.
+            for frame in inp.decode(vs):
+                yield clock.place(frame.pts), frame
 
         frames = timed()
         first: tuple[float, av.VideoFrame] | None = None
@@ -326,7 +314,10 @@ def _start_transcode(
         out = _open_output(sink, enc.target)
         ost = out.add_stream(enc.codec, rate=Fraction(rate) if rate else 25)
         assert isinstance(ost, av.VideoStream)
-        ost.width, ost.height = _out_size(first[1].width, first[1].height, policy.max_height)
+        # Upright (display matrix applied: a transcode carries no matrix of its own).
+        turns = quarter_turns(first[1])
+        ost.width, ost.height = _out_size(
+            *displayed_size(first[1].width, first[1].height, turns), policy.max_height)
         ost.pix_fmt = "yuv420p"
         # Millisecond timestamps keep variable frame rates (common on NVRs) as recorded.
         ost.codec_context.time_base = Fraction(1, 1000)
@@ -343,7 +334,7 @@ def _start_transcode(
     def push(t: float, frame: av.VideoFrame, last_pts: int) -> int:
         """Encode and mux one frame at media ms ``t - offset``; returns its pts."""
         pts = max(last_pts + 1, round((t - offset) * 1000))  # strictly increasing
-        img = frame.reformat(width=ost.width, height=ost.height, format="yuv420p")
+        img = _upright_frame(frame, ost.width, ost.height, turns)
         img.pts = pts
         img.time_base = Fraction(1, 1000)
         out.mux(ost.encode(img))
@@ -398,6 +389,9 @@ def remux_or_transcode(
             else [policy.prefer, "webm" if policy.prefer == "mp4" else "mp4"]
         )
         remux_to = next((c for c in wanted if info.codec in policy.codecs(c)), None)
+    if remux_to is not None and _discontinuous(path):
+        log.info("%s has timestamp discontinuities: transcoding the window", name)
+        remux_to = None
     if remux_to is not None:
         try:
             return _start_remux(path, name, t_from, t_to, remux_to)

@@ -27,6 +27,7 @@ from retrouve.store import schema as s
 from retrouve.video.playability import PlaybackPolicy
 from retrouve.vision.detector import Detector, ShapeDetector
 from retrouve.web import media
+from retrouve.web.auth import AdminCtx
 
 NOW = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
 START = "2026-01-04T10:00:00+01:00"
@@ -107,6 +108,9 @@ def _app(world: World, policy: PlaybackPolicy | None = None) -> FastAPI:
     if policy is not None:
         app.state.playback_policy = policy
     app.include_router(media.router)
+    # The real app authenticates (tests/web/test_hardening.py checks the admin-only original);
+    # this bare one stands in an admin for the role check of /media/recording.
+    app.dependency_overrides[AdminCtx.__metadata__[0].dependency] = lambda: None
     return app
 
 

@@ -22,6 +22,7 @@ from retrouve.services import Services
 from retrouve.web.auth import AdminCtx, Ctx
 from retrouve.web.jobs import AnalysisJob
 from retrouve.web.search_form import api_params_model
+from retrouve.web.templating import shown_path
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -118,7 +119,10 @@ def cameras(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
 @router.get("/recordings", summary="Recordings with analysis status and progress")
 def recordings(request: Request, ctx: Ctx,
                camera: Annotated[str | None, Q(max_length=128)] = None) -> list[dict[str, Any]]:
-    return [e.to_json() for e in _services(request).catalogue.recordings(camera)]
+    rows = [e.to_json() for e in _services(request).catalogue.recordings(camera)]
+    for row in rows:  # operators get the file name, admins the server path
+        row["path"] = shown_path(row["path"], ctx)
+    return rows
 
 
 @router.get("/analysis", summary="State of the analysis started from the web")

@@ -44,7 +44,8 @@ def thumbnail(request: Request, track_id: TrackId, ctx: Ctx) -> FileResponse:
     if not path.is_file():
         raise HTTPException(404, "thumbnail file missing")
     return FileResponse(path, media_type="image/jpeg",
-                        headers={"cache-control": "private, max-age=3600"})
+                        # Per-case evidence: never in a browser or proxy cache.
+                        headers={"cache-control": "private, no-store"})
 
 
 @router.get("/static/{name}")

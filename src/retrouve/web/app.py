@@ -187,7 +187,9 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.state.sessions = SessionStore(clock=clock, idle_s=config.session_idle_s,
                                       absolute_s=config.session_absolute_s)
     app.state.limiter = LoginLimiter(clock=clock, max_failures=config.login_max_failures,
-                                     window_s=config.login_window_s)
+                                     window_s=config.login_window_s,
+                                     address_max_failures=config.login_address_max_failures,
+                                     global_max_failures=config.login_global_max_failures)
     app.state.analysis = AnalysisJob(services.analyser, services.clock)
     app.state.templates = make_templates()
     # Looked up per request (cheap after the first import) so that the text parser, written

@@ -269,3 +269,23 @@ def test_the_key_is_created_once_and_kept_private(services: Services) -> None:
     assert path.stat().st_mode & 0o077 == 0
     from retrouve.legal.signing import SigningKey
     assert SigningKey.load_or_create(services.settings.data_dir).key_id == key.key_id
+
+
+def test_parallel_appends_queue_instead_of_failing(services: Services) -> None:
+    """Eight threads journalling at once (parallel logins, several web workers): every entry
+    is written, numbered without gaps, and the chain verifies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    journal = services.journal
+
+    def one(i: int) -> None:
+        with journal.action_as(f"u{i}", "anonymous", j.LoginFailed(
+                tried=f"u{i}", address="10.0.0.1", reason="refused"), "journal a login"):
+            pass
+
+    before = len(list(services.store.journal_entries()))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(24)))
+    seqs = [e.seq for e in services.store.journal_entries()]
+    assert len(seqs) == before + 24 and seqs == list(range(1, len(seqs) + 1))
+    assert journal.verify().ok

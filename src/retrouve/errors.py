@@ -14,6 +14,7 @@
     │   │   └── MediaError           a file that cannot be opened, probed or decoded
     │   │       └── ImageTooLarge    a still/frame over the pixel limit, refused undecoded
     │   ├── QueryError               a malformed search (bad colour, bad time window)
+    │   │   └── QueryTooLong         a plate pattern or text over its length/complexity bound
     │   ├── EvaluationError          a malformed evaluation dataset or query file
     │   ├── AccountError             bad user name, role or password; unknown or disabled user
     │   ├── CaseError                a requisition refused or unknown, a case that forbids it
@@ -121,6 +122,12 @@ class MediaError(CatalogueError):
 
 class QueryError(InputError):
     """A malformed search."""
+
+
+class QueryTooLong(QueryError):
+    """A search input over its bound: a plate pattern too long or with too many wildcards,
+    or a text field (free text, make, model) longer than its criterion allows. The message
+    names the field, its length and the bound."""
 
 
 class EvaluationError(InputError):

@@ -222,7 +222,12 @@ ROUTES = {
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_crafted_url_outside_scope_is_404_like_unknown_and_journalled(
         world: World, web: Web, route: str, other: str) -> None:
-    client = web.login("op1", case="A")
+    # The whole original is for admins only (operators play bounded clips): an admin
+    # assigned to a copy of case A ("E") asks for it.
+    user, ref = ("boss", "E") if route == "recording" else ("op1", "A")
+    if user == "boss" and world.services.store.get_case("E") is None:
+        open_case(world.services, "E", world.services.cases.get("A").scope, ("boss",))
+    client = web.login(user, case=ref)
     url = ROUTES[route]
 
     def get(key: str | None) -> tuple[int, str]:
@@ -245,7 +250,7 @@ def test_crafted_url_outside_scope_is_404_like_unknown_and_journalled(
     kind = "clip" if route == "clip-info" else route
     first = refused[0]
     assert (first.user, first.case, details(first)) == (
-        "op1", "A", {"route": kind, "requested": asked})
+        user, ref, {"route": kind, "requested": asked})
     assert len(refused) == 2  # the unknown id too: the scoped query cannot tell them apart
 
 
@@ -285,7 +290,12 @@ def test_partial_recording_is_never_served_whole(world: World, web: Web) -> None
     info = client.get(f"/media/clip/{track}/info").json()
     assert info["mode"] != "original"
     assert info["window"][0] >= 3.0 and info["window"][1] <= 9.0
-    assert client.get(f"/media/recording/{world.recordings['a1']}").status_code == 404
+    # Whole originals are for admins only, and then only wholly inside one window.
+    assert client.get(f"/media/recording/{world.recordings['a1']}").status_code == 403
+    if world.services.store.get_case("D2") is None:
+        open_case(world.services, "D2", world.services.cases.get("D").scope, ("boss",))
+    admin = web.login("boss", case="D2")
+    assert admin.get(f"/media/recording/{world.recordings['a1']}").status_code == 404
     clip = client.get(f"/media/clip/{track}", headers={"Range": "bytes=0-"})
     assert clip.status_code == 200 and clip.headers["x-retrouve-mode"] != "original"
     assert float(clip.headers["x-retrouve-window-start"]) >= 3.0

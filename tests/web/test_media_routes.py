@@ -32,7 +32,7 @@ from retrouve.video.playability import PlaybackPolicy
 from retrouve.vision.detector import Detector, ShapeDetector
 from retrouve.web import media
 from retrouve.web.audit import ViewLog
-from retrouve.web.auth import RequestContext
+from retrouve.web.auth import AdminCtx, RequestContext
 from retrouve.web.case_scope import InCase, in_case
 
 NOW = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
@@ -123,6 +123,9 @@ def _app(world: World, policy: PlaybackPolicy | None = None) -> FastAPI:
     if policy is not None:
         app.state.playback_policy = policy
     app.include_router(media.router)
+    # The real app authenticates (tests/web/test_hardening.py checks the admin-only original);
+    # this bare one stands in an admin for the role check of /media/recording.
+    app.dependency_overrides[AdminCtx.__metadata__[0].dependency] = lambda: None
     return app
 
 

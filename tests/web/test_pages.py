@@ -132,7 +132,9 @@ def test_track_links_carry_the_search_and_position(web: Web) -> None:
 def test_track_page(web: Web) -> None:
     html = web.login("operator").get("/track/1").text
     assert "Séquence n° 1" in html
-    assert "/footage/r1.mp4" in html and "r1" * 32 in html  # file and SHA-256
+    # File name and SHA-256; the server path is for admins only.
+    assert "r1.mp4" in html and "/footage/r1.mp4" not in html and "r1" * 32 in html
+    assert "/footage/r1.mp4" in web.login("admin").get("/track/1").text
     assert "Europe/Paris" in html
     assert 'href="/search?like=1"' in html
     assert 'id="track-data"' in html and "[10.0, 110.0, 200.0, 310.0, 320.0, 0.9]" in html
@@ -162,7 +164,7 @@ def test_similar_search_shows_the_reference(web: Web) -> None:
 # -------------------------------------------------------------------------------- footage
 def test_footage_page(web: Web) -> None:
     html = web.login("operator").get("/footage").text
-    assert "Place de la Gare" in html and "/footage/r3.mp4" in html
+    assert "Place de la Gare" in html and "r3.mp4" in html and "/footage/r3.mp4" not in html
     assert "terminée" in html and "en attente" in html
     assert "Seul un administrateur" in html
     assert 'action="/footage/analyse"' not in html

@@ -325,7 +325,7 @@ def test_login_rate_limited_per_user(web: Web) -> None:
 
 def test_login_rate_limited_per_address(web: Web) -> None:
     # Spraying many names from one address also locks that address, even for a valid user.
-    for i in range(5):
+    for i in range(WebSettings().login_address_max_failures):
         assert login(web.client(), f"nobody{i}", "wrong password!").status_code == 401  # type: ignore[attr-defined]
     assert login(web.client(), "admin").status_code == 429  # type: ignore[attr-defined]
     web.clock.now += 301

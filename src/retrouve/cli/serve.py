@@ -1,6 +1,8 @@
 """``retrouve serve``: run the operator web application (pages and JSON API) with uvicorn.
 
 Cookies are Secure by default unless the host is a loopback address served over plain HTTP.
+Only the ``Host`` names of ``web.allowed_hosts`` are answered (default: loopback names and the
+bind address).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
 
     from retrouve.legal.purge import SYSTEM
     from retrouve.web import create_app
+    from retrouve.web.hosts import effective_hosts
     from retrouve.web.scheduler import PeriodicPurge
 
     if bool(ssl_certfile) != bool(ssl_keyfile):
@@ -68,7 +71,9 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
         # Retention runs while the server runs: at start-up, then every run_every_s.
         retention = svc.retention
         purge = PeriodicPurge(lambda: retention.run(SYSTEM), svc.settings.retention.run_every_s)
-        app = create_app(svc, web, purge=purge)
+        # Host header check: the configured names, else loopback names + the bind address.
+        hosts = effective_hosts(web.allowed_hosts, host)
+        app = create_app(svc, web, purge=purge, allowed_hosts=hosts)
         options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
                                    "forwarded_allow_ips": "127.0.0.1", "server_header": False,
                                    "log_level": "info"}

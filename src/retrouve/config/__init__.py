@@ -138,9 +138,31 @@ class WebSettings(Section):
     session_absolute_s: float = Field(12 * 3600.0, gt=0, description=(
         "A session is logged out this many seconds after login, used or not."))
     login_max_failures: int = Field(5, ge=1, description=(
-        "Failed logins allowed per user name and per client address within the window."))
+        "Failed logins allowed per user name within the window."))
     login_window_s: float = Field(300.0, gt=0, description=(
         "Sliding window of the login rate limit, in seconds."))
+    login_address_max_failures: int = Field(10, ge=1, description=(
+        "Failed logins allowed per client address within the window, whatever the user "
+        "names (a password spray); attempts still being checked count too. Higher than the "
+        "per-name limit: a control room's operators share one address."))
+    login_global_max_failures: int = Field(100, ge=1, description=(
+        "Failed logins allowed from all addresses together within the window; past it, "
+        "only addresses without a failure in the window may still try (a distributed "
+        "spray is refused without locking out operators who typed their password right)."))
+    max_form_bytes: int = Field(64 * 1024, ge=1024, description=(
+        "Largest request body, in bytes, of a page form (login, analyse, every non-API "
+        "route); refused with 413 before authentication and before the body is read."))
+    max_api_body_bytes: int = Field(1024 * 1024, ge=1024, description=(
+        "Largest request body, in bytes, of an ``/api`` call (JSON); refused with 413 "
+        "before authentication and before the body is read."))
+    allowed_hosts: tuple[str, ...] = Field((), description=(
+        "Host names (or addresses) the server answers to; any other ``Host`` header gets "
+        "400. Empty: ``localhost``, ``127.0.0.1``, ``::1`` and the address ``retrouve "
+        "serve`` binds to. Add the name operators type when serving on 0.0.0.0 or behind "
+        "a proxy."))
+    hsts_max_age_s: int = Field(365 * 24 * 3600, ge=0, description=(
+        "``Strict-Transport-Security`` max-age, in seconds, sent when cookies are Secure "
+        "(HTTPS or an HTTPS proxy); 0: no HSTS header."))
     page_size: int = Field(24, ge=1, description=(
         "Hits per results page (the API's default stays 20, like the CLI)."))
     timeline_hits: int = Field(500, ge=1, description=(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from retrouve.domain import PlateRead
-from retrouve.errors import QueryError
+from retrouve.errors import QueryError, QueryTooLong
 from retrouve.vision.plates.confusions import CONFUSION_CLASSES, confusable
 from retrouve.vision.plates.confusions import fold as _fold
 
@@ -43,6 +43,17 @@ CONFUSION_COST: Final = 0.25
 #: Cost of any other substitution, of a plate character missing from the pattern, or of a
 #: pattern character missing from the plate.
 EDIT_COST: Final = 1.0
+
+#: Longest pattern as typed (spaces, dashes, dots included), in characters. Plates have at most
+#: about ten characters; the API's ``plate`` parameter has the same bound.
+MAX_PATTERN_CHARS: Final = 32
+#: Longest normalised pattern (letters, digits, ``?``, ``*``). Bounds the SQL prefilter:
+#: :meth:`PlatePattern.sql_likes` yields up to ``3n + 1`` LIKE variants, each tested against
+#: two columns; unbounded, a 400-character pattern built 2,400 OR terms, past SQLite's
+#: expression depth (a 500), and every distinct length filled SQLAlchemy's statement cache.
+MAX_PATTERN_TOKENS: Final = 16
+#: Most ``*`` wildcards in one pattern (each makes LIKE and the edit distance costlier).
+MAX_PATTERN_STARS: Final = 3
 
 _ALLOWED: Final = re.compile(r"[A-Za-z0-9?*\s.\-]*")
 _IGNORED: Final = re.compile(r"[\s.\-]+")
@@ -92,9 +103,16 @@ class PlatePattern:
     @classmethod
     def parse(cls, text: str) -> PlatePattern:
         """Parse an operator's pattern; ``QueryError`` when empty, made of wildcards only, or
-        holding characters other than letters, digits, ``?``, ``*``, spaces, dashes, dots."""
+        holding characters other than letters, digits, ``?``, ``*``, spaces, dashes, dots;
+        ``QueryTooLong`` past :data:`MAX_PATTERN_CHARS`, :data:`MAX_PATTERN_TOKENS` or
+        :data:`MAX_PATTERN_STARS`."""
         if not text or not text.strip():
             raise QueryError("plate pattern is empty: give letters/digits, e.g. FG-123-AB or FG*")
+        if len(text) > MAX_PATTERN_CHARS:
+            raise QueryTooLong(
+                f"plate pattern of {len(text)} characters: at most {MAX_PATTERN_CHARS} "
+                "(a plate has about ten)"
+            )
         if _ALLOWED.fullmatch(text) is None:
             bad = sorted({c for c in text if _ALLOWED.fullmatch(c) is None})
             raise QueryError(
@@ -105,6 +123,16 @@ class PlatePattern:
         if not any(c.isalnum() for c in tokens):
             raise QueryError(
                 f"plate pattern {text!r} has no letter or digit: it would match every plate"
+            )
+        if len(tokens) > MAX_PATTERN_TOKENS:
+            raise QueryTooLong(
+                f"plate pattern {text!r} has {len(tokens)} letters, digits and wildcards: "
+                f"at most {MAX_PATTERN_TOKENS}"
+            )
+        if tokens.count("*") > MAX_PATTERN_STARS:
+            raise QueryTooLong(
+                f"plate pattern {text!r} has {tokens.count('*')} '*' wildcards: at most "
+                f"{MAX_PATTERN_STARS}"
             )
         return cls(source=text, tokens=tokens)
 

@@ -30,7 +30,7 @@ from typing import Any, Final, Protocol, Self, cast
 from zoneinfo import ZoneInfo
 
 from retrouve.domain import Camera, Query, ScopeWindow
-from retrouve.errors import QueryError, RetrouveError
+from retrouve.errors import QueryError, QueryTooLong, RetrouveError
 from retrouve.search.criteria import CRITERIA, ORDERS
 from retrouve.search.engine import Capabilities, Searcher, SearchResult, parse_wall_time
 
@@ -270,20 +270,34 @@ def _zone(name: str) -> ZoneInfo:
         raise QueryError(f"unknown time zone {name!r} (e.g. Europe/Paris)") from None
 
 
+def check_lengths(request: SearchRequest) -> None:
+    """``QueryTooLong`` for any text criterion longer than its ``max_length`` (characters):
+    the same bound at every front end (the API's 422 comes first there; the form and the CLI
+    get this 400 / exit 2), before any parsing or SQL sees the text."""
+    for c in CRITERIA:
+        value = getattr(request, c.attr, None)
+        if c.max_length is None or not isinstance(value, str):
+            continue
+        if len(value) > c.max_length:
+            raise QueryTooLong(f"{c.param}: {len(value)} characters, at most {c.max_length}")
+
+
 def build_query(request: SearchRequest, cameras: CameraLookup, *, clock: Callable[[], datetime],
                 lang: str, wording: Wording, default_zone: str | None = None,
                 text_parser: Callable[[], ParseText | None] = load_parse_text) -> BuiltQuery:
     """The :class:`Query` for ``request``.
 
-    Checks every camera exists (``UnknownCameraError``), reads the times in the request's
-    ``operator_zone`` (else ``default_zone``; none: a time without an offset is a
-    ``QueryError`` worded with ``wording``; a time the zone skips or repeats at a
-    daylight-saving change is a ``QueryError`` naming the offsets to give), then merges the
-    free text: fields the request sets win over the text's. ``clock`` (aware now) and
-    ``text_parser`` are only called for free text; ``lang`` is the summary's language.
-    Paging and order are the request's, never the text's. The query is not validated here:
-    ``Searcher.search`` does that.
+    Checks text lengths (:func:`check_lengths`), then that every camera exists
+    (``UnknownCameraError``), reads the times in the request's ``operator_zone`` (else
+    ``default_zone``; none: a time without an offset is a ``QueryError`` worded with
+    ``wording``; a time the zone skips or repeats at a daylight-saving change is a
+    ``QueryError`` naming the offsets to give), then merges the free text: fields the
+    request sets win over the text's. ``clock`` (aware now) and ``text_parser`` are only
+    called for free text; ``lang`` is the summary's language. Paging and order are the
+    request's, never the text's. The query is not validated here: ``Searcher.search`` does
+    that.
     """
+    check_lengths(request)
     cams = tuple(dict.fromkeys(request.cameras))
     for cam in cams:
         cameras.require_camera(cam)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import false, func, insert, select, text, update
 
 from retrouve.store import schema as s
 from retrouve.store.base import StorePart, Tx
@@ -59,6 +59,24 @@ class EntryFilter:
     at_to: datetime | None = None
 
 
+#: Key of PostgreSQL's transaction-level advisory lock that serialises journal appends.
+_APPEND_LOCK = 0x52455452  # "RETR"
+
+
+def _serialise_appends(tx: Tx) -> None:
+    """Take the database's write lock for the journal before the head is read, so two
+    appends at once (parallel logins, several server workers) queue instead of both
+    reading the same head and one failing on its seq. PostgreSQL: an advisory lock held to
+    the end of the transaction. SQLite: a write statement that changes nothing takes the
+    file's write lock (waiting up to the busy timeout) and starts the transaction, so the
+    head is read after any other writer committed."""
+    if tx.conn.dialect.name == "postgresql":
+        tx.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
+    else:
+        j = s.journal_entries
+        tx.conn.execute(update(j).where(false()).values(seq=j.c.seq))
+
+
 #: Builds the row to append from the head: (next seq, previous entry's hash) → row.
 Seal = Callable[[int, str | None], JournalRow]
 
@@ -71,6 +89,7 @@ class JournalPart(StorePart):
         the first entry), in ``tx``. Two concurrent appends cannot share a seq (primary
         key): the loser's transaction fails, and its action with it."""
         j = s.journal_entries
+        _serialise_appends(tx)
         head = tx.conn.execute(select(j.c.seq, j.c.hash).order_by(j.c.seq.desc())
                                .limit(1)).first()
         row = seal(int(head.seq) + 1 if head else 1, head.hash if head else None)

@@ -28,6 +28,7 @@ from retrouve.web.auth import AdminCtx, Ctx
 from retrouve.web.case_scope import CaseCtx, like_in_scope, refused
 from retrouve.web.jobs import AnalysisJob
 from retrouve.web.search_form import api_params_model
+from retrouve.web.templating import shown_path
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -141,8 +142,12 @@ def cameras(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
 @router.get("/recordings", summary="Recordings with analysis status and progress")
 def recordings(request: Request, work: CaseCtx,
                camera: Annotated[str | None, Q(max_length=128)] = None) -> list[dict[str, Any]]:
-    """The recordings overlapping the case's scope."""
-    return [e.to_json() for e in _services(request).catalogue.recordings(camera, work.scope)]
+    """The recordings overlapping the case's scope (operators get the file name, admins the
+    server path)."""
+    rows = [e.to_json() for e in _services(request).catalogue.recordings(camera, work.scope)]
+    for row in rows:
+        row["path"] = shown_path(row["path"], work.ctx)
+    return rows
 
 
 @router.get("/analysis", summary="State of the analysis started from the web")

@@ -11,9 +11,12 @@ Security, all on by construction:
   (route dependencies; pages redirect to the login page, the API answers 401);
 * every POST made with a session cookie needs the session's CSRF token (an application-wide
   dependency, so a new route cannot forget it);
-* responses carry a strict Content-Security-Policy (no inline script or style, nothing from
-  other origins: the application works offline), ``no-store`` caching for anything
-  authenticated, and no referrer (search URLs can hold plate numbers).
+* request bodies are bounded before anything reads them (``limits.py``), the ``Host`` header
+  is checked (``hosts.py``), both outside Starlette's stack (:class:`RetrouveApp`);
+* every response, errors included, carries a strict Content-Security-Policy (no inline
+  script or style, nothing from other origins: the application works offline), ``no-store``
+  caching unless a route says otherwise, HSTS when cookies are Secure, and no referrer
+  (search URLs can hold plate numbers).
 """
 
 from __future__ import annotations
@@ -29,9 +32,8 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from retrouve import __version__
 from retrouve.config import WebSettings
@@ -42,8 +44,9 @@ from retrouve.web import api, case_pages, files, pages
 from retrouve.web.audit import ViewLog
 from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optional_context
 from retrouve.web.csrf import csrf_guard
-from retrouve.web.i18n import LANG_COOKIE, valid_lang
+from retrouve.web.hosts import HostGuard, SecurityHeaders
 from retrouve.web.jobs import AnalysisJob
+from retrouve.web.limits import BodyLimitMiddleware, BodyLimits
 from retrouve.web.scheduler import PeriodicPurge
 from retrouve.web.search_form import load_parse_text
 from retrouve.web.templating import make_templates, render
@@ -54,53 +57,29 @@ MEDIA_MODULE = "retrouve.web.media"
 #: Paths answered with JSON (401/403) rather than redirected to the login page.
 MACHINE_PREFIXES = ("/api", "/media", "/static")
 
-SECURITY_HEADERS = (
-    ("content-security-policy",
-     "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
-     "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-     "frame-ancestors 'none'"),
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
-    ("cross-origin-opener-policy", "same-origin"),
-    ("cross-origin-resource-policy", "same-origin"),
-)
+class RetrouveApp(FastAPI):
+    """FastAPI with the request guards *outside* Starlette's own middleware stack.
 
+    ``add_middleware`` puts a middleware inside ``ServerErrorMiddleware``, so the bare 500 of
+    an unhandled exception left without the security headers. Here the stack is, outermost
+    first: security headers → host check → body limit → Starlette's stack (error middleware,
+    exception handlers, routes): every answer, refusals and 500s included, gets the headers,
+    and bodies are bounded before anything (authentication included) reads them.
+    """
 
-class HeadersMiddleware:
-    """Pure ASGI (no body buffering: video streams pass through untouched). Adds the security
-    headers, ``Cache-Control: no-store`` unless the route set one, and remembers ``?lang=``
-    in a cookie."""
+    #: Set by :func:`create_app` before the first request builds the stack.
+    guard_config: WebSettings
+    guard_hosts: tuple[str, ...] = ()
 
-    def __init__(self, app: ASGIApp, secure_cookies: bool) -> None:
-        self.app = app
-        self.secure_cookies = secure_cookies
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        lang = None
-        for part in scope.get("query_string", b"").decode("latin-1").split("&"):
-            key, _, value = part.partition("=")
-            if key == "lang":
-                lang = valid_lang(value)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS:
-                    headers[name] = value
-                if "cache-control" not in headers:
-                    headers["cache-control"] = "no-store"
-                if lang:
-                    cookie = (f"{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; "
-                              "SameSite=Strict; HttpOnly")
-                    headers.append("set-cookie", cookie + ("; Secure" if self.secure_cookies
-                                                           else ""))
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def build_middleware_stack(self) -> ASGIApp:
+        config = self.guard_config
+        inner = super().build_middleware_stack()
+        limited = BodyLimitMiddleware(inner, BodyLimits(config.max_form_bytes,
+                                                        config.max_api_body_bytes))
+        hosted = HostGuard(limited, self.guard_hosts)
+        hsts = config.hsts_max_age_s if config.secure_cookies else 0
+        return SecurityHeaders(hosted, secure_cookies=config.secure_cookies,
+                               hsts_max_age_s=hsts)
 
 
 def _is_machine(request: Request) -> bool:
@@ -184,12 +163,15 @@ def _include_media(app: FastAPI) -> bool:
 
 def create_app(services: Services, config: WebSettings | None = None, *,
                accounts: Accounts | None = None, clock: Any = time.monotonic,
-               purge: PeriodicPurge | None = None) -> FastAPI:
+               purge: PeriodicPurge | None = None,
+               allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
     """The application over ``services``, configured by ``services.settings.web`` unless
     ``config`` replaces it (``retrouve serve`` decides ``secure_cookies``; tests). ``accounts``
     and ``clock`` (monotonic seconds, for sessions and the login limiter) may be injected by
     tests. ``purge``: the retention purge to run while the server runs (``retrouve serve``
-    passes it; None: none)."""
+    passes it; None: none). ``allowed_hosts``: the ``Host`` names answered (``retrouve
+    serve`` passes :func:`hosts.effective_hosts`); None: ``config.allowed_hosts``, where
+    empty means no host check."""
     config = config or services.settings.web
 
     @contextlib.asynccontextmanager
@@ -203,7 +185,7 @@ def create_app(services: Services, config: WebSettings | None = None, *,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = FastAPI(
+    app = RetrouveApp(
         lifespan=lifespan,
         title="Retrouve", version=__version__,
         description="Forensic search in recorded CCTV footage: JSON API.",
@@ -218,14 +200,17 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.state.sessions = SessionStore(clock=clock, idle_s=config.session_idle_s,
                                       absolute_s=config.session_absolute_s)
     app.state.limiter = LoginLimiter(clock=clock, max_failures=config.login_max_failures,
-                                     window_s=config.login_window_s)
+                                     window_s=config.login_window_s,
+                                     address_max_failures=config.login_address_max_failures,
+                                     global_max_failures=config.login_global_max_failures)
     app.state.views = ViewLog(clock=clock)
     app.state.analysis = AnalysisJob(services.analyser, services.clock)
     app.state.templates = make_templates()
     # Looked up per request (cheap after the first import) so that the text parser, written
     # in parallel, is picked up when installed; tests replace it.
     app.state.parse_text = load_parse_text
-    app.add_middleware(HeadersMiddleware, secure_cookies=config.secure_cookies)
+    app.guard_config = config
+    app.guard_hosts = tuple(config.allowed_hosts if allowed_hosts is None else allowed_hosts)
     _install_handlers(app)
     app.include_router(pages.router)
     app.include_router(case_pages.router)

@@ -5,9 +5,10 @@
   effect at once; a server restart logs everyone out, which is acceptable for a control room.
   The login page gets an *anonymous* session too, so that its form carries a CSRF token; the
   id is replaced on login (no session fixation).
-* **Login rate limit** (``LoginLimiter``): failures counted per user name and per client
-  address over a sliding window; past the limit, attempts are refused without even checking
-  the password, so a locked account cannot be brute-forced.
+* **Login rate limit** (``LoginLimiter``): failures counted per user name, per client
+  address (across user names, attempts in flight included) and overall, over a sliding
+  window; past a limit, attempts are refused without even checking the password, so a locked
+  account cannot be brute-forced nor a list of names sprayed.
 * **RequestContext**: user, role, how they authenticated, language, and (for the legal
   issue) the judicial case they work under. Routes depend on :func:`current_context` or on
   :func:`require_roles`. API calls may authenticate with ``Authorization: Bearer TOKEN``.
@@ -119,21 +120,43 @@ class SessionStore:
 
 @dataclass
 class LoginLimiter:
-    """Sliding-window count of failed logins per user name and per client address."""
+    """Sliding-window count of failed logins per user name, per client address and overall.
+
+    Times are ``clock()`` seconds. Three limits over ``window_s``:
+
+    * ``max_failures`` per user name (guessing one account, from anywhere);
+    * ``address_max_failures`` per client address, whatever the names (a password spray);
+      attempts whose password is still being checked count too, so a burst of parallel
+      guesses over many names cannot all pass before the first failure is counted. None: the
+      same as ``max_failures``. A success releases its attempt: a control room logging in
+      together is not throttled by its own successes;
+    * ``global_max_failures`` from all addresses together (a distributed spray): past it,
+      an address with a failure of its own in the window is refused, an address without one
+      may still try (one bad actor cannot lock the control room out). None: no global limit.
+    """
 
     clock: Clock = time.monotonic
     max_failures: int = 5
     window_s: float = 300.0
+    address_max_failures: int | None = None
+    global_max_failures: int | None = None
     max_keys: int = 50_000
     #: Password checks running at once (argon2 takes ~64 MiB and ~50 ms each): a burst of
     #: logins queues instead of exhausting memory.
     max_concurrent_checks: int = 4
     _fails: OrderedDict[str, deque[float]] = field(default_factory=OrderedDict)
+    #: Attempts still being checked, per address key (their start times).
+    _pending: dict[str, deque[float]] = field(default_factory=dict)
+    #: For each user-name key, the address keys of its attempts still being checked.
+    _pending_of: dict[str, deque[str]] = field(default_factory=dict)
+    _global: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _checks: threading.BoundedSemaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self._checks = threading.BoundedSemaphore(self.max_concurrent_checks)
+        if self.address_max_failures is None:
+            self.address_max_failures = self.max_failures
 
     @contextlib.contextmanager
     def checking(self) -> Iterator[None]:
@@ -145,59 +168,108 @@ class LoginLimiter:
     def _keys(name: str, address: str) -> tuple[str, str]:
         return f"user:{name.casefold()}", f"addr:{address}"
 
+    def _expire(self, q: deque[float], now: float) -> deque[float]:
+        while q and now - q[0] >= self.window_s:
+            q.popleft()
+        return q
+
     def _recent(self, key: str, now: float) -> deque[float]:
         q = self._fails.get(key)
         if q is None:
             return deque()
-        while q and now - q[0] >= self.window_s:
-            q.popleft()
+        self._expire(q, now)
         if not q:
             del self._fails[key]
         return q
 
+    def _retry(self, oldest: float, now: float) -> int:
+        return max(1, int(self.window_s - (now - oldest)) + 1)
+
     def check(self, name: str, address: str) -> None:
-        """Raise :class:`LoginThrottled` if either key is over the limit."""
+        """Raise :class:`LoginThrottled` if any limit is reached."""
         now = self.clock()
         with self._lock:
             self._refuse_if_over(name, address, now)
 
     def _refuse_if_over(self, name: str, address: str, now: float) -> None:
         # Caller holds the lock.
-        for key in self._keys(name, address):
-            q = self._recent(key, now)
-            if len(q) >= self.max_failures:
-                raise LoginThrottled(max(1, int(self.window_s - (now - q[0])) + 1))
+        user_key, addr_key = self._keys(name, address)
+        users = self._recent(user_key, now)
+        if len(users) >= self.max_failures:
+            raise LoginThrottled(self._retry(users[0], now))
+        addrs = self._recent(addr_key, now)
+        pending = self._expire(self._pending.get(addr_key, deque()), now)
+        assert self.address_max_failures is not None
+        if len(addrs) + len(pending) >= self.address_max_failures:
+            oldest = min(q[0] for q in (addrs, pending) if q)
+            raise LoginThrottled(self._retry(oldest, now))
+        overall = self._expire(self._global, now)
+        if (self.global_max_failures is not None and len(overall) >= self.global_max_failures
+                and addrs):
+            raise LoginThrottled(self._retry(overall[0], now))
 
     def attempt(self, name: str, address: str) -> None:
-        """Check (as :meth:`check`) and count this attempt against the *user name* before the
-        password is verified, atomically: parallel guesses at one account cannot all pass the
-        check before any is counted. The address is charged only by :meth:`failed` — the
-        operators of one control room share an address and log in together."""
+        """Check (as :meth:`check`) and count this attempt, atomically, before the password
+        is verified: against the *user name* (parallel guesses at one account cannot all
+        pass the check before any is counted) and, until :meth:`failed` or
+        :meth:`succeeded`, against the *address* (nor can parallel guesses over many
+        names)."""
         now = self.clock()
         with self._lock:
             self._refuse_if_over(name, address, now)
-            self._record((self._keys(name, address)[0],), now)
+            user_key, addr_key = self._keys(name, address)
+            self._record((user_key,), now)
+            self._pending.setdefault(addr_key, deque()).append(now)
+            self._pending_of.setdefault(user_key, deque()).append(addr_key)
+            self._bound()
+
+    def _release(self, user_key: str) -> list[str]:
+        """End the pending attempts of ``user_key``; their address keys. Caller holds the lock."""
+        released = list(self._pending_of.pop(user_key, ()))
+        for addr_key in released:
+            q = self._pending.get(addr_key)
+            if q:
+                q.popleft()
+            if not q:
+                self._pending.pop(addr_key, None)
+        return released
 
     def failed(self, name: str, address: str, counted: bool = False) -> None:
         """Count a failed login; ``counted``: :meth:`attempt` already charged the user name."""
         user_key, addr_key = self._keys(name, address)
+        now = self.clock()
         with self._lock:
-            self._record((addr_key,) if counted else (user_key, addr_key), self.clock())
+            if counted:
+                self._release(user_key)
+            self._record((addr_key,) if counted else (user_key, addr_key), now)
+            self._global.append(now)
+            if self.global_max_failures is not None:
+                while len(self._global) > self.global_max_failures:
+                    self._global.popleft()
 
     def _record(self, keys: tuple[str, ...], now: float) -> None:
         for key in keys:
-            q = self._fails.setdefault(key, deque(maxlen=self.max_failures))
+            limit = self.max_failures if key.startswith("user:") else self.address_max_failures
+            q = self._fails.setdefault(key, deque(maxlen=limit))
             q.append(now)
             self._fails.move_to_end(key)
+        self._bound()
+
+    def _bound(self) -> None:
         # Bounded memory under a spray of user names: forget the oldest keys.
         while len(self._fails) > self.max_keys:
             self._fails.popitem(last=False)
+        while len(self._pending_of) > self.max_keys:
+            self._release(next(iter(self._pending_of)))
 
     def succeeded(self, name: str) -> None:
-        """Forget the user's failures. The address's failures stay: one valid account must
-        not let an attacker reset the counter for guessing others."""
+        """Forget the user's failures and release its pending attempts. The address's
+        failures stay: one valid account must not let an attacker reset the counter for
+        guessing others."""
+        user_key = self._keys(name, "")[0]
         with self._lock:
-            self._fails.pop(self._keys(name, "")[0], None)
+            self._release(user_key)
+            self._fails.pop(user_key, None)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ def thumbnail(request: Request, track_id: TrackId, work: CaseCtx) -> FileRespons
         raise HTTPException(404, "thumbnail file missing")
     audit.viewed(request, work, "thumbnail", track_id=track_id)
     return FileResponse(path, media_type="image/jpeg",
-                        headers={"cache-control": "private, max-age=3600"})
+                        # Per-case evidence: never in a browser or proxy cache.
+                        headers={"cache-control": "private, no-store"})
 
 
 @router.get("/static/{name}")

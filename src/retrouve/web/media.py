@@ -55,7 +55,9 @@ from retrouve.video.playability import (
 )
 from retrouve.video.window import ClipStream, remux_or_transcode
 from retrouve.web import audit
+from retrouve.web.auth import AdminCtx
 from retrouve.web.case_scope import CaseCtx, refused
+from retrouve.web.disposition import content_disposition
 from retrouve.web.http_range import file_response
 
 log = logging.getLogger(__name__)
@@ -300,9 +302,11 @@ def clip_info(request: Request, track_id: TrackId, work: CaseCtx) -> JSONRespons
 
 
 @router.get("/recording/{recording_id}", response_class=Response)
-def recording(request: Request, recording_id: str, work: CaseCtx,
+def recording(request: Request, recording_id: str, work: CaseCtx, _admin: AdminCtx,
               range_: RangeHeader = None) -> Response:
     """The whole original file of a recording, as stored: 206 for a ``Range``, else 200.
+    Admins only: operators play bounded clips (``/media/clip``); a full original leaves the
+    system through the evidence export, which re-checks its hash and journals it.
 
     Read from disk in chunks, never loaded whole. The content type comes from the file's
     suffix (MP4/MOV as ``video/mp4``, WebM, browser images), else
@@ -319,7 +323,6 @@ def recording(request: Request, recording_id: str, work: CaseCtx,
         image_media_type(rec) if rec.is_image
         else MEDIA_TYPES[target] if target is not None else None
     ) or "application/octet-stream"
-    # Header values are latin-1: keep a plain ASCII name (the id is in the URL anyway).
-    name = Path(rec.path).name.encode("ascii", "replace").decode().replace('"', "")
-    headers = {**_NO_STORE, "Content-Disposition": f'inline; filename="{name}"'}
+    # The name comes from the footage share (quotes, CR/LF, Unicode): RFC 6266 both ways.
+    headers = {**_NO_STORE, "Content-Disposition": content_disposition(Path(rec.path).name)}
     return file_response(rec.path, media_type, _size(rec), range_, headers)

@@ -10,7 +10,7 @@ camera's zone that reads it differently (``04/01/2026 14:03:12 CET (caméra 13:0
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -68,6 +68,15 @@ def format_seconds(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def shown_path(path: str, ctx: RequestContext | None) -> str:
+    """A footage file as the caller may see it: the full server path for an admin, the file
+    name alone for anyone else (server paths tell operators nothing they need, and tell an
+    intruder where the evidence lies)."""
+    if ctx is not None and ctx.has_role("admin"):
+        return path
+    return PurePath(path).name
+
+
 def _switch_url(request: Request, lang: str) -> str:
     pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     return f"{request.url.path}?{urlencode([*pairs, ('lang', lang)])}"
@@ -106,6 +115,7 @@ def render(request: Request, name: str, ctx: RequestContext | None, *,
         "switch_url": _switch_url(request, other),
         "fmt_dt": lambda d: format_datetime(d, lang, zone), "fmt_s": format_seconds,
         "site_zone": zone, "short": short, **_switcher(request, ctx),
+        "file_shown": lambda path: shown_path(path, ctx),
     }
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, {**base, **context},

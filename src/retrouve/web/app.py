@@ -38,10 +38,11 @@ from retrouve.config import WebSettings
 from retrouve.errors import CsrfRejected, Forbidden, NoCaseError, NotAuthenticated, RetrouveError
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from retrouve.web import api, case_pages, files, pages
+from retrouve.web import api, case_exports, case_pages, files, pages
 from retrouve.web.audit import ViewLog
 from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optional_context
 from retrouve.web.csrf import csrf_guard
+from retrouve.web.export_jobs import ExportBuilds
 from retrouve.web.i18n import LANG_COOKIE, valid_lang
 from retrouve.web.jobs import AnalysisJob
 from retrouve.web.scheduler import PeriodicPurge
@@ -221,6 +222,7 @@ def create_app(services: Services, config: WebSettings | None = None, *,
                                      window_s=config.login_window_s)
     app.state.views = ViewLog(clock=clock)
     app.state.analysis = AnalysisJob(services.analyser, services.clock)
+    app.state.exports = ExportBuilds(services.export_build, services.clock)
     app.state.templates = make_templates()
     # Looked up per request (cheap after the first import) so that the text parser, written
     # in parallel, is picked up when installed; tests replace it.
@@ -228,6 +230,8 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.add_middleware(HeadersMiddleware, secure_cookies=config.secure_cookies)
     _install_handlers(app)
     app.include_router(pages.router)
+    # Before the case pages: their GET /cases/{ref:path} would take …/exports/ID/download.
+    app.include_router(case_exports.router)
     app.include_router(case_pages.router)
     app.include_router(files.router)
     app.include_router(api.router)

@@ -24,7 +24,7 @@ from retrouve.errors import CaseError, ExportError, InputError
 from retrouve.legal import journal as j
 from retrouve.store.exports import ExportRecord, ExportState
 from retrouve.web.auth import Ctx
-from retrouve.web.case_form import parse_rows, read_rows
+from retrouve.web.case_form import ScopeRow, parse_rows, read_rows
 from retrouve.web.case_pages import Form, _actor, _cameras, _case_page, _redirect, _refused, _svc
 from retrouve.web.export_view import builds, download_name, exports_dir
 
@@ -59,16 +59,22 @@ def request_export(request: Request, ctx: Ctx, ref: str, data: Form) -> Response
     """Ask for an export: the tracks marked relevant, plus ``tracks`` (ids) and the scope
     rows (windows, camera wall-clock time), and ``redact``."""
     svc = _svc(request)
-    typed = data.get("tracks")
-    tracks, errors = _tracks(typed if isinstance(typed, str) else "")
-    windows, row_errors = parse_rows(read_rows(data), _cameras(svc))
+    text = data.get("tracks")
+    text = text[:400] if isinstance(text, str) else ""
+    redact = data.get("redact") == "1"
+    rows = read_rows(data)
+    tracks, errors = _tracks(text)
+    windows, row_errors = parse_rows(rows, _cameras(svc))
+    # A refusal shows the form again, open and as typed.
+    typed = {"export_typed": {"tracks": text, "redact": redact},
+             "export_rows": [r for r in rows if not r.blank] or [ScopeRow()]}
     if errors or row_errors:
-        return _case_page(request, ctx, ref, status=400, errors=errors + row_errors)
+        return _case_page(request, ctx, ref, status=400, errors=errors + row_errors, **typed)
     try:
-        rec = svc.export_request(_actor(ctx), ref, tracks, windows,
-                                 data.get("redact") == "1")
+        rec = svc.export_request(_actor(ctx), ref, tracks, windows, redact)
     except InputError as exc:
-        return _case_page(request, ctx, ref, status=exc.http_status, errors=[str(exc)])
+        return _case_page(request, ctx, ref, status=exc.http_status, errors=[str(exc)],
+                          **typed)
     msg = "export_pending" if rec.state is ExportState.REQUESTED else "export_ready"
     return _redirect(f"/cases/{ref}?msg={msg}#exports")
 

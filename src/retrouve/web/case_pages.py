@@ -242,11 +242,12 @@ def _load(request: Request, ctx: RequestContext, ref: str) -> CaseRecord | HTMLR
 
 def _case_page(request: Request, ctx: RequestContext, ref: str, *, status: int = 200,
                errors: list[str] | None = None, amend_rows: list[ScopeRow] | None = None,
-               amend_reason: str = "") -> Response:
+               amend_reason: str = "", **extra: Any) -> Response:
+    """The case page; ``extra`` replaces view variables (a refused export form, as typed)."""
     case = _load(request, ctx, ref)
     if isinstance(case, HTMLResponse):
         return case
-    view = _case_view(request, ctx, case)
+    view = _case_view(request, ctx, case) | extra
     if errors:
         view.update(errors=errors, flash=None)
     if amend_rows is not None:

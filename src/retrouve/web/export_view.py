@@ -77,7 +77,8 @@ class ExportRow:
 def export_view(request: Request, services: Services, actor: Actor, case: CaseRecord
                 ) -> dict[str, Any]:
     """The template variables of the Export section (``exports``, ``export_form``,
-    ``export_relevant``, ``export_refresh``)."""
+    ``export_relevant``, ``export_rows``, ``export_typed``: the refused form as typed, else
+    None; ``export_refresh``)."""
     works = _passes(lambda: require_work(case, actor))
     jobs = builds(request)
     rows = []
@@ -93,7 +94,7 @@ def export_view(request: Request, services: Services, actor: Actor, case: CaseRe
             and bool(rec.bundle_path) and Path(rec.bundle_path or "").is_file()))
     return {"exports": rows, "export_form": works,
             "export_relevant": services.store.relevant_tracks(case.id),
-            "export_rows": [ScopeRow()],
+            "export_rows": [ScopeRow()], "export_typed": None,
             "export_refresh": REFRESH_S if any(r.building for r in rows) else None}
 
 

@@ -136,6 +136,7 @@ def test_bad_input_and_unknown_requests_are_refused_in_the_page(
     token = as_user(c, "olga")
     bad = post(c, f"{PAGE}/exports", token, tracks="12 abc")
     assert bad.status_code == 400 and "not a track id" in bad.text
+    assert 'value="12 abc"' in bad.text  # the form shown again as typed
     outside = post(c, f"{PAGE}/exports", token, tracks="999999")
     assert outside.status_code == 404 and "not in the scope" in outside.text
     window = post(c, f"{PAGE}/exports", token, scope_camera="cam1",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -66,7 +67,7 @@ def request_export(request: Request, ctx: Ctx, ref: str, data: Form) -> Response
     tracks, errors = _tracks(text)
     windows, row_errors = parse_rows(rows, _cameras(svc))
     # A refusal shows the form again, open and as typed.
-    typed = {"export_typed": {"tracks": text, "redact": redact},
+    typed: dict[str, Any] = {"export_typed": {"tracks": text, "redact": redact},
              "export_rows": [r for r in rows if not r.blank] or [ScopeRow()]}
     if errors or row_errors:
         return _case_page(request, ctx, ref, status=400, errors=errors + row_errors, **typed)

@@ -462,6 +462,22 @@ class ExportProduced(Event):
                 "bundle": self.bundle, "sha256": self.sha256}
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExportDownloaded(Event):
+    """An export's bundle downloaded from the web (the entry's user): which request, and the
+    SHA-256 of the zip served (the one ``export-produce`` recorded)."""
+
+    name: ClassVar[str] = "export-download"
+    export_id: int
+    sha256: str
+
+    def objects(self) -> list[str]:
+        return [f"export:{self.export_id}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"sha256": self.sha256}
+
+
 def seal(event: Event, user: str, role: str, at: datetime) -> Callable[[int, str | None],
                                                                       JournalRow]:
     """The row builder :meth:`Store.append_entry` calls with the head (seq, prev hash)."""

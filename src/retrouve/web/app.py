@@ -40,10 +40,11 @@ from retrouve.config import WebSettings
 from retrouve.errors import CsrfRejected, Forbidden, NoCaseError, NotAuthenticated, RetrouveError
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from retrouve.web import api, case_pages, files, pages
+from retrouve.web import api, case_exports, case_pages, files, pages
 from retrouve.web.audit import ViewLog
 from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optional_context
 from retrouve.web.csrf import csrf_guard
+from retrouve.web.export_jobs import ExportBuilds
 from retrouve.web.hosts import HostGuard, SecurityHeaders
 from retrouve.web.jobs import AnalysisJob
 from retrouve.web.limits import BodyLimitMiddleware, BodyLimits
@@ -205,6 +206,7 @@ def create_app(services: Services, config: WebSettings | None = None, *,
                                      global_max_failures=config.login_global_max_failures)
     app.state.views = ViewLog(clock=clock)
     app.state.analysis = AnalysisJob(services.analyser, services.clock)
+    app.state.exports = ExportBuilds(services.export_build, services.clock)
     app.state.templates = make_templates()
     # Looked up per request (cheap after the first import) so that the text parser, written
     # in parallel, is picked up when installed; tests replace it.
@@ -213,6 +215,8 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.guard_hosts = tuple(config.allowed_hosts if allowed_hosts is None else allowed_hosts)
     _install_handlers(app)
     app.include_router(pages.router)
+    # Before the case pages: their GET /cases/{ref:path} would take …/exports/ID/download.
+    app.include_router(case_exports.router)
     app.include_router(case_pages.router)
     app.include_router(files.router)
     app.include_router(api.router)

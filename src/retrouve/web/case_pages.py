@@ -51,6 +51,7 @@ from retrouve.web.case_form import (
     scope_rows,
     with_blanks,
 )
+from retrouve.web.export_view import export_view
 from retrouve.web.i18n import translator
 from retrouve.web.pages import safe_next
 from retrouve.web.search_form import site_zone
@@ -62,7 +63,8 @@ router = APIRouter(include_in_schema=False)
 JOURNAL_PAGE = 50
 #: ``?msg=`` of a redirect after an action → catalogue key of the line shown.
 FLASH_KEYS = {k: f"cases.msg.{k}" for k in (
-    "created", "amended", "pending", "approved", "assigned", "status", "marked")}
+    "created", "amended", "pending", "approved", "assigned", "status", "marked",
+    "export_pending", "export_ready", "export_approved", "export_building")}
 #: Mark values the form sends (the brief's spelling and the store's) → the mark.
 MARK_VALUES = {"relevant": MarkKind.RELEVANT, "not-relevant": MarkKind.NOT_RELEVANT,
                "not_relevant": MarkKind.NOT_RELEVANT}
@@ -222,6 +224,7 @@ def _case_view(request: Request, ctx: RequestContext, case: CaseRecord) -> dict[
         "amend_rows": with_blanks(scope_rows(case.scope, cameras)),
         "amend_reason": "", "errors": [],
         "flash": FLASH_KEYS.get(request.query_params.get("msg", "")),
+        **export_view(request, svc, actor, case),
     }
 
 
@@ -239,11 +242,12 @@ def _load(request: Request, ctx: RequestContext, ref: str) -> CaseRecord | HTMLR
 
 def _case_page(request: Request, ctx: RequestContext, ref: str, *, status: int = 200,
                errors: list[str] | None = None, amend_rows: list[ScopeRow] | None = None,
-               amend_reason: str = "") -> Response:
+               amend_reason: str = "", **extra: Any) -> Response:
+    """The case page; ``extra`` replaces view variables (a refused export form, as typed)."""
     case = _load(request, ctx, ref)
     if isinstance(case, HTMLResponse):
         return case
-    view = _case_view(request, ctx, case)
+    view = _case_view(request, ctx, case) | extra
     if errors:
         view.update(errors=errors, flash=None)
     if amend_rows is not None:

@@ -220,7 +220,7 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.state.limiter = LoginLimiter(clock=clock, max_failures=config.login_max_failures,
                                      window_s=config.login_window_s)
     app.state.views = ViewLog(clock=clock)
-    app.state.analysis = AnalysisJob(services.analyser, services.clock)
+    app.state.analysis = AnalysisJob(services)
     app.state.templates = make_templates()
     # Looked up per request (cheap after the first import) so that the text parser, written
     # in parallel, is picked up when installed; tests replace it.

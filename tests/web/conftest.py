@@ -7,6 +7,7 @@ to the three accounts; :meth:`Web.login` makes it the session's active case and
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -124,8 +125,9 @@ def populate(services: Services) -> None:
     run = services.store.start_run(fixed_clock(), {}, {"detector": "hand"}, "test")
     for rec_id in ("r1", "r2"):
         mine = tuple(t for t in TRACKS if t.recording_id == rec_id)
+        # One unit to +inf, as ``plan_units`` plans a recording's last slice.
         services.store.ensure_units([WorkUnit(f"{rec_id}@0000000.0", rec_id,
-                                              f"/footage/{rec_id}.mp4", 0.0, 600.0, 25.0)])
+                                              f"/footage/{rec_id}.mp4", 0.0, math.inf, 25.0)])
         services.store.save_unit_result(run, UnitResult(f"{rec_id}@0000000.0", mine,
                                                         StageStats()), fixed_clock())
         services.store.set_recording_status(rec_id, "done", None)

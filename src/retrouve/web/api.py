@@ -26,7 +26,7 @@ from retrouve.services import Services
 from retrouve.web import audit
 from retrouve.web.auth import AdminCtx, Ctx
 from retrouve.web.case_scope import CaseCtx, like_in_scope, refused
-from retrouve.web.jobs import AnalysisJob
+from retrouve.web.jobs import AnalysisJob, to_analyse
 from retrouve.web.search_form import api_params_model
 from retrouve.web.templating import shown_path
 
@@ -71,7 +71,7 @@ class MeOut(BaseModel):
 
 
 class AnalysisStart(BaseModel):
-    #: Recording ids to analyse; empty or absent: every pending recording.
+    #: Recording ids to analyse; empty or absent: all the footage of the case's scope.
     recordings: list[str] = Field(default_factory=list, max_length=10_000)
 
 
@@ -151,22 +151,27 @@ def recordings(request: Request, work: CaseCtx,
 
 
 @router.get("/analysis", summary="State of the analysis started from the web")
-def analysis_state(request: Request, ctx: Ctx) -> dict[str, Any]:
+def analysis_state(request: Request, work: CaseCtx) -> dict[str, Any]:
+    """The web-started analysis as seen from the active case (another case's run shows only
+    that one is running) and the recordings of the case's scope still to analyse."""
     job: AnalysisJob = request.app.state.analysis
-    return {**job.state().to_json(), "pending_recordings": job.pending_count()}
+    return {**job.state().seen_from(work.case.ref).to_json(),
+            "pending_recordings": job.pending_count(work.scope)}
 
 
-@router.post("/analysis", status_code=202, summary="Start analysing pending recordings (admin)")
-def analysis_start(request: Request, ctx: AdminCtx,
+@router.post("/analysis", status_code=202,
+             summary="Analyse the footage of the active case's scope in the background")
+def analysis_start(request: Request, work: CaseCtx,
                    body: Annotated[AnalysisStart | None, Body()] = None) -> Any:
-    """202 when started; 409 when one is already running; 200 with ``started: false`` when
-    there is nothing to analyse."""
-    services = _services(request)
+    """As ``retrouve analyse --case REF``: only footage inside the case's scope, journalled
+    with the case. 202 when started; 409 when one is already running (or without a case);
+    200 with ``started: false`` when there is nothing to analyse in the case."""
     job: AnalysisJob = request.app.state.analysis
     wanted = (body.recordings if body else None) or None
-    if not services.analyser.pending(wanted):
-        return JSONResponse({"started": False, "reason": "nothing to analyse"}, status_code=200)
-    if not job.start(wanted, ctx.user.name):
+    if not to_analyse(_services(request), work.scope, wanted):
+        return JSONResponse({"started": False, "reason": "nothing to analyse in the case"},
+                            status_code=200)
+    if not job.start(work.actor, work.case, wanted):
         return JSONResponse({"started": False, "reason": "an analysis is already running"},
                             status_code=409)
     return {"started": True, **job.state().to_json()}

@@ -205,7 +205,7 @@ def create_app(services: Services, config: WebSettings | None = None, *,
                                      address_max_failures=config.login_address_max_failures,
                                      global_max_failures=config.login_global_max_failures)
     app.state.views = ViewLog(clock=clock)
-    app.state.analysis = AnalysisJob(services.analyser, services.clock)
+    app.state.analysis = AnalysisJob(services)
     app.state.exports = ExportBuilds(services.export_build, services.clock)
     app.state.templates = make_templates()
     # Looked up per request (cheap after the first import) so that the text parser, written

@@ -162,7 +162,7 @@ _FR: dict[str, str] = {
     "footage.recordings": "Enregistrements",
     "footage.none": "Aucun enregistrement. Ajoutez-en avec « retrouve ingest ».",
     "footage.no_cameras": "Aucune caméra. Ajoutez-en avec « retrouve cameras add ».",
-    "footage.analyse_pending": "Analyser les enregistrements en attente ({n})",
+    "footage.analyse_pending": "Analyser les enregistrements en attente du dossier ({n})",
     "footage.analyse_one": "Analyser",
     "footage.running": "Analyse en cours (lancée par {user}) : {done} / {total} tranches",
     "footage.finished": "Dernière analyse : {done} tranches traitées, {failed} en échec, "
@@ -171,7 +171,9 @@ _FR: dict[str, str] = {
     "footage.started": "Analyse lancée.",
     "footage.busy": "Une analyse est déjà en cours.",
     "footage.nothing": "Rien à analyser : tout est déjà analysé.",
-    "footage.admin_only": "Seul un administrateur peut lancer l'analyse.",
+    "footage.case_only": "L'analyse porte sur la seule portée du dossier {case} : rien "
+                         "en dehors n'est décodé.",
+    "footage.running_elsewhere": "Une analyse est en cours dans un autre dossier.",
     "col.id": "Identifiant",
     "col.name": "Nom",
     "col.timezone": "Fuseau horaire",
@@ -345,7 +347,7 @@ _EN: dict[str, str] = {
     "footage.recordings": "Recordings",
     "footage.none": "No footage. Add some with “retrouve ingest”.",
     "footage.no_cameras": "No cameras. Add some with “retrouve cameras add”.",
-    "footage.analyse_pending": "Analyse pending recordings ({n})",
+    "footage.analyse_pending": "Analyse the case's pending recordings ({n})",
     "footage.analyse_one": "Analyse",
     "footage.running": "Analysis running (started by {user}): {done} / {total} slices",
     "footage.finished": "Last analysis: {done} slices processed, {failed} failed, "
@@ -354,7 +356,9 @@ _EN: dict[str, str] = {
     "footage.started": "Analysis started.",
     "footage.busy": "An analysis is already running.",
     "footage.nothing": "Nothing to analyse: everything is analysed.",
-    "footage.admin_only": "Only an administrator can start the analysis.",
+    "footage.case_only": "The analysis covers only the scope of case {case}: nothing "
+                         "outside it is decoded.",
+    "footage.running_elsewhere": "An analysis is running in another case.",
     "col.id": "Id",
     "col.name": "Name",
     "col.timezone": "Time zone",

@@ -23,9 +23,15 @@ from retrouve.domain import (
     Camera,
     Hit,
     Recording,
-    Role,
 )
-from retrouve.errors import AuthError, CaseError, InputError, LoginThrottled, RetrouveError
+from retrouve.errors import (
+    AuthError,
+    CaseError,
+    InputError,
+    LoginThrottled,
+    NoCaseError,
+    RetrouveError,
+)
 from retrouve.legal.accounts import Accounts
 from retrouve.legal.cases import Actor
 from retrouve.search.engine import SearchResult
@@ -35,7 +41,6 @@ from retrouve.store.db import TrackDetail
 from retrouve.web import audit
 from retrouve.web.auth import (
     CASE_HEADER,
-    AdminCtx,
     Ctx,
     LoginLimiter,
     SessionStore,
@@ -48,11 +53,13 @@ from retrouve.web.case_scope import (
     CaseCtx,
     InCase,
     actor_of,
+    in_case,
     like_in_scope,
     refused,
     workable_cases,
 )
 from retrouve.web.i18n import resolve_lang, translator, value_labeller, why_empty_text
+from retrouve.web.jobs import AnalysisJob, to_analyse
 from retrouve.web.search_form import (
     SearchParams,
     build_query,
@@ -388,27 +395,35 @@ def footage_page(request: Request, work: CaseCtx) -> Response:
     rows = services.catalogue.recordings(scope=work.scope)
     in_case = {w.camera for w in work.scope}
     cameras = [c for c in services.store.list_cameras() if c.id in in_case]
-    job = request.app.state.analysis
-    state = job.state()
+    job: AnalysisJob = request.app.state.analysis
+    state = job.state().seen_from(work.case.ref)
     counts: dict[str, int] = {}
     for e in rows:
         counts[e.recording.camera_id] = counts.get(e.recording.camera_id, 0) + 1
     flash = FLASH_KEYS.get(request.query_params.get("msg", ""))
     return render(
         request, "footage.html", ctx, cameras=cameras, counts=counts, recordings=rows,
-        job=state, pending=job.pending_count() if ctx.has_role(Role.ADMIN) else 0,
-        flash=flash,
+        job=state, pending=job.pending_count(work.scope), flash=flash,
     )
 
 
 @router.post("/footage/analyse")
-def start_analysis(request: Request, ctx: AdminCtx,
+def start_analysis(request: Request, ctx: Ctx,
                    recording: Annotated[str | None, Form(max_length=200)] = None) -> Response:
-    services = _services(request)
+    """Analyse the footage of the active case's scope (of one recording, when given) in the
+    background, as ``retrouve analyse --case REF`` does; whoever may work in the case may
+    start it. Without an active case: to the case chooser, back to the footage page."""
+    try:
+        work = in_case(request, ctx)
+    except NoCaseError:
+        if ctx.via == "token":
+            raise  # a token has no chooser: 409 naming the missing case header
+        return _redirect("/case/select?next=%2Ffootage")
     wanted = [recording] if recording else None
-    if not services.analyser.pending(wanted):
+    if not to_analyse(_services(request), work.scope, wanted):
         return _redirect("/footage?msg=nothing")
-    started = request.app.state.analysis.start(wanted, ctx.user.name)
+    job: AnalysisJob = request.app.state.analysis
+    started = job.start(work.actor, work.case, wanted)
     return _redirect(f"/footage?msg={'started' if started else 'busy'}")
 
 

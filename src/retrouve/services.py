@@ -184,7 +184,8 @@ def build_services(
     catalogue = Catalogue(store, clock, settings.filename_pattern, settings.start_format)
     analyser = Analyser(
         store, settings,
-        executor_factory or (lambda: make_executor(settings.executor, settings.workers)),
+        executor_factory or (lambda: make_executor(settings.executor, settings.workers,
+                                                     settings.ray_address)),
         clock,
         models or run_description(settings.analysis, detector_factory),
         detector_factory,

@@ -34,6 +34,7 @@ Times: recording seconds inside each unit; wall clock = recording start + second
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections import defaultdict
@@ -157,7 +158,8 @@ class _Draw:
         pool = max(1, int(spec.tracks * spec.plate_pool))
         self.plates = [fni_plate(self.rng) if self.rng.random() < 0.05 else siv_plate(self.rng)
                        for _ in range(pool)]
-        self.plate_w = _zipf_weights(pool, 0.6, self.rng)
+        # Cumulative once: choices() would re-sum the whole pool on every draw.
+        self.plate_cum = list(itertools.accumulate(_zipf_weights(pool, 0.6, self.rng)))
 
     def colour_attrs(self, name: str) -> list[Attribute]:
         first, second = self.rng.choices(self.colours, self.colour_w, k=2)
@@ -185,7 +187,7 @@ class _Draw:
 
     def plate(self, best_t: float, box: Box) -> PlateRead:
         rng = self.rng
-        text = rng.choices(self.plates, self.plate_w)[0]
+        text = rng.choices(self.plates, cum_weights=self.plate_cum)[0]
         conf = round(rng.uniform(0.55, 0.99), 3)
         alts: list[tuple[str, float]] = []
         for _ in range(rng.choice((0, 1, 1, 2))):

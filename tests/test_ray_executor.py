@@ -251,3 +251,32 @@ def test_ray_cluster_analysis_equals_the_process_pool(
         assert _index(svc) == expected
     finally:
         svc.close()
+
+
+@needs_ray
+def test_unit_lost_after_its_retries_is_resumed_by_the_next_run(
+    cluster: LocalCluster, footage: list[Clip], tmp_path: Path
+) -> None:
+    from retrouve.analysis.ray_executor import RayExecutor
+    from retrouve.errors import AnalysisError
+
+    settings = Settings(data_dir=tmp_path / "lost", workers=1, executor="ray",
+                        ray_address=cluster.address, analysis=SLICED)
+    # No retries: the unit whose worker is killed is lost, the five others are stored.
+    svc = build_services(settings, detector_factory=KillFirstWorker(tmp_path / "killed"),
+                         plate_reader_factory=no_plates, clock=fixed_clock,
+                         executor_factory=lambda: RayExecutor(cluster.address, 1, max_retries=0))
+    try:
+        svc.catalogue.add_camera(CAM)
+        for clip in footage[:1]:
+            svc.catalogue.ingest(str(clip.path), CAM.id)
+        with pytest.raises(AnalysisError, match=r"1 work unit\(s\) lost .* run analyse again"):
+            svc.analyser.analyse()
+        with svc.store.engine.connect() as conn:
+            done = [r.status for r in conn.execute(select(s.work_units))]
+        assert sorted(done) == ["done", "done", "pending"]
+        # The next run (the marker is there: no more kills) does only the lost unit.
+        report = svc.analyser.analyse()
+        assert (report.units_skipped, report.units_done, report.units_failed) == (2, 1, 0)
+    finally:
+        svc.close()

@@ -60,6 +60,14 @@ def test_ray_without_the_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) 
     assert "executor = 'ray'" in str(info.value)
 
 
+@needs_ray
+def test_a_ray_address_where_nothing_listens_is_a_config_error() -> None:
+    from retrouve.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"ray_address '127\.0\.0\.1:\d+': no Ray head"):
+        make_executor("ray", 1, f"127.0.0.1:{_free_port()}")
+
+
 # ------------------------------------------------------------------- a local Ray cluster
 @dataclass(frozen=True)
 class LocalCluster:

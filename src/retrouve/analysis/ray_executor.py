@@ -18,11 +18,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from retrouve.errors import AnalysisError, MissingExtraError
+from retrouve.errors import AnalysisError, ConfigError, MissingExtraError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,6 +41,20 @@ def import_ray(what: str = "executor = 'ray'") -> Any:
     except ImportError as exc:
         raise MissingExtraError("ray", what) from exc
     return ray
+
+
+def _probe(address: str, timeout_s: float = 5.0) -> None:
+    """ConfigError at once when ``HOST:PORT`` takes no TCP connection: ``ray.init`` itself
+    retries for minutes. ``auto`` (and Ray's ``ray://`` client URLs) are left to Ray."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(f"ray_address {address!r}: no Ray head node answers there ({exc}); "
+                          "start one with `ray start --head`, or set ray_address = "
+                          "'auto' on a node that joined the cluster") from exc
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,12 @@ class RayExecutor:
         self._owns = not ray.is_initialized()
         if self._owns:
             if address:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
+                _probe(address)
+                try:
+                    ray.init(address=address, log_to_driver=False, configure_logging=False)
+                except (ConnectionError, RuntimeError, ValueError) as exc:
+                    raise ConfigError(f"ray_address {address!r}: cannot join the Ray cluster "
+                                      f"there ({exc}); is `ray start` running?") from exc
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
                          configure_logging=False)

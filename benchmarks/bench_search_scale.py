@@ -35,13 +35,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 
 from retrouve.config import Settings
-from retrouve.domain import COLOURS, Query
+from retrouve.domain import COLOURS, Query, RunStatus
 from retrouve.evaluation.synthetic import SyntheticSpec, generate
 from retrouve.search.text_query import parse_text
 from retrouve.services import Services, build_services
 from retrouve.store import schema as s
 
-NOW = datetime(2026, 2, 1, tzinfo=UTC)
+#: The operator's "now": the index's last day, so "hier soir" falls inside the 30 days.
+NOW = datetime(2026, 1, 30, 16, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
 TEXTS = ("voiture rouge", "camionnette blanche", "homme haut rouge pantalon bleu",
          "white van yesterday afternoon", "femme avec un sac à dos", "moto noire hier soir",
@@ -56,6 +57,12 @@ def open_index(n: int, work: Path, db_url: str | None) -> tuple[Services, float 
     svc = build_services(Settings(data_dir=data, workers=1, executor="inline",
                                   database_url=url))
     if svc.store.count_tracks():
+        # Reused only when its generation finished (the synthetic run is marked done).
+        if not any(r.software_version == "synthetic" and r.status == RunStatus.DONE
+                   for r in svc.store.list_runs()):
+            svc.close()
+            raise SystemExit(f"{url or data}: a partial or foreign index; "
+                             "delete it or use an empty database")
         return svc, None
     t0 = time.perf_counter()
     step = [max(1, n // 10)]
@@ -78,11 +85,12 @@ def queries(svc: Services, rng: random.Random) -> dict[str, Callable[[], Query]]
             .where(s.plate_reads.c.grammar == "fr-siv").limit(2000))]
         busy = [r[0] for r in conn.execute(
             s.tracks.select().with_only_columns(s.tracks.c.camera_id)
-            .group_by(s.tracks.c.camera_id).order_by(func.count().desc()).limit(100))]
+            .group_by(s.tracks.c.camera_id).order_by(func.count().desc()).limit(20))]
     start = datetime(2026, 1, 1, tzinfo=UTC)
 
     def window() -> Query:
-        t = start + timedelta(hours=rng.randrange(30 * 24 - 2))
+        # One of the 20 busiest cameras, 2 h in the day (7–19 h): where a case looks.
+        t = start + timedelta(days=rng.randrange(30), hours=rng.randrange(7, 18))
         return Query(cameras=(rng.choice(busy),), time_from=t, time_to=t + timedelta(hours=2))
 
     def wildcard() -> Query:

@@ -35,8 +35,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     ({"RETROUVE_EXECUTR": "inline"}, ["'executr'", "did you mean 'executor'"]),
     ({"retrouve_web__page_sise": "3"}, ["'web.page_sise'", "did you mean 'web.page_size'"]),
     ({"RETROUVE_WORKERS__X": "1"}, ["'workers.x'", "workers is not a section"]),
-    ({"RETROUVE_EXECUTOR": "ray"}, ["'executor'", "RETROUVE_EXECUTOR", "'process'", "'inline'",
-                                    "got 'ray'"]),
+    ({"RETROUVE_EXECUTOR": "dask"}, ["'executor'", "RETROUVE_EXECUTOR", "'process'", "'inline'",
+                                     "'ray'", "got 'dask'"]),
     ({"RETROUVE_WORKERS": "0"}, ["'workers'", "greater than or equal to 1"]),
     ({"RETROUVE_WEB__PAGE_SIZE": "none"}, ["'web.page_size'", "RETROUVE_WEB__PAGE_SIZE"]),
 ])
@@ -54,7 +54,7 @@ def test_bad_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
     ("[analysis]\nsample_fsp = 3\n",
      ["'analysis.sample_fsp'", "did you mean 'analysis.sample_fps'"]),
     ("workerz = 3\n", ["'workerz'", "did you mean 'workers'"]),
-    ("executor = 'ray'\n", ["'executor'", "'process' or 'inline'"]),
+    ("executor = 'dask'\n", ["'executor'", "'process', 'inline' or 'ray'"]),
     ("[web]\nsecure_cookie = false\n", ["'web.secure_cookie'", "'web.secure_cookies'"]),
     ("[analysis\n", ["not valid TOML"]),
 ])
@@ -121,7 +121,7 @@ def test_web_section_defaults_match_the_web_app() -> None:
 
 @pytest.mark.parametrize(("env", "code", "fragment"), [
     ({"RETROUVE_ANALYSIS__SAMPLE_FSP": "3"}, 2, "sample_fps"),
-    ({"RETROUVE_EXECUTOR": "ray"}, 2, "'process' or 'inline'"),
+    ({"RETROUVE_EXECUTOR": "dask"}, 2, "'process', 'inline' or 'ray'"),
     ({}, 0, ""),
 ])
 def test_cli_exit_code_for_bad_settings(tmp_path: Path, env: dict[str, str], code: int,

@@ -335,7 +335,8 @@ def build_services(
                           max_pixels=settings.max_pixels)
     analyser = Analyser(
         store, settings,
-        executor_factory or (lambda: make_executor(settings.executor, settings.workers)),
+        executor_factory or (lambda: make_executor(settings.executor, settings.workers,
+                                                     settings.ray_address)),
         clock,
         models or run_description(settings.analysis, detector_factory),
         detector_factory,

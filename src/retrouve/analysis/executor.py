@@ -103,10 +103,15 @@ class ProcessExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def make_executor(kind: str, workers: int) -> Executor:
-    """``process`` (default; inline when ``workers == 1``) or ``inline``."""
+def make_executor(kind: str, workers: int, ray_address: str | None = None) -> Executor:
+    """``process`` (default; inline when ``workers == 1``), ``inline``, or ``ray`` (tasks on
+    the Ray cluster at ``ray_address``: :mod:`retrouve.analysis.ray_executor`)."""
+    if kind == "ray":
+        from retrouve.analysis.ray_executor import RayExecutor  # the optional extra
+
+        return RayExecutor(ray_address, workers)
     if kind == "inline" or (kind == "process" and workers <= 1):
         return InlineExecutor()
     if kind == "process":
         return ProcessExecutor(workers)
-    raise ConfigError(f"unknown executor {kind!r}: expected 'process' or 'inline'")
+    raise ConfigError(f"unknown executor {kind!r}: expected 'process', 'inline' or 'ray'")

@@ -50,7 +50,7 @@ NON_SETTING_ENV = frozenset({
 })
 
 #: Executors that are built (:func:`retrouve.analysis.executor.make_executor`).
-Executor = Literal["process", "inline"]
+Executor = Literal["process", "inline", "ray"]
 
 
 class Section(BaseModel):
@@ -320,8 +320,13 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1,
                          description="Analysis worker processes; default: the number of CPUs.")
     executor: Executor = Field("process", description=(
-        "How work units run: process (a process pool; inline when workers is 1) or inline "
-        "(in the calling process)."))
+        "How work units run: process (a process pool; inline when workers is 1), inline "
+        "(in the calling process) or ray (Ray tasks on a cluster, the optional extra ray; "
+        "see docs/cluster.md)."))
+    ray_address: str | None = Field(None, description=(
+        "With executor = ray: the cluster to join, HOST:PORT of its head node or auto (the "
+        "cluster this machine joined with ray start); default: a private Ray on this "
+        "machine with workers CPUs."))
     filename_pattern: str = Field(r"(?P<start>\d{8}[T_-]?\d{6})", description=(
         "NVR export file names: a regular expression with a named group start (and "
         "optionally camera)."))

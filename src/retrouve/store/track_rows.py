@@ -7,6 +7,7 @@ Functions take the caller's connection, so a whole unit is written in one transa
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,22 +21,8 @@ from retrouve.store.records import TrackRow, TrackSummary
 def insert_track(conn: Connection, run_id: int, track: Track, thumb: str | None,
                  camera_id: str, rec_start: datetime) -> int:
     """Insert one track with its attributes, plate read and vectors. Returns its id."""
-    b = track.best_box
-    res = conn.execute(
-        insert(s.tracks).values(
-            recording_id=track.recording_id, camera_id=camera_id, unit_id=track.unit_id,
-            run_id=run_id, local_id=track.local_id, object=track.object,
-            object_conf=track.object_confidence,
-            start_utc=rec_start + timedelta(seconds=track.t_start),
-            end_utc=rec_start + timedelta(seconds=track.t_end),
-            t_start=track.t_start, t_end=track.t_end, best_t=track.best_t,
-            box_x0=b.x0, box_y0=b.y0, box_x1=b.x1, box_y1=b.y1, thumbnail=thumb,
-            observations_json=json.dumps(
-                [[round(o.t, 3), *(round(v, 1) for v in o.box.as_list()), round(o.confidence, 3)]
-                 for o in track.observations]
-            ),
-        )
-    )
+    res = conn.execute(insert(s.tracks).values(
+        **_track_values(run_id, track, thumb, camera_id, rec_start)))
     pk = res.inserted_primary_key
     assert pk is not None
     track_id = int(pk[0])
@@ -45,24 +32,72 @@ def insert_track(conn: Connection, run_id: int, track: Track, thumb: str | None,
     return track_id
 
 
+def insert_tracks(conn: Connection, run_id: int, tracks: Sequence[Track],
+                  thumbs: Sequence[str | None], camera_id: str, rec_start: datetime) -> list[int]:
+    """:func:`insert_track` for the tracks of one recording in four bulk statements (tracks,
+    attributes, plate reads, vectors: the same rows). Returns their ids in order."""
+    if not tracks:
+        return []
+    res = conn.execute(
+        insert(s.tracks).returning(s.tracks.c.id, sort_by_parameter_order=True),
+        [_track_values(run_id, t, k, camera_id, rec_start)
+         for t, k in zip(tracks, thumbs, strict=True)])
+    ids = [int(i) for i in res.scalars()]
+    attrs, plates, vectors = [], [], []
+    for track_id, track in zip(ids, tracks, strict=True):
+        attrs += _attribute_rows(track_id, track)
+        if track.plate is not None:
+            plates.append(_plate_row(track_id, track.plate))
+        vectors += _vector_rows(track_id, track)
+    for table, rows in ((s.track_attributes, attrs), (s.plate_reads, plates),
+                        (s.track_vectors, vectors)):
+        if rows:
+            conn.execute(insert(table), rows)
+    return ids
+
+
+def _track_values(run_id: int, track: Track, thumb: str | None, camera_id: str,
+                  rec_start: datetime) -> dict[str, Any]:
+    b = track.best_box
+    return dict(
+        recording_id=track.recording_id, camera_id=camera_id, unit_id=track.unit_id,
+        run_id=run_id, local_id=track.local_id, object=track.object,
+        object_conf=track.object_confidence,
+        start_utc=rec_start + timedelta(seconds=track.t_start),
+        end_utc=rec_start + timedelta(seconds=track.t_end),
+        t_start=track.t_start, t_end=track.t_end, best_t=track.best_t,
+        box_x0=b.x0, box_y0=b.y0, box_x1=b.x1, box_y1=b.y1, thumbnail=thumb,
+        observations_json=json.dumps(
+            [[round(o.t, 3), *(round(v, 1) for v in o.box.as_list()), round(o.confidence, 3)]
+             for o in track.observations]
+        ),
+    )
+
+
 def _insert_attributes(conn: Connection, track_id: int, track: Track) -> None:
-    if not track.attributes:
-        return
+    rows = _attribute_rows(track_id, track)
+    if rows:
+        conn.execute(insert(s.track_attributes), rows)
+
+
+def _attribute_rows(track_id: int, track: Track) -> list[dict[str, Any]]:
     ranks: dict[str, int] = {}
     rows = []
     for a in sorted(track.attributes, key=lambda a: (a.name, -a.confidence)):
         ranks[a.name] = ranks.get(a.name, 0) + 1
         rows.append({"track_id": track_id, "name": a.name, "value": a.value,
                      "confidence": a.confidence, "rank": ranks[a.name]})
-    conn.execute(insert(s.track_attributes), rows)
+    return rows
 
 
 def _insert_plate(conn: Connection, track_id: int, track: Track) -> None:
-    pr = track.plate
-    if pr is None:
-        return
+    if track.plate is not None:
+        conn.execute(insert(s.plate_reads).values(**_plate_row(track_id, track.plate)))
+
+
+def _plate_row(track_id: int, pr: PlateRead) -> dict[str, Any]:
     b = pr.box
-    conn.execute(insert(s.plate_reads).values(
+    return dict(
         # Folded here, from the domain's table: a caller's own folding is never trusted.
         track_id=track_id, text=pr.text, folded=fold_plate(pr.text),
         folded_alts="|" + "".join(fold_plate(a) + "|" for a, _ in pr.alternatives),
@@ -72,14 +107,18 @@ def _insert_plate(conn: Connection, track_id: int, track: Track) -> None:
         reads=pr.reads, best_t=pr.best_t,
         box_x0=b.x0 if b else None, box_y0=b.y0 if b else None,
         box_x1=b.x1 if b else None, box_y1=b.y1 if b else None,
-    ))
+    )
 
 
 def _insert_vectors(conn: Connection, track_id: int, track: Track) -> None:
-    rows = [{"track_id": track_id, "kind": kind, "dim": int(vec.shape[0]),
-             "vector": vec.astype("<f4").tobytes()} for kind, vec in track.vectors.items()]
+    rows = _vector_rows(track_id, track)
     if rows:
         conn.execute(insert(s.track_vectors), rows)
+
+
+def _vector_rows(track_id: int, track: Track) -> list[dict[str, Any]]:
+    return [{"track_id": track_id, "kind": kind, "dim": int(vec.shape[0]),
+             "vector": vec.astype("<f4").tobytes()} for kind, vec in track.vectors.items()]
 
 
 def rows_of(conn: Connection, ids: list[int]) -> dict[int, Any]:

@@ -41,7 +41,7 @@ from retrouve.store.records import (
 from retrouve.store.track_rows import (
     attributes_of,
     covered_seconds,
-    insert_track,
+    insert_tracks,
     rows_of,
     summary_of,
     track_row,
@@ -115,9 +115,14 @@ class TracksPart(StorePart):
                          .values(object_id=s.tracks.c.id))
             conn.execute(delete(s.tracks).where(s.tracks.c.unit_id == result.unit_id))
             recs = recording_anchors(conn, {t.recording_id for t in result.tracks})
-            for track, key in zip(result.tracks, keys, strict=True):
-                anchor = recs[track.recording_id]
-                insert_track(conn, run_id, track, key, anchor.camera_id, anchor.start)
+            # One bulk insert per recording (a unit's tracks all share one in practice).
+            by_rec: dict[str, list[int]] = {}
+            for i, track in enumerate(result.tracks):
+                by_rec.setdefault(track.recording_id, []).append(i)
+            for rec_id, idx in by_rec.items():
+                anchor = recs[rec_id]
+                insert_tracks(conn, run_id, [result.tracks[i] for i in idx],
+                              [keys[i] for i in idx], anchor.camera_id, anchor.start)
             # Each new track is its own object until the recording's fragments are linked.
             conn.execute(update(s.tracks).where(s.tracks.c.unit_id == result.unit_id)
                          .values(object_id=s.tracks.c.id))

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from conftest import fixed_clock, make_services
+from databases import fresh_database
 from retrouve.config import Settings, WebSettings
 from retrouve.domain import (
     Attribute,
@@ -100,18 +101,20 @@ def populate(services: Services) -> None:
 @pytest.fixture(scope="module")
 def populated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """One store per test module, with cameras, recordings, tracks and three accounts."""
-    services = make_services(Settings(data_dir=tmp_path_factory.mktemp("web"), workers=1,
-                                      executor="inline"))
-    populate(services)
-    accounts = Accounts(services.store, fixed_clock, cheap_hasher())
-    for role in ROLES:
-        accounts.add(role, role, PASSWORD)
-    accounts.add("gone", "operator", PASSWORD)
-    accounts.set_disabled("gone", True)
-    try:
-        yield services
-    finally:
-        services.close()
+    data_dir = tmp_path_factory.mktemp("web")
+    with fresh_database(data_dir) as url:
+        services = make_services(Settings(data_dir=data_dir, workers=1, executor="inline",
+                                          database_url=url))
+        try:
+            populate(services)
+            accounts = Accounts(services.store, fixed_clock, cheap_hasher())
+            for role in ROLES:
+                accounts.add(role, role, PASSWORD)
+            accounts.add("gone", "operator", PASSWORD)
+            accounts.set_disabled("gone", True)
+            yield services
+        finally:
+            services.close()
 
 
 @dataclass

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert, select, update
 from retrouve.domain import Camera, Recording, RecordingStatus
 from retrouve.errors import DuplicateCameraError, UnknownCameraError
 from retrouve.store import schema as s
-from retrouve.store.base import StorePart
+from retrouve.store.base import StorePart, storable
 from retrouve.store.records import AnalysedSpan, RecordingAnchor, RecordingEntry
 
 
@@ -40,6 +40,8 @@ class RecordingsPart(StorePart):
         return True
 
     def get_camera(self, camera_id: str) -> Camera | None:
+        if not storable(camera_id):
+            return None
         with self._read(f"read camera {camera_id!r}") as conn:
             row = conn.execute(select(s.cameras).where(s.cameras.c.id == camera_id)).first()
         return _camera(row._mapping) if row else None
@@ -66,6 +68,8 @@ class RecordingsPart(StorePart):
         return _recording(row._mapping) if row else None
 
     def get_recording(self, recording_id: str) -> Recording | None:
+        if not storable(recording_id):
+            return None
         with self._read(f"read recording {recording_id}") as conn:
             row = conn.execute(
                 select(s.recordings).where(s.recordings.c.id == recording_id)

@@ -7,11 +7,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from conftest import fixed_clock, make_services
 from databases import fresh_database
@@ -30,6 +32,8 @@ from retrouve.domain import (
 )
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
+from retrouve.store import schema
+from retrouve.store.db import Store
 from retrouve.web import create_app
 
 PASSWORD = "correct horse battery"
@@ -98,6 +102,16 @@ def populate(services: Services) -> None:
         services.store.set_recording_status(rec_id, "done", None)
 
 
+@pytest.fixture
+def store(tmp_path: Path, database_url: str | None) -> Iterator[Store]:
+    """An empty store of this test's own (sessions, limiter)."""
+    st = Store(database_url or f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "blobs")
+    try:
+        yield st
+    finally:
+        st.close()
+
+
 @pytest.fixture(scope="module")
 def populated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """One store per test module, with cameras, recordings, tracks and three accounts."""
@@ -153,6 +167,11 @@ def login(client: TestClient, name: str, password: str = PASSWORD,
 
 @pytest.fixture
 def web(populated: Services) -> Iterator[Web]:
+    # A new app used to mean new (in-memory) sessions and limiter; they are in the module's
+    # store now, so each test starts them empty.
+    with populated.store.engine.begin() as conn:
+        conn.execute(delete(schema.login_attempts))
+        conn.execute(delete(schema.web_sessions))
     clock = FakeClock()
     accounts = Accounts(populated.store, fixed_clock, cheap_hasher())
     app = create_app(populated, WebSettings(secure_cookies=False), accounts=accounts, clock=clock)

@@ -100,5 +100,5 @@ class WebSessionsPart(StorePart):
         with self._read("count web sessions") as conn:
             rows: dict[bool, int] = {
                 bool(a): int(n) for a, n in conn.execute(
-                    select(t.c.anonymous, func.count()).group_by(t.c.anonymous)).tuples()}
+                    select(t.c.anonymous, func.count()).group_by(t.c.anonymous))}
         return int(rows.get(True, 0)), int(rows.get(False, 0))

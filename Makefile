@@ -22,10 +22,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/retrouve --data-dir retrouve-data/demo demo
 
-## Install everything and run the test suite.
+# The tests that touch the database, run a second time on a throw-away PostgreSQL server.
+PG_TESTS := tests/test_store.py tests/test_search.py tests/test_search_criteria.py \
+	tests/test_cases.py tests/test_case_marks.py tests/test_coverage.py tests/test_journal.py \
+	tests/test_retention_plan.py tests/test_retention_purge.py tests/test_migrations.py \
+	tests/web
+
+## Install everything and run the test suite: on SQLite, then the database tests on PostgreSQL.
 test: $(STAMP)
 	./scripts/ensure-browser.sh
 	$(PY) -m pytest
+	./scripts/pg_test_server run $(PY) -m pytest $(PG_TESTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

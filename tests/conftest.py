@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from databases import fresh_database
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import Detections
 from retrouve.errors import ModelError
@@ -56,8 +57,24 @@ def make_services(settings: Settings) -> Services:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", workers=1, executor="inline")
+def database_url(tmp_path: Path) -> Iterator[str | None]:
+    """This test's ``database_url``: None (SQLite in the data folder) or, under
+    ``TEST_DATABASE_URL``, a fresh PostgreSQL database (see ``databases.py``)."""
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """As :func:`database_url`, for a module-scoped store."""
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return Settings(data_dir=tmp_path / "data", workers=1, executor="inline",
+                    database_url=database_url)
 
 
 @pytest.fixture

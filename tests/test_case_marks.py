@@ -75,7 +75,9 @@ def test_cases_mark_and_marks_from_the_command_line(desk: Services) -> None:
     desk.cases.create(SUPER, fields(), (win("cam1", 0, 5),), ("olga",))
     [track] = tracks(desk, "r9")
     base = ["--data-dir", str(desk.settings.data_dir), "--user", "olga"]
-    run = CliRunner().invoke
+    # The command finds the test's database as a site would: RETROUVE_DATABASE_URL.
+    url = desk.settings.database_url
+    run = CliRunner(env={"RETROUVE_DATABASE_URL": url} if url else None).invoke
     made = run(cli, [*base, "cases", "mark", "PV-1", str(track), "--relevant",
                      "--note", "[red] car", "--json"])
     assert made.exit_code == 0, made.output

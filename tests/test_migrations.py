@@ -12,8 +12,9 @@ import pytest
 from alembic import command
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import CheckConstraint, create_engine, event, text
+from sqlalchemy import CheckConstraint, create_engine, event, inspect, text
 
+from databases import empty_database
 from retrouve.errors import StoreError
 from retrouve.store import schema
 from retrouve.store.db import Store, _sqlite_pragmas
@@ -194,3 +195,27 @@ def test_0009_adds_the_stamp_and_changed_status_and_keeps_rows(tmp_path: Path) -
     command.downgrade(alembic_config(engine), "0008")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT status FROM recordings")).scalar_one() == "failed"
+
+
+def test_every_migration_goes_down_and_up_again(tmp_path: Path) -> None:
+    """The whole chain on this run's backend (SQLite, or PostgreSQL under the test server):
+    up to the head, down to nothing, up again, and the store opens on it."""
+    with empty_database(tmp_path) as url:
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            command.upgrade(alembic_config(engine), "head")
+            head = set(inspect(engine).get_table_names())
+            command.downgrade(alembic_config(engine), "base")
+            assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+            command.upgrade(alembic_config(engine), "head")
+            assert set(inspect(engine).get_table_names()) == head
+            assert set(schema.metadata.tables) <= head
+        finally:
+            engine.dispose()
+        store = Store(url, tmp_path / "blobs")
+        try:
+            assert store.list_recordings() == []
+        finally:
+            store.close()

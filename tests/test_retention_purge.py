@@ -68,8 +68,9 @@ def rows_of(store: Store, table: s.Table, rec_id: str) -> int:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> tuple[Settings, Store, Retention]:
-    settings = Settings(data_dir=tmp_path / "data", workers=1, executor="inline")
+def world(tmp_path: Path, database_url: str | None) -> tuple[Settings, Store, Retention]:
+    settings = Settings(data_dir=tmp_path / "data", workers=1, executor="inline",
+                        database_url=database_url)
     svc = make_services(settings)
     svc.store.add_camera(CAM, T0)
     retention = Retention(svc.store, svc.journal, settings.retention, lambda: NOW)
@@ -128,9 +129,10 @@ def test_purge_removes_everything_derived_and_the_owned_file(
     assert retention.run(SYSTEM).purged == ()  # nothing left to purge
 
 
-def test_unowned_files_deleted_when_the_site_says_so(tmp_path: Path) -> None:
+def test_unowned_files_deleted_when_the_site_says_so(tmp_path: Path,
+                                                    database_url: str | None) -> None:
     settings = Settings(data_dir=tmp_path / "data", workers=1, executor="inline",
-                        retention={"unowned_files": "delete"})
+                        retention={"unowned_files": "delete"}, database_url=database_url)
     svc = make_services(settings)
     svc.store.add_camera(CAM, T0)
     shared = tmp_path / "nvr.mp4"

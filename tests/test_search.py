@@ -96,10 +96,11 @@ BY_KEY = {t.key: t for t in TRACKS}
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def svc(tmp_path_factory: pytest.TempPathFactory,
+        module_database_url: str | None) -> Iterator[Services]:
     """One populated store for the module: searching never writes."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("search"), workers=1,
-                        executor="inline")
+                        executor="inline", database_url=module_database_url)
     services = make_services(settings)
     try:
         _populate(services)

@@ -82,8 +82,10 @@ TRACKS = (
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("crit"), workers=1, executor="inline")
+def svc(tmp_path_factory: pytest.TempPathFactory,
+        module_database_url: str | None) -> Iterator[Services]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("crit"), workers=1, executor="inline",
+                        database_url=module_database_url)
     services = make_services(settings)
     try:
         services.catalogue.add_camera(Camera("cam1", "Gare", "Europe/Paris"))

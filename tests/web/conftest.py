@@ -12,13 +12,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from conftest import fixed_clock, make_services
+from databases import fresh_database
 from retrouve.config import Settings, WebSettings
 from retrouve.domain import (
     Attribute,
@@ -38,7 +41,9 @@ from retrouve.domain import (
 from retrouve.legal.accounts import Accounts
 from retrouve.legal.cases import Actor
 from retrouve.services import Services
+from retrouve.store import schema
 from retrouve.store.cases import CaseFields
+from retrouve.store.db import Store
 from retrouve.web import create_app
 
 PASSWORD = "correct horse battery"
@@ -133,24 +138,36 @@ def populate(services: Services) -> None:
         services.store.set_recording_status(rec_id, "done", None)
 
 
+@pytest.fixture
+def store(tmp_path: Path, database_url: str | None) -> Iterator[Store]:
+    """An empty store of this test's own (sessions, limiter)."""
+    st = Store(database_url or f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "blobs")
+    try:
+        yield st
+    finally:
+        st.close()
+
+
 @pytest.fixture(scope="module")
 def populated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """One store per test module, with cameras, recordings, tracks and three accounts."""
-    services = make_services(Settings(data_dir=tmp_path_factory.mktemp("web"), workers=1,
-                                      executor="inline"))
-    populate(services)
-    accounts = Accounts(services.store, fixed_clock, cheap_hasher())
-    for role in ROLES:
-        accounts.add(role, role, PASSWORD)
-    accounts.add("gone", "operator", PASSWORD)
-    accounts.set_disabled("gone", True)
-    open_case(services, CASE, tuple(ScopeWindow(cam, T0, T0 + timedelta(hours=1))
-                                    for cam in ("cam1", "cam2", "idle")), ROLES,
-              purpose="Vol à l'arraché, place de la Gare")
-    try:
-        yield services
-    finally:
-        services.close()
+    data_dir = tmp_path_factory.mktemp("web")
+    with fresh_database(data_dir) as url:
+        services = make_services(Settings(data_dir=data_dir, workers=1, executor="inline",
+                                          database_url=url))
+        try:
+            populate(services)
+            accounts = Accounts(services.store, fixed_clock, cheap_hasher())
+            for role in ROLES:
+                accounts.add(role, role, PASSWORD)
+            accounts.add("gone", "operator", PASSWORD)
+            accounts.set_disabled("gone", True)
+            open_case(services, CASE, tuple(ScopeWindow(cam, T0, T0 + timedelta(hours=1))
+                                            for cam in ("cam1", "cam2", "idle")), ROLES,
+                      purpose="Vol à l'arraché, place de la Gare")
+            yield services
+        finally:
+            services.close()
 
 
 @dataclass
@@ -201,6 +218,11 @@ def login(client: TestClient, name: str, password: str = PASSWORD,
 
 @pytest.fixture
 def web(populated: Services) -> Iterator[Web]:
+    # A new app used to mean new (in-memory) sessions and limiter; they are in the module's
+    # store now, so each test starts them empty.
+    with populated.store.engine.begin() as conn:
+        conn.execute(delete(schema.login_attempts))
+        conn.execute(delete(schema.web_sessions))
     clock = FakeClock()
     accounts = Accounts(populated.store, fixed_clock, cheap_hasher())
     app = create_app(populated, WebSettings(secure_cookies=False), accounts=accounts, clock=clock)

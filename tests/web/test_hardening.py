@@ -30,6 +30,7 @@ from retrouve.errors import LoginThrottled, QueryTooLong
 from retrouve.search.plate_pattern import MAX_PATTERN_CHARS, PlatePattern
 from retrouve.search.request import SearchRequest, check_lengths
 from retrouve.services import Services
+from retrouve.store.db import Store
 from retrouve.web import create_app
 from retrouve.web.auth import LoginLimiter
 from retrouve.web.disposition import ascii_fallback, content_disposition
@@ -253,8 +254,8 @@ def test_text_criteria_are_bounded_for_every_front_end(web: Web) -> None:
 
 
 # ------------------------------------------------------------------------ password spray
-def test_parallel_spray_from_one_address_is_refused() -> None:
-    limiter = LoginLimiter(clock=lambda: 100.0, max_failures=5, address_max_failures=10)
+def test_parallel_spray_from_one_address_is_refused(store: Store) -> None:
+    limiter = LoginLimiter(store, clock=lambda: 100.0, max_failures=5, address_max_failures=10)
 
     def attempt(i: int) -> bool:
         try:
@@ -267,15 +268,15 @@ def test_parallel_spray_from_one_address_is_refused() -> None:
         passed = list(pool.map(attempt, range(20)))
     assert sum(passed) == 10
     # Successful logins free their place: a control room is not throttled by itself.
-    room = LoginLimiter(clock=lambda: 100.0, max_failures=5, address_max_failures=10)
+    room = LoginLimiter(store, clock=lambda: 100.0, max_failures=5, address_max_failures=10)
     for i in range(40):
         room.attempt(f"op{i}", "10.0.0.2")
-        room.succeeded(f"op{i}")
+        room.succeeded(f"op{i}", "10.0.0.2")
 
 
-def test_global_limit_spares_addresses_without_failures() -> None:
+def test_global_limit_spares_addresses_without_failures(store: Store) -> None:
     clock = FakeClock()
-    limiter = LoginLimiter(clock=clock, max_failures=5, address_max_failures=10,
+    limiter = LoginLimiter(store, clock=clock, max_failures=5, address_max_failures=10,
                            global_max_failures=3, window_s=60)
     for i in range(3):
         limiter.attempt(f"n{i}", f"10.1.0.{i}")

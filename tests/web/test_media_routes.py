@@ -79,9 +79,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory,
+          module_database_url: str | None) -> Iterator[World]:
     root = tmp_path_factory.mktemp("media_routes")
-    settings = Settings(data_dir=root / "data", workers=1, executor="inline")
+    settings = Settings(data_dir=root / "data", workers=1, executor="inline",
+                        database_url=module_database_url)
     services = build_services(settings, detector_factory=_detector, clock=lambda: NOW)
     services.catalogue.add_camera(Camera("cam1", "Rue de la Paix", "Europe/Paris"))
     files = {

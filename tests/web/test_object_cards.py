@@ -26,9 +26,9 @@ from web.conftest import (
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def client(tmp_path: Path, database_url: str | None) -> Iterator[TestClient]:
     services: Services = make_services(Settings(data_dir=tmp_path, workers=1,
-                                                executor="inline"))
+                                                executor="inline", database_url=database_url))
     rec = _setup(services)
     _save(services, U0)
     _save(services, U1)

@@ -88,9 +88,11 @@ def test_cli_form_and_api_build_the_same_query(web: Web, populated: Services,
             ref="T-1", basis=LegalBasis.ART_60_1, procedure_number="1", authority="OPJ",
             authority_service="", authority_contact="", received_at=NOW, purpose="tests"),
             scope, ("operator",))
-    result = CliRunner().invoke(cli, ["--data-dir", str(populated.settings.data_dir),
-                                      "--user", "operator", "search", "--case", "T-1",
-                                      *_cli_args(params), "--json"])
+    url = populated.settings.database_url  # the CLI finds the test's database as a site would
+    runner = CliRunner(env={"RETROUVE_DATABASE_URL": url} if url else None)
+    result = runner.invoke(cli, ["--data-dir", str(populated.settings.data_dir),
+                                 "--user", "operator", "search", "--case", "T-1",
+                                 *_cli_args(params), "--json"])
     # A query the searcher refuses (find-similar without vectors) is refused by all three.
     refused = answer.status_code == 400
     assert answer.status_code in (200, 400) and page.status_code == 200

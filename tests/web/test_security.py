@@ -8,6 +8,7 @@ tokens work and stop working when revoked; failed logins are rate-limited.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.routing import APIRoute
@@ -17,6 +18,7 @@ from sqlalchemy import update
 from retrouve.config import WebSettings
 from retrouve.services import Services
 from retrouve.store import schema as s
+from retrouve.store.db import Store
 from retrouve.web import create_app
 from web.conftest import CASE, PASSWORD, Web, csrf_of, login, token_headers
 
@@ -336,32 +338,33 @@ def test_login_rate_limited_per_address(web: Web) -> None:
 
 
 # ------------------------------------------------------------- review fixes (sessions, limits)
-def test_flood_of_login_page_sessions_never_ends_an_operator_session() -> None:
+def test_flood_of_login_page_sessions_never_ends_an_operator_session(store: Store) -> None:
     from retrouve.web.auth import SessionStore
 
-    store = SessionStore(max_sessions=3)
-    operator = store.create(7)
+    sessions = SessionStore(store, max_sessions=3)
+    uid = store.add_user("op", "h", "operator", datetime(2026, 1, 5, tzinfo=UTC))
+    operator = sessions.create(uid)
     for _ in range(50):  # cookie-less GET /login, each one an anonymous session
-        store.create(None)
-    assert store.get(operator.id) is not None
-    others = [store.create(n) for n in (8, 9, 10)]  # logged-in sessions are bounded too
-    assert store.get(operator.id) is None and all(store.get(o.id) for o in others)
+        sessions.create(None)
+    assert sessions.get(operator.id) is not None
+    others = [sessions.create(uid) for _ in range(3)]  # logged-in sessions are bounded too
+    assert sessions.get(operator.id) is None and all(sessions.get(o.id) for o in others)
 
 
-def test_parallel_guesses_are_counted_before_the_password_check() -> None:
+def test_parallel_guesses_are_counted_before_the_password_check(store: Store) -> None:
     from retrouve.errors import LoginThrottled
     from retrouve.web.auth import LoginLimiter
 
-    limiter = LoginLimiter(clock=lambda: 100.0, max_failures=5)
+    limiter = LoginLimiter(store, clock=lambda: 100.0, max_failures=5)
     for _ in range(5):  # five guesses at one account in flight, none answered yet
         limiter.attempt("admin", "10.0.0.1")
     with pytest.raises(LoginThrottled):
         limiter.attempt("admin", "10.0.0.1")
     # Twenty operators of one control room logging in together are not throttled...
-    room = LoginLimiter(clock=lambda: 100.0, max_failures=5)
+    room = LoginLimiter(store, clock=lambda: 100.0, max_failures=5)
     for n in range(20):
         room.attempt(f"op{n}", "10.0.0.2")
-        room.succeeded(f"op{n}")
+        room.succeeded(f"op{n}", "10.0.0.2")
     # ... but real failures from that address still count.
     for n in range(5):
         room.attempt(f"guess{n}", "10.0.0.2")

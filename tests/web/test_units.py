@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 from retrouve.domain import Box, Camera, Hit
 from retrouve.errors import LoginThrottled
 from retrouve.search.engine import SearchResult
+from retrouve.store.db import Store
 from retrouve.web.auth import LoginLimiter, SessionStore
 from retrouve.web.i18n import CATALOGUE, WHY_EMPTY_KEYS, translator, why_empty_text
 from retrouve.web.pages import safe_next
@@ -22,9 +23,9 @@ from web.conftest import FakeClock
 
 
 # ------------------------------------------------------------------------------- limiter
-def test_limiter_window_and_reset() -> None:
+def test_limiter_window_and_reset(store: Store) -> None:
     clock = FakeClock()
-    lim = LoginLimiter(clock=clock, max_failures=3, window_s=60)
+    lim = LoginLimiter(store, clock=clock, max_failures=3, window_s=60)
     for _ in range(3):
         lim.check("a", "1.2.3.4")
         lim.failed("a", "1.2.3.4")
@@ -38,8 +39,8 @@ def test_limiter_window_and_reset() -> None:
     lim.check("a", "1.2.3.4")
 
 
-def test_limiter_success_resets_the_user_not_the_address() -> None:
-    lim = LoginLimiter(clock=FakeClock(), max_failures=2, window_s=60)
+def test_limiter_success_resets_the_user_not_the_address(store: Store) -> None:
+    lim = LoginLimiter(store, clock=FakeClock(), max_failures=2, window_s=60)
     lim.failed("a", "x")
     lim.failed("A", "y")  # names are case-folded
     with pytest.raises(LoginThrottled):
@@ -51,36 +52,87 @@ def test_limiter_success_resets_the_user_not_the_address() -> None:
         lim.check("d", "x")
 
 
-def test_limiter_memory_is_bounded() -> None:
-    lim = LoginLimiter(clock=FakeClock(), max_keys=10)
-    for i in range(100):
+def test_limiter_keeps_only_what_a_window_can_count(store: Store) -> None:
+    clock = FakeClock()
+    lim = LoginLimiter(store, clock=clock, window_s=60)
+    for i in range(100):  # a spray of names and addresses
         lim.failed(f"user{i}", f"addr{i}")
-    assert len(lim._fails) <= 10
+    assert store.count_login_attempts() == 200
+    clock.now += 61
+    lim.failed("late", "addr")  # charging forgets what no window counts any more
+    assert store.count_login_attempts() == 2
+
+
+def test_limiter_counts_across_instances_on_one_store(store: Store) -> None:
+    """Two server processes = two limiters over one database: the count is shared."""
+    clock = FakeClock()
+    one, two = (LoginLimiter(store, clock=clock, max_failures=4, window_s=60) for _ in "12")
+    for lim in (one, two, one, two):
+        lim.attempt("admin", "10.0.0.1")
+    with pytest.raises(LoginThrottled):
+        two.attempt("admin", "10.0.0.9")
+    with pytest.raises(LoginThrottled):
+        one.check("ADMIN", "10.0.0.9")
 
 
 # ------------------------------------------------------------------------------ sessions
-def test_sessions_expire() -> None:
+def test_sessions_expire(store: Store) -> None:
     clock = FakeClock()
-    store = SessionStore(clock=clock, idle_s=100, absolute_s=1000, anonymous_s=50)
-    user = store.create(7)
-    anon = store.create(None)
+    sessions = SessionStore(store, clock=clock, idle_s=100, absolute_s=1000, anonymous_s=50)
+    uid = _user(store)
+    user = sessions.create(uid)
+    anon = sessions.create(None)
     clock.now += 60
-    assert store.get(user.id) is user and store.get(anon.id) is None
+    got = sessions.get(user.id)
+    assert got is not None and (got.id, got.user_id, got.csrf_token) == (
+        user.id, uid, user.csrf_token)
+    assert sessions.get(anon.id) is None
     for _ in range(20):  # kept alive by use, until the absolute limit
         clock.now += 90
-        if store.get(user.id) is None:
+        if sessions.get(user.id) is None:
             break
     assert clock.now - 1000 >= 1000 - 90
-    assert store.get(user.id) is None
+    assert sessions.get(user.id) is None
 
 
-def test_sessions_bounded_and_dropped_per_user() -> None:
-    store = SessionStore(clock=FakeClock(), max_sessions=3)
-    made = [store.create(1) for _ in range(5)]
-    assert store.get(made[0].id) is None and store.get(made[-1].id) is not None
-    store.drop_user(1)
-    assert all(store.get(s.id) is None for s in made)
-    assert store.get(None) is None and store.get("") is None
+def test_sessions_bounded_and_dropped_per_user(store: Store) -> None:
+    sessions = SessionStore(store, clock=FakeClock(), max_sessions=3)
+    uid = _user(store)
+    made = [sessions.create(uid) for _ in range(5)]
+    assert sessions.get(made[0].id) is None and sessions.get(made[-1].id) is not None
+    assert store.count_web_sessions() == (0, 3)
+    sessions.drop_user(uid)
+    assert all(sessions.get(s.id) is None for s in made)
+    assert sessions.get(None) is None and sessions.get("") is None
+
+
+def test_sessions_are_shared_by_instances_on_one_store(store: Store) -> None:
+    """What one process creates, changes or ends, another sees."""
+    clock = FakeClock()
+    one, two = (SessionStore(store, clock=clock, idle_s=100) for _ in "12")
+    uid = _user(store)
+    sess = one.create(uid, logged_in_at=datetime(2026, 1, 5, 12, tzinfo=UTC))
+    seen = two.get(sess.id)
+    assert seen is not None and (seen.csrf_token, seen.logged_in_at, seen.active_case) == (
+        sess.csrf_token, sess.logged_in_at, None)
+    two.set_active_case(seen, "PV-1")
+    again = one.get(sess.id)
+    assert again is not None and again.active_case == "PV-1"
+    clock.now += 80  # used through the other one: still alive 160 s after creation
+    assert two.get(sess.id) is not None
+    clock.now += 80
+    assert one.get(sess.id) is not None
+    one.drop(sess.id)
+    assert two.get(sess.id) is None
+
+
+def test_the_table_holds_no_usable_session_id(store: Store) -> None:
+    sess = SessionStore(store, clock=FakeClock()).create(None)
+    assert store.web_session(sess.id) is None  # keyed by the id's SHA-256, not the id
+
+
+def _user(store: Store) -> int:
+    return store.add_user("marie", "h", "operator", datetime(2026, 1, 5, tzinfo=UTC))
 
 
 # ------------------------------------------------------------------------- view models

@@ -7,7 +7,10 @@ bind address).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import os
+import threading
 from typing import Any
 
 import click
@@ -35,22 +38,28 @@ def _is_loopback(host: str) -> bool:
               help="Serve HTTPS with this certificate (PEM).")
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False),
               help="Private key of --ssl-certfile.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes. They share sessions and the login limit through the "
+                   "database; the retention purge runs once, in this process.")
 @click.option("--proxy-headers", is_flag=True,
               help="Trust X-Forwarded-For/-Proto from the reverse proxy on 127.0.0.1 (client "
                    "addresses for the login rate limit).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
-          ssl_certfile: str | None, ssl_keyfile: str | None, proxy_headers: bool) -> None:
+          ssl_certfile: str | None, ssl_keyfile: str | None, workers: int,
+          proxy_headers: bool) -> None:
     """Run the operator web application (pages and JSON API under /api).
 
     \b
     Create the first account before:  retrouve users add admin --role admin
-    Then open http://127.0.0.1:8000/ (one process: sessions live in memory).
+    Then open http://127.0.0.1:8000/ (sessions live in the database: --workers N
+    processes share them).
     """
     import uvicorn
 
     from retrouve.legal.purge import SYSTEM
-    from retrouve.web import create_app
+    from retrouve.web import create_app, factory
+    from retrouve.web.factory import SPEC_ENV, spec
     from retrouve.web.hosts import effective_hosts
     from retrouve.web.scheduler import PeriodicPurge
 
@@ -73,10 +82,17 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
         purge = PeriodicPurge(lambda: retention.run(SYSTEM), svc.settings.retention.run_every_s)
         # Host header check: the configured names, else loopback names + the bind address.
         hosts = effective_hosts(web.allowed_hosts, host)
-        app = create_app(svc, web, purge=purge, allowed_hosts=hosts)
         options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
                                    "forwarded_allow_ips": "127.0.0.1", "server_header": False,
                                    "log_level": "info"}
         if https:
             options.update(ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
-        uvicorn.run(app, **options)
+        if workers == 1:
+            uvicorn.run(create_app(svc, web, purge=purge, allowed_hosts=hosts), **options)
+            return
+        # Several processes: each builds its app (factory), the purge runs here only.
+        os.environ[SPEC_ENV] = spec((ctx.obj or {}).get("data_dir"), secure_cookies, hosts)
+        threading.Thread(target=asyncio.run, args=(purge.loop(),), daemon=True,
+                         name="retention-purge").start()
+        uvicorn.run(f"{factory.__name__}:{factory.app_from_env.__name__}", factory=True,
+                    workers=workers, **options)

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 
 from retrouve.domain import Role
 from retrouve.store import schema as s
-from retrouve.store.base import StorePart, Tx
+from retrouve.store.base import StorePart, Tx, storable
 from retrouve.store.records import UserRecord
 
 
@@ -38,6 +38,8 @@ class AccountsPart(StorePart):
     def get_user(self, name: str | None = None, user_id: int | None = None
                  ) -> UserRecord | None:
         """One user by name or by id (exactly one of them), or None."""
+        if name is not None and not storable(name):
+            return None
         q = select(s.users)
         q = q.where(s.users.c.id == user_id) if user_id is not None else q.where(
             s.users.c.name == name)

@@ -22,7 +22,8 @@ from retrouve.store.blobs import BlobStore
 def cause(exc: SQLAlchemyError) -> str:
     """The database's own words for ``exc`` (``database is locked``…), without SQL text."""
     orig = getattr(exc, "orig", None)
-    return str(orig) if orig is not None else str(exc).split("\n")[0]
+    # PostgreSQL's message goes on with "LINE 1: <the SQL>" and a caret: first line only.
+    return (str(orig) if orig is not None else str(exc)).split("\n")[0]
 
 
 def is_check_violation(exc: IntegrityError) -> bool:
@@ -31,6 +32,13 @@ def is_check_violation(exc: IntegrityError) -> bool:
     # psycopg 3 names the SQLSTATE ``sqlstate``, psycopg2 ``pgcode``.
     state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     return state == "23514" or "CHECK constraint failed" in str(orig)
+
+
+def storable(key: str) -> bool:
+    """Whether a text key can be in the database at all. PostgreSQL text cannot hold NUL
+    (it raises instead of finding nothing), so a lookup by a key with one (``/media/…/%00``,
+    a login name) answers "none" on both backends without asking."""
+    return "\x00" not in key
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, update
 
 from retrouve.domain import CaseStatus, LegalBasis, ScopeWindow
 from retrouve.store import schema as s
-from retrouve.store.base import StorePart, Tx
+from retrouve.store.base import StorePart, Tx, storable
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,8 @@ class CasesPart(StorePart):
 
     def get_case(self, ref: str) -> CaseRecord | None:
         """One case by reference, or None."""
+        if not storable(ref):
+            return None
         with self._read(f"read case {ref!r}") as conn:
             row = conn.execute(select(s.cases).where(s.cases.c.ref == ref)).first()
             return _case(conn, row._mapping) if row else None

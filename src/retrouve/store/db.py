@@ -14,7 +14,10 @@ while the analysis writes); PostgreSQL works by changing ``database_url`` (extra
 * :mod:`.journal` — the journal's entries and signed checkpoints;
 * :mod:`.retention` — the retention snapshot, the purge of a recording, purge certificates.
 * :mod:`.marks` — per-result marks inside a case (relevant / not relevant, note);
-* :mod:`.exports` — evidence export requests, approvals and bundles.
+* :mod:`.exports` — evidence export requests, approvals and bundles;
+* :mod:`.lock` — the analysis lock (one run at a time per store);
+* :mod:`.web_sessions`, :mod:`.login_attempts` — the web server's sessions and login
+  limiter, shared by its processes.
 
 ``Store.transaction(what)`` yields a :class:`~retrouve.store.base.Tx` for writes that must
 commit together (an action and its journal entry).
@@ -38,6 +41,7 @@ from retrouve.store.cases import CasesPart
 from retrouve.store.exports import ExportsPart
 from retrouve.store.journal import JournalPart
 from retrouve.store.lock import LockPart
+from retrouve.store.login_attempts import LoginAttemptsPart
 from retrouve.store.marks import MarksPart
 from retrouve.store.migrate import upgrade
 from retrouve.store.recordings import RecordingsPart
@@ -57,6 +61,7 @@ from retrouve.store.records import (
 )
 from retrouve.store.retention import RetentionPart
 from retrouve.store.tracks import TracksPart
+from retrouve.store.web_sessions import WebSessionsPart
 from retrouve.store.work import WorkPart
 
 # The records were first defined here; callers import them from either module.
@@ -87,7 +92,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart,
-            RetentionPart, MarksPart, ExportsPart, LockPart):
+            RetentionPart, MarksPart, ExportsPart, LockPart, WebSessionsPart,
+            LoginAttemptsPart):
     """Metadata in the database, files in the blob folder. Opening migrates to the newest
     schema."""
 

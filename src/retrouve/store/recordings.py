@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, false, insert, or_, select, update
 from retrouve.domain import Camera, Recording, RecordingStatus, ScopeWindow
 from retrouve.errors import DuplicateCameraError, UnknownCameraError
 from retrouve.store import schema as s
-from retrouve.store.base import StorePart
+from retrouve.store.base import StorePart, storable
 from retrouve.store.records import AnalysedSpan, RecordingAnchor, RecordingEntry
 
 
@@ -40,6 +40,8 @@ class RecordingsPart(StorePart):
         return True
 
     def get_camera(self, camera_id: str) -> Camera | None:
+        if not storable(camera_id):
+            return None
         with self._read(f"read camera {camera_id!r}") as conn:
             row = conn.execute(select(s.cameras).where(s.cameras.c.id == camera_id)).first()
         return _camera(row._mapping) if row else None
@@ -70,6 +72,8 @@ class RecordingsPart(StorePart):
         """The recording, or None. With ``scope`` (a case's windows): None unless it overlaps
         one of them, or, with ``whole``, lies entirely inside one (the whole file is served
         only then: it would show footage outside the case otherwise)."""
+        if not storable(recording_id):
+            return None
         q = select(s.recordings).where(s.recordings.c.id == recording_id)
         if scope is not None:
             q = q.where(recording_inside(scope) if whole else recording_overlaps(scope))

@@ -459,3 +459,36 @@ analysis_lock = Table(
     Column("acquired_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
 )
+
+# Web sessions and the login limiter, shared by every process of ``retrouve serve --workers
+# N`` (see ``web/auth.py``). Times are the web clock's seconds (wall clock, epoch seconds: the
+# same on every process and machine), not datetimes: the lifetimes are arithmetic on them.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # SHA-256 (hex) of the cookie's value: a copy of the table does not hand out sessions.
+    Column("key_sha256", String(64), primary_key=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
+    # user_id IS NULL, as a column so that eviction "least recently used of its kind" is an
+    # index range.
+    Column("anonymous", Boolean, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("logged_in_at", UTCDateTime),
+    # The judicial case the user works under in this session (a case reference), if any.
+    Column("active_case", String(64)),
+    Index("ix_web_sessions_kind_seen", "anonymous", "last_seen"),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # What the attempt is charged to: ``user:<casefolded name>``, ``addr:<address>``…
+    Column("key", String(320), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_login_attempts_key_at", "key", "at"),
+    Index("ix_login_attempts_at", "at"),
+)

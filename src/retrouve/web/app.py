@@ -163,12 +163,13 @@ def _include_media(app: FastAPI) -> bool:
 
 
 def create_app(services: Services, config: WebSettings | None = None, *,
-               accounts: Accounts | None = None, clock: Any = time.monotonic,
+               accounts: Accounts | None = None, clock: Any = time.time,
                purge: PeriodicPurge | None = None,
                allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
     """The application over ``services``, configured by ``services.settings.web`` unless
     ``config`` replaces it (``retrouve serve`` decides ``secure_cookies``; tests). ``accounts``
-    and ``clock`` (monotonic seconds, for sessions and the login limiter) may be injected by
+    and ``clock`` (wall-clock epoch seconds, for sessions and the login limiter: the same in
+    every process sharing the store) may be injected by
     tests. ``purge``: the retention purge to run while the server runs (``retrouve serve``
     passes it; None: none). ``allowed_hosts``: the ``Host`` names answered (``retrouve
     serve`` passes :func:`hosts.effective_hosts`); None: ``config.allowed_hosts``, where
@@ -198,9 +199,12 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.state.services = services
     app.state.config = config
     app.state.accounts = accounts or services.accounts
-    app.state.sessions = SessionStore(clock=clock, idle_s=config.session_idle_s,
+    # In the store, so that every process of ``retrouve serve --workers N`` shares them.
+    app.state.sessions = SessionStore(services.store, clock=clock,
+                                      idle_s=config.session_idle_s,
                                       absolute_s=config.session_absolute_s)
-    app.state.limiter = LoginLimiter(clock=clock, max_failures=config.login_max_failures,
+    app.state.limiter = LoginLimiter(services.store, clock=clock,
+                                     max_failures=config.login_max_failures,
                                      window_s=config.login_window_s,
                                      address_max_failures=config.login_address_max_failures,
                                      global_max_failures=config.login_global_max_failures)

@@ -1,14 +1,17 @@
 """Who is asking: server-side sessions, the login rate limiter, and the request context.
 
-* **Sessions** live in memory (``SessionStore``), keyed by a random id sent in an HttpOnly,
-  SameSite=Strict cookie. Keeping them server-side means logout and account changes take
-  effect at once; a server restart logs everyone out, which is acceptable for a control room.
+* **Sessions** live in the database (``SessionStore`` over the store's ``web_sessions``),
+  keyed by a random id sent in an HttpOnly, SameSite=Strict cookie (the table holds its
+  SHA-256). Keeping them server-side means logout and account changes take effect at once;
+  in the database, every process of ``retrouve serve --workers N`` sees the same sessions
+  and CSRF tokens, and a restart keeps them.
   The login page gets an *anonymous* session too, so that its form carries a CSRF token; the
   id is replaced on login (no session fixation).
 * **Login rate limit** (``LoginLimiter``): failures counted per user name, per client
   address (across user names, attempts in flight included) and overall, over a sliding
-  window; past a limit, attempts are refused without even checking the password, so a locked
-  account cannot be brute-forced nor a list of names sprayed.
+  window, in the database too (``login_attempts``); past a limit, attempts are refused
+  without even checking the password, so a locked account cannot be brute-forced nor a list
+  of names sprayed.
 * **RequestContext**: user, role, how they authenticated, language, and (for the legal
   issue) the judicial case they work under. Routes depend on :func:`current_context` or on
   :func:`require_roles`. API calls may authenticate with ``Authorization: Bearer TOKEN``.
@@ -19,10 +22,10 @@ Everything hangs off ``app.state`` (see ``app.py``): no module-level state.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import secrets
 import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +36,9 @@ from fastapi import Depends, Request
 from retrouve.domain import Role
 from retrouve.errors import Forbidden, LoginThrottled, NotAuthenticated
 from retrouve.legal.accounts import Accounts, User
+from retrouve.store.db import Store
+from retrouve.store.login_attempts import AttemptLimit, Blocked
+from retrouve.store.web_sessions import WebSessionRow
 from retrouve.web.i18n import resolve_lang
 
 Clock = Callable[[], float]
@@ -44,7 +50,8 @@ _MAX_REF = 64
 
 @dataclass
 class Session:
-    """One browser session. ``user_id`` is None on the login page (anonymous session)."""
+    """One browser session. ``user_id`` is None on the login page (anonymous session).
+    ``created`` and ``last_seen`` are the web clock's seconds."""
 
     id: str
     csrf_token: str
@@ -53,40 +60,49 @@ class Session:
     last_seen: float
     #: Wall-clock login time (aware): a password changed after it ends the session.
     logged_in_at: datetime | None = None
-    #: Reference of the case the user works in (``POST /case/select``); checked again on
-    #: every data request (``retrouve.web.case_scope``), so a closed case stops at once.
+    #: The judicial case the user works under in this session (a case reference), if any;
+    #: changed through :meth:`SessionStore.set_active_case` (stored, so every process sees it).
     active_case: str | None = None
+
+
+def _key(session_id: str) -> str:
+    """The stored key of a session: SHA-256 of the cookie's value."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 @dataclass
 class SessionStore:
-    """Sessions in memory, bounded. Times are ``clock()`` seconds (monotonic by default).
+    """Sessions in the database (``web_sessions``), shared by every server process, bounded.
+    Times are ``clock()`` seconds: wall-clock epoch seconds by default, the same on every
+    process and machine (a monotonic clock is per machine).
 
     ``idle_s``: a session unused this long is gone (a control-room shift is ~8 h, but an
     unattended screen should not stay logged in); ``absolute_s``: maximum life of any session;
-    ``anonymous_s``: life of a login-page session. ``max_sessions`` bounds memory: when full,
-    the least recently used session is dropped — anonymous (login-page) sessions first and
-    only among themselves, so a flood of cookie-less ``GET /login`` can never end an
+    ``anonymous_s``: life of a login-page session. ``max_sessions`` bounds the table: when
+    full, the least recently used session is dropped — anonymous (login-page) sessions first
+    and only among themselves, so a flood of cookie-less ``GET /login`` can never end an
     operator's session; logged-in sessions are bounded by the same number, separately.
+    ``touch_s``: use is recorded at most this often per session (one write per request
+    otherwise), so "idle" is measured to within ``touch_s``.
     """
 
-    clock: Clock = time.monotonic
+    store: Store
+    clock: Clock = time.time
     idle_s: float = 2 * 3600.0
     absolute_s: float = 12 * 3600.0
     anonymous_s: float = 15 * 60.0
     max_sessions: int = 10_000
-    _items: OrderedDict[str, Session] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    touch_s: float = 1.0
 
     def create(self, user_id: int | None, logged_in_at: datetime | None = None) -> Session:
         now = self.clock()
         sess = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user_id, now, now,
                        logged_in_at)
-        with self._lock:
-            self._items[sess.id] = sess
-            same = [k for k, v in self._items.items() if (v.user_id is None) == (user_id is None)]
-            for sid in same[:max(0, len(same) - self.max_sessions)]:
-                del self._items[sid]  # least recently used of the same kind first
+        life = self.absolute_s if user_id is not None else self.anonymous_s
+        self.store.add_web_session(
+            WebSessionRow(_key(sess.id), sess.csrf_token, user_id, now, now, logged_in_at),
+            keep=self.max_sessions, stale_seen_before=now - self.idle_s,
+            stale_created_before=now - life)
         return sess
 
     def get(self, session_id: str | None) -> Session | None:
@@ -94,63 +110,65 @@ class SessionStore:
         if not session_id:
             return None
         now = self.clock()
-        with self._lock:
-            sess = self._items.get(session_id)
-            if sess is None:
-                return None
-            life = self.absolute_s if sess.user_id is not None else self.anonymous_s
-            if now - sess.last_seen > self.idle_s or now - sess.created > life:
-                del self._items[session_id]
-                return None
-            sess.last_seen = now
-            self._items.move_to_end(session_id)
-            return sess
+        key = _key(session_id)
+        row = self.store.web_session(key)
+        if row is None:
+            return None
+        life = self.absolute_s if row.user_id is not None else self.anonymous_s
+        if now - row.last_seen > self.idle_s or now - row.created > life:
+            self.store.drop_web_session(key)
+            return None
+        if now - row.last_seen >= self.touch_s:
+            self.store.touch_web_session(key, now)
+        return Session(session_id, row.csrf_token, row.user_id, row.created,
+                       max(now, row.last_seen), row.logged_in_at, row.active_case)
+
+    def set_active_case(self, sess: Session, case_ref: str | None) -> None:
+        """Record the case ``sess`` works under (None: none), for every process."""
+        self.store.set_web_session_case(_key(sess.id), case_ref)
+        sess.active_case = case_ref
 
     def drop(self, session_id: str | None) -> None:
         if session_id:
-            with self._lock:
-                self._items.pop(session_id, None)
+            self.store.drop_web_session(_key(session_id))
 
     def drop_user(self, user_id: int) -> None:
         """End every session of a user (password change, account disabled)."""
-        with self._lock:
-            for sid in [k for k, v in self._items.items() if v.user_id == user_id]:
-                del self._items[sid]
+        self.store.drop_user_web_sessions(user_id)
 
 
 @dataclass
 class LoginLimiter:
-    """Sliding-window count of failed logins per user name, per client address and overall.
-
-    Times are ``clock()`` seconds. Three limits over ``window_s``:
+    """Sliding-window count of failed logins, kept in the database (``login_attempts``) so
+    that every server process counts the same attempts. Times are ``clock()`` seconds
+    (wall-clock epoch seconds by default, as the sessions'). Three limits over ``window_s``:
 
     * ``max_failures`` per user name (guessing one account, from anywhere);
     * ``address_max_failures`` per client address, whatever the names (a password spray);
-      attempts whose password is still being checked count too, so a burst of parallel
-      guesses over many names cannot all pass before the first failure is counted. None: the
-      same as ``max_failures``. A success releases its attempt: a control room logging in
-      together is not throttled by its own successes;
+      attempts whose password is still being checked count too (key ``try:``), so a burst
+      of parallel guesses over many names cannot all pass before the first failure is
+      counted. None: the same as ``max_failures``. A success releases its attempt: a
+      control room logging in together is not throttled by its own successes;
     * ``global_max_failures`` from all addresses together (a distributed spray): past it,
       an address with a failure of its own in the window is refused, an address without one
       may still try (one bad actor cannot lock the control room out). None: no global limit.
+
+    Each rule is an :class:`~retrouve.store.login_attempts.AttemptLimit` over keys
+    (:meth:`_limits`), checked and charged atomically across processes by the store. The
+    table keeps only attempts a window can still count (older ones are deleted as attempts
+    come), which bounds it under a spray of user names; an attempt in flight whose process
+    died counts until it leaves the window.
     """
 
-    clock: Clock = time.monotonic
+    store: Store
+    clock: Clock = time.time
     max_failures: int = 5
     window_s: float = 300.0
     address_max_failures: int | None = None
     global_max_failures: int | None = None
-    max_keys: int = 50_000
-    #: Password checks running at once (argon2 takes ~64 MiB and ~50 ms each): a burst of
-    #: logins queues instead of exhausting memory.
+    #: Password checks running at once *in this process* (argon2 takes ~64 MiB and ~50 ms
+    #: each): a burst of logins queues instead of exhausting the process's memory.
     max_concurrent_checks: int = 4
-    _fails: OrderedDict[str, deque[float]] = field(default_factory=OrderedDict)
-    #: Attempts still being checked, per address key (their start times).
-    _pending: dict[str, deque[float]] = field(default_factory=dict)
-    #: For each user-name key, the address keys of its attempts still being checked.
-    _pending_of: dict[str, deque[str]] = field(default_factory=dict)
-    _global: deque[float] = field(default_factory=deque)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     _checks: threading.BoundedSemaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -165,111 +183,67 @@ class LoginLimiter:
             yield
 
     @staticmethod
-    def _keys(name: str, address: str) -> tuple[str, str]:
-        return f"user:{name.casefold()}", f"addr:{address}"
+    def _keys(name: str, address: str) -> tuple[str, str, str]:
+        """The user name's, the address's failures, the address's attempts in flight."""
+        return f"user:{name.casefold()}", f"addr:{address}", f"try:{address}"
 
-    def _expire(self, q: deque[float], now: float) -> deque[float]:
-        while q and now - q[0] >= self.window_s:
-            q.popleft()
-        return q
+    def _limits(self, name: str, address: str, now: float) -> list[AttemptLimit]:
+        since = now - self.window_s
+        user_key, addr_key, try_key = self._keys(name, address)
+        assert self.address_max_failures is not None
+        limits = [AttemptLimit(user_key, since, self.max_failures),
+                  AttemptLimit(addr_key, since, self.address_max_failures, also=(try_key,))]
+        if self.global_max_failures is not None and self.store.login_blocked(
+                [AttemptLimit(addr_key, since, 1)]) is not None:
+            # Past the global ceiling only addresses that failed themselves are refused.
+            limits.append(AttemptLimit(_GLOBAL, since, self.global_max_failures))
+        return limits
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._fails.get(key)
-        if q is None:
-            return deque()
-        self._expire(q, now)
-        if not q:
-            del self._fails[key]
-        return q
-
-    def _retry(self, oldest: float, now: float) -> int:
-        return max(1, int(self.window_s - (now - oldest)) + 1)
+    def _refuse(self, blocked: Blocked | None, now: float) -> None:
+        if blocked is not None:
+            raise LoginThrottled(max(1, int(self.window_s - (now - blocked.oldest)) + 1))
 
     def check(self, name: str, address: str) -> None:
         """Raise :class:`LoginThrottled` if any limit is reached."""
         now = self.clock()
-        with self._lock:
-            self._refuse_if_over(name, address, now)
-
-    def _refuse_if_over(self, name: str, address: str, now: float) -> None:
-        # Caller holds the lock.
-        user_key, addr_key = self._keys(name, address)
-        users = self._recent(user_key, now)
-        if len(users) >= self.max_failures:
-            raise LoginThrottled(self._retry(users[0], now))
-        addrs = self._recent(addr_key, now)
-        pending = self._expire(self._pending.get(addr_key, deque()), now)
-        assert self.address_max_failures is not None
-        if len(addrs) + len(pending) >= self.address_max_failures:
-            oldest = min(q[0] for q in (addrs, pending) if q)
-            raise LoginThrottled(self._retry(oldest, now))
-        overall = self._expire(self._global, now)
-        if (self.global_max_failures is not None and len(overall) >= self.global_max_failures
-                and addrs):
-            raise LoginThrottled(self._retry(overall[0], now))
+        self._refuse(self.store.login_blocked(self._limits(name, address, now)), now)
 
     def attempt(self, name: str, address: str) -> None:
-        """Check (as :meth:`check`) and count this attempt, atomically, before the password
-        is verified: against the *user name* (parallel guesses at one account cannot all
-        pass the check before any is counted) and, until :meth:`failed` or
-        :meth:`succeeded`, against the *address* (nor can parallel guesses over many
-        names)."""
+        """Check (as :meth:`check`) and count this attempt before the password is verified,
+        atomically (across processes too): against the *user name* (parallel guesses at one
+        account cannot all pass the check before any is counted) and, until :meth:`failed`
+        or :meth:`succeeded`, as in flight from the *address* (nor can parallel guesses
+        over many names)."""
         now = self.clock()
-        with self._lock:
-            self._refuse_if_over(name, address, now)
-            user_key, addr_key = self._keys(name, address)
-            self._record((user_key,), now)
-            self._pending.setdefault(addr_key, deque()).append(now)
-            self._pending_of.setdefault(user_key, deque()).append(addr_key)
-            self._bound()
-
-    def _release(self, user_key: str) -> list[str]:
-        """End the pending attempts of ``user_key``; their address keys. Caller holds the lock."""
-        released = list(self._pending_of.pop(user_key, ()))
-        for addr_key in released:
-            q = self._pending.get(addr_key)
-            if q:
-                q.popleft()
-            if not q:
-                self._pending.pop(addr_key, None)
-        return released
+        user_key, _addr_key, try_key = self._keys(name, address)
+        self._refuse(self.store.charge_login_attempt(
+            (user_key, try_key), now, unless=self._limits(name, address, now),
+            forget_before=now - self.window_s), now)
 
     def failed(self, name: str, address: str, counted: bool = False) -> None:
-        """Count a failed login; ``counted``: :meth:`attempt` already charged the user name."""
-        user_key, addr_key = self._keys(name, address)
+        """Count a failed login; ``counted``: :meth:`attempt` already charged the user name
+        (and its attempt in flight ends here)."""
+        user_key, addr_key, try_key = self._keys(name, address)
         now = self.clock()
-        with self._lock:
-            if counted:
-                self._release(user_key)
-            self._record((addr_key,) if counted else (user_key, addr_key), now)
-            self._global.append(now)
-            if self.global_max_failures is not None:
-                while len(self._global) > self.global_max_failures:
-                    self._global.popleft()
+        if counted:
+            self.store.release_login_attempt(try_key)
+        keys = (addr_key,) if counted else (user_key, addr_key)
+        if self.global_max_failures is not None:
+            keys = (*keys, _GLOBAL)
+        self.store.charge_login_attempt(keys, now, forget_before=now - self.window_s)
 
-    def _record(self, keys: tuple[str, ...], now: float) -> None:
-        for key in keys:
-            limit = self.max_failures if key.startswith("user:") else self.address_max_failures
-            q = self._fails.setdefault(key, deque(maxlen=limit))
-            q.append(now)
-            self._fails.move_to_end(key)
-        self._bound()
+    def succeeded(self, name: str, address: str = "") -> None:
+        """Forget the user's failures and end the attempt in flight from ``address``. The
+        address's failures stay: one valid account must not let an attacker reset the
+        counter for guessing others."""
+        user_key, _addr_key, try_key = self._keys(name, address)
+        if address:
+            self.store.release_login_attempt(try_key)
+        self.store.forget_login_attempts(user_key)
 
-    def _bound(self) -> None:
-        # Bounded memory under a spray of user names: forget the oldest keys.
-        while len(self._fails) > self.max_keys:
-            self._fails.popitem(last=False)
-        while len(self._pending_of) > self.max_keys:
-            self._release(next(iter(self._pending_of)))
 
-    def succeeded(self, name: str) -> None:
-        """Forget the user's failures and release its pending attempts. The address's
-        failures stay: one valid account must not let an attacker reset the counter for
-        guessing others."""
-        user_key = self._keys(name, "")[0]
-        with self._lock:
-            self._release(user_key)
-            self._fails.pop(user_key, None)
+#: The key every failure is also charged to when a global ceiling is set.
+_GLOBAL = "all:"
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def in_case(request: Request, ctx: Annotated[RequestContext, Depends(current_con
         if ctx.via == "token":
             raise
         if ctx.session is not None:
-            ctx.session.active_case = None
+            request.app.state.sessions.set_active_case(ctx.session, None)
         raise NoCaseError(f"case {ctx.case} is no longer open to you: {exc}") from exc
     allowed = InCase(replace(ctx, case=case.ref), actor, case)
     request.state.context = allowed.ctx

@@ -147,7 +147,7 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
         audit.login_failed(request, username, address, "refused")
         return _login_page(request, error=t("login.failed"), username=username,
                            next_url=safe_next(next), status_code=401)
-    limiter.succeeded(username)
+    limiter.succeeded(username, address)
     # Journalled before the session exists: no login without its entry.
     audit.logged_in(request, Actor(user.name, user.role), address)
     sessions: SessionStore = state.sessions
@@ -206,7 +206,7 @@ def case_select(request: Request, ctx: Ctx, case: Annotated[str, Form(max_length
         return _case_page(request, ctx, safe_next(next), t("case.refused", msg=str(exc)),
                           status_code=exc.http_status)
     audit.case_selected(request, actor, found.ref)
-    ctx.session.active_case = found.ref
+    request.app.state.sessions.set_active_case(ctx.session, found.ref)
     return _redirect(safe_next(next))
 
 

@@ -18,7 +18,13 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 from retrouve.config import Settings, load_settings
@@ -191,6 +197,8 @@ def progress_bar(enabled: bool) -> Iterator[UnitProgress]:
     if not enabled:
         yield UnitProgress()
         return
-    with Progress("[progress.description]{task.description}", BarColumn(),
+    # A plain TextColumn: the consoles parse no markup, and unit ids are user text.
+    with Progress(TextColumn("{task.description}", markup=False, style="progress.description"),
+                  BarColumn(),
                   MofNCompleteColumn(), TimeRemainingColumn(), console=err) as bar:
         yield UnitProgress(bar)

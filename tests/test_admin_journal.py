@@ -47,6 +47,7 @@ def test_account_changes_are_journalled_never_the_password(tmp_path: Path) -> No
     token = run(data, "users", "token", "olga", user="ada")
     assert token.exit_code == 0
     assert run(data, "users", "token", "olga", "--revoke", user="ada").exit_code == 0
+    assert run(data, "users", "role", "olga", "supervisor", user="ada").exit_code == 0
     assert run(data, "users", "disable", "olga", user="ada").exit_code == 0
     rows = [r for r in entries(data) if r.action.startswith("user-")]
     got = [(r.user, r.role, r.action, json.loads(r.objects_json),
@@ -59,6 +60,8 @@ def test_account_changes_are_journalled_never_the_password(tmp_path: Path) -> No
         # passwd revoked the first token: the second revocation finds one (the new one).
         ("ada", "admin", "user-change", ["user:olga"],
          {"change": "tokens-revoked", "value": "1"}),
+        ("ada", "admin", "user-change", ["user:olga"],
+         {"change": "role", "value": "supervisor"}),
         ("ada", "admin", "user-change", ["user:olga"], {"change": "disabled"}),
     ]
     raw = "\n".join(r.details_json + r.objects_json for r in entries(data))

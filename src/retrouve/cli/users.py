@@ -80,6 +80,17 @@ def users_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
         console.print(f"password of {name} changed", highlight=False)
 
 
+@users.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+@click.pass_context
+def users_role(ctx: click.Context, name: str, role: str) -> None:
+    """Give NAME the role ROLE (journalled; the change applies at the next request)."""
+    with open_services(ctx) as svc:
+        svc.accounts.set_role(name, role, by=shell_user(ctx, svc))
+        console.print(f"user {name} is now {role}", highlight=False)
+
+
 @users.command("disable")
 @click.argument("name")
 @click.option("--enable", is_flag=True, help="Re-enable the account instead.")

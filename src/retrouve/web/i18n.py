@@ -131,6 +131,10 @@ _FR: dict[str, str] = {
     "hit.seen": "vu {n} fois, {s} s au total",
     "hit.other_plates": "autres lectures : {plates}",
     "hit.plate": "Plaque : {text} ({conf} %)",
+    "hit.approx": "plaque approchée :",
+    "hit.approx_edits.one": "{n} caractère diffère",
+    "hit.approx_edits.other": "{n} caractères diffèrent",
+    "hit.approx_alt": "lecture de second rang {read}",
     "hit.open": "Voir la séquence",
     "empty.no_footage": "Aucun enregistrement n'est déclaré pour ces caméras.",
     "empty.not_analysed": "Aucun enregistrement de ces caméras n'a encore été analysé : "
@@ -317,6 +321,10 @@ _EN: dict[str, str] = {
     "hit.seen": "seen {n} times, {s} s in all",
     "hit.other_plates": "other reads: {plates}",
     "hit.plate": "Plate: {text} ({conf} %)",
+    "hit.approx": "approximate plate:",
+    "hit.approx_edits.one": "{n} character differs",
+    "hit.approx_edits.other": "{n} characters differ",
+    "hit.approx_alt": "runner-up read {read}",
     "hit.open": "View sequence",
     "empty.no_footage": "No footage is registered for these cameras.",
     "empty.not_analysed": "No footage of these cameras has been analysed yet: "
@@ -425,6 +433,27 @@ def translator(lang: str) -> Translator:
         return text.format(**fields) if fields else text
 
     return t
+
+
+def plural_form(lang: str, n: int) -> str:
+    """``"one"`` or ``"other"``: the plural category of count ``n`` in ``lang``. French
+    counts 0 and 1 as singular ("0 tranche traitée", "1 point"), English only 1."""
+    if lang == "fr":
+        return "one" if abs(n) < 2 else "other"
+    return "one" if abs(n) == 1 else "other"
+
+
+def counter(lang: str) -> Callable[..., str]:
+    """``tn(key, n, **fields)`` for ``lang``: the catalogue's ``key.one`` or ``key.other``
+    (by :func:`plural_form` of ``n``), formatted with ``n`` and ``fields``. Every count shown
+    in the interface goes through it, so that no page says "1 tranches"."""
+    strings = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANG])
+
+    def tn(key: str, n: int, **fields: object) -> str:
+        full = f"{key}.{plural_form(lang, n)}"
+        return strings.get(full, full).format(n=n, **fields)
+
+    return tn
 
 
 def why_empty_text(reason: EmptyReason | None, lang: str) -> str | None:

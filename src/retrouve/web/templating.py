@@ -24,7 +24,14 @@ from jinja2.runtime import Context
 from retrouve.wallclock import camera_note, show_time
 from retrouve.web.auth import RequestContext
 from retrouve.web.case_scope import workable_cases
-from retrouve.web.i18n import LANGS, labeller, resolve_lang, translator, value_labeller
+from retrouve.web.i18n import (
+    LANGS,
+    counter,
+    labeller,
+    resolve_lang,
+    translator,
+    value_labeller,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -109,7 +116,8 @@ def render(request: Request, name: str, ctx: RequestContext | None, *,
     zone = services.operator_zone() if services is not None else None
     other = next(x for x in LANGS if x != lang)
     base = {
-        "t": translator(lang), "tr": labeller(lang), "tv": value_labeller(lang),
+        "t": translator(lang), "tn": counter(lang), "tr": labeller(lang),
+        "tv": value_labeller(lang),
         "lang": lang, "ctx": ctx,
         "csrf_token": csrf_token if csrf_token is not None else (ctx.csrf_token if ctx else ""),
         "switch_url": _switch_url(request, other),

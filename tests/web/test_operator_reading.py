@@ -5,12 +5,21 @@ case."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from retrouve.web.i18n import CATALOGUE, counter, plural_form
-from web.conftest import Web, token_headers
+from retrouve.web.templating import TEMPLATES_DIR
+from web.conftest import PASSWORD, Web, token_headers
+
+
+def auditor(web: Web) -> TestClient:
+    """A client logged in as the auditor ``audit`` (created on first use; no active case)."""
+    if web.accounts.get("audit") is None:
+        web.accounts.add("audit", "auditor", PASSWORD)
+    return web.login("audit", case=None)
 
 
 def _approx(html: str) -> list[str]:
@@ -79,3 +88,39 @@ def test_plural_families_are_complete() -> None:
                 assert key[:-4] + ".other" in keys, key
             if key.endswith(".other"):
                 assert key[:-6] + ".one" in keys, key
+
+
+def test_every_count_key_used_is_a_family() -> None:
+    used: set[str] = set()
+    for path in Path(TEMPLATES_DIR).glob("*.html"):
+        used |= set(re.findall(r"""\btn\(\s*'(\w+\.\w+)'""", path.read_text()))
+    for path in Path(TEMPLATES_DIR).parent.glob("*.py"):
+        used |= set(re.findall(r"""counter\((?:[^()]|\([^()]*\))*\)\(\s*["'](\w+\.\w+)["']""",
+                               path.read_text()))
+    assert {"count.slices", "count.checkpoints", "login.throttled"} <= used
+    for lang in ("fr", "en"):
+        for key in used:
+            assert {f"{key}.one", f"{key}.other"} <= set(CATALOGUE[lang]), (lang, key)
+
+
+@pytest.mark.parametrize(("n", "fr", "en"), [
+    (1, "1 tranche traitée", "1 slice processed"),
+    (0, "0 tranche traitée", "0 slices processed"),
+    (3, "3 tranches traitées", "3 slices processed"),
+])
+def test_count_phrases(n: int, fr: str, en: str) -> None:
+    assert counter("fr")("count.slices_done", n) == fr
+    assert counter("en")("count.slices_done", n) == en
+
+
+def test_no_plural_after_one_on_pages(web: Web) -> None:
+    """The journal's verdict with one signed checkpoint (or none) reads in the singular."""
+    html = auditor(web).get("/journal").text
+    verdict = re.search(r'<p class="verdict ok"[^>]*>(.*?)</p>', html, re.S)
+    assert verdict is not None, html[:2000]
+    text = verdict.group(1)
+    entries = int(re.search(r"(\d+) entrée", text).group(1))  # type: ignore[union-attr]
+    assert ("entrées" in text) == (entries >= 2)
+    checkpoints = int(re.search(r"(\d+) point", text).group(1))  # type: ignore[union-attr]
+    assert ("points de contrôle signés" in text) == (checkpoints >= 2)
+    assert not re.search(r"\b[01] (entrées|points|tranches)", html)

@@ -58,7 +58,13 @@ from retrouve.web.case_scope import (
     refused,
     workable_cases,
 )
-from retrouve.web.i18n import resolve_lang, translator, value_labeller, why_empty_text
+from retrouve.web.i18n import (
+    counter,
+    resolve_lang,
+    translator,
+    value_labeller,
+    why_empty_text,
+)
 from retrouve.web.jobs import AnalysisJob, to_analyse
 from retrouve.web.search_form import (
     SearchParams,
@@ -135,7 +141,8 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
         limiter.attempt(username, address)
     except LoginThrottled as exc:
         audit.login_failed(request, username, address, "throttled")
-        return _login_page(request, error=t("login.throttled", n=exc.retry_after_s),
+        return _login_page(request, error=counter(resolve_lang(request))(
+                               "login.throttled", exc.retry_after_s),
                            username=username, next_url=safe_next(next), status_code=429,
                            headers={"retry-after": str(exc.retry_after_s)})
     try:

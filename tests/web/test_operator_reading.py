@@ -124,3 +124,21 @@ def test_no_plural_after_one_on_pages(web: Web) -> None:
     checkpoints = int(re.search(r"(\d+) point", text).group(1))  # type: ignore[union-attr]
     assert ("points de contrôle signés" in text) == (checkpoints >= 2)
     assert not re.search(r"\b[01] (entrées|points|tranches)", html)
+
+
+# ------------------------------------------------------------------------- case switcher
+def test_auditor_header_has_no_case_switcher(web: Web) -> None:
+    """An auditor never works in a case: no "Aucune affaire active" link to the chooser."""
+    for path in ("/journal", "/cases"):
+        page = auditor(web).get(path)
+        assert page.status_code == 200, (path, page.status_code)
+        assert 'class="case-switch"' not in page.text, path
+        assert 'href="/case/select"' not in page.text and "Aucune affaire active" not in page.text
+
+
+@pytest.mark.parametrize("role", ["operator", "supervisor", "admin"])
+def test_working_roles_keep_the_case_switcher(web: Web, role: str) -> None:
+    html = web.login(role).get("/search").text
+    assert 'class="case-switch"' in html and 'action="/case/select"' in html
+    idle = web.login(role, case=None).get("/case/select").text
+    assert 'class="case-switch"' in idle and "Aucune affaire active" in idle

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2.runtime import Context
 
+from retrouve.legal.permissions import Right, allowed
 from retrouve.wallclock import camera_note, show_time
 from retrouve.web.auth import RequestContext
 from retrouve.web.case_scope import workable_cases
@@ -90,14 +91,16 @@ def _switch_url(request: Request, lang: str) -> str:
 
 
 def _switcher(request: Request, ctx: RequestContext | None) -> dict[str, Any]:
-    """The header's case switcher: the cases the user may work in and the active one."""
-    if ctx is None or ctx.session is None:
-        return {"case_choices": [], "active_case": None}
+    """The header's case switcher: the cases the user may work in and the active one;
+    ``case_switch`` False (no switcher at all) for a role that never works in a case (an
+    auditor), who would otherwise see "no active case" linking to a chooser it cannot use."""
+    if ctx is None or ctx.session is None or not allowed(ctx.role, Right.WORK_IN_CASE):
+        return {"case_choices": [], "active_case": None, "case_switch": False}
     choices = workable_cases(request.app.state.services, ctx)
     active = next((c for c in choices if c.ref == ctx.case), None)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     # From the chooser (or a case page) switching leads to the search page, not back there.
-    return {"case_choices": choices, "active_case": active,
+    return {"case_choices": choices, "active_case": active, "case_switch": True,
             "here": "/search" if request.url.path.startswith("/case") else here}
 
 

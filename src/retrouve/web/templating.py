@@ -116,7 +116,9 @@ def render(request: Request, name: str, ctx: RequestContext | None, *,
     """Render ``name``. ``csrf_token`` overrides the session's (the login page)."""
     lang = ctx.lang if ctx else resolve_lang(request)
     services = getattr(request.app.state, "services", None)
-    zone = services.operator_zone() if services is not None else None
+    # The user's own zone (users.time_zone) wins over the site's for every time shown.
+    user_zone = ctx.user.time_zone if ctx is not None else None
+    zone = user_zone or (services.operator_zone() if services is not None else None)
     other = next(x for x in LANGS if x != lang)
     base = {
         "t": translator(lang), "tn": counter(lang), "tr": labeller(lang),

@@ -15,7 +15,7 @@ from retrouve.cli import cli
 from retrouve.errors import AccountError
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from web.conftest import PASSWORD, Web, cheap_hasher, fixed_clock
+from web.conftest import PASSWORD, Web, cheap_hasher, fixed_clock, token_headers
 
 
 def test_set_and_clear_a_user_zone(services: Services) -> None:
@@ -82,3 +82,15 @@ def test_web_uses_the_user_zone_for_typed_and_shown_times(web: Web, tokyo_operat
     other = web.login("supervisor")
     paris = other.get("/search?object=car&from=2026-01-04T17:55&to=2026-01-04T19:00").text
     assert 'class="hit"' not in paris and "Aucun résultat" in paris  # read in Paris: 16:55 UTC
+
+
+def test_api_reads_typed_times_in_the_user_zone(web: Web, tokyo_operator: str) -> None:
+    params = {"object": "car", "from": "2026-01-04T17:55", "to": "2026-01-04T19:00"}
+    tokyo = web.client()
+    tokyo.headers.update(token_headers(web.accounts.issue_token(tokyo_operator)))
+    got = tokyo.get("/api/search", params=params)
+    assert got.status_code == 200, got.text
+    assert got.json()["hits"]
+    paris = web.client()
+    paris.headers.update(token_headers(web.accounts.issue_token("supervisor")))
+    assert paris.get("/api/search", params=params).json()["hits"] == []

@@ -18,6 +18,7 @@ NO_JSON = {
     ("users", "passwd"): "prints only a confirmation line; no data to emit",
     ("users", "disable"): "prints only a confirmation line; no data to emit",
     ("users", "role"): "prints only a confirmation line; no data to emit",
+    ("users", "tz"): "prints only a confirmation line; no data to emit",
     ("cases", "report"): "emits a document (--format json|html|pdf), not a data listing",
     ("retention", "register"): "emits the register itself as CSV, a document for the file",
 }

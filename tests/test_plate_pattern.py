@@ -11,6 +11,7 @@ from retrouve.errors import QueryError
 from retrouve.search.plate_pattern import (
     CONFUSION_CLASSES,
     PlatePattern,
+    explain_read,
     fold,
     match_read,
     rank_plates,
@@ -184,3 +185,45 @@ def test_match_read_uses_alternatives() -> None:
     pat = PlatePattern.parse("FG123AB")
     assert match_read(pat, read) == pytest.approx(0.25)  # alternative + its penalty
     assert match_read(PlatePattern.parse("ZZ999ZZ"), read) is None
+
+
+# ------------------------------------------------------------------ how approximate a match is
+@pytest.mark.parametrize(
+    ("pattern", "plate_text", "edits"),
+    [
+        ("FG123AB", "FG123AB", 0),   # exact
+        ("FG-12?-AB", "FG128AB", 0),  # the wildcard never counts
+        ("FG*", "FG123AB", 0),
+        ("6*", "GHP995", 1),         # a look-alike confusion is still a differing character
+        ("FG23AB", "FG123AB", 1),    # one character missing from the pattern
+        ("FG1Z3AB", "FG123AB", 1),
+        ("AB012CD", "A8O12CD", 2),
+    ],
+)
+def test_edit_count(pattern: str, plate_text: str, edits: int) -> None:
+    assert PlatePattern.parse(pattern).edit_count(plate_text) == edits
+
+
+def _read(text: str, alts: tuple[tuple[str, float], ...] = ()) -> PlateRead:
+    return PlateRead(text, 0.9, tuple((c, 0.9) for c in text), alts)
+
+
+def test_explain_read_exact_confusion_and_runner_up() -> None:
+    exact = explain_read(PlatePattern.parse("FG123AB"), _read("FG123AB"))
+    assert exact is not None and exact.edits == 0 and not exact.approximate
+    assert exact.read == "FG123AB" and exact.cost == 0.0
+    # OCR tolerance: "6*" keeps GHP995 (6/G look alike) but says one character differs.
+    loose = explain_read(PlatePattern.parse("6*"), _read("GHP995"))
+    assert loose is not None and loose.approximate and loose.edits == 1
+    assert 0 < loose.cost <= PlatePattern.parse("6*").max_cost
+    # Only the runner-up read fits: the match names it.
+    alt = explain_read(PlatePattern.parse("KM123PR"), _read("XY999ZZ", (("KM123PR", 0.4),)),
+                       alternative_penalty=0.5)
+    assert alt is not None and alt.alternative and alt.approximate
+    assert (alt.read, alt.edits, alt.cost) == ("KM123PR", 0, 0.5)
+    assert explain_read(PlatePattern.parse("ZZ999ZZ"), _read("FG123AB")) is None
+
+
+def test_explain_read_prefers_the_consensus_on_equal_fit() -> None:
+    got = explain_read(PlatePattern.parse("FG*"), _read("FG123AB", (("FG128AB", 0.5),)))
+    assert got is not None and not got.alternative and got.read == "FG123AB"

@@ -273,3 +273,53 @@ def test_find_similar_keeps_the_plate_criterion(svc: Services) -> None:
     tid = svc.searcher.search(Query(plate="FG123AB")).hits[0].track_id
     assert locals_of(svc, Query(like_track=tid, plate="FG*")) == [2]
     assert locals_of(svc, Query(like_track=tid, plate="ZZ*")) == []
+
+
+# ------------------------------------------------------------- approximate plates are marked
+def _match_of(svc: Services, pattern: str, local: int) -> dict[str, object] | None:
+    for h in svc.searcher.search(Query(plate=pattern, limit=50)).hits:
+        row = svc.store.get_track(h.track_id)
+        assert row is not None
+        if int(row.best_t // 10) == local:
+            data = hit_json(h)["plate_match"]
+            assert data is None or isinstance(data, dict)
+            return data
+    raise AssertionError(f"track {local} not found for {pattern}")
+
+
+def test_exact_plate_hit_is_not_approximate(svc: Services) -> None:
+    assert _match_of(svc, "FG-123-AB", 1) == {
+        "read": "FG123AB", "alternative": False, "edits": 0, "cost": 0.0,
+        "approximate": False}
+
+
+def test_plate_found_by_tolerance_says_how_many_characters_differ(svc: Services) -> None:
+    # FG23AB lists FG123AB only through OCR tolerance (one character missing).
+    got = _match_of(svc, "FG23AB", 1)
+    assert got is not None and got["approximate"] and got["edits"] == 1
+    assert not got["alternative"] and got["read"] == "FG123AB"
+    assert isinstance(got["cost"], float) and got["cost"] >= 1.0
+
+
+def test_plate_matched_on_the_runner_up_read_names_it(svc: Services) -> None:
+    got = _match_of(svc, "KM123PR", 11)
+    assert got == {"read": "KM123PR", "alternative": True, "edits": 0, "cost": 0.5,
+                   "approximate": True}
+
+
+def test_no_plate_match_without_a_pattern(svc: Services) -> None:
+    hits = svc.searcher.search(Query(object="car")).hits
+    assert hits and all(h.plate_match is None and hit_json(h)["plate_match"] is None
+                        for h in hits)
+
+
+def test_cli_plate_column_marks_approximate_hits(svc: Services) -> None:
+    from retrouve.cli.search import approximate_note
+
+    by_pattern = {p: svc.searcher.search(Query(plate=p)).hits[0] for p in
+                  ("FG123AB", "FG23AB", "KM123PR")}
+    assert approximate_note(by_pattern["FG123AB"].plate_match) == ""
+    assert approximate_note(by_pattern["FG23AB"].plate_match) == (
+        "approximate: 1 character differs")
+    assert approximate_note(by_pattern["KM123PR"].plate_match) == (
+        "approximate: runner-up read KM123PR")

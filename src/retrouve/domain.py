@@ -394,6 +394,27 @@ class PlateRead:
 
 
 @dataclass(frozen=True)
+class PlateMatch:
+    """How a hit's plate read fits the plate pattern searched for.
+
+    ``read`` is the text that matched (the consensus read, or a runner-up when ``alternative``);
+    ``cost`` the weighted edit cost of that match (0 exact; see
+    ``retrouve.search.plate_pattern``), ``edits`` how many characters differ from the pattern
+    (look-alike confusions, other substitutions, missing or extra characters; wildcards never
+    count)."""
+
+    read: str
+    cost: float
+    edits: int
+    alternative: bool = False
+
+    @property
+    def approximate(self) -> bool:
+        """True unless the consensus read fits the pattern character for character."""
+        return self.edits > 0 or self.alternative
+
+
+@dataclass(frozen=True)
 class Observation:
     """Where a track was seen on one analysed frame (``t`` in recording seconds)."""
 
@@ -541,6 +562,8 @@ class Hit:
     track_ids: tuple[int, ...] = ()
     total_duration_s: float | None = None
     plates: tuple[str, ...] = ()
+    #: With a plate pattern: how the shown fragment's read fits it (None without a pattern).
+    plate_match: PlateMatch | None = None
 
     @property
     def seen_count(self) -> int:

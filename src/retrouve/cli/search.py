@@ -24,7 +24,7 @@ from retrouve.cli.io import (
     operator_zone,
     styled,
 )
-from retrouve.domain import Hit
+from retrouve.domain import Hit, PlateMatch
 from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
 from retrouve.search.request import CLI_WORDING, SearchRequest, ignored_line, operator_lang
 from retrouve.search.schema import hit_json
@@ -156,4 +156,20 @@ def _plates(hit: Hit) -> str:
     """The "plate" column: the shown fragment's read, then the object's other reads."""
     best = hit.plate
     others = [p for p in hit.plates if best is None or p != best.text]
-    return " / ".join([*([f"{best.text} ({best.confidence:.2f})"] if best else []), *others])
+    shown = " / ".join([*([f"{best.text} ({best.confidence:.2f})"] if best else []), *others])
+    note = approximate_note(hit.plate_match)
+    return f"{shown}\n({note})" if note else shown
+
+
+def approximate_note(match: PlateMatch | None) -> str:
+    """"approximate: ..." when the plate pattern fitted only with differing characters or a
+    runner-up read; empty for an exact match or without a pattern."""
+    if match is None or not match.approximate:
+        return ""
+    parts = []
+    if match.edits:
+        parts.append(f"{match.edits} character{'s' if match.edits > 1 else ''} "
+                     f"differ{'' if match.edits > 1 else 's'}")
+    if match.alternative:
+        parts.append(f"runner-up read {match.read}")
+    return "approximate: " + ", ".join(parts)

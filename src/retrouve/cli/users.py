@@ -57,10 +57,11 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
         zone = operator_zone(ctx, svc)
 
         def text() -> None:
-            t = Table("name", "role", "state", "created", "password changed")
+            t = Table("name", "role", "state", "created", "password changed", "time zone")
             for u in found:
                 t.add_row(u.name, u.role, "disabled" if u.disabled else "active",
-                          show_time(u.created_at, zone), show_time(u.password_changed_at, zone))
+                          show_time(u.created_at, zone), show_time(u.password_changed_at, zone),
+                          u.time_zone or "(site)")
             console.print(t)
 
         emit(as_json, [u.to_json() for u in found], text)
@@ -100,6 +101,21 @@ def users_disable(ctx: click.Context, name: str, enable: bool) -> None:
     with open_services(ctx) as svc:
         svc.accounts.set_disabled(name, not enable, by=shell_user(ctx, svc))
         console.print(f"user {name} {'enabled' if enable else 'disabled'}", highlight=False)
+
+
+@users.command("tz")
+@click.argument("name")
+@click.argument("zone", required=False)
+@click.option("--clear", is_flag=True, help="Back to the site's operator zone.")
+@click.pass_context
+def users_tz(ctx: click.Context, name: str, zone: str | None, clear: bool) -> None:
+    """Set NAME's own time zone (IANA, e.g. Europe/Paris): the web pages read typed times and
+    show times in it for that user instead of site.time_zone. Journalled."""
+    if clear == (zone is not None):
+        raise click.UsageError("give either ZONE or --clear")
+    with open_services(ctx) as svc:
+        svc.accounts.set_time_zone(name, None if clear else zone, by=shell_user(ctx, svc))
+        console.print(f"user {name}: time zone {zone or 'of the site'}", highlight=False)
 
 
 @users.command("token")

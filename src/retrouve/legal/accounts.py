@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -58,11 +59,14 @@ class User:
     disabled: bool
     created_at: datetime
     password_changed_at: datetime
+    #: IANA zone the web shows and reads times in for this user (None: the site's zone).
+    time_zone: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "role": self.role, "disabled": self.disabled,
                 "created_at": self.created_at.isoformat(),
-                "password_changed_at": self.password_changed_at.isoformat()}
+                "password_changed_at": self.password_changed_at.isoformat(),
+                "time_zone": self.time_zone}
 
 
 def token_digest(token: str) -> str:
@@ -72,7 +76,8 @@ def token_digest(token: str) -> str:
 
 def _user(row: UserRecord) -> User:
     return User(id=row.id, name=row.name, role=row.role, disabled=row.disabled,
-                created_at=row.created_at, password_changed_at=row.password_changed_at)
+                created_at=row.created_at, password_changed_at=row.password_changed_at,
+                time_zone=row.time_zone)
 
 
 class Accounts:
@@ -152,6 +157,20 @@ class Accounts:
         with self._change(by, j.UserChanged(account=name, change="role", value=role),
                           f"change the role of {name!r}") as tx:
             self.store.update_user(user.id, tx, role=Role(role))
+
+    def set_time_zone(self, name: str, zone: str | None, by: By | None = None) -> None:
+        """Set the user's own time zone (IANA name), or None for the site's operator zone;
+        :class:`AccountError` for a zone the system's tz database does not know."""
+        user = self.require(name)
+        if zone is not None:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise AccountError(f"unknown time zone {zone!r}: give an IANA name such as "
+                                   "Europe/Paris") from None
+        event = j.UserChanged(account=name, change="time-zone", value=zone or "")
+        with self._change(by, event, f"change the time zone of {name!r}") as tx:
+            self.store.update_user(user.id, tx, time_zone=zone)
 
     def set_disabled(self, name: str, disabled: bool, by: By | None = None) -> None:
         """Disable (or re-enable) an account. Disabling also revokes its API tokens."""

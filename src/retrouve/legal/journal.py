@@ -348,7 +348,8 @@ class UserAdded(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class UserChanged(Event):
-    """An account changed: ``change`` is ``role`` (``value`` the new role), ``password``
+    """An account changed: ``change`` is ``role`` (``value`` the new role), ``time-zone``
+    (``value`` the zone, empty for the site's), ``password``
     (never the password itself), ``disabled``, ``enabled``, ``token-issued`` or
     ``tokens-revoked`` (``value`` how many)."""
 

@@ -39,7 +39,7 @@ from retrouve.domain import (
 )
 from retrouve.errors import QueryError
 from retrouve.search import rerank
-from retrouve.search.plate_pattern import PlatePattern
+from retrouve.search.plate_pattern import PlatePattern, explain_read
 from retrouve.search.schema import EmptyReason
 from retrouve.store.db import AttributeFilter, Store, TrackFilter, TrackRow, TrackSpan
 from retrouve.vision import appearance
@@ -271,7 +271,8 @@ class Searcher:
             if cam not in zones:
                 found = self.store.get_camera(cam)
                 zones[cam] = ZoneInfo(found.timezone if found else "UTC")
-        hits = tuple(self._hit(r, zones[r.camera_id]) for r in rows)
+        pattern = PlatePattern.parse(query.plate) if query.plate is not None else None
+        hits = tuple(self._hit(r, zones[r.camera_id], pattern) for r in rows)
         sightings = tuple(
             Sighting(sp.id, sp.camera_id, sp.object, sp.start.astimezone(zones[sp.camera_id]),
                      sp.end.astimezone(zones[sp.camera_id])) for sp in spans)
@@ -330,7 +331,11 @@ class Searcher:
         vectors = self.store.vectors(caps.text_kind, [r.id for r in rows])
         return rerank.by_similarity(np.asarray(vec, np.float32), rows, vectors, min_sim=0.0)
 
-    def _hit(self, row: TrackRow, tz: ZoneInfo) -> Hit:
+    def _hit(self, row: TrackRow, tz: ZoneInfo, pattern: PlatePattern | None = None) -> Hit:
+        """``row`` as a hit in zone ``tz``; with ``pattern``, how its plate read fits it (the
+        same costs :func:`.rerank.plate_score` ranked it by)."""
+        match = (explain_read(pattern, row.plate, rerank.ALTERNATIVE_PENALTY)
+                 if pattern is not None and row.plate is not None else None)
         thumb = str(self.store.blobs.path_of(row.thumbnail)) if row.thumbnail else None
         return Hit(
             track_id=row.id, camera=row.camera_id, recording=row.recording_id,
@@ -342,4 +347,5 @@ class Searcher:
             total_duration_s=(row.total_duration_s if row.total_duration_s is not None
                               else (row.end - row.start).total_seconds()),
             plates=row.plates or ((row.plate.text,) if row.plate else ()),
+            plate_match=match,
         )

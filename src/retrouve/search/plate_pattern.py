@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from retrouve.domain import PlateRead
+from retrouve.domain import PlateMatch, PlateRead
 from retrouve.errors import QueryError, QueryTooLong
 from retrouve.vision.plates.confusions import CONFUSION_CLASSES, confusable
 from retrouve.vision.plates.confusions import fold as _fold
@@ -34,8 +34,8 @@ from retrouve.vision.plates.confusions import fold as _fold
 # representative) live beside the reader, so that analysis can fold plates for the store's
 # column without importing search: one table for both sides.
 __all__ = [
-    "CONFUSION_CLASSES", "PlatePattern", "confusable", "fold", "match_read", "rank_plates",
-    "read_cost", "substitution_cost", "tolerance",
+    "CONFUSION_CLASSES", "PlatePattern", "confusable", "explain_read", "fold", "match_read",
+    "rank_plates", "read_cost", "substitution_cost", "tolerance",
 ]
 
 #: Cost of substituting a character by another of its confusion class (at full confidence).
@@ -196,6 +196,27 @@ class PlatePattern:
         cost = prev[n]
         return cost if cost <= limit + 1e-9 else None
 
+    def edit_count(self, plate: str) -> int:
+        """How many characters of ``plate`` differ from this pattern: the plain edit distance
+        (every substitution, look-alike or not, and every missing or extra character counts
+        one; ``?`` and ``*`` match for free). What an operator reads as "1 character
+        differs"; :meth:`match_cost` is what decides whether the plate is kept."""
+        plate = plate.upper()
+        n = len(plate)
+        prev = list(range(n + 1))
+        for tok in self.tokens:
+            if tok == "*":
+                cur = [prev[0]]
+                for j in range(1, n + 1):
+                    cur.append(min(prev[j], cur[j - 1]))
+            else:
+                cur = [prev[0] + 1]
+                for j in range(1, n + 1):
+                    sub = 0 if tok in ("?", plate[j - 1]) else 1
+                    cur.append(min(prev[j - 1] + sub, prev[j] + 1, cur[j - 1] + 1))
+            prev = cur
+        return prev[n]
+
     def matches(self, plate: str, chars_conf: Sequence[float] | None = None) -> bool:
         """Whether :meth:`match_cost` accepts ``plate``."""
         return self.match_cost(plate, chars_conf) is not None
@@ -271,3 +292,25 @@ def read_cost(
 def match_read(pattern: PlatePattern, read: PlateRead) -> float | None:
     """:func:`read_cost` of a track's :class:`~retrouve.domain.PlateRead`."""
     return read_cost(pattern, read.text, read.chars, read.alternatives)
+
+
+def explain_read(
+    pattern: PlatePattern, read: PlateRead, alternative_penalty: float = CONFUSION_COST
+) -> PlateMatch | None:
+    """Which of ``read``'s texts (consensus first, then runner-ups costing
+    ``alternative_penalty`` more) fits ``pattern`` best, at what cost and with how many
+    differing characters (:meth:`PlatePattern.edit_count`); ``None`` when none is accepted.
+    On equal cost the consensus read wins."""
+    conf = [c for _, c in read.chars] if len(read.chars) == len(read.text) else None
+    best: PlateMatch | None = None
+    cost = pattern.match_cost(read.text, conf)
+    if cost is not None:
+        best = PlateMatch(read.text, cost, pattern.edit_count(read.text))
+    for alt, _ in read.alternatives:
+        alt_cost = pattern.match_cost(alt)
+        if alt_cost is None:
+            continue
+        total = alt_cost + alternative_penalty
+        if best is None or total < best.cost - 1e-9:
+            best = PlateMatch(alt, total, pattern.edit_count(alt), alternative=True)
+    return best

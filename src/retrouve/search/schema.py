@@ -63,6 +63,22 @@ class PlateOut(BaseModel):
     alternatives: list[tuple[str, float]]
 
 
+class PlateMatchOut(BaseModel):
+    """How the plate read fits the plate pattern searched for: ``read`` the text that matched,
+    ``alternative`` whether it is a runner-up read rather than the consensus, ``edits`` how
+    many characters differ from the pattern (wildcards never count), ``cost`` the weighted
+    edit cost it was ranked by (3 decimals; 0 exact) and ``approximate`` (``edits`` > 0 or a
+    runner-up)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    read: str
+    alternative: bool
+    edits: int
+    cost: float
+    approximate: bool
+
+
 class HitOut(BaseModel):
     """One hit. Times are ISO-8601 in the camera's zone; ``box`` is ``[x0, y0, x1, y1]`` in
     original-frame pixels at ``box_time``; ``score`` 0..1 (4 decimals); ``thumbnail`` a path
@@ -72,7 +88,8 @@ class HitOut(BaseModel):
     plate read are shown), ``start``/``end`` the object's span (first fragment's start to
     last fragment's end), ``track_ids`` all its fragments in start order, ``seen_count``
     how many there are, ``total_duration_s`` the seconds they cover (1 decimal) and
-    ``plates`` the union of their plate reads, most confident first."""
+    ``plates`` the union of their plate reads, most confident first. ``plate_match`` is set
+    only when the search had a plate pattern (:class:`PlateMatchOut`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -93,6 +110,7 @@ class HitOut(BaseModel):
     total_duration_s: float
     track_ids: list[int]
     plates: list[str]
+    plate_match: PlateMatchOut | None = None
 
     @classmethod
     def of(cls, hit: Hit) -> HitOut:
@@ -115,6 +133,9 @@ class HitOut(BaseModel):
                                    else (hit.end - hit.start).total_seconds(), 1),
             track_ids=list(hit.track_ids or (hit.track_id,)),
             plates=list(hit.plates or ((plate.text,) if plate else ())),
+            plate_match=None if (m := hit.plate_match) is None else PlateMatchOut(
+                read=m.read, alternative=m.alternative, edits=m.edits, cost=round(m.cost, 3),
+                approximate=m.approximate),
         )
 
     def with_thumbnail(self, thumbnail: str | None) -> HitOut:

@@ -96,4 +96,5 @@ class AccountsPart(StorePart):
 def _user(m: Any) -> UserRecord:
     return UserRecord(id=int(m["id"]), name=m["name"], password_hash=m["password_hash"],
                       role=Role(m["role"]), disabled=bool(m["disabled"]),
-                      created_at=m["created_at"], password_changed_at=m["password_changed_at"])
+                      created_at=m["created_at"], password_changed_at=m["password_changed_at"],
+                      time_zone=m["time_zone"])

@@ -247,3 +247,5 @@ class UserRecord:
     disabled: bool
     created_at: datetime
     password_changed_at: datetime
+    #: IANA zone overriding the site's operator zone for this user (None: the site's).
+    time_zone: str | None = None

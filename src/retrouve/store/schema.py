@@ -278,6 +278,8 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("password_changed_at", UTCDateTime, nullable=False),
+    # IANA zone overriding site.time_zone for this user; NULL: the site's (migration 0014).
+    Column("time_zone", String(64), nullable=True),
     one_of("role", Role),
 )
 

@@ -92,7 +92,9 @@ def search(request: Request, work: CaseCtx,
     """Same filters and hit schema as ``retrouve search --json``, inside the case's scope
     (header ``X-Retrouve-Case: REF`` with a token); journalled."""
     services = _services(request)
-    search_request = SearchRequest.from_values(params.model_dump())
+    # Times without an offset: the caller's own zone (users.time_zone), else the site's.
+    search_request = SearchRequest.from_values(params.model_dump(),
+                                               operator_zone=work.ctx.user.time_zone)
     like_in_scope(request, work, search_request.like)
     outcome = services.search(search_request, lang="en", wording=WEB_WORDING,
                               text_parser=request.app.state.parse_text, case=work.case,

@@ -55,7 +55,8 @@ _FR: dict[str, str] = {
     "login.password": "Mot de passe",
     "login.submit": "Se connecter",
     "login.failed": "Identifiant ou mot de passe incorrect.",
-    "login.throttled": "Trop d'échecs de connexion. Réessayez dans {n} secondes.",
+    "login.throttled.one": "Trop d'échecs de connexion. Réessayez dans {n} seconde.",
+    "login.throttled.other": "Trop d'échecs de connexion. Réessayez dans {n} secondes.",
     "search.title": "Recherche",
     "search.criteria": "Critères",
     "search.submit": "Rechercher",
@@ -125,12 +126,17 @@ _FR: dict[str, str] = {
     "results.prev": "← Précédents",
     "results.next": "Suivants →",
     "results.timeline": "Répartition dans le temps, par caméra",
-    "results.timeline_hint": "les {n} premiers résultats, dans l'ordre de la liste",
+    "results.timeline_hint.one": "le premier résultat, dans l'ordre de la liste",
+    "results.timeline_hint.other": "les {n} premiers résultats, dans l'ordre de la liste",
     "hit.score": "score {score}",
     "hit.duration": "{s} s",
     "hit.seen": "vu {n} fois, {s} s au total",
     "hit.other_plates": "autres lectures : {plates}",
     "hit.plate": "Plaque : {text} ({conf} %)",
+    "hit.approx": "plaque approchée :",
+    "hit.approx_edits.one": "{n} caractère diffère",
+    "hit.approx_edits.other": "{n} caractères diffèrent",
+    "hit.approx_alt": "lecture de second rang {read}",
     "hit.open": "Voir la séquence",
     "empty.no_footage": "Aucun enregistrement n'est déclaré pour ces caméras.",
     "empty.not_analysed": "Aucun enregistrement de ces caméras n'a encore été analysé : "
@@ -164,9 +170,17 @@ _FR: dict[str, str] = {
     "footage.no_cameras": "Aucune caméra. Ajoutez-en avec « retrouve cameras add ».",
     "footage.analyse_pending": "Analyser les enregistrements en attente du dossier ({n})",
     "footage.analyse_one": "Analyser",
-    "footage.running": "Analyse en cours (lancée par {user}) : {done} / {total} tranches",
-    "footage.finished": "Dernière analyse : {done} tranches traitées, {failed} en échec, "
-                        "{tracks} objets suivis.",
+    "footage.running": "Analyse en cours (lancée par {user}) : {done} / {total}",
+    "count.slices.one": "{n} tranche",
+    "count.slices.other": "{n} tranches",
+    "count.slices_unknown": "? tranches",
+    "count.slices_done.one": "{n} tranche traitée",
+    "count.slices_done.other": "{n} tranches traitées",
+    "count.failed.one": "{n} en échec",
+    "count.failed.other": "{n} en échec",
+    "count.tracked.one": "{n} objet suivi",
+    "count.tracked.other": "{n} objets suivis",
+    "footage.finished": "Dernière analyse : {done}, {failed}, {tracks}.",
     "footage.job_error": "L'analyse s'est arrêtée : {msg}",
     "footage.started": "Analyse lancée.",
     "footage.busy": "Une analyse est déjà en cours.",
@@ -242,7 +256,8 @@ _EN: dict[str, str] = {
     "login.password": "Password",
     "login.submit": "Log in",
     "login.failed": "Unknown user or wrong password.",
-    "login.throttled": "Too many failed logins. Try again in {n} seconds.",
+    "login.throttled.one": "Too many failed logins. Try again in {n} second.",
+    "login.throttled.other": "Too many failed logins. Try again in {n} seconds.",
     "search.title": "Search",
     "search.criteria": "Criteria",
     "search.submit": "Search",
@@ -311,12 +326,17 @@ _EN: dict[str, str] = {
     "results.prev": "← Previous",
     "results.next": "Next →",
     "results.timeline": "When, per camera",
-    "results.timeline_hint": "the first {n} results, in the list's order",
+    "results.timeline_hint.one": "the first result, in the list's order",
+    "results.timeline_hint.other": "the first {n} results, in the list's order",
     "hit.score": "score {score}",
     "hit.duration": "{s} s",
     "hit.seen": "seen {n} times, {s} s in all",
     "hit.other_plates": "other reads: {plates}",
     "hit.plate": "Plate: {text} ({conf} %)",
+    "hit.approx": "approximate plate:",
+    "hit.approx_edits.one": "{n} character differs",
+    "hit.approx_edits.other": "{n} characters differ",
+    "hit.approx_alt": "runner-up read {read}",
     "hit.open": "View sequence",
     "empty.no_footage": "No footage is registered for these cameras.",
     "empty.not_analysed": "No footage of these cameras has been analysed yet: "
@@ -349,9 +369,17 @@ _EN: dict[str, str] = {
     "footage.no_cameras": "No cameras. Add some with “retrouve cameras add”.",
     "footage.analyse_pending": "Analyse the case's pending recordings ({n})",
     "footage.analyse_one": "Analyse",
-    "footage.running": "Analysis running (started by {user}): {done} / {total} slices",
-    "footage.finished": "Last analysis: {done} slices processed, {failed} failed, "
-                        "{tracks} objects tracked.",
+    "footage.running": "Analysis running (started by {user}): {done} / {total}",
+    "count.slices.one": "{n} slice",
+    "count.slices.other": "{n} slices",
+    "count.slices_unknown": "? slices",
+    "count.slices_done.one": "{n} slice processed",
+    "count.slices_done.other": "{n} slices processed",
+    "count.failed.one": "{n} failed",
+    "count.failed.other": "{n} failed",
+    "count.tracked.one": "{n} object tracked",
+    "count.tracked.other": "{n} objects tracked",
+    "footage.finished": "Last analysis: {done}, {failed}, {tracks}.",
     "footage.job_error": "The analysis stopped: {msg}",
     "footage.started": "Analysis started.",
     "footage.busy": "An analysis is already running.",
@@ -425,6 +453,27 @@ def translator(lang: str) -> Translator:
         return text.format(**fields) if fields else text
 
     return t
+
+
+def plural_form(lang: str, n: int) -> str:
+    """``"one"`` or ``"other"``: the plural category of count ``n`` in ``lang``. French
+    counts 0 and 1 as singular ("0 tranche traitée", "1 point"), English only 1."""
+    if lang == "fr":
+        return "one" if abs(n) < 2 else "other"
+    return "one" if abs(n) == 1 else "other"
+
+
+def counter(lang: str) -> Callable[..., str]:
+    """``tn(key, n, **fields)`` for ``lang``: the catalogue's ``key.one`` or ``key.other``
+    (by :func:`plural_form` of ``n``), formatted with ``n`` and ``fields``. Every count shown
+    in the interface goes through it, so that no page says "1 tranches"."""
+    strings = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANG])
+
+    def tn(key: str, n: int, **fields: object) -> str:
+        full = f"{key}.{plural_form(lang, n)}"
+        return strings.get(full, full).format(n=n, **fields)
+
+    return tn
 
 
 def why_empty_text(reason: EmptyReason | None, lang: str) -> str | None:

@@ -103,8 +103,12 @@ CASES_FR: Final[dict[str, str]] = {
     "mark.relevant": "Pertinent",
     "mark.not_relevant": "Non pertinent",
     "journal.title": "Journal des accès",
-    "journal.intact": "Journal intègre : {entries} entrées, chaîne de hachage et "
-                      "{checkpoints} points de contrôle signés vérifiés.",
+    "journal.intact": "Journal intègre : {entries}, chaîne de hachage et {checkpoints} "
+                      "vérifiés.",
+    "count.entries.one": "{n} entrée",
+    "count.entries.other": "{n} entrées",
+    "count.checkpoints.one": "{n} point de contrôle signé",
+    "count.checkpoints.other": "{n} points de contrôle signés",
     "journal.broken": "Journal NON intègre : première entrée en défaut n° {seq}.",
     "journal.case": "Dossier",
     "journal.user": "Utilisateur",
@@ -222,8 +226,11 @@ CASES_EN: Final[dict[str, str]] = {
     "mark.relevant": "Relevant",
     "mark.not_relevant": "Not relevant",
     "journal.title": "Access journal",
-    "journal.intact": "Journal intact: {entries} entries, hash chain and {checkpoints} "
-                      "signed checkpoints verified.",
+    "journal.intact": "Journal intact: {entries}, hash chain and {checkpoints} verified.",
+    "count.entries.one": "{n} entry",
+    "count.entries.other": "{n} entries",
+    "count.checkpoints.one": "{n} signed checkpoint",
+    "count.checkpoints.other": "{n} signed checkpoints",
     "journal.broken": "Journal NOT intact: first bad entry #{seq}.",
     "journal.case": "Case",
     "journal.user": "User",

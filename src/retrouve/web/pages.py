@@ -58,7 +58,13 @@ from retrouve.web.case_scope import (
     refused,
     workable_cases,
 )
-from retrouve.web.i18n import resolve_lang, translator, value_labeller, why_empty_text
+from retrouve.web.i18n import (
+    counter,
+    resolve_lang,
+    translator,
+    value_labeller,
+    why_empty_text,
+)
 from retrouve.web.jobs import AnalysisJob, to_analyse
 from retrouve.web.search_form import (
     SearchParams,
@@ -135,7 +141,8 @@ def login(request: Request, username: Annotated[str, Form(max_length=64)],
         limiter.attempt(username, address)
     except LoginThrottled as exc:
         audit.login_failed(request, username, address, "throttled")
-        return _login_page(request, error=t("login.throttled", n=exc.retry_after_s),
+        return _login_page(request, error=counter(resolve_lang(request))(
+                               "login.throttled", exc.retry_after_s),
                            username=username, next_url=safe_next(next), status_code=429,
                            headers={"retry-after": str(exc.retry_after_s)})
     try:
@@ -236,7 +243,7 @@ def search_page(request: Request, work: CaseCtx) -> Response:
     params = SearchParams.from_params(request.query_params, default_limit=config.page_size,
                                       max_limit=200)
     looks = _Lookups(services)
-    zone = site_zone(services)
+    zone = site_zone(services, ctx.user.time_zone)
     submitted = bool(set(request.query_params.keys()) - {"lang"})
     view: dict[str, Any] = {"result": None, "error": None, "built": None, "cards": [],
                             "timelines": [], "why_empty": None, "prev_url": None,
@@ -255,7 +262,7 @@ def search_page(request: Request, work: CaseCtx) -> Response:
             view["error"] = t("search.error", msg=str(exc))
         else:
             view.update(built=built, result=result, **_results_view(
-                request, params, built.query, result, looks, ctx.lang))
+                request, params, built.query, result, looks, ctx.lang, zone))
     return render(
         request, "search.html", ctx, params=params, cameras=list(looks.cameras.values()),
         zone=zone or "UTC", objects=OBJECT_CHOICES, colours=COLOURS, accessories=ACCESSORIES,
@@ -266,7 +273,7 @@ def search_page(request: Request, work: CaseCtx) -> Response:
 
 
 def _results_view(request: Request, params: SearchParams, query: Any, result: SearchResult,
-                  looks: _Lookups, lang: str) -> dict[str, Any]:
+                  looks: _Lookups, lang: str, zone: str) -> dict[str, Any]:
     config = request.app.state.config
     qs = params.query_string()
     tv = value_labeller(lang)
@@ -279,7 +286,6 @@ def _results_view(request: Request, params: SearchParams, query: Any, result: Se
              for i, h in enumerate(result.hits)]
     lines = []
     if result.hits:
-        zone = _services(request).operator_zone()
         # The same ranking's first hits, all pages: the timelines show where they fall.
         lines = timelines(
             result.spread, (query.time_from, query.time_to), looks.cameras,
@@ -315,7 +321,8 @@ def _neighbours(request: Request, work: InCase, track_id: int) -> dict[str, str 
     first = max(0, pos - 1)
     try:
         built = build_query(replace(params, offset=first, limit=pos - first + 2), services,
-                            lang=work.ctx.lang, default_zone=site_zone(services),
+                            lang=work.ctx.lang,
+                            default_zone=site_zone(services, work.ctx.user.time_zone),
                             text_parser=request.app.state.parse_text)
         # Inside the case too (not journalled: the page view is, and the search was).
         hits = services.searcher.search(built.query, built.order, scope=work.scope).hits

@@ -144,8 +144,9 @@ def build_query(params: SearchRequest, services: Services, *, lang: str,
     return fit_capabilities(built, params, services.searcher.capabilities, lang)
 
 
-def site_zone(services: Services) -> str:
-    """The zone of naive times on the pages (and shown beside the time fields): the site's
-    operator zone (:meth:`Services.operator_zone`), never a camera's, so the order of the
-    cameras chosen cannot change the window searched."""
-    return services.operator_zone()
+def site_zone(services: Services, user_zone: str | None = None) -> str:
+    """The zone of naive times on the pages (and shown beside the time fields): the user's own
+    zone (``users.time_zone``, ``retrouve users tz``) when set, else the site's operator zone
+    (:meth:`Services.operator_zone`); never a camera's, so the order of the cameras chosen
+    cannot change the window searched."""
+    return user_zone or services.operator_zone()

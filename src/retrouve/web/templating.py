@@ -21,10 +21,18 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2.runtime import Context
 
+from retrouve.legal.permissions import Right, allowed
 from retrouve.wallclock import camera_note, show_time
 from retrouve.web.auth import RequestContext
 from retrouve.web.case_scope import workable_cases
-from retrouve.web.i18n import LANGS, labeller, resolve_lang, translator, value_labeller
+from retrouve.web.i18n import (
+    LANGS,
+    counter,
+    labeller,
+    resolve_lang,
+    translator,
+    value_labeller,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -83,14 +91,16 @@ def _switch_url(request: Request, lang: str) -> str:
 
 
 def _switcher(request: Request, ctx: RequestContext | None) -> dict[str, Any]:
-    """The header's case switcher: the cases the user may work in and the active one."""
-    if ctx is None or ctx.session is None:
-        return {"case_choices": [], "active_case": None}
+    """The header's case switcher: the cases the user may work in and the active one;
+    ``case_switch`` False (no switcher at all) for a role that never works in a case (an
+    auditor), who would otherwise see "no active case" linking to a chooser it cannot use."""
+    if ctx is None or ctx.session is None or not allowed(ctx.role, Right.WORK_IN_CASE):
+        return {"case_choices": [], "active_case": None, "case_switch": False}
     choices = workable_cases(request.app.state.services, ctx)
     active = next((c for c in choices if c.ref == ctx.case), None)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     # From the chooser (or a case page) switching leads to the search page, not back there.
-    return {"case_choices": choices, "active_case": active,
+    return {"case_choices": choices, "active_case": active, "case_switch": True,
             "here": "/search" if request.url.path.startswith("/case") else here}
 
 
@@ -106,10 +116,13 @@ def render(request: Request, name: str, ctx: RequestContext | None, *,
     """Render ``name``. ``csrf_token`` overrides the session's (the login page)."""
     lang = ctx.lang if ctx else resolve_lang(request)
     services = getattr(request.app.state, "services", None)
-    zone = services.operator_zone() if services is not None else None
+    # The user's own zone (users.time_zone) wins over the site's for every time shown.
+    user_zone = ctx.user.time_zone if ctx is not None else None
+    zone = user_zone or (services.operator_zone() if services is not None else None)
     other = next(x for x in LANGS if x != lang)
     base = {
-        "t": translator(lang), "tr": labeller(lang), "tv": value_labeller(lang),
+        "t": translator(lang), "tn": counter(lang), "tr": labeller(lang),
+        "tv": value_labeller(lang),
         "lang": lang, "ctx": ctx,
         "csrf_token": csrf_token if csrf_token is not None else (ctx.csrf_token if ctx else ""),
         "switch_url": _switch_url(request, other),

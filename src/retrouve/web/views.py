@@ -66,6 +66,9 @@ class HitCard:
     seen_count: int = 1
     total_duration_s: float = 0.0
     other_plates: tuple[str, ...] = ()
+    #: With a plate pattern that fitted only approximately: ``(edits, runner-up read or None)``
+    #: (``edits`` characters differ from the pattern; the read when a runner-up matched).
+    plate_approx: tuple[int, str | None] | None = None
 
 
 def hit_card(hit: Hit, href: str, camera: Camera | None, recording: Recording | None
@@ -84,6 +87,8 @@ def hit_card(hit: Hit, href: str, camera: Camera | None, recording: Recording | 
         total_duration_s=(hit.total_duration_s if hit.total_duration_s is not None
                           else max(0.0, (hit.end - hit.start).total_seconds())),
         other_plates=tuple(p for p in hit.plates if not hit.plate or p != hit.plate.text),
+        plate_approx=(None if (m := hit.plate_match) is None or not m.approximate
+                      else (m.edits, m.read if m.alternative else None)),
     )
 
 

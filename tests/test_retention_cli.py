@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from clips import make_clip
 from retrouve.cli import cli
+from test_retention_purge import pdf_text
 
 
 def test_retention_run_purges_old_footage(tmp_path: Path) -> None:
@@ -49,4 +50,11 @@ def test_retention_run_purges_old_footage(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(reg.output)))
     assert [row["camera"] for row in rows] == ["cam1"]
     assert rows[0]["sha256"] == purged[0]["recording"]["sha256"]
+    pdf = tmp_path / "register.pdf"
+    assert run(cli, [*base, "retention", "register", "--format", "pdf"]).exit_code == 2
+    made = run(cli, [*base, "retention", "register", "--format", "pdf", "--out", str(pdf)])
+    assert made.exit_code == 0, made.output
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert purged[0]["recording"]["id"].encode() in pdf_text(data)
     assert run(cli, [*base, "journal", "verify"]).exit_code == 0

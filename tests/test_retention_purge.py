@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -151,6 +153,35 @@ def test_register_csv_lists_each_destruction(world: tuple[Settings, Store, Reten
         ("ra", "cam1", "age", "deleted", "6")]
     assert rows[0]["destroyed_at_utc"] == NOW.isoformat(timespec="microseconds")
     assert json.loads(retention.certificates()[0].body_json)["recording"]["start_utc"]
+
+
+def pdf_text(data: bytes) -> bytes:
+    """The content streams of an fpdf2 PDF, inflated (as tests/test_export_bundle.py)."""
+    out = b""
+    for body in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            out += zlib.decompress(body)
+        except zlib.error:
+            continue
+    return out
+
+
+def test_register_pdf_lists_each_destruction(world: tuple[Settings, Store, Retention],
+                                            tmp_path: Path) -> None:
+    _, store, retention = world
+    empty = pdf_text(retention.register_pdf())
+    assert "Aucune destruction".encode("latin-1") in empty
+    add_analysed(store, "rec-alpha", "ab", tmp_path / "a.mp4", owned=True)
+    add_analysed(store, "rec-beta", "cd", tmp_path / "b.mp4", owned=False)
+    retention.run(SYSTEM)
+    data = retention.register_pdf()
+    assert data.startswith(b"%PDF")
+    text = pdf_text(data)
+    for rec, sha in (("rec-alpha", "ab"), ("rec-beta", "cd")):
+        assert rec.encode() in text and (sha * 32).encode() in text
+    assert b"deleted" in text and b"forgotten" in text
+    assert "Caméra".encode("latin-1") in text  # accents pass in Latin-1
+    assert text.count(b"Certificat ") == len(retention.certificates()) == 2
 
 
 @pytest.mark.parametrize("days", [31, 0])

@@ -25,6 +25,7 @@ from retrouve.domain import Role
 from retrouve.legal import journal as j
 from retrouve.legal.cases import Actor
 from retrouve.legal.casework import Journal
+from retrouve.legal.register_pdf import register_pdf
 from retrouve.legal.retention import (
     CaseInfo,
     PurgePlan,
@@ -189,3 +190,7 @@ class Retention:
         w.writeheader()
         w.writerows(self.register_rows())
         return buf.getvalue()
+
+    def register_pdf(self) -> bytes:
+        """The same register as a PDF (``legal/register_pdf.py``), dated by the clock."""
+        return register_pdf(self.register_rows(), self.clock())

@@ -21,7 +21,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from retrouve.config import RetentionSettings
-from retrouve.domain import Role
+from retrouve.domain import CaseStatus, Role
 from retrouve.legal import journal as j
 from retrouve.legal.cases import Actor
 from retrouve.legal.casework import Journal
@@ -29,8 +29,10 @@ from retrouve.legal.register_pdf import register_pdf
 from retrouve.legal.retention import (
     CaseInfo,
     PurgePlan,
+    PurgeRule,
     RecordingInfo,
     RetentionState,
+    overlaps,
     plan_purge,
 )
 from retrouve.legal.signing import signature_checker
@@ -120,6 +122,31 @@ class Retention:
                                     p.derived_only))
         held = tuple((h.recording.id, h.case, j.iso(h.until), h.rule.value) for h in plan.holds)
         return RunReport(plan.now, dry_run, tuple(done), held)
+
+    def purge_case(self, actor: Actor, ref: str) -> RunReport:
+        """Purge now the derived data that the closing of case ``ref`` releases: the
+        case-closed purges of the plan whose recording lies in ``ref``'s scope (a recording
+        another open case still holds stays, as in :meth:`run`; footage and its age rule
+        are left to the scheduled run). Exported bundles are files outside the store and are
+        never touched. Called right after the case is closed; if it fails, the scheduled
+        run purges the same recordings later."""
+        state, recs = self.snapshot()
+        case = next((c for c in state.cases if c.ref == ref), None)
+        if case is None or case.status is CaseStatus.OPEN:
+            return RunReport(self.clock(), False, (), ())
+        plan = plan_purge(self.clock(), state)
+
+        def mine(rec: RecordingInfo) -> bool:
+            return any(overlaps(rec, w) for w in case.scope)
+
+        done = tuple(
+            self._apply(actor, plan.now, p.rule.value, f"case {ref} closed, derived data "
+                        "purged", ref, recs[p.recording.id], True)
+            for p in plan.purges if p.rule is PurgeRule.CASE_CLOSED and mine(p.recording))
+        held = tuple((h.recording.id, h.case, j.iso(h.until), h.rule.value)
+                     for h in plan.holds
+                     if h.rule is PurgeRule.CASE_CLOSED and mine(h.recording))
+        return RunReport(plan.now, False, done, held)
 
     def _file_fate(self, rec: RetentionRecording, derived_only: bool) -> str:
         if derived_only:

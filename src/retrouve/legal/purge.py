@@ -25,6 +25,7 @@ from retrouve.domain import CaseStatus, Role
 from retrouve.legal import journal as j
 from retrouve.legal.cases import Actor
 from retrouve.legal.casework import Journal
+from retrouve.legal.permissions import Right, require
 from retrouve.legal.register_pdf import register_pdf
 from retrouve.legal.retention import (
     CaseInfo,
@@ -106,7 +107,10 @@ class Retention:
         return plan_purge(self.clock(), self.snapshot()[0])
 
     def run(self, actor: Actor, *, dry_run: bool = False) -> RunReport:
-        """Apply the plan at the clock's time (nothing written when ``dry_run``)."""
+        """Apply the plan at the clock's time (nothing written when ``dry_run``). ``actor``
+        needs ``run-purge`` (admin, supervisor; the scheduled run is :data:`SYSTEM`),
+        else ``NotPermitted``."""
+        require(actor.name, actor.role, Right.RUN_PURGE)
         state, recs = self.snapshot()
         plan = plan_purge(self.clock(), state)
         done: list[PurgeDone] = []

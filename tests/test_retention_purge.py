@@ -179,7 +179,13 @@ def test_register_pdf_lists_each_destruction(world: tuple[Settings, Store, Reten
     assert "Aucune destruction".encode("latin-1") in empty
     add_analysed(store, "rec-alpha", "ab", tmp_path / "a.mp4", owned=True)
     add_analysed(store, "rec-beta", "cd", tmp_path / "b.mp4", owned=False)
+    # Before the purge both are listed as kept, with their due destruction date.
+    due = (T0 + timedelta(seconds=20) + timedelta(days=30)).isoformat(timespec="microseconds")
+    assert [r["destruction_due_utc"] for r in retention.kept_rows()] == [due, due]
+    kept = pdf_text(retention.register_pdf())
+    assert b"rec-alpha" in kept and b"rec-beta" in kept and due.encode() in kept
     retention.run(SYSTEM)
+    assert retention.kept_rows() == []
     data = retention.register_pdf()
     assert data.startswith(b"%PDF")
     text = pdf_text(data)

@@ -35,6 +35,7 @@ from retrouve.legal.retention import (
     RetentionState,
     overlaps,
     plan_purge,
+    planned_destruction,
 )
 from retrouve.legal.signing import signature_checker
 from retrouve.store.db import Store
@@ -222,6 +223,17 @@ class Retention:
         w.writerows(self.register_rows())
         return buf.getvalue()
 
+    def kept_rows(self) -> list[dict[str, str]]:
+        """The recordings kept now and the date each is due to be destroyed (by camera,
+        then start): the other half of the register (CSI R252-11)."""
+        now = self.clock()
+        state, _recs = self.snapshot()
+        return [{"recording": r.id, "camera": r.camera_id, "start_utc": j.iso(r.start),
+                 "end_utc": j.iso(r.end), "sha256": r.sha256,
+                 "destruction_due_utc": j.iso(planned_destruction(r, state, now))}
+                for r in sorted(state.recordings, key=lambda r: (r.camera_id, r.start, r.id))]
+
     def register_pdf(self) -> bytes:
-        """The same register as a PDF (``legal/register_pdf.py``), dated by the clock."""
-        return register_pdf(self.register_rows(), self.clock())
+        """The register as a PDF (``legal/register_pdf.py``): the destructions, then the
+        recordings kept with their due destruction date; dated by the clock."""
+        return register_pdf(self.register_rows(), self.clock(), self.kept_rows())

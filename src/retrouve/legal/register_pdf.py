@@ -1,6 +1,7 @@
-"""The register of destructions (CSI R252-11) as a PDF: the same rows as the CSV
-(:data:`retrouve.legal.purge.REGISTER_COLUMNS`), one block per purge certificate, oldest
-first; times are ISO-8601 UTC as in the certificates.
+"""The register of recordings and destruction dates (CSI R252-11) as a PDF: the same
+destruction rows as the CSV (:data:`retrouve.legal.purge.REGISTER_COLUMNS`), one block per
+purge certificate, oldest first; then the recordings kept now with the date each is due to be
+destroyed. Times are ISO-8601 UTC as in the certificates.
 
 fpdf2 with its core fonts, as the coverage report: the text is Latin-1 (French accents pass,
 other signs are replaced by ``?``; camera names outside Latin-1 read best in the CSV).
@@ -24,8 +25,10 @@ LABELS: dict[str, str] = {
 }
 
 
-def register_pdf(rows: Sequence[Mapping[str, str]], produced_at: datetime) -> bytes:
+def register_pdf(rows: Sequence[Mapping[str, str]], produced_at: datetime,
+                 kept: Sequence[Mapping[str, str]] = ()) -> bytes:
     """The register as PDF bytes (A4, Helvetica). ``rows``: ``Retention.register_rows()``;
+    ``kept``: ``Retention.kept_rows()`` (recordings kept, with their due destruction date);
     ``produced_at``: aware UTC, printed in the header."""
     from fpdf import FPDF  # the PDF library is only needed for this output
 
@@ -50,4 +53,16 @@ def register_pdf(rows: Sequence[Mapping[str, str]], produced_at: datetime) -> by
         for key, label in LABELS.items():
             value = row.get(key, "") or "-"
             line(f"{label} : {value}", 9)
+    pdf.ln(5)
+    line("Enregistrements conservés et date de destruction prévue", 13, "B")
+    line("La date prévue est la fin de l'enregistrement plus la durée de conservation de sa "
+         "caméra, ou la fin de la réquisition qui le retient si elle est plus tardive.", 9.5)
+    if not kept:
+        line("Aucun enregistrement conservé.", 10)
+    for k in kept:
+        pdf.ln(2)
+        line(f"{k['recording']} - {LABELS['camera']} {k['camera']}", 10, "B")
+        line(f"{k['start_utc']} -> {k['end_utc']} ; destruction prévue le "
+             f"{k['destruction_due_utc']}", 9)
+        line(f"SHA-256 : {k['sha256']}", 9)
     return bytes(pdf.output())

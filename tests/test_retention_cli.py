@@ -12,7 +12,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from clips import make_clip
+from conftest import make_services
 from retrouve.cli import cli
+from retrouve.config import Settings
+from test_retention_purge import pdf_text
 
 
 def test_retention_run_purges_old_footage(tmp_path: Path) -> None:
@@ -49,4 +52,45 @@ def test_retention_run_purges_old_footage(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(reg.output)))
     assert [row["camera"] for row in rows] == ["cam1"]
     assert rows[0]["sha256"] == purged[0]["recording"]["sha256"]
+    pdf = tmp_path / "register.pdf"
+    assert run(cli, [*base, "retention", "register", "--format", "pdf"]).exit_code == 2
+    made = run(cli, [*base, "retention", "register", "--format", "pdf", "--out", str(pdf)])
+    assert made.exit_code == 0, made.output
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert purged[0]["recording"]["id"].encode() in pdf_text(data)
     assert run(cli, [*base, "journal", "verify"]).exit_code == 0
+
+
+def test_only_admins_and_supervisors_run_a_purge_by_hand(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    clip = make_clip(tmp_path / "old.mp4", seconds=1.0).path
+    start = (datetime.now(UTC) - timedelta(days=60)).replace(microsecond=0)
+    run = CliRunner().invoke
+    base = ["--data-dir", str(data)]
+    assert run(cli, [*base, "cameras", "add", "cam1", "--timezone", "Europe/Paris"]).exit_code == 0
+    assert run(cli, [*base, "ingest", str(clip), "--camera", "cam1", "--start",
+                     start.isoformat()]).exit_code == 0
+    for name, role in (("ada", "admin"), ("sam", "supervisor"), ("olga", "operator"),
+                       ("aude", "auditor")):
+        made = run(cli, [*base, "users", "add", name, "--role", role, "--password-stdin"],
+                   input="correct horse battery\n")
+        assert made.exit_code == 0, made.output
+    for name in ("olga", "aude"):
+        for extra in (["--dry-run"], []):
+            refused = run(cli, [*base, "--user", name, "retention", "run", *extra])
+            assert refused.exit_code == 2, refused.output
+            assert "run-purge" in " ".join(refused.output.split())
+    assert len(json.loads(run(cli, [*base, "recordings", "--json"]).output)) == 1
+    dry = run(cli, [*base, "--user", "sam", "retention", "run", "--dry-run", "--json"])
+    assert dry.exit_code == 0 and len(json.loads(dry.output)["purged"]) == 1
+    done = run(cli, [*base, "--user", "ada", "retention", "run", "--json"])
+    assert done.exit_code == 0, done.output
+    assert len(json.loads(done.output)["purged"]) == 1
+    assert json.loads(run(cli, [*base, "recordings", "--json"]).output) == []
+    svc = make_services(Settings(data_dir=data))
+    try:
+        purges = [e for e in svc.store.journal_entries() if e.action == "purge"]
+        assert [(e.user, e.role) for e in purges] == [("ada", "admin")]
+    finally:
+        svc.close()

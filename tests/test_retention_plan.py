@@ -13,6 +13,7 @@ from retrouve.legal.retention import (
     RecordingInfo,
     RetentionState,
     plan_purge,
+    planned_destruction,
 )
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)  # a recording ends at T0 (DST change 29 March)
@@ -112,3 +113,19 @@ def test_archived_case_counts_as_closed_and_age_wins() -> None:
 def test_naive_now_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         plan_purge(datetime(2026, 1, 1), RetentionState((), ()))
+
+
+def test_planned_destruction_date_is_the_age_limit_or_a_later_hold() -> None:
+    now = T0 + timedelta(days=1)
+    plain = RetentionState((rec("a", "cam-1"), rec("b", "cam-2")), (),
+                           camera_max_age_days={"cam-2": 7})
+    assert planned_destruction(rec("a", "cam-1"), plain, now) == T0 + timedelta(days=30)
+    assert planned_destruction(rec("b", "cam-2"), plain, now) == T0 + timedelta(days=7)
+    held = RetentionState((rec(),), (case(received=T0),), hold_review_days=45)
+    assert planned_destruction(rec(), held, now) == T0 + timedelta(days=45)
+    # A hold ending before the age limit does not shorten it; a closed case holds nothing.
+    short = RetentionState((rec(),), (case(received=T0),), hold_review_days=10)
+    assert planned_destruction(rec(), short, now) == T0 + timedelta(days=30)
+    closed = RetentionState((rec(),), (case(status=CaseStatus.CLOSED, closed=T0),),
+                            hold_review_days=45)
+    assert planned_destruction(rec(), closed, now) == T0 + timedelta(days=30)

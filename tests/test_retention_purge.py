@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,17 +21,23 @@ from retrouve.domain import (
     Attribute,
     Box,
     Camera,
+    CaseStatus,
+    LegalBasis,
     Observation,
     PlateRead,
     Recording,
+    Role,
+    ScopeWindow,
     StageStats,
     Track,
     UnitResult,
     WorkUnit,
 )
 from retrouve.errors import ConfigError
+from retrouve.legal.cases import Actor
 from retrouve.legal.purge import SYSTEM, Retention, verify_certificate
 from retrouve.store import schema as s
+from retrouve.store.cases import CaseFields
 from retrouve.store.db import Store
 from retrouve.store.retention import dependent_tables
 
@@ -153,6 +161,41 @@ def test_register_csv_lists_each_destruction(world: tuple[Settings, Store, Reten
     assert json.loads(retention.certificates()[0].body_json)["recording"]["start_utc"]
 
 
+def pdf_text(data: bytes) -> bytes:
+    """The content streams of an fpdf2 PDF, inflated (as tests/test_export_bundle.py)."""
+    out = b""
+    for body in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            out += zlib.decompress(body)
+        except zlib.error:
+            continue
+    return out
+
+
+def test_register_pdf_lists_each_destruction(world: tuple[Settings, Store, Retention],
+                                            tmp_path: Path) -> None:
+    _, store, retention = world
+    empty = pdf_text(retention.register_pdf())
+    assert "Aucune destruction".encode("latin-1") in empty
+    add_analysed(store, "rec-alpha", "ab", tmp_path / "a.mp4", owned=True)
+    add_analysed(store, "rec-beta", "cd", tmp_path / "b.mp4", owned=False)
+    # Before the purge both are listed as kept, with their due destruction date.
+    due = (T0 + timedelta(seconds=20) + timedelta(days=30)).isoformat(timespec="microseconds")
+    assert [r["destruction_due_utc"] for r in retention.kept_rows()] == [due, due]
+    kept = pdf_text(retention.register_pdf())
+    assert b"rec-alpha" in kept and b"rec-beta" in kept and due.encode() in kept
+    retention.run(SYSTEM)
+    assert retention.kept_rows() == []
+    data = retention.register_pdf()
+    assert data.startswith(b"%PDF")
+    text = pdf_text(data)
+    for rec, sha in (("rec-alpha", "ab"), ("rec-beta", "cd")):
+        assert rec.encode() in text and (sha * 32).encode() in text
+    assert b"deleted" in text and b"forgotten" in text
+    assert "Caméra".encode("latin-1") in text  # accents pass in Latin-1
+    assert text.count(b"Certificat ") == len(retention.certificates()) == 2
+
+
 @pytest.mark.parametrize("days", [31, 0])
 def test_max_age_above_the_cap_is_refused(days: int) -> None:
     with pytest.raises(ConfigError, match="max_age_days"):
@@ -160,3 +203,49 @@ def test_max_age_above_the_cap_is_refused(days: int) -> None:
     with pytest.raises(ConfigError, match="camera_max_age_days"):
         Settings(retention={"camera_max_age_days": {"cam1": days}})
     assert RetentionSettings(camera_max_age_days={"cam1": 7}).max_age("cam1") == 7
+
+
+def case_fields(ref: str) -> CaseFields:
+    return CaseFields(ref=ref, basis=LegalBasis.ART_60_1, procedure_number="2026/001",
+                      authority="OPJ Martin", authority_service="Commissariat",
+                      authority_contact="01 23", received_at=T0, purpose="vol")
+
+
+def test_closing_a_case_purges_its_derived_data_at_once(tmp_path: Path,
+                                                        database_url: str | None) -> None:
+    svc = make_services(Settings(data_dir=tmp_path / "data", workers=1, executor="inline",
+                                 database_url=database_url))
+    svc.store.add_camera(CAM, T0)
+    for rec_id, sha, offset in (("ra", "ab", 0), ("rb", "cd", 3600)):
+        add_analysed(svc.store, rec_id, sha, tmp_path / f"{rec_id}.mp4", owned=True)
+        if offset:  # move rb an hour later: only case PV-B's scope reaches it
+            with svc.store.engine.begin() as conn:
+                conn.execute(s.recordings.update().where(s.recordings.c.id == rec_id).values(
+                    start_utc=T0 + timedelta(seconds=offset),
+                    end_utc=T0 + timedelta(seconds=offset + 10)))
+    sup = Actor("sup", Role.SUPERVISOR)
+    a = (ScopeWindow("cam1", T0 - timedelta(minutes=1), T0 + timedelta(minutes=1)),)
+    both = (ScopeWindow("cam1", T0 - timedelta(minutes=1), T0 + timedelta(hours=2)),)
+    svc.cases.create(sup, case_fields("PV-A"), a, ("sup",))
+    svc.cases.create(sup, case_fields("PV-B"), both, ("sup",))
+    # Closing PV-A: ra is still held by the open PV-B, nothing is purged yet.
+    svc.set_case_status(sup, "PV-A", CaseStatus.CLOSED)
+    assert rows_of(svc.store, s.tracks, "ra") == 1 and not svc.retention.certificates()
+    # Closing PV-B: both recordings lose their derived data now, not at the next run.
+    svc.set_case_status(sup, "PV-B", CaseStatus.CLOSED)
+    certs = svc.retention.certificates()
+    assert sorted(c.recording_id for c in certs) == ["ra", "rb"]
+    assert {c.rule for c in certs} == {"case-closed"}
+    for rec_id in ("ra", "rb"):
+        for table, _col, _parent in dependent_tables():
+            assert rows_of(svc.store, table, rec_id) == 0, (table.name, rec_id)
+        assert (tmp_path / f"{rec_id}.mp4").is_file()  # the footage follows its age rule
+    assert len(svc.store.retention_recordings()) == 2
+    assert all(svc.retention.verify(c) for c in certs)
+    bodies = [json.loads(c.body_json) for c in certs]
+    assert {(b["case"], b["derived_only"], b["file"]) for b in bodies} == {
+        ("PV-B", True, "kept")}
+    purges = [e for e in svc.store.journal_entries() if e.action == "purge"]
+    assert [e.user for e in purges] == ["sup", "sup"]
+    assert svc.retention.run(SYSTEM).purged == ()  # nothing left for the scheduled run
+    assert svc.journal.verify().ok

@@ -26,7 +26,7 @@ from retrouve.analysis.packs import select_packs
 from retrouve.analysis.runner import Analyser, AnalysisReport, Progress
 from retrouve.catalogue.ingest import Catalogue
 from retrouve.config import Settings
-from retrouve.domain import LegalBasis, Query, ScopeWindow
+from retrouve.domain import CaseStatus, LegalBasis, Query, ScopeWindow
 from retrouve.errors import CaseError, OutOfScope
 from retrouve.export.bundle import BundleResult, Encoding, ExportContext, Redactor, build_bundle
 from retrouve.export.exhibits import Exhibit, select_exhibits
@@ -117,6 +117,17 @@ class Services:
     def retention(self) -> Retention:
         """The retention purge over this store, journal, settings and clock."""
         return Retention(self.store, self.journal, self.settings.retention, self.clock)
+
+    def set_case_status(self, actor: Actor, ref: str, status: CaseStatus) -> CaseRecord:
+        """Change case ``ref``'s status (``CaseDesk.set_status``: checked, journalled); on
+        closing, purge at once the derived data the case no longer holds
+        (``Retention.purge_case``: certified and journalled per recording, as ``actor``).
+        The status commits first: a failed purge leaves the case closed and the scheduled
+        run purges the same recordings later."""
+        case = self.cases.set_status(actor, ref, status)
+        if status is CaseStatus.CLOSED:
+            self.retention.purge_case(actor, ref)
+        return case
 
     def journal_settings(self, user: str, role: str) -> bool:
         """Journal the settings in force if they differ from those last journalled

@@ -127,8 +127,8 @@ def assign(ctx: click.Context, ref: str, users: tuple[str, ...], as_json: bool) 
 def close(ctx: click.Context, ref: str, archive: bool, as_json: bool) -> None:
     """Close a case (no more work in it), or archive a closed one (supervisor)."""
     with open_services(ctx) as svc:
-        case = svc.cases.set_status(acting(ctx, svc), ref,
-                                    CaseStatus.ARCHIVED if archive else CaseStatus.CLOSED)
+        case = svc.set_case_status(acting(ctx, svc), ref,
+                                   CaseStatus.ARCHIVED if archive else CaseStatus.CLOSED)
         emit(as_json, case_json(case), lambda: _show(case))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from retrouve.cli.io import acting, console, emit, open_services
+from retrouve.errors import InputError
 
 
 @click.group()
@@ -44,15 +45,21 @@ def run(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
 
 
 @retention.command("register")
+@click.option("--format", "fmt", type=click.Choice(["csv", "pdf"]), default="csv",
+              show_default=True, help="CSV (UTF-8) or PDF (Latin-1 text).")
 @click.option("--out", type=click.Path(path_type=Path),
-              help="File to write the CSV register to (default: standard output).")
+              help="File to write the register to (default: standard output; a PDF needs "
+                   "--out).")
 @click.pass_context
-def register(ctx: click.Context, out: Path | None) -> None:
-    """The register of destructions (CSV, one row per purge certificate)."""
+def register(ctx: click.Context, fmt: str, out: Path | None) -> None:
+    """The register of destructions (CSI R252-11), one row per purge certificate."""
     with open_services(ctx) as svc:
-        text = svc.retention.register_csv()
+        if fmt == "pdf" and out is None:
+            raise InputError("the PDF register needs --out FILE")
+        data = (svc.retention.register_pdf() if fmt == "pdf"
+                else svc.retention.register_csv().encode("utf-8"))
     if out is None:
-        click.echo(text, nl=False)
+        click.echo(data.decode("utf-8"), nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        out.write_bytes(data)
         console.print(f"register written to {out}", markup=False, highlight=False)

@@ -33,6 +33,9 @@ class Right(StrEnum):
     READ_COVERAGE = "read-coverage"
     #: Approve an evidence export someone else asked for (the second person).
     APPROVE_EXPORT = "approve-export"
+    #: Run the retention purge by hand (`retrouve retention run`, dry run included); the
+    #: scheduled run inside `retrouve serve` acts as the ``retention`` system actor (admin).
+    RUN_PURGE = "run-purge"
 
 
 _CASEWORK = frozenset({Right.READ_CASES, Right.WORK_IN_CASE})
@@ -40,12 +43,15 @@ _CASEWORK = frozenset({Right.READ_CASES, Right.WORK_IN_CASE})
 #: The rights of each role.
 RIGHTS: Final[dict[Role, frozenset[Right]]] = {
     Role.ADMIN: frozenset({Right.MANAGE_ACCOUNTS, Right.MANAGE_CAMERAS, Right.CHANGE_SETTINGS,
-                           Right.INSTALL_PACKS}) | _CASEWORK,
+                           Right.INSTALL_PACKS, Right.RUN_PURGE}) | _CASEWORK,
     Role.SUPERVISOR: frozenset({Right.CREATE_CASE, Right.AMEND_CASE, Right.APPROVE_AMENDMENT,
                                 Right.ASSIGN_CASE, Right.CLOSE_CASE, Right.READ_COVERAGE,
                                 # The supervisor answers the requisition: the export of its
                                 # journal goes with the answer.
-                                Right.READ_JOURNAL, Right.APPROVE_EXPORT})
+                                Right.READ_JOURNAL, Right.APPROVE_EXPORT,
+                                # Retention is the site's duty: the supervisor may apply
+                                # it now rather than wait for the daily run.
+                                Right.RUN_PURGE})
     | _CASEWORK,
     # An operator may ask for an amendment in a case of theirs; a supervisor approves it.
     Role.OPERATOR: frozenset({Right.AMEND_CASE}) | _CASEWORK,

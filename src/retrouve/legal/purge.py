@@ -21,16 +21,21 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from retrouve.config import RetentionSettings
-from retrouve.domain import Role
+from retrouve.domain import CaseStatus, Role
 from retrouve.legal import journal as j
 from retrouve.legal.cases import Actor
 from retrouve.legal.casework import Journal
+from retrouve.legal.permissions import Right, require
+from retrouve.legal.register_pdf import register_pdf
 from retrouve.legal.retention import (
     CaseInfo,
     PurgePlan,
+    PurgeRule,
     RecordingInfo,
     RetentionState,
+    overlaps,
     plan_purge,
+    planned_destruction,
 )
 from retrouve.legal.signing import signature_checker
 from retrouve.store.db import Store
@@ -103,7 +108,10 @@ class Retention:
         return plan_purge(self.clock(), self.snapshot()[0])
 
     def run(self, actor: Actor, *, dry_run: bool = False) -> RunReport:
-        """Apply the plan at the clock's time (nothing written when ``dry_run``)."""
+        """Apply the plan at the clock's time (nothing written when ``dry_run``). ``actor``
+        needs ``run-purge`` (admin, supervisor; the scheduled run is :data:`SYSTEM`),
+        else ``NotPermitted``."""
+        require(actor.name, actor.role, Right.RUN_PURGE)
         state, recs = self.snapshot()
         plan = plan_purge(self.clock(), state)
         done: list[PurgeDone] = []
@@ -119,6 +127,31 @@ class Retention:
                                     p.derived_only))
         held = tuple((h.recording.id, h.case, j.iso(h.until), h.rule.value) for h in plan.holds)
         return RunReport(plan.now, dry_run, tuple(done), held)
+
+    def purge_case(self, actor: Actor, ref: str) -> RunReport:
+        """Purge now the derived data that the closing of case ``ref`` releases: the
+        case-closed purges of the plan whose recording lies in ``ref``'s scope (a recording
+        another open case still holds stays, as in :meth:`run`; footage and its age rule
+        are left to the scheduled run). Exported bundles are files outside the store and are
+        never touched. Called right after the case is closed; if it fails, the scheduled
+        run purges the same recordings later."""
+        state, recs = self.snapshot()
+        case = next((c for c in state.cases if c.ref == ref), None)
+        if case is None or case.status is CaseStatus.OPEN:
+            return RunReport(self.clock(), False, (), ())
+        plan = plan_purge(self.clock(), state)
+
+        def mine(rec: RecordingInfo) -> bool:
+            return any(overlaps(rec, w) for w in case.scope)
+
+        done = tuple(
+            self._apply(actor, plan.now, p.rule.value, f"case {ref} closed, derived data "
+                        "purged", ref, recs[p.recording.id], True)
+            for p in plan.purges if p.rule is PurgeRule.CASE_CLOSED and mine(p.recording))
+        held = tuple((h.recording.id, h.case, j.iso(h.until), h.rule.value)
+                     for h in plan.holds
+                     if h.rule is PurgeRule.CASE_CLOSED and mine(h.recording))
+        return RunReport(plan.now, False, done, held)
 
     def _file_fate(self, rec: RetentionRecording, derived_only: bool) -> str:
         if derived_only:
@@ -189,3 +222,18 @@ class Retention:
         w.writeheader()
         w.writerows(self.register_rows())
         return buf.getvalue()
+
+    def kept_rows(self) -> list[dict[str, str]]:
+        """The recordings kept now and the date each is due to be destroyed (by camera,
+        then start): the other half of the register (CSI R252-11)."""
+        now = self.clock()
+        state, _recs = self.snapshot()
+        return [{"recording": r.id, "camera": r.camera_id, "start_utc": j.iso(r.start),
+                 "end_utc": j.iso(r.end), "sha256": r.sha256,
+                 "destruction_due_utc": j.iso(planned_destruction(r, state, now))}
+                for r in sorted(state.recordings, key=lambda r: (r.camera_id, r.start, r.id))]
+
+    def register_pdf(self) -> bytes:
+        """The register as a PDF (``legal/register_pdf.py``): the destructions, then the
+        recordings kept with their due destruction date; dated by the clock."""
+        return register_pdf(self.register_rows(), self.clock(), self.kept_rows())

@@ -159,3 +159,12 @@ def plan_purge(now: datetime, state: RetentionState) -> PurgePlan:
                                 f"case {first.ref} closed, derived data purged",
                                 derived_only=True, case=first.ref))
     return PurgePlan(now, tuple(purges), tuple(holds))
+
+
+def planned_destruction(rec: RecordingInfo, state: RetentionState, now: datetime) -> datetime:
+    """When ``rec``'s footage is due to go, as seen at ``now`` (aware UTC): its end plus its
+    camera's max age, or the end of the open case's hold holding it then, if later. A date
+    in the past means the next run purges it; the daily run keeps it at most a day more."""
+    due = rec.end + state.max_age(rec.camera_id)
+    hold = _holder(rec, state, now)
+    return max(due, hold.until) if hold is not None else due

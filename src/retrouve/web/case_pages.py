@@ -313,7 +313,7 @@ def set_case_status(request: Request, ctx: Ctx, ref: str, data: Form) -> Respons
     except ValueError:
         return _case_page(request, ctx, ref, status=400,
                           errors=[f"case {ref}: unknown status {value!r}"])
-    return _act(request, ctx, ref, lambda: svc.cases.set_status(_actor(ctx), ref, status),
+    return _act(request, ctx, ref, lambda: svc.set_case_status(_actor(ctx), ref, status),
                 "status")
 
 

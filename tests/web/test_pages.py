@@ -182,6 +182,7 @@ def test_footage_page_shows_partial_range_and_changed_file(web: Web, populated: 
         html = web.login("operator").get("/footage").text.replace("&#39;", "'")
         assert "partielle" in html
         assert "Non analysé de 4:05 à 10:00" in html  # 245.4 s .. the announced 600 s
+        assert 'name="recording" value="r3"' in html  # may be analysed again
         store.set_recording_status(
             "r3", "changed", "recording r3: /footage/r3.mp4 changed since ingest (sampled "
             "blocks differ): not analysed, flagged 'changed'")
@@ -189,6 +190,8 @@ def test_footage_page_shows_partial_range_and_changed_file(web: Web, populated: 
         assert "fichier modifié" in html and "Remettez le fichier d'origine en place" in html
         assert "recording r3: r3.mp4 changed since ingest" in html
         assert "/footage/r3.mp4" not in html
+        # No "analyse" button for it: a changed file is never analysed under its old stamp.
+        assert 'name="recording" value="r3"' not in html
         english = web.login("operator").get("/footage?lang=en").text.replace("&#39;", "'")
         assert "Put the original file back" in english and "file changed" in english
     finally:

@@ -25,6 +25,7 @@ from retrouve.domain import Box, Camera, Detections, Query, Recording, StageStat
 from retrouve.errors import ModelError
 from retrouve.services import Services, build_services
 from retrouve.store import schema as s
+from retrouve.video import still_size
 from retrouve.vision.detector import Detector
 
 CAM = Camera("cam1", "Rue de la Paix", "Europe/Paris")
@@ -215,6 +216,34 @@ def test_image_is_analysed_as_one_frame(services: Services, tmp_path: Path) -> N
     colour = track.attr("colour")
     assert colour is not None and colour[0] == "yellow"
     assert statuses(services)[rec.id] == ("done", None)
+
+
+def test_huge_still_is_analysed_scaled_down(services: Services, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A still over ``STILL_MAX_PIXELS`` (here lowered to 320×240 so the test stays cheap) is
+    stored and analysed at a bounded size: its boxes are in that size's pixels, at the same
+    place in the picture."""
+    monkeypatch.setattr(still_size, "STILL_MAX_PIXELS", 320 * 240)
+    services.catalogue.add_camera(CAM)
+    still = make_still(tmp_path / "cam1_20260104_100000.png", size=(640, 480),
+                       objects=(Moving(YELLOW, (160, 80), (200, 200), (200, 200), 0.0, 0.0),))
+    [rec] = services.catalogue.ingest(str(still), CAM.id).added
+    assert (rec.width, rec.height) == (320, 240) and rec.is_image
+    report = services.analyser.analyse()
+    assert report.units_done == 1 and report.tracks == 1
+    [track] = stored_tracks(services)
+    assert track.row["object"] == "car"
+    assert Box(track.row["box_x0"], track.row["box_y0"], track.row["box_x1"],
+               track.row["box_y1"]).iou(Box(100, 100, 180, 140)) > 0.9
+    assert statuses(services)[rec.id] == ("done", None)
+
+
+def test_analysis_size_bounds_pixels_and_keeps_the_aspect() -> None:
+    w, h = still_size.analysis_size(12000, 9000)
+    assert w * h <= still_size.STILL_MAX_PIXELS and w % 2 == h % 2 == 0
+    assert w / h == pytest.approx(12000 / 9000, rel=1e-3) and w * h > 0.99 * 16e6
+    assert still_size.analysis_size(4000, 3000) == (4000, 3000)  # 12 Mpx: as it is
+    assert still_size.analysis_size(100_000, 10, max_pixels=10_000) == (10_000, 2)
 
 
 def test_image_track_span_is_the_instant_of_the_image(

@@ -64,3 +64,32 @@ def test_a_file_name_in_the_gap_is_refused(tmp_path: object) -> None:
     with pytest.raises(RecordingTimeError, match="does not exist"):
         start_from_filename(Path("cam1_20260329_023000.mp4"), r"(?P<start>\d{8}_\d{6})",
                             "%Y%m%d%H%M%S", PARIS)
+
+
+def test_ingest_refuses_a_start_far_in_the_future_even_with_an_old_clock(
+    tmp_path: object,
+) -> None:
+    """Ingest checks the future bound against the later of its clock and the machine's: a
+    fixed clock in the past (as in tests) does not let 2999 or 9999-12-31 through."""
+    from pathlib import Path
+
+    from clips import make_clip
+    from retrouve.config import Settings
+    from retrouve.domain import Camera
+    from retrouve.services import build_services
+
+    root = Path(str(tmp_path))
+    clip = make_clip(root / "a.mp4", seconds=1.0, fps=5)
+    services = build_services(Settings(data_dir=root / "data", workers=1, executor="inline"),
+                              clock=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    try:
+        services.catalogue.add_camera(Camera("cam1", "Cam", PARIS))
+        for start in ("9999-12-31T10:00:00", "2999-01-01T10:00:00+00:00"):
+            report = services.catalogue.ingest(str(clip.path), "cam1", start)
+            assert report.added == []
+            [(_, message)] = report.failed
+            assert "in the future" in message
+        report = services.catalogue.ingest(str(clip.path), "cam1", "2026-01-04T10:00:00")
+        assert len(report.added) == 1
+    finally:
+        services.close()

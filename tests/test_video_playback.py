@@ -114,6 +114,34 @@ def test_remux_window_is_fragmented_rebased_and_small(
 
 
 @needs_x264
+@pytest.mark.parametrize("name", ["long.mp4", "bframes.mp4", "h264.mkv", "h264.ts"])
+def test_window_file_is_a_plain_seekable_mp4_of_the_window(
+    media: Path, tmp_path: Path, name: str
+) -> None:
+    """The range-served cut: a whole MP4 with its index (no fragments), the window alone from
+    the key frame before it, the same bytes each time (so byte ranges of two requests fit)."""
+    cut = st.remux_window_file(media / name, 2.5, 4.5, duration_s=6.0)
+    assert cut is not None and cut.media_type == "video/mp4" and cut.codec == "h264"
+    again = st.remux_window_file(media / name, 2.5, 4.5, duration_s=6.0)
+    assert again is not None and again.data == cut.data and again.offset_s == cut.offset_s
+    assert b"moof" not in cut.data and b"moov" in cut.data
+    assert cut.offset_s <= 2.5 and cut.offset_s >= 1.0
+    _, times = decoded_times(cut.data, tmp_path, "mp4")
+    # Cut in decode order: with B-frames a few frames past the end come along (playback.md).
+    assert 4.35 <= cut.offset_s + times[-1] <= 5.0
+    stream = remux_or_transcode(media / name, 2.5, 4.5)
+    stream.close()
+    assert stream.offset_s == pytest.approx(cut.offset_s)  # the player's origin either way
+
+
+def test_window_file_is_none_when_it_must_be_streamed(media: Path) -> None:
+    # MPEG-4 part 2 needs a transcode; a window over the byte cap is streamed too.
+    assert st.remux_window_file(media / "mpeg4.avi", 1.0, 3.0, duration_s=6.0) is None
+    assert st.remux_window_file(media / "long.mp4", 10.0, 20.0, duration_s=30.0,
+                                max_bytes=1000) is None
+
+
+@needs_x264
 @pytest.mark.parametrize("name", ["bframes.mp4", "h264.mkv", "h264.ts"])
 def test_remux_offset_maps_media_time_to_recording_time(
     media: Path, tmp_path: Path, name: str

@@ -52,10 +52,12 @@ CHROMIUM_ARGS = (
     "--autoplay-policy=no-user-gesture-required",
 )
 
-#: The synthetic clip: 10 s at 10 fps; the "car" (wider than tall, so the fake detector calls
-#: it a car) is on screen from 5 s to 9.5 s, so the page's lead-in (3 s) is a real seek.
-CLIP_SECONDS = 10.0
-CAR_IN, CAR_OUT = 5.0, 9.5
+#: The synthetic clip: 20 s at 10 fps (a key frame a second); the "car" (wider than tall, so
+#: the fake detector calls it a car) is on screen from 9 s to 13.5 s, so the page's lead-in
+#: (3 s) is a real seek, and the clip's window (4..18.5 s) does not cover the file: an operator
+#: gets the window cut alone (media time 0 = recording second 4), never the whole original.
+CLIP_SECONDS = 20.0
+CAR_IN, CAR_OUT = 9.0, 13.5
 CAR = Moving(RED, (60, 30), (0, 100), (250, 100), CAR_IN, CAR_OUT)
 CAMERA = Camera("cam-e2e", "Rue de l'Essai", "Europe/Paris")
 

@@ -81,9 +81,10 @@ def test_operator_searches_watches_and_logs_out(
     found = re.search(r"/track/(\d+)", page.url)
     assert found, page.url
     track_id = found.group(1)
-    # What the <video> is given: the range-served original (H.264 MP4), seekable.
+    # What the <video> is given: the sighting's window alone (packets copied from the key frame
+    # before it into a seekable MP4, range-served), not the whole original.
     info = page.evaluate("(u) => fetch(u).then(r => r.json())", f"/media/clip/{track_id}/info")
-    assert info["mode"] == "original" and info["offset_s"] == 0.0, info
+    assert info["mode"] == "remux" and info["offset_s"] > 1.0, info
     assert page.locator("video#player").count() == 1
     assert page.locator("#track-box").count() == 1  # the overlay element
     page.wait_for_function(
@@ -91,6 +92,7 @@ def test_operator_searches_watches_and_logs_out(
     before = media_state(page)
     assert before["error"] is None, before
     assert before["width"] == 320, before
+    assert before["origin"] == pytest.approx(info["offset_s"], abs=1e-3), before
     # The analysis found the car when it appeared (at the first sampled frame on screen).
     assert abs(before["t_start"] - CAR_IN) <= 0.5, before
     # Started a few seconds before the sighting, not at 0: recording time = media + origin.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -117,11 +117,12 @@ def world(tmp_path_factory: pytest.TempPathFactory,
         services.close()
 
 
-def _app(world: World, policy: PlaybackPolicy | None = None) -> FastAPI:
+def _app(world: World, policy: PlaybackPolicy | None = None, work: InCase | None = None
+         ) -> FastAPI:
     app = FastAPI()
     app.state.services = world.services
     app.state.views = ViewLog()
-    app.dependency_overrides[in_case] = lambda: world.work
+    app.dependency_overrides[in_case] = lambda: work or world.work
     if policy is not None:
         app.state.playback_policy = policy
     app.include_router(media.router)
@@ -191,8 +192,65 @@ def test_recording_still_and_avi_types(world: World, client: TestClient) -> None
 
 
 # ------------------------------------------------------------------------ clips
+def _admin(world: World) -> InCase:
+    """The world's case, worked in by an admin (who may have whole originals)."""
+    return replace(world.work, actor=Actor("boss", Role.ADMIN))
+
+
 @needs_x264
-def test_clip_of_playable_original_is_range_served(world: World, client: TestClient) -> None:
+def test_clip_never_hands_a_non_admin_the_whole_original(
+    world: World, client: TestClient, tmp_path: Path
+) -> None:
+    """A supervisor's ``<video>`` (it sends ``Range``) on a 30 s playable MP4 whose window is
+    7..21 s gets the window alone, copied from the key frame before it into a seekable MP4
+    (206, byte ranges of the window's file, the same bytes each time): never the original."""
+    t_start, t_end, _ = _span(world, "mp4")
+    data = world.files["mp4"].read_bytes()
+    url = f"/media/clip/{world.tracks['mp4']}"
+    r = client.get(url, headers={"Range": "bytes=0-"})
+    assert r.status_code == 206 and r.headers["x-retrouve-mode"] == "remux"
+    cut = r.content
+    assert len(cut) < len(data) * 0.8 and cut != data
+    assert r.headers["content-range"] == f"bytes 0-{len(cut) - 1}/{len(cut)}"
+    assert r.headers["cache-control"] == "no-store"
+    # Later ranges (the <video> seeking) are ranges of the same cut, never of the original.
+    tail = client.get(url, headers={"Range": "bytes=-500"})
+    assert tail.status_code == 206 and tail.content == cut[-500:]
+    mid = client.get(url, headers={"Range": f"bytes=100-{len(data) - 1}"})
+    assert mid.content == cut[100:]
+    assert client.get(url, headers={"Range": f"bytes={len(cut)}-"}).status_code == 416
+    offset = float(r.headers["x-retrouve-offset"])
+    assert t_start - 5 - 2.0 <= offset <= t_start - 5  # the key frame before the window
+    codec, times = _decode(cut, tmp_path, "mp4")
+    assert codec == "h264" and times[0] == pytest.approx(0.0)
+    assert offset + times[-1] == pytest.approx(t_end + 5, abs=0.11)
+    with av.open(str(tmp_path / "got.mp4")) as c:  # a plain MP4 with its index: seekable
+        assert c.duration is not None and c.duration / 1e6 == pytest.approx(
+            t_end + 5 - offset, abs=0.2)
+    info = client.get(f"/media/clip/{world.tracks['mp4']}/info").json()
+    assert info["mode"] == "remux" and info["offset_s"] == pytest.approx(offset)
+    # The track page's hook places the player on the same origin.
+    span = media.track_span(world.services.store, world.tracks["mp4"])
+    assert span is not None
+    assert media.clip_origin(world.services, span) == pytest.approx(offset, abs=1e-3)
+
+
+def test_window_covers_only_a_file_no_longer_than_the_window(world: World) -> None:
+    rec = world.services.store.get_recording(world.recordings["mp4"])
+    assert rec is not None and rec.duration_s == pytest.approx(30.0, abs=0.2)
+    d = rec.duration_s
+    assert media.window_covers((0.0, d), rec)
+    assert media.window_covers((media.WHOLE_SLACK_S, d - media.WHOLE_SLACK_S), rec)
+    assert not media.window_covers((2.0, d), rec)
+    assert not media.window_covers((0.0, d - 2.0), rec)
+    assert not media.window_covers((7.0, 21.0), rec)
+    unknown = replace(rec, duration_s=0.0)
+    assert not media.window_covers((0.0, 1e9), unknown)
+
+
+@needs_x264
+def test_clip_of_playable_original_is_range_served_to_an_admin(world: World) -> None:
+    client = TestClient(_app(world, work=_admin(world)))
     t_start, t_end, best = _span(world, "mp4")
     data = world.files["mp4"].read_bytes()
     r = client.get(f"/media/clip/{world.tracks['mp4']}", headers={"Range": "bytes=0-"})
@@ -205,6 +263,9 @@ def test_clip_of_playable_original_is_range_served(world: World, client: TestCli
     assert float(r.headers["x-retrouve-best"]) == pytest.approx(best, abs=1e-3)
     bad = client.get(f"/media/clip/{world.tracks['mp4']}", headers={"Range": "bytes=-0"})
     assert bad.status_code == 416
+    span = media.track_span(world.services.store, world.tracks["mp4"])
+    assert span is not None
+    assert media.clip_origin(world.services, span, admin=True) == 0.0
 
 
 @needs_x264

@@ -172,6 +172,32 @@ def test_footage_page(web: Web) -> None:
     assert "Analyser les enregistrements en attente du dossier (1)" in html
 
 
+def test_footage_page_shows_partial_range_and_changed_file(web: Web, populated: Services
+                                                           ) -> None:
+    """A truncated recording shows the range nobody searched; a changed file says what to do,
+    and its error names the file without the server path (to an operator)."""
+    store = populated.store
+    try:
+        store.set_recording_status("r3", "partial", None, analysed_until_s=245.4)
+        html = web.login("operator").get("/footage").text.replace("&#39;", "'")
+        assert "partielle" in html
+        assert "Non analysé de 4:05 à 10:00" in html  # 245.4 s .. the announced 600 s
+        assert 'name="recording" value="r3"' in html  # may be analysed again
+        store.set_recording_status(
+            "r3", "changed", "recording r3: /footage/r3.mp4 changed since ingest (sampled "
+            "blocks differ): not analysed, flagged 'changed'")
+        html = web.login("operator").get("/footage").text.replace("&#39;", "'")
+        assert "fichier modifié" in html and "Remettez le fichier d'origine en place" in html
+        assert "recording r3: r3.mp4 changed since ingest" in html
+        assert "/footage/r3.mp4" not in html
+        # No "analyse" button for it: a changed file is never analysed under its old stamp.
+        assert 'name="recording" value="r3"' not in html
+        english = web.login("operator").get("/footage?lang=en").text.replace("&#39;", "'")
+        assert "Put the original file back" in english and "file changed" in english
+    finally:
+        store.set_recording_status("r3", "pending", None)
+
+
 def test_admin_analyses_from_the_footage_page(services: Services, tmp_path: Path) -> None:
     """End to end: a real clip is ingested, analysed from the page, then found."""
     services.catalogue.add_camera(Camera("cam9", "Rue du Test", "Europe/Paris"))

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -159,9 +159,11 @@ class Catalogue:
                     f"(pattern {self.filename_pattern!r})"
                 )
             when = found
-        # Not yet checked against the clock: the test fixtures' fixed clocks predate their
-        # footage; the future bound waits for them (issue 12).
-        check_plausible(when, None, f"{path.name}: start")
+        # "Now" is the later of the injected clock and this machine's: footage cannot have
+        # been recorded after the real present (test fixtures' fixed clocks predate their
+        # footage, so the injected clock alone would refuse it).
+        now = max(self.clock(), datetime.now(UTC))
+        check_plausible(when, now, f"{path.name}: start")
         try:
             # The cheap re-check before each analysis compares the file with this stamp.
             stamp = stamp_of(path)

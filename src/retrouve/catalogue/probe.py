@@ -27,6 +27,7 @@ from retrouve.digest import sha256_file
 from retrouve.errors import ImageTooLarge, MediaError
 from retrouve.video.orient import displayed_size, quarter_turns
 from retrouve.video.seeking import is_unindexed, scan_packets
+from retrouve.video.still_size import analysis_size
 from retrouve.video.timeline import Discontinuity
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
@@ -116,6 +117,8 @@ def probe(path: Path, max_pixels: int = MAX_PIXELS) -> Probe:
     except (av.FFmpegError, StopIteration, ValueError, OSError) as exc:
         raise MediaError(f"cannot decode {path}: {exc}") from exc
     if is_image:
+        # Stored (and analysed, see video.decode) at a bounded size: boxes are in its pixels.
+        width, height = analysis_size(width, height)
         return Probe(path, digest, size, 0.0, 0.0, width, height, codec, 1, True, turns)
     if fps <= 0 or fps > 1000:
         raise MediaError(f"cannot use {path}: implausible frame rate {fps}")

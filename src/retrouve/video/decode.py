@@ -25,6 +25,7 @@ import numpy.typing as npt
 from retrouve.errors import MediaError
 from retrouve.video.orient import displayed_size, quarter_turns, upright
 from retrouve.video.seeking import seek_before
+from retrouve.video.still_size import analysis_size, is_still_container
 from retrouve.video.timeline import Timeline
 
 #: Width of the greyscale image the motion gate works on.
@@ -126,6 +127,7 @@ def sample_frames(
         fps = float(rate) if rate else 25.0
         half_frame = 0.5 / fps
         coded = (int(stream.codec_context.width), int(stream.codec_context.height))
+        still = is_still_container(container)
         clock = Timeline(stream.time_base, fps, origin)
         counter.period = clock.period
         size: tuple[int, int] | None = None
@@ -147,6 +149,9 @@ def sample_frames(
                     turns = quarter_turns(frame)
                     w, h = coded if coded[0] > 0 else (frame.width, frame.height)
                     size = displayed_size(w, h, turns)
+                    if still:
+                        # A huge still is analysed scaled down (as probe stored it).
+                        size = analysis_size(*size)
                 if t < t0 - half_frame:
                     continue
                 if t + half_frame >= next_t:

@@ -2,9 +2,11 @@
 
 Pure media logic, no HTTP (``retrouve.web.media`` maps it to routes). When the original is
 not served as-is (see :mod:`retrouve.video.playability`), or no ``Range`` is asked,
-:func:`remux_or_transcode` writes a *fragmented* MP4 (``frag_keyframe+empty_moov+
-default_base_moof``) or a WebM of only ``[t_from, t_to]``: packets are copied without
-re-encoding when the codec plays in that container, else decoded and re-encoded fast
+:func:`remux_window_file` copies the window's packets into a whole, seekable MP4/WebM held in
+memory (bounded, for byte-range serving), and :func:`remux_or_transcode` writes a
+*fragmented* MP4 (``frag_keyframe+empty_moov+default_base_moof``) or a WebM of only
+``[t_from, t_to]``: packets are copied without re-encoding when the codec plays in that
+container, else decoded and re-encoded fast
 (libx264 ultrafast/zerolatency, or libvpx realtime). Bytes are yielded as the muxer writes
 them, so memory stays at about one fragment (at most ~1 s of video) whatever the recording's
 length, and the whole recording is never read.
@@ -21,7 +23,9 @@ play in MP4, and recording sound in public space is generally not lawful evidenc
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -116,11 +120,24 @@ class _Sink:
         return out
 
 
+class _Buffer(io.BytesIO):
+    """Seekable in-memory write target: the MP4 muxer writes a plain (non-fragmented) file
+    and patches its header at the end; nothing is handed over before :meth:`getvalue`."""
+
+    pending = 0
+
+    def take(self) -> bytes:
+        return b""
+
+
 class _CannotRemux(Exception):
     """The packets cannot be copied as they are (no timestamps, muxer refusal)."""
 
 
-def _open_output(sink: _Sink, target: Target) -> av.container.OutputContainer:
+def _open_output(sink: _Sink | _Buffer, target: Target) -> av.container.OutputContainer:
+    if isinstance(sink, _Buffer):
+        # A whole file with its index: a <video> can seek in it by byte ranges.
+        return av.open(sink, "w", format=target)
     if target == "mp4":
         options = {"movflags": MP4_MOVFLAGS, "frag_duration": str(FRAGMENT_US)}
         return av.open(sink, "w", format="mp4", options=options)
@@ -146,7 +163,7 @@ def _discontinuous(path: Path | str) -> bool:
     return span is not None and bool(span.discontinuities)
 
 
-def _drain(sink: _Sink) -> Iterator[bytes]:
+def _drain(sink: _Sink | _Buffer) -> Iterator[bytes]:
     """Hand over what the muxer wrote, as soon as it wrote it (it writes in AVIO-buffer
     blocks and at each fragment), so the player gets the header and first fragment without
     waiting for the window to be encoded; ``CHUNK_BYTES`` caps one piece."""
@@ -157,9 +174,11 @@ def _drain(sink: _Sink) -> Iterator[bytes]:
 
 # ------------------------------------------------------------------------------ remux
 def _start_remux(
-    path: Path | str, name: str, t_from: float, t_to: float, target: Target
+    path: Path | str, name: str, t_from: float, t_to: float, target: Target,
+    sink: _Sink | _Buffer | None = None,
 ) -> ClipStream:
-    """Copy the packets of ``[t_from, t_to]`` from the key frame before ``t_from``."""
+    """Copy the packets of ``[t_from, t_to]`` from the key frame before ``t_from`` into
+    ``sink`` (default: a pipe-like :class:`_Sink`, fragmented output)."""
     inp = open_video(path, name, "play")
     try:
         inp = _seek(path, name, inp, t_from)
@@ -189,7 +208,8 @@ def _start_remux(
         # pts, and the muxer would otherwise shift everything to make dts non-negative.
         base = key.pts if key.dts is None else min(key.pts, key.dts)
         offset = float((base - zero) * tb)
-        sink = _Sink()
+        if sink is None:
+            sink = _Sink()
         out = _open_output(sink, target)
         ost = out.add_stream_from_template(vs)
 
@@ -361,6 +381,66 @@ def _start_transcode(
         target=enc.target, mode="transcode", codec=enc.codec, offset_s=offset,
         duration_s=max(0.0, t_to - offset), chunks=chunks(), closer=inp.close,
     )
+
+
+@dataclass(frozen=True)
+class WindowFile:
+    """A window cut into a whole, seekable file held in memory.
+
+    ``offset_s``: recording seconds at media time 0 (the key frame before the window);
+    ``data``: the file's bytes (``media_type``), the same for the same source and window.
+    """
+
+    data: bytes
+    offset_s: float
+    media_type: str
+    codec: str
+
+
+def remux_window_file(
+    path: Path | str, t_from: float, t_to: float, *, duration_s: float,
+    policy: PlaybackPolicy = DEFAULT_POLICY, label: str | None = None,
+    max_bytes: int = 64 * 1024 * 1024,
+) -> WindowFile | None:
+    """Recording seconds ``[t_from, t_to]`` of ``path`` as a plain MP4/WebM (packets copied
+    from the key frame at or before ``t_from``, index at the end), for byte-range serving:
+    unlike the fragmented stream of :func:`remux_or_transcode`, a ``<video>`` can seek in it.
+
+    ``None`` when the window cannot be copied as it is (it needs a transcode, the file has
+    timestamp discontinuities) or would likely exceed ``max_bytes`` (the file's mean bit rate
+    over the window, doubled for a long GOP; ``duration_s``: the recording's length in
+    seconds, ``<= 0`` when unknown): the caller then streams it. Raises
+    :class:`MediaError` when the file cannot be opened or holds nothing at ``t_from``.
+    """
+    if t_to < t_from:
+        raise ValueError(f"window ends before it starts: {t_from} > {t_to}")
+    name = label or str(path)
+    info = probe_media(path, name)
+    if info.pix_fmt not in policy.pix_fmts:
+        return None
+    wanted: list[Target] = [policy.prefer, "webm" if policy.prefer == "mp4" else "mp4"]
+    target = next((c for c in wanted if info.codec in policy.codecs(c)), None)
+    if target is None:
+        return None
+    size = os.stat(path).st_size
+    if duration_s > 0:
+        share = min(1.0, (t_to - t_from) / duration_s)
+        if 2 * size * share > max_bytes:
+            return None
+    elif size > max_bytes:
+        return None
+    if _discontinuous(path):
+        return None
+    buf = _Buffer()
+    try:
+        stream = _start_remux(path, name, t_from, t_to, target, sink=buf)
+    except _CannotRemux:
+        return None
+    for _ in stream:  # the muxer writes into buf; nothing is yielded
+        pass
+    if buf.tell() == 0:
+        return None  # cut short (the muxer failed, and logged why)
+    return WindowFile(buf.getvalue(), stream.offset_s, stream.media_type, stream.codec)
 
 
 def remux_or_transcode(

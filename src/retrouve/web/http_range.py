@@ -118,3 +118,23 @@ def file_response(
         headers={**base, "Content-Length": str(rng.length),
                  "Content-Range": rng.content_range(size)},
     )
+
+
+def bytes_response(
+    data: bytes, media_type: str, range_header: str | None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Serve ``data`` (a file built in memory) whole (200) or one byte range (206), with
+    the same headers and 416 rule as :func:`file_response`."""
+    size = len(data)
+    base = {"Accept-Ranges": "bytes", **(headers or {})}
+    try:
+        rng = parse_range(range_header, size)
+    except RangeNotSatisfiable:
+        return Response(status_code=416, headers={**base, "Content-Range": f"bytes */{size}"})
+    if rng is None:
+        return Response(data, media_type=media_type, headers=base)
+    return Response(
+        data[rng.start:rng.end + 1], status_code=206, media_type=media_type,
+        headers={**base, "Content-Range": rng.content_range(size)},
+    )

@@ -188,6 +188,11 @@ _FR: dict[str, str] = {
     "footage.case_only": "L'analyse porte sur la seule portée du dossier {case} : rien "
                          "en dehors n'est décodé.",
     "footage.running_elsewhere": "Une analyse est en cours dans un autre dossier.",
+    "footage.partial_range": "Non analysé de {start} à {end} : le fichier s'arrête avant sa "
+                             "fin annoncée (tronqué). Aucune recherche ne couvre cette partie.",
+    "footage.changed_help": "Le fichier ne correspond plus à son empreinte d'ingestion : il "
+                            "n'est pas analysé. Remettez le fichier d'origine en place, ou "
+                            "ingérez le nouveau comme un nouvel enregistrement.",
     "col.id": "Identifiant",
     "col.name": "Nom",
     "col.timezone": "Fuseau horaire",
@@ -387,6 +392,11 @@ _EN: dict[str, str] = {
     "footage.case_only": "The analysis covers only the scope of case {case}: nothing "
                          "outside it is decoded.",
     "footage.running_elsewhere": "An analysis is running in another case.",
+    "footage.partial_range": "Not analysed from {start} to {end}: the file ends before its "
+                             "announced end (truncated). No search covers that part.",
+    "footage.changed_help": "The file no longer matches its ingest fingerprint: it is not "
+                            "analysed. Put the original file back, or ingest the new one as "
+                            "a new recording.",
     "col.id": "Id",
     "col.name": "Name",
     "col.timezone": "Time zone",

@@ -8,7 +8,9 @@ and every route takes the active case (``case_scope.CaseCtx``: no case, no playb
 or recording the case's scope does not reach is answered as an unknown one (404) and
 journalled (``scope-refused``). Inside the scope, a clip's window is clamped to the case's
 windows, and an original file is range-served only when it lies wholly inside one of them
-(else the window alone is streamed): footage outside the requisition never leaves. Each
+(else the window alone is streamed): footage outside the requisition never leaves. Nor does
+a clip hand a non-admin the whole original: unless the window already covers the file, they
+get the window alone, copied from the key frame before it. Each
 viewing is journalled once (``audit.viewed``), not each byte-range request.
 
 Every file reached here comes from the database (a track id or a recording id looked up in
@@ -40,7 +42,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from retrouve.domain import Recording, ScopeWindow
+from retrouve.domain import Recording, Role, ScopeWindow
 from retrouve.errors import MediaError
 from retrouve.services import Services
 from retrouve.store.db import Store
@@ -53,12 +55,12 @@ from retrouve.video.playability import (
     image_media_type,
     original_target,
 )
-from retrouve.video.window import ClipStream, remux_or_transcode
+from retrouve.video.window import ClipStream, WindowFile, remux_or_transcode, remux_window_file
 from retrouve.web import audit
 from retrouve.web.auth import AdminCtx
-from retrouve.web.case_scope import CaseCtx, refused
+from retrouve.web.case_scope import CaseCtx, InCase, refused
 from retrouve.web.disposition import content_disposition
-from retrouve.web.http_range import file_response
+from retrouve.web.http_range import bytes_response, file_response
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,13 @@ router = APIRouter(prefix="/media", tags=["media"])
 
 #: Seconds of context shown before and after a sighting.
 WINDOW_MARGIN_S = 5.0
+#: Seconds a recording may extend beyond a clip's window on either side and still be
+#: range-served whole to a non-admin: about one key-frame interval, so a short file that the
+#: window already covers is sent as it is rather than re-muxed.
+WHOLE_SLACK_S = 1.0
+#: Largest window cut into a seekable in-memory file for one range request (bytes): a
+#: window of a sighting is seconds long; a longer one (an hour-long parked car) is streamed.
+WINDOW_FILE_MAX_BYTES = 64 * 1024 * 1024
 #: Footage is evidence: keep it out of the operator workstation's disk cache.
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -179,13 +188,25 @@ class ClipPlan:
         }
 
 
+def window_covers(window: tuple[float, float], recording: Recording,
+                  slack_s: float = WHOLE_SLACK_S) -> bool:
+    """True when ``window`` (recording seconds) spans the whole recording, give or take
+    ``slack_s`` on each side: serving the file then shows nothing the window would not.
+    A recording of unknown length (``duration_s <= 0``) is never covered."""
+    return (recording.duration_s > 0 and window[0] <= slack_s
+            and window[1] >= recording.duration_s - slack_s)
+
+
 def plan_clip(
     store: Store, span: TrackTimes, policy: PlaybackPolicy, *, ranged: bool,
-    scope: tuple[ScopeWindow, ...] | None = None,
+    scope: tuple[ScopeWindow, ...] | None = None, admin: bool = False,
 ) -> ClipPlan:
     """Decide how to serve ``span``'s clip; ``ranged``: the client sent ``Range``;
     ``scope``: the case's windows (the window is clamped to them, and the original is
-    served whole only when it lies inside one).
+    served whole only when it lies inside one); ``admin``: the viewer may have the whole
+    original file. Anyone else gets only the bounded window: the original is range-served
+    to them only when the window already covers it (:func:`window_covers`), otherwise the
+    window alone is streamed, so a clip URL never hands out a whole recording.
 
     Raises ``HTTPException(404)`` for a recording or file that is gone.
     """
@@ -198,6 +219,8 @@ def plan_clip(
         whole = store.get_recording(rec.id, scope, whole=True) is not None
     if rec.is_image:
         return ClipPlan(rec, span, (0.0, 0.0), "image", image_media_type(rec))
+    if not admin and not window_covers(window, rec):
+        whole = False
     if ranged and whole and browser_playable(rec, policy):
         target = original_target(rec)
         assert target is not None  # browser_playable checked the suffix
@@ -216,6 +239,19 @@ def open_window(plan: ClipPlan, policy: PlaybackPolicy) -> ClipStream:
         raise HTTPException(422, "this footage cannot be played") from exc
 
 
+def window_file(plan: ClipPlan, policy: PlaybackPolicy) -> WindowFile | None:
+    """The plan's window as a whole seekable file in memory (packets copied from the key
+    frame before it), or ``None`` when it must be streamed (a transcode, too big)."""
+    try:
+        return remux_window_file(
+            plan.recording.path, *plan.window, duration_s=plan.recording.duration_s,
+            policy=policy, label=plan.recording.id, max_bytes=WINDOW_FILE_MAX_BYTES,
+        )
+    except MediaError as exc:
+        log.warning("cannot cut track window of %s: %s", plan.recording.id, exc)
+        raise HTTPException(422, "this footage cannot be played") from exc
+
+
 def plan_offset(plan: ClipPlan, policy: PlaybackPolicy) -> tuple[float, str, str | None]:
     """(offset, mode, media type) a ``<video>`` gets for ``plan``; positions, never encodes."""
     if plan.mode != "window":
@@ -227,17 +263,23 @@ def plan_offset(plan: ClipPlan, policy: PlaybackPolicy) -> tuple[float, str, str
 
 def clip_origin(
     services: Services, detail: _Span, policy: PlaybackPolicy = DEFAULT_POLICY,
-    scope: tuple[ScopeWindow, ...] | None = None,
+    scope: tuple[ScopeWindow, ...] | None = None, admin: bool = False,
 ) -> float:
     """Recording seconds at media time 0 of what ``/media/clip/{id}`` sends a ``<video>``
-    (which always sends ``Range``) for the track ``detail``: the hook the track page uses
-    to place its ``#t=`` fragment and overlay boxes. 0.0 when the clip cannot be played."""
+    (which always sends ``Range``) for the track ``detail`` to this viewer (``admin``: see
+    :func:`plan_clip`): the hook the track page uses to place its ``#t=`` fragment and
+    overlay boxes. 0.0 when the clip cannot be played."""
     span = TrackTimes(detail.recording_id, detail.t_start, detail.t_end, detail.best_t)
     try:
-        plan = plan_clip(services.store, span, policy, ranged=True, scope=scope)
+        plan = plan_clip(services.store, span, policy, ranged=True, scope=scope, admin=admin)
         return plan_offset(plan, policy)[0]
     except HTTPException:
         return 0.0
+
+
+def is_admin(work: InCase) -> bool:
+    """May this viewer have whole original files (range-served past the clip's window)?"""
+    return work.actor.role == Role.ADMIN
 
 
 def _plan(request: Request, work: CaseCtx, track_id: int, ranged: bool, route: str
@@ -247,7 +289,8 @@ def _plan(request: Request, work: CaseCtx, track_id: int, ranged: bool, route: s
     if span is None:
         refused(request, work, route, track_id)
         raise HTTPException(404, "unknown track")
-    return plan_clip(store, span, _policy(request), ranged=ranged, scope=work.scope)
+    return plan_clip(store, span, _policy(request), ranged=ranged, scope=work.scope,
+                     admin=is_admin(work))
 
 
 @router.get("/clip/{track_id}", response_class=Response)
@@ -255,10 +298,14 @@ def clip(request: Request, track_id: TrackId, work: CaseCtx,
          range_: RangeHeader = None) -> Response:
     """Play a sighting: ``[t_start - 5 s, t_end + 5 s]`` of the track's recording.
 
-    With a ``Range`` header (every ``<video>`` sends one) and a browser-playable original,
-    the original is range-served (206) and the player seeks to the window itself; otherwise
-    the window alone is streamed as fragmented MP4 or WebM (200, no ranges). A still is
-    served as its image.
+    With a ``Range`` header (every ``<video>`` sends one) and a browser-playable original
+    that the viewer may have whole (an admin, or a file the window already covers), the
+    original is range-served (206) and the player seeks to the window itself. Otherwise,
+    with a ``Range``, the window alone is cut (packets copied from the key frame before it)
+    into a whole MP4/WebM in memory and range-served (206, seekable, the same bytes for
+    every range request); when it cannot be copied or is too big, or without ``Range``,
+    the window is streamed as fragmented MP4 or WebM (200, no ranges). A still is served
+    as its image.
     """
     plan = _plan(request, work, track_id, ranged=range_ is not None, route="clip")
     audit.viewed(request, work, "clip", track_id=track_id)
@@ -269,6 +316,11 @@ def clip(request: Request, track_id: TrackId, work: CaseCtx,
         return file_response(
             rec.path, plan.media_type, _size(rec), range_, {**_NO_STORE, **plan.headers(0.0)}
         )
+    if range_ is not None:
+        cut = window_file(plan, _policy(request))
+        if cut is not None:
+            return bytes_response(cut.data, cut.media_type, range_,
+                                  {**_NO_STORE, **plan.headers(cut.offset_s, "remux")})
     stream = open_window(plan, _policy(request))
     return StreamingResponse(
         stream, media_type=stream.media_type,

@@ -23,6 +23,7 @@ from retrouve.domain import (
     Camera,
     Hit,
     Recording,
+    Role,
 )
 from retrouve.errors import (
     AuthError,
@@ -347,7 +348,11 @@ def clip_origin(request: Request, detail: TrackDetail, work: InCase) -> float:
         return 0.0
     module: Any = importlib.import_module("retrouve.web.media")
     hook = getattr(module, "clip_origin", None)
-    return float(hook(_services(request), detail, scope=work.scope)) if callable(hook) else 0.0
+    if not callable(hook):
+        return 0.0
+    # The same viewer rule as the clip route: only admins get whole originals.
+    admin = work.actor.role == Role.ADMIN
+    return float(hook(_services(request), detail, scope=work.scope, admin=admin))
 
 
 @router.get("/track/{track_id}", response_class=HTMLResponse)

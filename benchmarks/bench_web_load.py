@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/bench_web_load.py [--tracks 100000] [--operators 20] [--seconds 30]
                                            [--think 0] [--json FILE] [--data-dir DIR]
+                                           [--serve-workers N] [--db-url URL]
 
 1. Generates an index of ``--tracks`` tracks over 20 cameras × 7 days (the days up to today)
    with realistic distributions: more traffic by day than at night and on some cameras than
@@ -27,6 +28,13 @@ operator sends its next request as soon as the previous one is answered: a satur
 harsher than people reading result pages). Nothing leaves the machine; the data dir is a
 temporary folder unless ``--data-dir`` is given (then an existing index is reused with
 ``--reuse``).
+
+``--serve-workers N`` runs the production command, ``retrouve --data-dir DIR serve --workers N
+--no-secure-cookies`` (sessions, CSRF tokens and the login limiter in the database; its info
+and access logs to ``--server-log`` or discarded), instead of the one uvicorn process; the
+server CPU then sums every process of the server. ``--db-url URL`` puts the store (index,
+accounts, sessions, journal) in that database, e.g. a PostgreSQL one from
+``scripts/pg_test_server start DIR``.
 """
 
 from __future__ import annotations
@@ -68,6 +76,14 @@ PASSWORD = "load-test-password"
 #: The case the benchmark's operators work in (``open_bench_case``).
 BENCH_CASE = "BENCH"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+#: ``--db-url``: the store's database (None: SQLite in the data dir). Read by every
+#: :func:`bench_settings` and passed to the server as ``RETROUVE_DATABASE_URL``.
+DB_URL: list[str | None] = [None]
+
+
+def bench_settings(data_dir: Path) -> Settings:
+    """The benchmark's settings: ``data_dir``, one inline worker, the ``--db-url`` store."""
+    return Settings(data_dir=data_dir, workers=1, executor="inline", database_url=DB_URL[0])
 
 
 # ----------------------------------------------------------------------------- generator
@@ -120,7 +136,7 @@ def _colour_rows(rng: random.Random, track_id: int, name: str,
 
 def populate(data_dir: Path, n: int, seed: int = 1) -> None:
     """Write ``n`` tracks over ``CAMERAS`` cameras × ``DAYS`` one-day recordings."""
-    svc = build_services(Settings(data_dir=data_dir, workers=1, executor="inline"))
+    svc = build_services(bench_settings(data_dir))
     rng = random.Random(seed)
     now = datetime.now(UTC)
     t0 = first_day()
@@ -197,7 +213,7 @@ def populate(data_dir: Path, n: int, seed: int = 1) -> None:
 
 
 def track_count(data_dir: Path) -> int:
-    svc = build_services(Settings(data_dir=data_dir, workers=1, executor="inline"))
+    svc = build_services(bench_settings(data_dir))
     try:
         with svc.store.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(s.tracks)).scalar_one())
@@ -256,7 +272,7 @@ def baseline(data_dir: Path, repeat: int, seed: int) -> dict[str, list[float]]:
 
     The query is built by the same ``build_query`` as the API; the HTML kind also asks for
     the page's 500-hit timeline spread, exactly as the page does."""
-    svc = build_services(Settings(data_dir=data_dir, workers=1, executor="inline"))
+    svc = build_services(bench_settings(data_dir))
     rng = random.Random(seed)
     out: dict[str, list[float]] = {}
     zone = site_zone(svc)
@@ -275,7 +291,7 @@ def baseline(data_dir: Path, repeat: int, seed: int) -> dict[str, list[float]]:
                     offset=raw.get("offset", 0))
                 t = time.perf_counter()
                 built = build_query(sp, svc, lang="fr" if html else "en",
-                                    default_zone=zone if html else None,
+                                    default_zone=zone,
                                     text_parser=load_parse_text)
                 svc.searcher.search(built.query, built.order, spread=500 if html else 0)
                 if i >= 2:
@@ -367,13 +383,19 @@ class Operator:
                     time.sleep(max(0.0, min(pause, stop_at() - time.perf_counter())))
 
     def _login(self, client: httpx.Client) -> bool:
-        page = client.get("/login")
-        found = CSRF.search(page.text)
-        if not found:
-            self.errors.append(f"login: no CSRF token ({page.status_code})")
-            return False
-        resp = client.post("/login", data={"username": self.name, "password": PASSWORD,
-                                           "csrf_token": found.group(1), "next": "/search"})
+        for _attempt in range(30):
+            page = client.get("/login")
+            found = CSRF.search(page.text)
+            if not found:
+                self.errors.append(f"login: no CSRF token ({page.status_code})")
+                return False
+            resp = client.post("/login", data={"username": self.name, "password": PASSWORD,
+                                               "csrf_token": found.group(1), "next": "/search"})
+            if resp.status_code != 429:
+                break
+            # The login limiter refuses attempts beyond those in flight from one address (all
+            # operators share 127.0.0.1 here): try again later, as a person would.
+            time.sleep(float(resp.headers.get("Retry-After", 1)) + random.uniform(0, 1))
         if resp.status_code != 303:
             self.errors.append(f"login: {resp.status_code}")
             return False
@@ -406,8 +428,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(data_dir), str(port)])
+#: ``--serve-workers N``: the production command instead of :data:`SERVER`.
+SERVE = "import sys; from retrouve.cli import main; sys.argv[0] = 'retrouve'; main()"
+
+
+def start_server(data_dir: Path, port: int, serve_workers: int = 0,
+                 log: Path | None = None) -> subprocess.Popen[bytes]:
+    """The app on ``port``: :data:`SERVER` (one process) when ``serve_workers`` is 0, else
+    ``retrouve --data-dir DIR serve --workers N --no-secure-cookies`` exactly as a site runs
+    it (uvicorn's info log and access log go to ``log``, or are discarded)."""
+    env = dict(os.environ)
+    if DB_URL[0]:
+        env["RETROUVE_DATABASE_URL"] = DB_URL[0]
+    if serve_workers:
+        cmd = [sys.executable, "-c", SERVE, "--data-dir", str(data_dir), "serve", "--port",
+               str(port), "--workers", str(serve_workers), "--no-secure-cookies"]
+    else:
+        cmd = [sys.executable, "-c", SERVER, str(data_dir), str(port)]
+    out = log.open("ab") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -424,7 +463,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 def add_operators(data_dir: Path, n: int) -> list[str]:
     """``n`` operator accounts, hashed with the production argon2 parameters."""
-    svc: Services = build_services(Settings(data_dir=data_dir, workers=1, executor="inline"))
+    svc: Services = build_services(bench_settings(data_dir))
     try:
         accounts = svc.accounts
         names = [f"operateur{i:02d}" for i in range(1, n + 1)]
@@ -454,9 +493,20 @@ def open_bench_case(svc: Services, names: list[str]) -> None:
 
 
 def cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) used so far by process ``pid`` (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) used so far by process ``pid`` and its live descendants
+    (``--serve-workers``: uvicorn's worker processes), from Linux ``/proc``."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:  # gone meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        todo += [int(c) for c in children]
+    return total
 
 
 # ------------------------------------------------------------------------------- figures
@@ -487,7 +537,13 @@ def main() -> None:
                     help="with --data-dir: keep an index already there (skip generation)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, help="write every figure to this file")
+    ap.add_argument("--serve-workers", type=int, default=0,
+                    help="run `retrouve serve --workers N` (default 0: one uvicorn process "
+                         "started by this script)")
+    ap.add_argument("--db-url", help="store database (default: SQLite in the data dir)")
+    ap.add_argument("--server-log", type=Path, help="append the server's output to this file")
     args = ap.parse_args()
+    DB_URL[0] = args.db_url
 
     tmp = None
     data_dir = args.data_dir
@@ -512,7 +568,7 @@ def main() -> None:
         names = add_operators(data_dir, args.operators)
 
         port = free_port()
-        server = start_server(data_dir, port)
+        server = start_server(data_dir, port, args.serve_workers, args.server_log)
         try:
             print("one client over HTTP …", file=sys.stderr)
             single = sequential_http(f"http://127.0.0.1:{port}", names[0],
@@ -523,6 +579,9 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=15)
         report.update(load)
+        report["server"] = (f"retrouve serve --workers {args.serve_workers}"
+                            if args.serve_workers else "uvicorn, one process")
+        report["backend"] = "postgresql" if args.db_url else "sqlite"
         report["baseline_ms"] = {k: summarise(v) for k, v in base.items()}
         report["single_client_ms"] = {k: summarise(v) for k, v in single.items()}
         print_report(report)
@@ -586,6 +645,7 @@ def print_report(r: dict[str, Any]) -> None:
     o = r["overall_ms"]
     print(f"\n{r['tracks']:,} tracks · {r['operators']} operators · think {r['think_s']} s · "
           f"{r['wall_s']:.1f} s · {os.cpu_count()} CPUs")
+    print(f"server: {r['server']} · store: {r['backend']}")
     print(f"requests {r['requests']} · errors {r['errors']} · "
           f"throughput {r['throughput_rps']:.1f} req/s · "
           f"p50 {o['p50']:.0f} ms · p95 {o['p95']:.0f} ms · p99 {o['p99']:.0f} ms")

@@ -82,8 +82,13 @@ def in_scope(t: Any, scope: tuple[ScopeWindow, ...]) -> Any:
     none)."""
     if not scope:
         return false()
-    return or_(*(and_(t.c.camera_id == w.camera, t.c.end_utc >= w.start,
-                      t.c.start_utc <= w.end) for w in scope))
+    # The camera list and the latest window end are implied by the OR below; stated first,
+    # they let the database use the (camera, start) index instead of testing every track
+    # against every window (a 20-window case made SQLite searches 4-11x slower).
+    cameras = sorted({w.camera for w in scope})
+    return and_(t.c.camera_id.in_(cameras), t.c.start_utc <= max(w.end for w in scope),
+                or_(*(and_(t.c.camera_id == w.camera, t.c.end_utc >= w.start,
+                           t.c.start_utc <= w.end) for w in scope)))
 
 
 def _visible(conn: Connection, track_id: int, scope: tuple[ScopeWindow, ...] | None) -> bool:
@@ -265,15 +270,20 @@ class TracksPart(StorePart):
             for i in range(0, len(keys), 900):  # SQLite's bound-parameter limit
                 chunk = keys[i:i + 900]
                 q = (select(t.c.id, func.coalesce(t.c.object_id, t.c.id).label("key"),
-                            t.c.start_utc, t.c.end_utc, p.c.text, p.c.confidence)
+                            t.c.camera_id, t.c.start_utc, t.c.end_utc, p.c.text,
+                            p.c.confidence)
                      .outerjoin(p, p.c.track_id == t.c.id)
                      .where(or_(t.c.object_id.in_(chunk),
                                 and_(t.c.object_id.is_(None), t.c.id.in_(chunk)))))
-                if scope is not None:
-                    # Fragments outside a case's scope never show, not even as an object's
-                    # span or plate reads.
-                    q = q.where(in_scope(t, scope))
                 for r in conn.execute(q):
+                    # Fragments outside a case's scope never show, not even as an object's
+                    # span or plate reads. Tested here on the few fragments of the hits:
+                    # as SQL, the scope's OR made the planner scan the camera index
+                    # instead of looking the objects up (10x slower on a 20-window case).
+                    if scope is not None and not any(
+                            w.camera == r.camera_id and r.end_utc >= w.start
+                            and r.start_utc <= w.end for w in scope):
+                        continue
                     key = int(r.key)
                     frags.setdefault(key, []).append((r.start_utc, r.end_utc, int(r.id)))
                     if r.text is not None:

@@ -24,6 +24,7 @@
     │   ├── SourceChanged            an export refused: the recording changed since ingest
     │   │   └── FootageChanged       an analysis refused: the file no longer matches its stamp
     │   ├── ExportError              an export request unknown, not approved, or not buildable
+    │   ├── BackupError              a backup or restore refused (destination, damaged backup)
     │   ├── AnalysisBusy             another analysis run holds the store's lock
     │   ├── AuthError                unknown user or wrong password (never says which)
     │   ├── PackRefused              a pack source refused (bad archive, checksum; also a PackError)
@@ -151,6 +152,11 @@ class SourceChanged(InputError):
 class ExportError(InputError):
     """An evidence export that cannot proceed: unknown request, not (yet) approved or already
     produced, no footage for a window, an output folder that cannot be written."""
+
+
+class BackupError(InputError):
+    """A backup or restore refused: destination exists, a damaged or foreign backup (names
+    the file), a database kind that does not match, pg_dump/pg_restore missing or failing."""
 
 
 class FootageChanged(SourceChanged):

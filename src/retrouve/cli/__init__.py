@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from retrouve.cli import (
     analyse,
+    backup,
     cameras,
     cases,
     demo,
@@ -32,12 +33,12 @@ from retrouve.cli.root import cli
 for _command in (cameras.cameras, footage.ingest, footage.recordings, analyse.analyse,
                  search.search, evaluate.eval_, demo.demo, models.models, parse.parse,
                  serve.serve, users.users, cases.cases, journal.journal,
-                 retention.retention, export.export):
+                 retention.retention, export.export, backup.backup, backup.restore):
     cli.add_command(_command)
 
 #: The modules that define commands, for the tests that walk the group.
-COMMAND_MODULES = (analyse, cameras, cases, demo, evaluate, export, footage, journal, models,
-                   parse, retention, search, serve, users)
+COMMAND_MODULES = (analyse, backup, cameras, cases, demo, evaluate, export, footage, journal,
+                   models, parse, retention, search, serve, users)
 
 __all__ = ["COMMAND_MODULES", "cli", "main"]
 

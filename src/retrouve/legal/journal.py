@@ -405,6 +405,23 @@ class SettingsChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class BackupChanged(Event):
+    """A backup taken, or restored into this installation (``change``): where, which
+    database kind, how many files, and when it was taken."""
+
+    name: ClassVar[str] = "backup"
+    change: str
+    where: str
+    database: str
+    files: int
+    taken_at: str
+
+    def details(self) -> dict[str, Any]:
+        return {"change": self.change, "where": self.where, "database": self.database,
+                "files": self.files, "taken_at": self.taken_at}
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExportRequested(Event):
     """An evidence export asked for: what (tracks, windows, redaction), for whom (the
     requesting authority), and whether a second person must approve it."""

@@ -68,16 +68,24 @@ class LoginAttemptsPart(StorePart):
 
     def charge_login_attempt(self, keys: Sequence[str], now: float, *,
                              unless: Sequence[AttemptLimit] = (),
-                             forget_before: float) -> Blocked | None:
+                             forget_before: float, release: str | None = None
+                             ) -> Blocked | None:
         """Charge one attempt at ``now`` to each of ``keys`` — unless one of ``unless`` is
         already reached, then charge nothing and return it. Atomic across processes.
         Attempts before ``forget_before`` (outside every window) are deleted on the way,
-        which bounds the table by what the windows can still count."""
+        which bounds the table by what the windows can still count. ``release``: a key whose
+        oldest attempt ends in the same transaction (an attempt in flight becoming a failure:
+        it is never uncounted in between)."""
         t = s.login_attempts
         with self._begin("count a login attempt") as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
             conn.execute(delete(t).where(t.c.at < forget_before))
+            if release is not None:
+                oldest = conn.execute(select(t.c.id).where(t.c.key == release)
+                                      .order_by(t.c.at, t.c.id).limit(1)).scalar()
+                if oldest is not None:
+                    conn.execute(delete(t).where(t.c.id == oldest))
             blocked = _blocked(conn, unless)
             if blocked is None and keys:
                 conn.execute(insert(t), [{"key": k, "at": now} for k in keys])

@@ -225,12 +225,13 @@ class LoginLimiter:
         (and its attempt in flight ends here)."""
         user_key, addr_key, try_key = self._keys(name, address)
         now = self.clock()
-        if counted:
-            self.store.release_login_attempt(try_key)
         keys = (addr_key,) if counted else (user_key, addr_key)
         if self.global_max_failures is not None:
             keys = (*keys, _GLOBAL)
-        self.store.charge_login_attempt(keys, now, forget_before=now - self.window_s)
+        # The attempt in flight becomes a failure in one transaction: between the two, a
+        # parallel attempt from the address would find neither and slip through.
+        self.store.charge_login_attempt(keys, now, forget_before=now - self.window_s,
+                                        release=try_key if counted else None)
 
     def succeeded(self, name: str, address: str = "") -> None:
         """Forget the user's failures and end the attempt in flight from ``address``. The

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 
-from retrouve.video.decode import open_video
+from retrouve.video.seeking import open_video
 
 
 def frame_rate(stream: av.VideoStream) -> float:

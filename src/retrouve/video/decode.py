@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from retrouve.errors import MediaError
 from retrouve.video.orient import displayed_size, quarter_turns, upright
-from retrouve.video.seeking import seek_before
+from retrouve.video.seeking import open_video, seek_before
 from retrouve.video.still_size import analysis_size, is_still_container
 from retrouve.video.timeline import Timeline
 
@@ -162,17 +162,3 @@ def sample_frames(
         except (av.FFmpegError, OSError) as exc:
             # PyAV's errors mapped here, naming the recording and file (``label``).
             raise MediaError(f"cannot decode {name} at t={clock.last:.2f}s: {exc}") from exc
-
-
-def open_video(path: Path | str, name: str, purpose: str = "decode"
-               ) -> av.container.InputContainer:
-    """Open a file that must hold a video stream; :class:`MediaError` names ``name`` and
-    what could not be done (``cannot decode …``, ``cannot play …``)."""
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise MediaError(f"cannot open {name}: {exc}") from exc
-    if not container.streams.video:
-        container.close()
-        raise MediaError(f"cannot {purpose} {name}: no video stream")
-    return container

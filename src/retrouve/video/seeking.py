@@ -27,8 +27,10 @@ SEEK_BACKOFF: Final = (0.0, 2.0, 10.0, 30.0, 120.0)
 UNINDEXED: Final = frozenset({"mpegts", "mpeg", "mpegvideo", "h264", "hevc", "m4v"})
 
 
-def reopen(path: Path | str, name: str, purpose: str = "decode"
-           ) -> av.container.InputContainer:
+def open_video(path: Path | str, name: str, purpose: str = "decode"
+               ) -> av.container.InputContainer:
+    """Open a file that must hold a video stream; :class:`MediaError` names ``name`` and
+    what could not be done (``cannot decode …``, ``cannot play …``)."""
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError) as exc:
@@ -88,7 +90,7 @@ def seek_before(
         span = scan_packets(path, float(rate) if rate else 25.0)
         if span is None or span.discontinuities or span.origin is None:
             container.close()
-            return reopen(path, name, purpose)
+            return open_video(path, name, purpose)
     try:
         for back in SEEK_BACKOFF:
             at = t - back
@@ -103,4 +105,4 @@ def seek_before(
     except (av.FFmpegError, AssertionError):
         pass
     container.close()
-    return reopen(path, name, purpose)
+    return open_video(path, name, purpose)

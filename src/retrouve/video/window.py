@@ -37,7 +37,6 @@ import av.container
 import numpy as np
 
 from retrouve.errors import MediaError
-from retrouve.video.decode import open_video
 from retrouve.video.orient import displayed_size, quarter_turns, upright
 from retrouve.video.playability import (
     DEFAULT_POLICY,
@@ -46,7 +45,7 @@ from retrouve.video.playability import (
     Target,
     probe_media,
 )
-from retrouve.video.seeking import is_unindexed, scan_packets, seek_before
+from retrouve.video.seeking import is_unindexed, open_video, scan_packets, seek_before
 from retrouve.video.timeline import Timeline
 
 log = logging.getLogger(__name__)

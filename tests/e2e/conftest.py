@@ -176,3 +176,20 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
         yield pg
     finally:
         context.close()
+
+
+def mark_first_hit(page: Any, hits: Any, note: str) -> int:
+    """Open the first of ``hits`` (a Playwright locator of result cards), mark it relevant
+    with ``note`` from the track page's mark form; the track id."""
+    import re
+
+    hits.first.locator("a.thumb").click()
+    page.wait_for_url(re.compile(r"/track/\d+"))
+    found = re.search(r"/track/(\d+)", page.url)
+    assert found, page.url
+    track_id = int(found.group(1))
+    page.fill("form.mark-form input[name=note]", note)
+    page.click("form.mark-form button[name=mark][value=relevant]")
+    page.wait_for_url(re.compile(rf"/track/{track_id}$"))
+    return track_id
+

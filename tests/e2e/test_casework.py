@@ -27,7 +27,14 @@ from conftest import fixed_clock
 from retrouve.legal.accounts import Accounts
 from retrouve.store.records import TrackFilter
 
-from .conftest import ARTIFACTS, CAMERA, CLIP_SECONDS, LiveServer, cheap_hasher
+from .conftest import (
+    ARTIFACTS,
+    CAMERA,
+    CLIP_SECONDS,
+    LiveServer,
+    cheap_hasher,
+    mark_first_hit,
+)
 
 REF = "2026-0042"
 SUPERVISOR, AUDITOR = "sophie", "aude"
@@ -149,14 +156,7 @@ def test_a_case_from_creation_to_the_journal(page: Any, world: World) -> None:
     shot("search-results")
 
     # ... opens the first result and marks it relevant
-    hits.first.locator("a.thumb").click()
-    page.wait_for_url(re.compile(r"/track/\d+"))
-    found = re.search(r"/track/(\d+)", page.url)
-    assert found, page.url
-    track_id = int(found.group(1))
-    page.fill("form.mark-form input[name=note]", NOTE)
-    page.click("form.mark-form button[name=mark][value=relevant]")
-    page.wait_for_url(re.compile(rf"/track/{track_id}$"))
+    track_id = mark_first_hit(page, hits, NOTE)
     assert "Pertinent" in page.inner_text("form.mark-form .mark-now")
     shot("track-marked")
     [mark] = server.services.store.case_marks(server.services.cases.get(REF).id)

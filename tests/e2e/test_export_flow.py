@@ -30,7 +30,7 @@ from retrouve.legal.accounts import Accounts
 from retrouve.store.exports import ExportState
 from web.conftest import CASE
 
-from .conftest import ARTIFACTS, LiveServer, cheap_hasher
+from .conftest import ARTIFACTS, LiveServer, cheap_hasher, mark_first_hit
 from .test_casework import log_in, log_out
 
 SUPERVISOR = "sophie"
@@ -66,14 +66,7 @@ def test_mark_request_approve_build_download_verify(page: Any, server: LiveServe
     page.wait_for_url(re.compile(r"/search\?.*object=car"))
     hits = page.locator("ol.grid li.hit")
     assert hits.count() >= 1, page.inner_text("section.results")
-    hits.first.locator("a.thumb").click()
-    page.wait_for_url(re.compile(r"/track/\d+"))
-    found = re.search(r"/track/(\d+)", page.url)
-    assert found, page.url
-    track_id = int(found.group(1))
-    page.fill("form.mark-form input[name=note]", NOTE)
-    page.click("form.mark-form button[name=mark][value=relevant]")
-    page.wait_for_url(re.compile(rf"/track/{track_id}$"))
+    track_id = mark_first_hit(page, hits, NOTE)
     shoot(page, 1, "track-marked")
 
     # ... and asks for an export on the case page: the marked track is offered

@@ -17,6 +17,7 @@ from fastapi import Request
 from retrouve.search.schema import EmptyReason
 from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 from retrouve.web.i18n_exports import EXPORTS_EN, EXPORTS_FR
+from retrouve.web.i18n_keys import KEYS_EN, KEYS_FR
 
 LANGS: Final[tuple[str, ...]] = ("fr", "en")
 DEFAULT_LANG: Final = "fr"
@@ -438,6 +439,8 @@ _FR.update(CASES_FR)
 _EN.update(CASES_EN)
 _FR.update(EXPORTS_FR)  # the case page's Export section (``i18n_exports.py``)
 _EN.update(EXPORTS_EN)
+_FR.update(KEYS_FR)  # keyboard shortcuts' help and skip links (``i18n_keys.py``)
+_EN.update(KEYS_EN)
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}

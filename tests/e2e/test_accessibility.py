@@ -1,0 +1,168 @@
+"""Every page of the application passes axe-core's WCAG 2 A/AA rules, in a real Chromium.
+
+axe-core comes inside the ``axe-playwright-python`` wheel (no CDN: it is injected into the
+page by Playwright, outside the page's Content-Security-Policy). Each page is loaded in a
+browser context logged in as the role that sees most of it, its ``<details>`` opened (axe
+skips what is hidden), scanned, and saved as ``test-artifacts/a11y-<page>.png``.
+
+The server and its analysed synthetic clip come from ``conftest.py``; this module adds a
+supervisor (the case form, the journal, a case page with its forms) and marks the first
+result relevant as the operator, so that the case page has a marks table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conftest import fixed_clock
+from retrouve.legal.accounts import Accounts
+from web.conftest import CASE
+
+from .conftest import ARTIFACTS, LiveServer, cheap_hasher, mark_first_hit
+
+SUPERVISOR = "sophie"
+#: axe-core rule tags: WCAG 2.0, 2.1 and 2.2, levels A and AA. No rule is disabled.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Logged-in browser contexts, one per role, and the id of the track marked relevant."""
+
+    anonymous: Any
+    operator: Any
+    supervisor: Any
+    track_id: int
+
+
+def _context(browser: Any, server: LiveServer) -> Any:
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    return context
+
+
+def _log_in(context: Any, name: str, password: str, *, choose_case: bool) -> None:
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_load_state()
+    if choose_case:  # the operator works in the conftest's case
+        page.goto("/case/select?next=%2Fsearch")
+        page.click("form.case-choose button[type=submit]")
+        page.wait_for_url(re.compile(r"/search$"))
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def sessions(browser: Any, live_server: LiveServer) -> Iterator[Sessions]:
+    Accounts(live_server.services.store, fixed_clock, cheap_hasher()).add(
+        SUPERVISOR, "supervisor", live_server.password)
+    anonymous = _context(browser, live_server)
+    operator = _context(browser, live_server)
+    supervisor = _context(browser, live_server)
+    try:
+        _log_in(operator, live_server.operator, live_server.password, choose_case=True)
+        _log_in(supervisor, SUPERVISOR, live_server.password, choose_case=False)
+        page = operator.new_page()
+        page.goto("/search?object=car")
+        track_id = mark_first_hit(page, page.locator("ol.grid li.hit"), "vue en a11y")
+        page.close()
+        yield Sessions(anonymous, operator, supervisor, track_id)
+    finally:
+        for context in (anonymous, operator, supervisor):
+            context.close()
+
+
+@dataclass(frozen=True)
+class PageCase:
+    """One page to scan: who looks at it, its URL, the HTTP status it answers."""
+
+    name: str
+    role: str
+    url: Callable[[Sessions], str]
+    status: int = 200
+    #: Run in the page before the scan (e.g. open the keyboard help).
+    prepare: str | None = None
+
+
+#: The English pages come last: ?lang= is remembered in a cookie of the context.
+PAGES = [
+    PageCase("login", "anonymous", lambda s: "/login"),
+    PageCase("login-en", "anonymous", lambda s: "/login?lang=en"),
+    PageCase("case-select", "operator", lambda s: "/case/select"),
+    PageCase("search", "operator", lambda s: "/search"),
+    PageCase("search-results", "operator", lambda s: "/search?object=car"),
+    PageCase("search-empty", "operator", lambda s: "/search?object=bus"),
+    PageCase("search-invalid", "operator", lambda s: "/search?from=not-a-date"),
+    PageCase("search-help", "operator", lambda s: "/search?object=car",
+             prepare="document.querySelector('[data-keys-open]').click()"),
+    PageCase("track", "operator", lambda s: f"/track/{s.track_id}"),
+    PageCase("track-help", "operator", lambda s: f"/track/{s.track_id}",
+             prepare="document.querySelector('[data-keys-open]').click()"),
+    PageCase("footage", "operator", lambda s: "/footage"),
+    PageCase("cases", "operator", lambda s: "/cases"),
+    PageCase("case", "operator", lambda s: f"/cases/{CASE}"),
+    PageCase("case-supervisor", "supervisor", lambda s: f"/cases/{CASE}"),
+    PageCase("case-form", "supervisor", lambda s: "/cases/new"),
+    PageCase("case-refused", "operator", lambda s: "/cases/NO-SUCH-CASE", status=404),
+    PageCase("journal", "supervisor", lambda s: "/journal"),
+    PageCase("api-docs", "operator", lambda s: "/api/docs"),
+    PageCase("error", "operator", lambda s: "/track/4242424", status=404),
+    PageCase("search-results-en", "operator", lambda s: "/search?object=car&lang=en"),
+    PageCase("error-en", "operator", lambda s: "/track/4242424?lang=en", status=404),
+]
+
+
+def _report(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
+        lines.extend(f"    {', '.join(map(str, n['target']))}: {n['html'][:160]}"
+                     for n in v["nodes"][:8])
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("case", PAGES, ids=[p.name for p in PAGES])
+def test_page_has_no_wcag_violations(case: PageCase, sessions: Sessions) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = getattr(sessions, case.role)
+    page = context.new_page()
+    try:
+        response = page.goto(case.url(sessions))
+        assert response is not None and response.status == case.status, case
+        # Media and thumbnails loaded, so the screenshot and the contrast checks see them.
+        page.wait_for_load_state("networkidle")
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        if case.prepare:
+            page.evaluate(case.prepare)
+        results = Axe().run(page, options={
+            "runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / f"a11y-{case.name}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 1000
+        violations = results.response["violations"]
+        assert not violations, f"{case.name}: {len(violations)} axe violations\n" \
+                               + _report(violations)
+        # The scan ran rules and looked at the page (not an empty or blocked document).
+        assert results.response["passes"] or results.response["inapplicable"]
+    finally:
+        page.close()
+
+
+def test_every_template_is_scanned() -> None:
+    """A new template gets a row in PAGES (partials, named ``_*.html``, are inside others)."""
+    from retrouve.web.templating import TEMPLATES_DIR
+
+    scanned = {"login", "case_select", "search", "track", "footage", "cases", "case",
+               "case_form", "case_refused", "journal", "api_docs", "error", "base"}
+    templates = {p.stem for p in TEMPLATES_DIR.glob("*.html") if not p.stem.startswith("_")}
+    assert templates <= scanned, f"pages not scanned by axe: {sorted(templates - scanned)}"

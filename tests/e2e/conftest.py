@@ -193,3 +193,24 @@ def mark_first_hit(page: Any, hits: Any, note: str) -> int:
     page.wait_for_url(re.compile(rf"/track/{track_id}$"))
     return track_id
 
+
+
+def logged_in_context(browser: Any, server: LiveServer, name: str, *,
+                      choose_case: bool = True) -> Any:
+    """A new browser context (the ``page`` fixture's viewport and timeout) where ``name`` is
+    logged in and, with ``choose_case``, works in the first case the chooser offers (for the
+    operator, the case opened above). The caller closes it."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", server.password)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_load_state()
+    if choose_case:
+        page.goto("/case/select?next=%2Fsearch")
+        page.click("form.case-choose button[type=submit]")
+        page.wait_for_url("**/search")
+    page.close()
+    return context

@@ -12,7 +12,6 @@ result relevant as the operator, so that the case page has a marks table.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from conftest import fixed_clock
 from retrouve.legal.accounts import Accounts
 from web.conftest import CASE
 
-from .conftest import ARTIFACTS, LiveServer, cheap_hasher, mark_first_hit
+from .conftest import ARTIFACTS, LiveServer, cheap_hasher, logged_in_context, mark_first_hit
 
 SUPERVISOR = "sophie"
 #: axe-core rule tags: WCAG 2.0, 2.1 and 2.2, levels A and AA. No rule is disabled.
@@ -40,36 +39,15 @@ class Sessions:
     track_id: int
 
 
-def _context(browser: Any, server: LiveServer) -> Any:
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    return context
-
-
-def _log_in(context: Any, name: str, password: str, *, choose_case: bool) -> None:
-    page = context.new_page()
-    page.goto("/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", password)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state()
-    if choose_case:  # the operator works in the conftest's case
-        page.goto("/case/select?next=%2Fsearch")
-        page.click("form.case-choose button[type=submit]")
-        page.wait_for_url(re.compile(r"/search$"))
-    page.close()
-
-
 @pytest.fixture(scope="module")
 def sessions(browser: Any, live_server: LiveServer) -> Iterator[Sessions]:
     Accounts(live_server.services.store, fixed_clock, cheap_hasher()).add(
         SUPERVISOR, "supervisor", live_server.password)
-    anonymous = _context(browser, live_server)
-    operator = _context(browser, live_server)
-    supervisor = _context(browser, live_server)
+    anonymous = browser.new_context(base_url=live_server.url,
+                                    viewport={"width": 1280, "height": 900})
+    operator = logged_in_context(browser, live_server, live_server.operator)
+    supervisor = logged_in_context(browser, live_server, SUPERVISOR, choose_case=False)
     try:
-        _log_in(operator, live_server.operator, live_server.password, choose_case=True)
-        _log_in(supervisor, SUPERVISOR, live_server.password, choose_case=False)
         page = operator.new_page()
         page.goto("/search?object=car")
         track_id = mark_first_hit(page, page.locator("ol.grid li.hit"), "vue en a11y")
@@ -154,6 +132,25 @@ def test_page_has_no_wcag_violations(case: PageCase, sessions: Sessions) -> None
                                + _report(violations)
         # The scan ran rules and looked at the page (not an empty or blocked document).
         assert results.response["passes"] or results.response["inapplicable"]
+    finally:
+        page.close()
+
+
+def test_the_scan_reports_a_real_violation(sessions: Sessions) -> None:
+    """The scanner really runs in this setup: a field without a label, added to the login
+    page, is reported (a scan that found nothing anywhere would otherwise look the same)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = sessions.anonymous.new_page()
+    try:
+        page.goto("/login")
+        page.evaluate("() => document.querySelector('main form').append("
+                      "Object.assign(document.createElement('input'), {name: 'stray'}))")
+        results = Axe().run(page, options={
+            "runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+        found = {v["id"]: v for v in results.response["violations"]}
+        assert "label" in found, sorted(found)
+        assert [n["target"] for n in found["label"]["nodes"]] == [["input[name=\"stray\"]"]]
     finally:
         page.close()
 

@@ -132,11 +132,24 @@
     return true;
   }
 
+  // Chromium's video controls toggle on the key's *keyup*, from a listener on the video:
+  // once the keydown has toggled, the matching keyup is stopped before it gets there
+  // (capture phase), or a focused video would play and pause again at once.
+  var spaceDone = false;
+  document.addEventListener("keyup", function (e) {
+    if (e.key !== " ") { return; }
+    if (spaceDone) { e.preventDefault(); e.stopPropagation(); }
+    spaceDone = false;
+  }, true);
+
   function trackKey(e) {
     switch (e.key) {
       // Space on the video is handled here too (its controls' own toggle is prevented, so
       // it toggles once); on a button or a link it stays theirs.
-      case " ": return !!video && (e.target === video || !control(e.target)) && togglePlay();
+      case " ":
+        if (!video || (e.target !== video && control(e.target))) { return false; }
+        spaceDone = true;
+        return e.repeat || togglePlay();  // held down: one toggle, no flicker
       case ",": return !!video && stepFrames(-1);
       case ".": return !!video && stepFrames(1);
       case "m": return !e.repeat && markRelevant(document);

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -132,6 +133,13 @@ def test_page_has_no_wcag_violations(case: PageCase, sessions: Sessions) -> None
                                + _report(violations)
         # The scan ran rules and looked at the page (not an empty or blocked document).
         assert results.response["passes"] or results.response["inapplicable"]
+        # Headings in order (axe's heading-order is a best practice, outside the WCAG tags):
+        # one h1 first, then no level skipped on the way down.
+        levels = page.evaluate("() => [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]"
+                               ".map(h => Number(h.tagName[1]))")
+        assert levels[:1] == [1] and levels.count(1) == 1, (case.name, levels)
+        assert all(b <= a + 1 for a, b in pairwise(levels)), \
+            (case.name, levels)
     finally:
         page.close()
 

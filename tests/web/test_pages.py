@@ -228,3 +228,36 @@ def test_admin_analyses_from_the_footage_page(services: Services, tmp_path: Path
         thumb = client.get(hits[0]["thumbnail"])
         assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
         assert thumb.headers["content-type"] == "image/jpeg"
+
+
+# ------------------------------------------------------------------ keyboard, skip links
+def test_skip_link_is_the_first_focusable_element(web: Web) -> None:
+    client = web.login("operator")
+    for url, text, target in (("/footage", "Aller au contenu", "#main"),
+                              ("/search", "Aller au contenu", "#main"),
+                              ("/search?object=car", "Aller aux résultats", "#results")):
+        html = client.get(url).text
+        body = html[html.index("<body>"):]
+        first = re.search(r"<(a|button|input|select|textarea)\b[^>]*>", body)
+        assert first and f'class="skip-link" href="{target}"' in first.group(0), (url, first)
+        assert f">{text}</a>" in body
+        assert '<main id="main" tabindex="-1">' in html
+    assert 'id="results"' in client.get("/search?object=car").text
+
+
+def test_keyboard_help_and_frame_rate_on_the_sequence_page(web: Web) -> None:
+    client = web.login("operator")
+    html = client.get("/track/1").text
+    assert '<dialog id="keys-help"' in html and 'data-keys-page="track"' in html
+    assert '<script src="/static/keys.js"></script>' in html
+    if web.app.state.has_player:
+        # The recording's rate as the store holds it (the browser test checks 10 and 8 fps).
+        fps = web.app.state.services.store.get_recording("r1").fps
+        assert re.search(rf'<video id="player"[^>]* data-fps="{fps}"', html), fps
+    english = client.get("/search?object=car&lang=en").text
+    assert 'data-keys-page="search"' in english and "Go to the next result" in english
+    assert client.get("/static/keys.js").status_code == 200
+
+
+def test_keys_script_needs_a_login(web: Web) -> None:
+    assert web.client().get("/static/keys.js").status_code == 401

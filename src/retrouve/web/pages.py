@@ -25,6 +25,7 @@ from retrouve.domain import (
     Recording,
     Role,
 )
+from retrouve.errors_i18n import error_text
 from retrouve.errors import (
     AuthError,
     CaseError,
@@ -211,7 +212,7 @@ def case_select(request: Request, ctx: Ctx, case: Annotated[str, Form(max_length
         found = _services(request).cases.work(actor, case)
     except CaseError as exc:
         t = translator(ctx.lang)
-        return _case_page(request, ctx, safe_next(next), t("case.refused", msg=str(exc)),
+        return _case_page(request, ctx, safe_next(next), t("case.refused", msg=error_text(exc, ctx.lang)),
                           status_code=exc.http_status)
     audit.case_selected(request, actor, found.ref)
     request.app.state.sessions.set_active_case(ctx.session, found.ref)
@@ -260,7 +261,7 @@ def search_page(request: Request, work: CaseCtx) -> Response:
             built, result = outcome.built, outcome.result
             audit.searched(request, work, (h.track_id for h in result.hits))
         except InputError as exc:  # the operator's search is at fault; failures reach the 500
-            view["error"] = t("search.error", msg=str(exc))
+            view["error"] = t("search.error", msg=error_text(exc, ctx.lang))
         else:
             view.update(built=built, result=result, **_results_view(
                 request, params, built.query, result, looks, ctx.lang, zone))

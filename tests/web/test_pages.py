@@ -228,3 +228,20 @@ def test_admin_analyses_from_the_footage_page(services: Services, tmp_path: Path
         thumb = client.get(hits[0]["thumbnail"])
         assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
         assert thumb.headers["content-type"] == "image/jpeg"
+
+
+def test_engine_errors_follow_the_page_language(web: Web) -> None:
+    """A bad plate pattern, a bad time and a malformed query: French on the French page,
+    English on the English one (the engine's keyed errors, not its English as is)."""
+    client = web.login("operator")
+    cases = [
+        ("plate=AB%2312", "caractère(s) inattendu(s) #", "unexpected character(s) #"),
+        ("from=hier", "n'est pas au format ISO-8601", "is not ISO-8601"),
+        ("object=person&colour=red", "la couleur s'applique aux véhicules",
+         "colour applies to vehicles"),
+    ]
+    for query, french, english in cases:
+        fr = client.get(f"/search?{query}&lang=fr").text.replace("&#39;", "'")
+        en = client.get(f"/search?{query}&lang=en").text.replace("&#39;", "'")
+        assert french in fr and english not in fr, query
+        assert english in en and french not in en, query

@@ -263,7 +263,8 @@ def _act(request: Request, ctx: RequestContext, ref: str, action: Callable[[], o
     try:
         action()
     except InputError as exc:
-        return _case_page(request, ctx, ref, status=exc.http_status, errors=[error_text(exc, ctx.lang)])
+        return _case_page(request, ctx, ref, status=exc.http_status,
+                          errors=[error_text(exc, ctx.lang)])
     return _redirect(f"/cases/{ref}?msg={msg}")
 
 
@@ -280,7 +281,8 @@ def amend_case(request: Request, ctx: Ctx, ref: str, data: Form) -> Response:
     try:
         am = svc.cases.amend(_actor(ctx), ref, scope, reason)
     except InputError as exc:
-        return _case_page(request, ctx, ref, status=exc.http_status, errors=[error_text(exc, ctx.lang)],
+        return _case_page(request, ctx, ref, status=exc.http_status,
+                          errors=[error_text(exc, ctx.lang)],
                           amend_rows=rows, amend_reason=reason)
     return _redirect(f"/cases/{ref}?msg={'pending' if am.widens else 'amended'}")
 
@@ -454,7 +456,8 @@ def journal_export(request: Request, ctx: Ctx, data: Form) -> Response:
                 for path in sorted(out.iterdir()):
                     z.write(path, path.name)
     except InputError as exc:
-        return _journal_page(request, ctx, status=exc.http_status, export_error=error_text(exc, ctx.lang))
+        return _journal_page(request, ctx, status=exc.http_status,
+                             export_error=error_text(exc, ctx.lang))
     name = f"journal-{ref.replace('/', '_')}.zip"
     return Response(buf.getvalue(), media_type="application/zip",
                     headers={"content-disposition": f'attachment; filename="{name}"'})

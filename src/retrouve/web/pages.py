@@ -25,7 +25,6 @@ from retrouve.domain import (
     Recording,
     Role,
 )
-from retrouve.errors_i18n import error_text
 from retrouve.errors import (
     AuthError,
     CaseError,
@@ -34,6 +33,7 @@ from retrouve.errors import (
     NoCaseError,
     RetrouveError,
 )
+from retrouve.errors_i18n import error_text
 from retrouve.legal.accounts import Accounts
 from retrouve.legal.cases import Actor
 from retrouve.search.engine import SearchResult
@@ -212,7 +212,8 @@ def case_select(request: Request, ctx: Ctx, case: Annotated[str, Form(max_length
         found = _services(request).cases.work(actor, case)
     except CaseError as exc:
         t = translator(ctx.lang)
-        return _case_page(request, ctx, safe_next(next), t("case.refused", msg=error_text(exc, ctx.lang)),
+        return _case_page(request, ctx, safe_next(next),
+                          t("case.refused", msg=error_text(exc, ctx.lang)),
                           status_code=exc.http_status)
     audit.case_selected(request, actor, found.ref)
     request.app.state.sessions.set_active_case(ctx.session, found.ref)

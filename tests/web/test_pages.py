@@ -221,6 +221,9 @@ def test_admin_analyses_from_the_footage_page(services: Services, tmp_path: Path
         assert state["units_done"] == state["units_total"] >= 1
         page = client.get("/footage").text
         assert "terminée" in page
+        # The refresh lands on ?msg=started: once finished, that notice is stale, not shown.
+        refreshed = client.get("/footage?msg=started").text
+        assert "terminée" in refreshed and "Analyse lancée." not in refreshed
         again = client.post("/footage/analyse", data={"csrf_token": token})
         assert again.headers["location"] == "/footage?msg=nothing"
         hits = client.get("/api/search", params={"camera": "cam9"}).json()["hits"]

@@ -415,6 +415,10 @@ def footage_page(request: Request, work: CaseCtx) -> Response:
     for e in rows:
         counts[e.recording.camera_id] = counts.get(e.recording.camera_id, 0) + 1
     flash = FLASH_KEYS.get(request.query_params.get("msg", ""))
+    if flash == "footage.started" and not state.running:
+        # The page refreshes itself on /footage?msg=started while the run goes on: once it
+        # has finished, "started" is stale (the finished line says what happened).
+        flash = None
     return render(
         request, "footage.html", ctx, cameras=cameras, counts=counts, recordings=rows,
         job=state, pending=job.pending_count(work.scope), flash=flash,

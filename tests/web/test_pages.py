@@ -248,3 +248,13 @@ def test_engine_errors_follow_the_page_language(web: Web) -> None:
         en = client.get(f"/search?{query}&lang=en").text.replace("&#39;", "'")
         assert french in fr and english not in fr, query
         assert english in en and french not in en, query
+
+
+def test_api_error_keeps_english_detail_and_adds_its_code(web: Web) -> None:
+    client = web.login("operator")
+    resp = client.get("/api/search?plate=AB%2312&lang=fr")
+    assert resp.status_code == 400
+    body = resp.json()
+    assert body["code"] == "plate.bad_chars"
+    assert "unexpected character(s) #" in body["detail"]
+    assert "caractère(s) inattendu(s) #" in body["message"]

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from retrouve.cli import COMMAND_MODULES, cli
+from retrouve.cli.io import counted
 
 #: Leaf commands without ``--json``, each with the reason.
 NO_JSON = {
@@ -105,3 +106,7 @@ def test_search_errors_and_lines_follow_lang(tmp_path: Path) -> None:
                                   "--text", "voiture rouge"])
     assert "understood:" in text_en.output and "no hits:" in text_en.output
     assert "compris :" in text_fr.output and "aucun résultat :" in text_fr.output
+
+
+def test_counted_is_singular_for_one() -> None:
+    assert [counted(n, "file", "files") for n in (0, 1, 2)] == ["0 files", "1 file", "2 files"]

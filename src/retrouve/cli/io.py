@@ -50,6 +50,12 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*parts)
 
 
+def counted(n: int, one: str, other: str) -> str:
+    """``n`` and its noun in English, singular for exactly 1 ("1 file", "2 files"): the
+    command line's counterpart of the web's ``tn``."""
+    return f"{n} {one if n == 1 else other}"
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` as an error on stderr and exit with ``code``."""
     err.print(styled(("error:", "bold red"), f" {message}"), highlight=False)

@@ -189,7 +189,7 @@ def test_search_unknown_camera_exits_2_naming_it(tmp_path: Path) -> None:
 )
 def test_search_bad_queries_exit_2(tmp_path: Path, args: tuple[str, ...], text: str) -> None:
     open_case(tmp_path, "c")
-    result = run(tmp_path, "search", "--case", CASE, *args)
+    result = run(tmp_path, "--lang", "en", "search", "--case", CASE, *args)
     assert result.exit_code == 2
     assert text in flat(result.output)
 
@@ -201,10 +201,12 @@ def test_search_on_empty_index_explains_why(tmp_path: Path) -> None:
     assert as_json.exit_code == 0, as_json.output
     data = json.loads(as_json.output)
     assert data == {"hits": [], "why_empty": "no footage is registered for these cameras"}
-    text = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--from",
+    text = run(tmp_path, "--lang", "en", "search", "--case", CASE, "--camera", "c", "--from",
                "2026-01-04T10:00")
     assert text.exit_code == 0
-    assert "no hits" in flat(text.output)
+    assert "no hits: no footage is registered" in flat(text.output)
+    french = run(tmp_path, "search", "--case", CASE, "--camera", "c")  # French by default
+    assert "aucun résultat : aucune vidéo n'est enregistrée" in flat(french.output)
 
 
 def test_search_text_shows_its_interpretation(tmp_path: Path) -> None:

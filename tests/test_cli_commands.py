@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from retrouve.cli import COMMAND_MODULES, cli
+from retrouve.cli.io import counted
 
 #: Leaf commands without ``--json``, each with the reason.
 NO_JSON = {
@@ -70,3 +73,40 @@ def test_every_command_is_listed_in_its_parent_help(path: tuple[str, ...]) -> No
     listed = [line.split()[0] for line in result.output.split("Commands:", 1)[1].splitlines()
               if line.startswith("  ") and line.split()]
     assert path[-1] in listed
+
+
+def test_search_errors_and_lines_follow_lang(tmp_path: Path) -> None:
+    """``--lang`` (the group's option) words a search's errors and its lines."""
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path)]
+    assert runner.invoke(cli, [*base, "cameras", "add", "c", "--timezone", "Europe/Paris"]
+                         ).exit_code == 0
+    made = runner.invoke(cli, [*base, "cases", "create", "L-1", "--basis", "60-1",
+                               "--procedure", "2026/1", "--authority", "OPJ Martin",
+                               "--purpose", "vol", "--assign", getpass.getuser(),
+                               "--scope", "c:2026-01-01T00:00+01:00/2026-02-01T00:00+01:00"])
+    assert made.exit_code == 0, made.output
+    bad = ["search", "--case", "L-1", "--plate", "AB#12"]
+    en = runner.invoke(cli, [*base, "--lang", "en", *bad])
+    fr = runner.invoke(cli, [*base, "--lang", "fr", *bad])
+    assert en.exit_code == fr.exit_code == 2
+    assert "unexpected character(s) #" in " ".join(en.output.split())
+    assert "caractère(s) inattendu(s) #" in " ".join(fr.output.split())
+    default = runner.invoke(cli, [*base, *bad])  # Europe/Paris: French, as the web
+    assert "caractère(s) inattendu(s) #" in " ".join(default.output.split())
+    time_en = runner.invoke(cli, [*base, "--lang", "en", "search", "--case", "L-1",
+                                  "--from", "hier"])
+    time_fr = runner.invoke(cli, [*base, "--lang", "fr", "search", "--case", "L-1",
+                                  "--from", "hier"])
+    assert "--from 'hier' is not ISO-8601" in " ".join(time_en.output.split())
+    assert "--from « hier » n'est pas au format ISO-8601" in " ".join(time_fr.output.split())
+    text_en = runner.invoke(cli, [*base, "--lang", "en", "search", "--case", "L-1",
+                                  "--text", "voiture rouge"])
+    text_fr = runner.invoke(cli, [*base, "--lang", "fr", "search", "--case", "L-1",
+                                  "--text", "voiture rouge"])
+    assert "understood:" in text_en.output and "no hits:" in text_en.output
+    assert "compris :" in text_fr.output and "aucun résultat :" in text_fr.output
+
+
+def test_counted_is_singular_for_one() -> None:
+    assert [counted(n, "file", "files") for n in (0, 1, 2)] == ["0 files", "1 file", "2 files"]

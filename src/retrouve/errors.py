@@ -61,6 +61,7 @@ the cause; callers chain with ``from``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 
@@ -68,12 +69,23 @@ class RetrouveError(Exception):
     """Base class of every error Retrouve raises on purpose.
 
     Not the caller's fault unless it is an :class:`InputError`: HTTP 500, CLI exit 1.
+
+    ``str(err)`` is the English message (logs, tests, the API's ``detail``). An error an
+    operator sees may also carry ``key`` (a stable message id of
+    :data:`retrouve.errors_i18n.CATALOGUE`) and ``params`` (its placeholders' values):
+    :func:`retrouve.errors_i18n.error_text` then words it in the interface language.
     """
 
     #: HTTP status the web answers with when this error reaches its handlers.
     http_status: ClassVar[int] = 500
     #: Exit code of a CLI command that fails with this error.
     exit_code: ClassVar[int] = 1
+
+    def __init__(self, *args: object, key: str | None = None,
+                 params: Mapping[str, object] | None = None) -> None:
+        super().__init__(*args)
+        self.key = key
+        self.params: dict[str, object] = dict(params or {})
 
 
 class InputError(RetrouveError):

@@ -40,7 +40,8 @@ def zone_of(name: str, error: type[InputError] = InputError) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):  # ValueError: "../x", empty names
-        raise error(f"unknown time zone {name!r} (e.g. Europe/Paris)") from None
+        raise error(f"unknown time zone {name!r} (e.g. Europe/Paris)",
+                    key="time.unknown_zone", params={"zone": name}) from None
 
 
 def site_zone(configured: str | None, camera_zones: Iterable[str]) -> str:
@@ -104,13 +105,18 @@ def read_local(naive: datetime, zone: str, what: str,
         back = first.astimezone(UTC).astimezone(z).replace(tzinfo=None)
         ambiguous = first.utcoffset() != second.utcoffset()
     except OverflowError as exc:
-        raise error(f"{what}: out of range") from exc
+        raise error(f"{what}: out of range", key="time.out_of_range",
+                    params={"what": what}) from exc
     if back != naive:
         raise error(
             f"{what} does not exist in {zone} (skipped by the daylight-saving change): give "
-            "the UTC offset, e.g. +01:00")
+            "the UTC offset, e.g. +01:00", key="time.dst_gap",
+            params={"what": what, "zone": zone})
     if ambiguous:
         raise error(
             f"{what} happens twice in {zone} (the daylight-saving change repeats that hour): "
-            f"give the UTC offset, {first.isoformat()} or {second.isoformat()}")
+            f"give the UTC offset, {first.isoformat()} or {second.isoformat()}",
+            key="time.dst_fold", params={"what": what, "zone": zone,
+                                         "first": first.isoformat(),
+                                         "second": second.isoformat()})
     return first

@@ -221,6 +221,9 @@ def test_admin_analyses_from_the_footage_page(services: Services, tmp_path: Path
         assert state["units_done"] == state["units_total"] >= 1
         page = client.get("/footage").text
         assert "terminée" in page
+        # The refresh lands on ?msg=started: once finished, that notice is stale, not shown.
+        refreshed = client.get("/footage?msg=started").text
+        assert "terminée" in refreshed and "Analyse lancée." not in refreshed
         again = client.post("/footage/analyse", data={"csrf_token": token})
         assert again.headers["location"] == "/footage?msg=nothing"
         hits = client.get("/api/search", params={"camera": "cam9"}).json()["hits"]
@@ -261,3 +264,30 @@ def test_keyboard_help_and_frame_rate_on_the_sequence_page(web: Web) -> None:
 
 def test_keys_script_needs_a_login(web: Web) -> None:
     assert web.client().get("/static/keys.js").status_code == 401
+
+
+def test_engine_errors_follow_the_page_language(web: Web) -> None:
+    """A bad plate pattern, a bad time and a malformed query: French on the French page,
+    English on the English one (the engine's keyed errors, not its English as is)."""
+    client = web.login("operator")
+    cases = [
+        ("plate=AB%2312", "caractère(s) inattendu(s) #", "unexpected character(s) #"),
+        ("from=hier", "n'est pas au format ISO-8601", "is not ISO-8601"),
+        ("object=person&colour=red", "la couleur s'applique aux véhicules",
+         "colour applies to vehicles"),
+    ]
+    for query, french, english in cases:
+        fr = client.get(f"/search?{query}&lang=fr").text.replace("&#39;", "'")
+        en = client.get(f"/search?{query}&lang=en").text.replace("&#39;", "'")
+        assert french in fr and english not in fr, query
+        assert english in en and french not in en, query
+
+
+def test_api_error_keeps_english_detail_and_adds_its_code(web: Web) -> None:
+    client = web.login("operator")
+    resp = client.get("/api/search?plate=AB%2312&lang=fr")
+    assert resp.status_code == 400
+    body = resp.json()
+    assert body["code"] == "plate.bad_chars"
+    assert "unexpected character(s) #" in body["detail"]
+    assert "caractère(s) inattendu(s) #" in body["message"]

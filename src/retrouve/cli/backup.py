@@ -10,7 +10,15 @@ from pathlib import Path
 import click
 
 from retrouve import __version__
-from retrouve.cli.io import check_data_dir, console, emit, fail, open_services, shell_user
+from retrouve.cli.io import (
+    check_data_dir,
+    console,
+    counted,
+    emit,
+    fail,
+    open_services,
+    shell_user,
+)
 from retrouve.config import load_settings
 from retrouve.errors import RetrouveError
 from retrouve.legal import journal as j
@@ -36,7 +44,8 @@ def backup(ctx: click.Context, dest: Path, as_json: bool) -> None:
         emit(as_json, {"path": str(dest), "database": result.database,
                        "files": len(result.files)},
              lambda: console.print(f"backup of the {result.database} database, "
-                                   f"{len(result.files)} files, in {dest}", highlight=False))
+                                   f"{counted(len(result.files), 'file', 'files')}, in {dest}",
+                                   highlight=False))
 
 
 @click.command()

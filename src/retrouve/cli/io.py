@@ -30,6 +30,7 @@ from rich.text import Text
 from retrouve.config import Settings, load_settings
 from retrouve.domain import UnitResult
 from retrouve.errors import InputError, NoCaseError, RetrouveError
+from retrouve.errors_i18n import error_text
 from retrouve.legal.cases import Actor
 from retrouve.legal.casework import resolve_actor
 from retrouve.services import Services, build_services
@@ -47,6 +48,12 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     """Text with styled parts, e.g. ``styled(("failed", "red"), " ", path)``: user text stays
     text (rich ``Text``, no markup parsing)."""
     return Text.assemble(*parts)
+
+
+def counted(n: int, one: str, other: str) -> str:
+    """``n`` and its noun in English, singular for exactly 1 ("1 file", "2 files"): the
+    command line's counterpart of the web's ``tn``."""
+    return f"{n} {one if n == 1 else other}"
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -89,7 +96,10 @@ def open_services(ctx: click.Context, *, create: bool = False, **overrides: Any
     try:
         yield services
     except RetrouveError as exc:
-        fail(str(exc), exc.exit_code)
+        # Keyed errors in the command's language (``--lang``, set in ctx.obj by the
+        # command once it knows it); without one they stay in English, as logged.
+        lang = (ctx.obj or {}).get("lang")
+        fail(error_text(exc, lang) if lang else str(exc), exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted: finished work is saved; run the same command again to resume", 130)
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from retrouve.cli.io import acting, console, emit, err, open_services, styled
+from retrouve.cli.io import acting, console, counted, emit, err, open_services, styled
 from retrouve.legal.cases import parse_when
 
 
@@ -25,8 +25,11 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     with open_services(ctx) as svc:
         verdict = svc.journal.verify()
         emit(as_json, verdict.to_json(), lambda: (
-            console.print(f"journal intact: {verdict.entries} entries, "
-                          f"{verdict.checkpoints} signed checkpoints", highlight=False)
+            console.print("journal intact: "
+                          f"{counted(verdict.entries, 'entry', 'entries')}, "
+                          + counted(verdict.checkpoints, "signed checkpoint",
+                                    "signed checkpoints"),
+                          highlight=False)
             if verdict.ok else
             err.print(styled(("journal NOT intact", "bold red"),
                              f": first bad entry {verdict.bad_seq}: {verdict.reason}"),

@@ -20,6 +20,7 @@ from rich.table import Table
 from retrouve.cli.io import (
     check_data_dir,
     console,
+    counted,
     emit,
     err,
     fail,
@@ -222,8 +223,9 @@ def models_verify(ctx: click.Context, name: str, version: str | None, as_json: b
 
         def text() -> None:
             if not problems:
-                console.print(f"{pack.name} {pack.version}: {len(pack.manifest.files)} files "
-                              "intact", highlight=False)
+                console.print(f"{pack.name} {pack.version}: "
+                              f"{counted(len(pack.manifest.files), 'file', 'files')} intact",
+                              highlight=False)
             for p in problems:
                 err.print(styled(("damaged", "red"), f" {pack.name} {pack.version}: {p}"),
                           highlight=False)

@@ -33,7 +33,8 @@ from retrouve import __version__
                    "zone, else Europe/Paris].")
 @click.option("--lang", type=click.Choice(["fr", "en"]),
               help="Language of what commands say about a search (\"understood\", ignored "
-                   "words, fallbacks) [default: fr in Europe/Paris, else en].")
+                   "words, fallbacks, hits) and of search errors [default: fr in Europe/Paris, "
+                   "else en].")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, user: str, zone: str | None,

@@ -27,7 +27,7 @@ from retrouve.cli.io import (
 from retrouve.domain import Hit, PlateMatch
 from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
 from retrouve.search.request import CLI_WORDING, SearchRequest, ignored_line, operator_lang
-from retrouve.search.schema import hit_json
+from retrouve.search.schema import EmptyReason, hit_json
 from retrouve.wallclock import camera_note, local_iso, show_time
 
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -80,6 +80,8 @@ def search(ctx: click.Context, /, case_ref: str | None, tz_name: str | None,
     with open_services(ctx) as svc:
         zone_name = operator_zone(ctx, svc, tz_name)
         lang = lang or (ctx.obj or {}).get("lang") or operator_lang(zone_name)
+        ctx.ensure_object(dict)
+        ctx.obj["lang"] = lang  # open_services words a search error in it
         request = SearchRequest.from_values(criteria, operator_zone=zone_name)
         offset = request.offset
         actor, case = in_case(ctx, svc, case_ref, "search")
@@ -104,15 +106,15 @@ def search(ctx: click.Context, /, case_ref: str | None, tz_name: str | None,
 
         def text() -> None:
             if not result.hits:
-                console.print(f"no hits: {result.why_empty()}")
+                console.print(f"{words['no_hits']} {_why_empty(result.empty_reason(), lang)}")
                 return
-            t = Table("#", "score", "camera", "start", "dur", "object", "attributes", "plate",
-                      "seen", "track")
+            t = Table("#", words["score"], words["camera"], words["start"], words["dur"],
+                      words["object"], "attributes", words["plate"], words["seen"], "track")
             for i, h in enumerate(result.hits, start=offset + 1):
                 attrs = " ".join(f"{k}={v}({c:.2f})" for k, (v, c) in sorted(h.attributes.items()))
                 t.add_row(str(i), f"{h.score:.2f}", h.camera, _start(h, zone_name, lang),
                           f"{(h.end - h.start).total_seconds():.1f}s", h.object, attrs,
-                          _plates(h), _seen(h), str(h.track_id))
+                          _plates(h), _seen(h, lang), str(h.track_id))
             console.print(t)
 
         payload: dict[str, Any] = {
@@ -130,11 +132,33 @@ _WORDS: dict[str, dict[str, str]] = {
     "fr": {"understood": "compris :",
            "unparsed": "l'analyse du texte libre n'est pas disponible : le texte est cherché "
                        "tel quel",
-           "ranked": "non compris, gardé pour la ressemblance image :"},
+           "ranked": "non compris, gardé pour la ressemblance image :",
+           "no_hits": "aucun résultat :", "score": "score", "camera": "caméra",
+           "start": "début", "dur": "durée", "object": "objet", "plate": "plaque",
+           "seen": "vu"},
     "en": {"understood": "understood:",
            "unparsed": "free-text parsing is not available: the text is searched as is",
-           "ranked": "not understood, kept for image matching:"},
+           "ranked": "not understood, kept for image matching:",
+           "no_hits": "no hits:", "score": "score", "camera": "camera", "start": "start",
+           "dur": "dur", "object": "object", "plate": "plate", "seen": "seen"},
 }
+
+
+#: Why a search is empty, in French (``EmptyReason.english`` is the English, as in the JSON).
+_WHY_EMPTY_FR: dict[EmptyReason, str] = {
+    EmptyReason.NO_FOOTAGE: "aucune vidéo n'est enregistrée pour ces caméras",
+    EmptyReason.NOT_ANALYSED:
+        "aucune vidéo de ces caméras n'a encore été analysée : lancez `retrouve analyse`",
+    EmptyReason.NO_MATCH: "aucune observation ne correspond : élargissez la fenêtre de temps "
+                          "ou retirez un critère",
+}
+
+
+def _why_empty(reason: EmptyReason | None, lang: str) -> str:
+    """The "no hits" line's reason in ``lang``."""
+    if reason is None:
+        return ""
+    return _WHY_EMPTY_FR[reason] if lang == "fr" else reason.english
 
 
 def _start(hit: Hit, zone: str, lang: str) -> str:
@@ -145,11 +169,12 @@ def _start(hit: Hit, zone: str, lang: str) -> str:
     return f"{shown}\n({note})" if note else shown
 
 
-def _seen(hit: Hit) -> str:
+def _seen(hit: Hit, lang: str) -> str:
     """The "seen" column: how many fragments the object has and the seconds they cover."""
     if hit.seen_count <= 1:
-        return "once"
-    return f"{hit.seen_count} times, {hit.total_duration_s or 0.0:.1f}s"
+        return "une fois" if lang == "fr" else "once"
+    times = "fois" if lang == "fr" else "times"
+    return f"{hit.seen_count} {times}, {hit.total_duration_s or 0.0:.1f}s"
 
 
 def _plates(hit: Hit) -> str:

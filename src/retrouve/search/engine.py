@@ -107,10 +107,13 @@ def parse_wall_time(text: str | None, zone: str | None, what: str,
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise QueryError(f"{what} {text!r} is not ISO-8601 (e.g. 2026-01-04T10:00)") from None
+        raise QueryError(f"{what} {text!r} is not ISO-8601 (e.g. 2026-01-04T10:00)",
+                         key="time.not_iso", params={"what": what, "text": text}) from None
     if when.tzinfo is None:
         if zone is None:
-            raise QueryError(f"{what} {text!r} has no offset: add one (+01:00) or {zone_hint}")
+            raise QueryError(f"{what} {text!r} has no offset: add one (+01:00) or {zone_hint}",
+                             key="time.no_offset",
+                             params={"what": what, "text": text, "hint": zone_hint})
         # Refuses the hour a daylight-saving change skips or repeats, as ingest does.
         when = read_local(when, zone, f"{what} {text!r}", QueryError)
     return when
@@ -121,16 +124,20 @@ def validate(query: Query, caps: Capabilities | None = None) -> None:
     caps = caps or Capabilities()
     if query.object is not None and query.object not in QUERY_OBJECTS:
         raise QueryError(
-            f"unknown object {query.object!r}: expected one of {', '.join(sorted(QUERY_OBJECTS))}"
-        )
+            f"unknown object {query.object!r}: expected one of {', '.join(sorted(QUERY_OBJECTS))}",
+            key="query.unknown_object",
+            params={"value": query.object, "choices": ", ".join(sorted(QUERY_OBJECTS))})
     for name in ("colour", "upper", "lower"):
         value = getattr(query, name)
         if value is not None and value not in COLOURS:
-            raise QueryError(f"unknown {name} {value!r}: expected one of {', '.join(COLOURS)}")
+            raise QueryError(f"unknown {name} {value!r}: expected one of {', '.join(COLOURS)}",
+                             key="query.unknown_colour",
+                             params={"field": name, "value": value, "choices": ", ".join(COLOURS)})
     if query.accessory is not None and query.accessory not in ACCESSORIES:
         raise QueryError(
-            f"unknown accessory {query.accessory!r}: expected one of {', '.join(ACCESSORIES)}"
-        )
+            f"unknown accessory {query.accessory!r}: expected one of {', '.join(ACCESSORIES)}",
+            key="query.unknown_accessory",
+            params={"value": query.accessory, "choices": ", ".join(ACCESSORIES)})
     for name in ("time_from", "time_to"):
         value = getattr(query, name)
         if value is not None and value.tzinfo is None:
@@ -138,37 +145,47 @@ def validate(query: Query, caps: Capabilities | None = None) -> None:
     if query.time_from and query.time_to and query.time_from > query.time_to:
         raise QueryError(
             f"empty time window: from {query.time_from.isoformat()} is after "
-            f"to {query.time_to.isoformat()}"
-        )
+            f"to {query.time_to.isoformat()}",
+            key="time.empty_window", params={"start": query.time_from.isoformat(),
+                                             "end": query.time_to.isoformat()})
     if not 1 <= query.limit <= MAX_LIMIT:
-        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, got {query.limit}")
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, got {query.limit}",
+                         key="query.bad_limit", params={"max": MAX_LIMIT, "value": query.limit})
     if not 0 <= query.offset <= MAX_OFFSET:
         raise QueryError(f"offset must be between 0 and {MAX_OFFSET} (narrow the search to see "
-                         f"further), got {query.offset}")
+                         f"further), got {query.offset}",
+                         key="query.bad_offset", params={"max": MAX_OFFSET, "value": query.offset})
     if query.colour and (query.object == "person" or query.object in CARRIED_CLASSES):
         raise QueryError(
-            f"colour applies to vehicles; for a {query.object} use upper/lower clothing colours"
-        )
+            f"colour applies to vehicles; for a {query.object} use upper/lower clothing colours",
+            key="query.colour_not_vehicle", params={"object": query.object})
     person_only = [n for n in ("upper", "lower", "accessory") if getattr(query, n)]
     if person_only and query.object not in (None, "person"):
         raise QueryError(f"{'/'.join(person_only)} apply to people (object person), "
-                         f"not to a {query.object}")
+                         f"not to a {query.object}",
+                         key="query.person_only",
+                         params={"fields": "/".join(person_only), "object": query.object})
     vehicle_only = [n for n in ("plate", "make", "model") if getattr(query, n)]
     if vehicle_only and (query.object == "person" or query.object in CARRIED_CLASSES
                          or query.object == "bicycle"):
         raise QueryError(f"{'/'.join(vehicle_only)} apply to motor vehicles, "
-                         f"not to a {query.object}")
+                         f"not to a {query.object}",
+                         key="query.vehicle_only",
+                         params={"fields": "/".join(vehicle_only), "object": query.object})
     if vehicle_only and person_only:
         raise QueryError(f"{'/'.join(vehicle_only)} (vehicles) cannot be combined with "
-                         f"{'/'.join(person_only)} (people)")
+                         f"{'/'.join(person_only)} (people)",
+                         key="query.vehicle_and_person",
+                         params={"vehicle": "/".join(vehicle_only),
+                                 "person": "/".join(person_only)})
     if query.plate is not None:
         PlatePattern.parse(query.plate)  # raises QueryError naming the bad character
     if (query.make or query.model) and not caps.make_model:
         raise QueryError(
             "make/model search needs a vehicle make/model classifier pack: install one with "
             "`retrouve models install PACK` (task classifier, attribute make_model), then "
-            "re-analyse the footage"
-        )
+            "re-analyse the footage",
+            key="query.no_make_model")
 
 
 def _norm_label(value: str) -> str:
@@ -240,7 +257,8 @@ class Searcher:
         (beyond this page) were seen, from the same ranking. ``scope`` (a case's windows)
         restricts every track read, find-similar's target included, in the store query."""
         if order not in ("score", "time"):
-            raise QueryError(f"unknown order {order!r}: expected score or time")
+            raise QueryError(f"unknown order {order!r}: expected score or time",
+                             key="query.unknown_order", params={"value": order})
         validate(query, self.capabilities)
         zones = {}
         for cam in query.cameras:
@@ -298,7 +316,8 @@ class Searcher:
         assert query.like_track is not None
         target = self.store.get_track(query.like_track, scope=flt.scope)
         if target is None:
-            raise QueryError(f"unknown track {query.like_track} for find-similar")
+            raise QueryError(f"unknown track {query.like_track} for find-similar",
+                             key="query.unknown_track", params={"track": query.like_track})
         kinds = [k for k in (self.capabilities.text_kind, appearance.KIND) if k]
         for kind in kinds:
             vec = self.store.vectors(kind, [target.id]).get(target.id)

@@ -252,7 +252,8 @@ def fit_capabilities(built: BuiltQuery, request: SearchRequest, caps: Capabiliti
     if not _criteria_set(query) and not (ranks_text and query.text):
         said = f" (not understood: {', '.join(unknown)})" if unknown else ""
         raise QueryError(f"nothing searchable in {request.text!r}{said}: name an object, a "
-                         "colour, a plate or a time")
+                         "colour, a plate or a time", key="text.nothing_searchable",
+                         params={"text": request.text, "unknown": ", ".join(unknown)})
     return replace(built, query=query, understood=understood, ignored=tuple(ignored),
                    notices=tuple(notices))
 
@@ -267,7 +268,8 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
-        raise QueryError(f"unknown time zone {name!r} (e.g. Europe/Paris)") from None
+        raise QueryError(f"unknown time zone {name!r} (e.g. Europe/Paris)",
+                         key="time.unknown_zone", params={"zone": name}) from None
 
 
 def check_lengths(request: SearchRequest) -> None:
@@ -279,7 +281,9 @@ def check_lengths(request: SearchRequest) -> None:
         if c.max_length is None or not isinstance(value, str):
             continue
         if len(value) > c.max_length:
-            raise QueryTooLong(f"{c.param}: {len(value)} characters, at most {c.max_length}")
+            raise QueryTooLong(f"{c.param}: {len(value)} characters, at most {c.max_length}",
+                               key="text.too_long",
+                               params={"field": c.param, "n": len(value), "max": c.max_length})
 
 
 def build_query(request: SearchRequest, cameras: CameraLookup, *, clock: Callable[[], datetime],

@@ -261,6 +261,7 @@ def parse_text(text: str, *, now: datetime, tz: ZoneInfo, lang: Lang | None = No
                evidence=evidence or lang is not None)
     items = lex(tokens, ctx)
     if all(it.kind in FILLER for it in items):
-        raise QueryError(f"nothing to search for in {text!r}")
+        raise QueryError(f"nothing to search for in {text!r}", key="text.nothing",
+                         params={"text": text})
     return _assemble(text, items, ctx)
 

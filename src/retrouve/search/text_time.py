@@ -378,7 +378,8 @@ def _m_date(w: list[str], i: int, ctx: TimeContext) -> tuple[int, TimeBit] | Non
             # No year: the most recent such date (footage is in the past).
             when = date(ctx.today.year - 1, month, day)
     except ValueError:
-        raise QueryError(f"no such date: {' '.join(w[i:i + n])!r}") from None
+        raise QueryError(f"no such date: {' '.join(w[i:i + n])!r}", key="time.no_such_date",
+                         params={"text": " ".join(w[i:i + n])}) from None
     return n, _Day(when)
 
 
@@ -451,7 +452,10 @@ def time_window(bits: dict[str, tuple[TimeBit, str]],
         words = " ".join(v[1] for v in bits.values())
         raise QueryError(f"time window {words!r} ends before it starts: "
                          f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} (for a window "
-                         "across midnight say 'cette nuit'/'last night' or give two dates)")
+                         "across midnight say 'cette nuit'/'last night' or give two dates)",
+                         key="time.ends_before_start",
+                         params={"words": words, "start": f"{start:%Y-%m-%d %H:%M}",
+                                 "end": f"{end:%Y-%m-%d %H:%M}"})
     return start, end
 
 

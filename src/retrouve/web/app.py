@@ -38,6 +38,7 @@ from starlette.types import ASGIApp
 from retrouve import __version__
 from retrouve.config import WebSettings
 from retrouve.errors import CsrfRejected, Forbidden, NoCaseError, NotAuthenticated, RetrouveError
+from retrouve.errors_i18n import error_text
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
 from retrouve.web import api, case_exports, case_pages, files, pages
@@ -46,6 +47,7 @@ from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optio
 from retrouve.web.csrf import csrf_guard
 from retrouve.web.export_jobs import ExportBuilds
 from retrouve.web.hosts import HostGuard, SecurityHeaders
+from retrouve.web.i18n import resolve_lang
 from retrouve.web.jobs import AnalysisJob
 from retrouve.web.limits import BodyLimitMiddleware, BodyLimits
 from retrouve.web.scheduler import PeriodicPurge
@@ -128,7 +130,12 @@ def _install_handlers(app: FastAPI) -> None:
                       type(exc).__name__, exc, exc_info=exc)
             return JSONResponse({"detail": "internal error: see the server log"},
                                 status_code=status)
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        # ``detail`` stays the English message (scripts match it); a keyed error adds its
+        # stable ``code`` and the message in the request's language.
+        body: dict[str, Any] = {"detail": str(exc)}
+        if exc.key is not None:
+            body.update(code=exc.key, message=error_text(exc, resolve_lang(request)))
+        return JSONResponse(body, status_code=status)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

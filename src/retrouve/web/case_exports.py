@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from retrouve.errors import CaseError, ExportError, InputError
+from retrouve.errors_i18n import error_text
 from retrouve.legal import journal as j
 from retrouve.store.exports import ExportRecord, ExportState
 from retrouve.web.auth import Ctx
@@ -74,7 +75,8 @@ def request_export(request: Request, ctx: Ctx, ref: str, data: Form) -> Response
     try:
         rec = svc.export_request(_actor(ctx), ref, tracks, windows, redact)
     except InputError as exc:
-        return _case_page(request, ctx, ref, status=exc.http_status, errors=[str(exc)],
+        return _case_page(request, ctx, ref, status=exc.http_status,
+                          errors=[error_text(exc, ctx.lang)],
                           **typed)
     msg = "export_pending" if rec.state is ExportState.REQUESTED else "export_ready"
     return _redirect(f"/cases/{ref}?msg={msg}#exports")
@@ -87,7 +89,8 @@ def approve_export(request: Request, ctx: Ctx, ref: str, export_id: int) -> Resp
         _record(request, ref, export_id)
         svc.exports.approve(_actor(ctx), export_id)
     except InputError as exc:
-        return _case_page(request, ctx, ref, status=exc.http_status, errors=[str(exc)])
+        return _case_page(request, ctx, ref, status=exc.http_status,
+                          errors=[error_text(exc, ctx.lang)])
     return _redirect(f"/cases/{ref}?msg=export_approved#exports")
 
 
@@ -103,7 +106,8 @@ def build_export(request: Request, ctx: Ctx, ref: str, export_id: int) -> Respon
         if not builds(request).start(actor, export_id, exports_dir(svc, ref)):
             raise ExportError(f"export {export_id} is being built already")
     except InputError as exc:
-        return _case_page(request, ctx, ref, status=exc.http_status, errors=[str(exc)])
+        return _case_page(request, ctx, ref, status=exc.http_status,
+                          errors=[error_text(exc, ctx.lang)])
     return _redirect(f"/cases/{ref}?msg=export_building#exports")
 
 

@@ -35,6 +35,7 @@ from starlette.datastructures import FormData
 
 from retrouve.domain import Camera, CaseStatus, LegalBasis, Role
 from retrouve.errors import CaseError, InputError
+from retrouve.errors_i18n import error_text
 from retrouve.legal.cases import TRANSITIONS, Actor, check_approver, require_work
 from retrouve.legal.permissions import Right, allowed, require
 from retrouve.services import Services
@@ -114,7 +115,7 @@ def _refused(request: Request, ctx: RequestContext, exc: InputError,
     """The page saying why an action or a page is refused."""
     code = status or exc.http_status
     return render(request, "case_refused.html", ctx, status_code=code, code=code,
-                  message=str(exc))
+                  message=error_text(exc, ctx.lang))
 
 
 def mark_in_force(services: Services, ctx: RequestContext, ref: str, track_id: int
@@ -186,7 +187,7 @@ def create_case(request: Request, ctx: Ctx, data: Form) -> Response:
         try:
             case = svc.cases.create(_actor(ctx), fields, scope, typed.assign)
         except InputError as exc:
-            errors, status = [str(exc)], exc.http_status
+            errors, status = [error_text(exc, ctx.lang)], exc.http_status
         else:
             return _redirect(f"/cases/{case.ref}?msg=created")
     return _form_page(request, ctx, typed, errors, status)
@@ -262,7 +263,8 @@ def _act(request: Request, ctx: RequestContext, ref: str, action: Callable[[], o
     try:
         action()
     except InputError as exc:
-        return _case_page(request, ctx, ref, status=exc.http_status, errors=[str(exc)])
+        return _case_page(request, ctx, ref, status=exc.http_status,
+                          errors=[error_text(exc, ctx.lang)])
     return _redirect(f"/cases/{ref}?msg={msg}")
 
 
@@ -279,7 +281,8 @@ def amend_case(request: Request, ctx: Ctx, ref: str, data: Form) -> Response:
     try:
         am = svc.cases.amend(_actor(ctx), ref, scope, reason)
     except InputError as exc:
-        return _case_page(request, ctx, ref, status=exc.http_status, errors=[str(exc)],
+        return _case_page(request, ctx, ref, status=exc.http_status,
+                          errors=[error_text(exc, ctx.lang)],
                           amend_rows=rows, amend_reason=reason)
     return _redirect(f"/cases/{ref}?msg={'pending' if am.widens else 'amended'}")
 
@@ -453,7 +456,8 @@ def journal_export(request: Request, ctx: Ctx, data: Form) -> Response:
                 for path in sorted(out.iterdir()):
                     z.write(path, path.name)
     except InputError as exc:
-        return _journal_page(request, ctx, status=exc.http_status, export_error=str(exc))
+        return _journal_page(request, ctx, status=exc.http_status,
+                             export_error=error_text(exc, ctx.lang))
     name = f"journal-{ref.replace('/', '_')}.zip"
     return Response(buf.getvalue(), media_type="application/zip",
                     headers={"content-disposition": f'attachment; filename="{name}"'})

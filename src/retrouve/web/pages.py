@@ -33,6 +33,7 @@ from retrouve.errors import (
     NoCaseError,
     RetrouveError,
 )
+from retrouve.errors_i18n import error_text
 from retrouve.legal.accounts import Accounts
 from retrouve.legal.cases import Actor
 from retrouve.search.engine import SearchResult
@@ -211,7 +212,8 @@ def case_select(request: Request, ctx: Ctx, case: Annotated[str, Form(max_length
         found = _services(request).cases.work(actor, case)
     except CaseError as exc:
         t = translator(ctx.lang)
-        return _case_page(request, ctx, safe_next(next), t("case.refused", msg=str(exc)),
+        return _case_page(request, ctx, safe_next(next),
+                          t("case.refused", msg=error_text(exc, ctx.lang)),
                           status_code=exc.http_status)
     audit.case_selected(request, actor, found.ref)
     request.app.state.sessions.set_active_case(ctx.session, found.ref)
@@ -260,7 +262,7 @@ def search_page(request: Request, work: CaseCtx) -> Response:
             built, result = outcome.built, outcome.result
             audit.searched(request, work, (h.track_id for h in result.hits))
         except InputError as exc:  # the operator's search is at fault; failures reach the 500
-            view["error"] = t("search.error", msg=str(exc))
+            view["error"] = t("search.error", msg=error_text(exc, ctx.lang))
         else:
             view.update(built=built, result=result, **_results_view(
                 request, params, built.query, result, looks, ctx.lang, zone))
@@ -413,6 +415,10 @@ def footage_page(request: Request, work: CaseCtx) -> Response:
     for e in rows:
         counts[e.recording.camera_id] = counts.get(e.recording.camera_id, 0) + 1
     flash = FLASH_KEYS.get(request.query_params.get("msg", ""))
+    if flash == "footage.started" and not state.running:
+        # The page refreshes itself on /footage?msg=started while the run goes on: once it
+        # has finished, "started" is stale (the finished line says what happened).
+        flash = None
     return render(
         request, "footage.html", ctx, cameras=cameras, counts=counts, recordings=rows,
         job=state, pending=job.pending_count(work.scope), flash=flash,

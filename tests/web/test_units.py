@@ -155,6 +155,29 @@ def test_thumbnail_overlay(box: Box, size: tuple[int, int],
     assert thumbnail_overlay(box, 0, 0) is None
 
 
+@pytest.mark.parametrize(
+    ("box", "container", "expected"),
+    [
+        # Tall crop (53 × 131, box at 6, 15) in a 4:3 card 240 × 180: scale 180/131, bars
+        # of 83.59 px left and right.
+        (Box(100, 50, 140, 150), (240.0, 180.0), (91.83, 20.61, 54.96, 137.4)),
+        # Wide crop (131 × 53, box at 15, 6): scale 240/131, bars of 41.45 px top and bottom.
+        (Box(50, 100, 150, 140), (240.0, 180.0), (27.48, 52.44, 183.21, 73.28)),
+        # Square crop (131 × 131): pillarbox of 30 px each side.
+        (Box(100, 50, 200, 150), (240.0, 180.0), (50.61, 20.61, 137.4, 137.4)),
+    ],
+)
+def test_overlay_fitted_any_crop_shape(box: Box, container: tuple[float, float],
+                                       expected: tuple[float, ...]) -> None:
+    """The box in the card's pixels, the crop fitted whole and centred (no stretching)."""
+    o = thumbnail_overlay(box, 640, 480)
+    assert o is not None
+    got = o.fitted(*container)
+    assert got == pytest.approx(expected, abs=0.05)
+    # The box keeps the object's own aspect ratio whatever the card's shape.
+    assert got[2] / got[3] == pytest.approx(box.width / box.height)
+
+
 def _hit(track_id: int, camera: str, start: datetime, seconds: float) -> Hit:
     return Hit(track_id, camera, "r", start, start + timedelta(seconds=seconds), 0.5, "car",
                {}, Box(0, 0, 1, 1), start, None)

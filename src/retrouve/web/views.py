@@ -29,6 +29,17 @@ class Overlay:
     w: float
     h: float
 
+    def fitted(self, box_w: float, box_h: float) -> tuple[float, float, float, float]:
+        """The object's rectangle ``(left, top, width, height)`` in CSS pixels of a
+        ``box_w`` × ``box_h`` thumbnail container, where the crop is fitted whole and
+        centred (``object-fit: contain`` for the image, ``preserveAspectRatio="xMidYMid
+        meet"`` for the overlay: the same rule, so the box lies on the object for tall, wide
+        and square crops alike, never stretched over the letterbox bars)."""
+        scale = min(box_w / self.width, box_h / self.height)
+        left = (box_w - self.width * scale) / 2
+        top = (box_h - self.height * scale) / 2
+        return (left + self.x * scale, top + self.y * scale, self.w * scale, self.h * scale)
+
 
 def thumbnail_overlay(box: Box, frame_width: int, frame_height: int,
                       margin: float = THUMB_MARGIN) -> Overlay | None:

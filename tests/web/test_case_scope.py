@@ -372,3 +372,30 @@ def test_thumbnails_of_a_search_are_covered_by_its_entry(world: World, web: Web)
     [search] = entries(world, "search", since)
     assert set(json.loads(search.objects_json)) == {f"track:{h['track_id']}" for h in hits}
     assert entries(world, "result-view", since) == []
+
+
+def test_whole_original_needs_the_admin_role_and_is_journalled_apart(
+        world: World, web: Web) -> None:
+    """An operator never gets a whole original (403, nothing journalled as served); an admin
+    does, and each download is a ``view-original`` entry (user, case, recording, bytes), not
+    a ``result-view``."""
+    rid = world.recordings["a1"]
+    size = Path(world.services.store.get_recording(rid).path).stat().st_size
+    since = head(world)
+    operator = web.login("op1", case="A")
+    assert operator.get(f"/media/recording/{rid}").status_code == 403
+    assert entries(world, "view-original", since) == []
+    if world.services.store.get_case("E") is None:
+        open_case(world.services, "E", world.services.cases.get("A").scope, ("boss",))
+    admin = web.login("boss", case="E")
+    since = head(world)
+    assert admin.get(f"/media/recording/{rid}").status_code == 200
+    assert admin.get(f"/media/recording/{rid}", headers={"Range": "bytes=0-1023"}
+                     ).status_code == 206
+    got = [(e.user, e.role, e.case, json.loads(e.objects_json), details(e))
+           for e in entries(world, "view-original", since)]
+    assert got == [("boss", "admin", "E", [f"recording:{rid}"],
+                    {"route": "recording", "bytes": b, "size": size})
+                   for b in ("whole", "0-1023")]
+    assert entries(world, "result-view", since) == []
+    assert world.services.journal.verify().ok

@@ -8,12 +8,14 @@ work in a case: here one covering the whole footage, given to them by a dependen
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -391,3 +393,64 @@ def test_missing_footage_file_is_404(world: World, tmp_path: Path) -> None:
     app.dependency_overrides[in_case] = lambda: InCase(world.work.ctx, world.work.actor, case)
     r = TestClient(app).get(f"/media/recording/{rec.id}")
     assert r.status_code == 404 and "missing" in r.text and str(tmp_path) not in r.text
+
+
+
+# ------------------------------------------------------------- whole-original journal
+def _head(world: World) -> int:
+    row = world.services.store.journal_head()
+    return row.seq if row is not None else 0
+
+
+def _originals(world: World, since: int) -> list[tuple[str, str | None, list[str], Any]]:
+    """(user, case, objects, details) of the ``view-original`` entries after ``since``."""
+    return [(e.user, e.case, json.loads(e.objects_json), json.loads(e.details_json))
+            for e in world.services.store.journal_entries(seq_from=since + 1)
+            if e.action == "view-original"]
+
+
+def test_each_range_of_a_whole_original_is_journalled_as_view_original(
+        world: World, client: TestClient) -> None:
+    rid, size = world.recordings["mp4"], world.files["mp4"].stat().st_size
+    ref, user = world.work.case.ref, world.work.actor.name
+    since = _head(world)
+    assert client.get(f"/media/recording/{rid}").status_code == 200
+    for header in ("bytes=0-99", "bytes=100-", "bytes=0-99", f"bytes=0-{size - 1}"):
+        assert client.get(f"/media/recording/{rid}", headers={"Range": header}).status_code == 206
+    assert client.get(f"/media/recording/{rid}", headers={"Range": "bytes=9-2"}).status_code == 416
+    # One entry per distinct part served (a repeat is the player re-reading); the range that
+    # spans the file is the whole; a 416 served nothing.
+    assert _originals(world, since) == [
+        (user, ref, [f"recording:{rid}"], {"route": "recording", "bytes": b, "size": size})
+        for b in ("whole", "0-99", f"100-{size - 1}")]
+    # Never mistaken for a clip's bounded view.
+    assert not [e for e in world.services.store.journal_entries(seq_from=since + 1)
+                if e.action == "result-view" and "recording" in e.details_json]
+
+
+@needs_x264
+def test_a_clip_url_serving_an_admin_the_whole_file_is_a_view_original(world: World) -> None:
+    admin = TestClient(_app(world, work=_admin(world)))
+    track, rid = world.tracks["mp4"], world.recordings["mp4"]
+    size = world.files["mp4"].stat().st_size
+    since = _head(world)
+    r = admin.get(f"/media/clip/{track}", headers={"Range": "bytes=0-"})
+    assert r.status_code == 206 and r.headers["x-retrouve-mode"] == "original"
+    assert _originals(world, since) == [
+        ("boss", world.work.case.ref, [f"recording:{rid}", f"track:{track}"],
+         {"route": "clip", "bytes": "whole", "size": size})]
+    # A non-admin on the same URL gets the window cut: a clip view, no view-original.
+    since = _head(world)
+    other = TestClient(_app(world))
+    assert other.get(f"/media/clip/{track}", headers={"Range": "bytes=0-"}).headers[
+        "x-retrouve-mode"] == "remux"
+    assert _originals(world, since) == []
+
+
+def test_served_bytes_as_the_journal_writes_them() -> None:
+    assert media.served_bytes(None, 1000) == "whole"
+    assert media.served_bytes("bytes=0-", 1000) == "whole"
+    assert media.served_bytes("bytes=-1000", 1000) == "whole"
+    assert media.served_bytes("bytes=10-19", 1000) == "10-19"
+    assert media.served_bytes("bytes=-10", 1000) == "990-999"
+    assert media.served_bytes("bytes=2000-", 1000) is None

@@ -317,6 +317,31 @@ class ResultViewed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OriginalViewed(Event):
+    """A whole original recording file served as it is stored (admins only), distinct from
+    the bounded clip views operators get. ``route``: ``recording`` (the original's own
+    route: playback or download) or ``clip`` (a clip URL that range-served the whole file
+    because the viewer is an admin); ``bytes``: ``whole`` (no ``Range``) or the served range
+    ``start-end`` (inclusive byte offsets) of ``size`` bytes; ``track_id``: the sighting a
+    clip URL named. One entry per distinct range of a viewing, so every part that left is
+    listed."""
+
+    name: ClassVar[str] = "view-original"
+    recording_id: str
+    route: str
+    bytes: str
+    size: int
+    track_id: int | None = None
+
+    def objects(self) -> list[str]:
+        return [f"recording:{self.recording_id}"] + (
+            [f"track:{self.track_id}"] if self.track_id is not None else [])
+
+    def details(self) -> dict[str, Any]:
+        return {"route": self.route, "bytes": self.bytes, "size": self.size}
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScopeRefused(Event):
     """A request for an object not inside the active case's scope (or that does not exist:
     the store query cannot tell them apart, and neither does the answer, a 404). ``route``:

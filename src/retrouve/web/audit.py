@@ -100,6 +100,29 @@ def viewed(request: Request, work: InCase, view: str, *, track_id: int | None = 
     views.seen((user, ref, other, obj) for other in covers)
 
 
+def original_viewed(request: Request, work: InCase, recording_id: str, *, route: str,
+                    served: str, size: int, track_id: int | None = None) -> None:
+    """Journal a whole original file served to ``work``'s user (``view-original``): which
+    recording, through which ``route``, and ``served`` (``whole`` or the inclusive byte range
+    ``start-end``) of ``size`` bytes. A repeat of the same range by the same user in the same
+    case within the view window (a player re-reading) is not journalled again; every other
+    range is, so the journal lists every part of the original that left."""
+    key = (work.actor.name, work.case.ref, "view-original",
+           f"recording:{recording_id}:{route}:{served}")
+    views = _views(request)
+    if not views.first(key):
+        return
+    event = j.OriginalViewed(case=work.case.ref, recording_id=recording_id, route=route,
+                             bytes=served, size=size, track_id=track_id)
+    try:
+        with _services(request).journal.action(
+                work.actor, event, f"journal a whole-original view in case {work.case.ref}"):
+            pass
+    except BaseException:
+        views.forget(key)
+        raise
+
+
 def searched(request: Request, work: InCase, track_ids: Iterable[int]) -> None:
     """After a journalled search: its hits' thumbnails count as viewed (the entry lists them)."""
     _views(request).seen((work.actor.name, work.case.ref, "thumbnail", f"track:{i}")

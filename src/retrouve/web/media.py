@@ -11,7 +11,10 @@ windows, and an original file is range-served only when it lies wholly inside on
 (else the window alone is streamed): footage outside the requisition never leaves. Nor does
 a clip hand a non-admin the whole original: unless the window already covers the file, they
 get the window alone, copied from the key frame before it. Each
-viewing is journalled once (``audit.viewed``), not each byte-range request.
+viewing is journalled once (``audit.viewed``), not each byte-range request; a whole original
+file (``/media/recording``, or a clip URL range-serving the file past its window to an admin)
+is journalled as its own event, ``view-original``, with each distinct byte range served
+(``audit.original_viewed``).
 
 Every file reached here comes from the database (a track id or a recording id looked up in
 the store); nothing in a URL is ever joined to a filesystem path, so path traversal has
@@ -43,7 +46,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from retrouve.domain import Recording, Role, ScopeWindow
-from retrouve.errors import MediaError
+from retrouve.errors import MediaError, RangeNotSatisfiable
 from retrouve.services import Services
 from retrouve.store.db import Store
 from retrouve.store.records import TrackTimes
@@ -60,7 +63,7 @@ from retrouve.web import audit
 from retrouve.web.auth import AdminCtx
 from retrouve.web.case_scope import CaseCtx, InCase, refused
 from retrouve.web.disposition import content_disposition
-from retrouve.web.http_range import bytes_response, file_response
+from retrouve.web.http_range import bytes_response, file_response, parse_range
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +162,19 @@ def _size(rec: Recording) -> int:
         # Purged by retention or moved: say so without echoing the server path.
         log.warning("footage of recording %s is missing: %s", rec.id, exc)
         raise HTTPException(404, "footage file missing") from exc
+
+
+def served_bytes(range_: str | None, size: int) -> str | None:
+    """What a range-served reply of a ``size``-byte file hands out, as the journal writes
+    it: ``whole`` (no ``Range``, or one that spans the file) or ``start-end`` (inclusive
+    bytes); ``None`` for a range the reply answers 416 (nothing is served)."""
+    try:
+        part = parse_range(range_, size)
+    except RangeNotSatisfiable:
+        return None
+    if part is None or (part.start == 0 and part.end == size - 1):
+        return "whole"
+    return f"{part.start}-{part.end}"
 
 
 def _fmt(t: float) -> str:
@@ -313,8 +329,15 @@ def clip(request: Request, track_id: TrackId, work: CaseCtx,
     if plan.mode in ("image", "original"):
         if plan.media_type is None:
             raise HTTPException(422, "this image format cannot be shown")
+        size = _size(rec)
+        served = served_bytes(range_, size)
+        if plan.mode == "original" and not window_covers(plan.window, rec) and served:
+            # Only an admin gets here (plan_clip): the whole file past the clip's window
+            # leaves, which is an original's view, not a clip's.
+            audit.original_viewed(request, work, rec.id, route="clip", served=served,
+                                  size=size, track_id=track_id)
         return file_response(
-            rec.path, plan.media_type, _size(rec), range_, {**_NO_STORE, **plan.headers(0.0)}
+            rec.path, plan.media_type, size, range_, {**_NO_STORE, **plan.headers(0.0)}
         )
     if range_ is not None:
         cut = window_file(plan, _policy(request))
@@ -358,7 +381,9 @@ def recording(request: Request, recording_id: str, work: CaseCtx, _admin: AdminC
               range_: RangeHeader = None) -> Response:
     """The whole original file of a recording, as stored: 206 for a ``Range``, else 200.
     Admins only: operators play bounded clips (``/media/clip``); a full original leaves the
-    system through the evidence export, which re-checks its hash and journals it.
+    system through the evidence export, which re-checks its hash and journals it. Every
+    distinct byte range served is journalled as ``view-original`` (user, case, recording,
+    ``whole`` or ``start-end`` of the size).
 
     Read from disk in chunks, never loaded whole. The content type comes from the file's
     suffix (MP4/MOV as ``video/mp4``, WebM, browser images), else
@@ -369,7 +394,12 @@ def recording(request: Request, recording_id: str, work: CaseCtx, _admin: AdminC
     if rec is None:
         refused(request, work, "recording", recording_id)
         raise HTTPException(404, "unknown recording")
-    audit.viewed(request, work, "recording", recording_id=rec.id)
+    size = _size(rec)
+    # A distinct event (``view-original``) with the bytes served, per distinct range.
+    served = served_bytes(range_, size)
+    if served is not None:  # a 416 hands out nothing
+        audit.original_viewed(request, work, rec.id, route="recording", served=served,
+                              size=size)
     target = original_target(rec)
     media_type = (
         image_media_type(rec) if rec.is_image
@@ -377,4 +407,4 @@ def recording(request: Request, recording_id: str, work: CaseCtx, _admin: AdminC
     ) or "application/octet-stream"
     # The name comes from the footage share (quotes, CR/LF, Unicode): RFC 6266 both ways.
     headers = {**_NO_STORE, "Content-Disposition": content_disposition(Path(rec.path).name)}
-    return file_response(rec.path, media_type, _size(rec), range_, headers)
+    return file_response(rec.path, media_type, size, range_, headers)

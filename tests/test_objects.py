@@ -487,7 +487,7 @@ def test_cli_table_and_json_show_seen_counts(linked: tuple[Services, Recording])
     # The table's cells (the console wraps them to its width).
     hits = {_local(services, h.track_id): h
             for h in services.searcher.search(Query(object="vehicle")).hits}
-    assert [_seen(hits[k]) for k in ((U0, 1), (U0, 2), (U0, 5))] == [
+    assert [_seen(hits[k], "en") for k in ((U0, 1), (U0, 2), (U0, 5))] == [
         "2 times, 16.0s", "2 times, 6.0s", "once"]
     assert _plates(hits[(U0, 1)]) == "EF456GH"  # the van's read, from its other fragment
     assert _plates(hits[(U0, 2)]) == "AB123CD (0.90)"

@@ -240,7 +240,8 @@ def test_long_plate_pattern_is_refused_cleanly_everywhere(web: Web, populated: S
     api = client.get("/api/search", params={"plate": pattern})
     assert api.status_code == 422  # the API's own length bound
     for i in range(15):  # the report: a 500 each time, and memory growing
-        page = client.get("/search", params={"object": "car", "plate": pattern[i:]})
+        page = client.get("/search", params={"object": "car", "plate": pattern[i:],
+                                              "lang": "en"})
         assert page.status_code == 200
         assert f"at most {MAX_PATTERN_CHARS}" in page.text.replace("&#39;", "'")
 
@@ -249,7 +250,8 @@ def test_text_criteria_are_bounded_for_every_front_end(web: Web) -> None:
     with pytest.raises(QueryTooLong, match="text: 501 characters, at most 500"):
         check_lengths(SearchRequest(text="a" * 501))
     check_lengths(SearchRequest(text="a" * 500, make="m" * 64))
-    page = web.login("operator").get("/search", params={"text": "voiture " * 100})
+    page = web.login("operator").get("/search", params={"text": "voiture " * 100,
+                                                                "lang": "en"})
     assert "at most 500" in page.text
 
 

@@ -27,7 +27,7 @@ from retrouve.cli.io import (
 from retrouve.domain import Hit, PlateMatch
 from retrouve.search.criteria import CRITERIA, MAX_TRACK_ID, Criterion, Kind
 from retrouve.search.request import CLI_WORDING, SearchRequest, ignored_line, operator_lang
-from retrouve.search.schema import EmptyReason, hit_json
+from retrouve.search.schema import hit_json
 from retrouve.wallclock import camera_note, local_iso, show_time
 
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -106,7 +106,8 @@ def search(ctx: click.Context, /, case_ref: str | None, tz_name: str | None,
 
         def text() -> None:
             if not result.hits:
-                console.print(f"{words['no_hits']} {_why_empty(result.empty_reason(), lang)}")
+                reason = result.empty_reason()
+                console.print(f"{words['no_hits']} {reason.worded(lang) if reason else ''}")
                 return
             t = Table("#", words["score"], words["camera"], words["start"], words["dur"],
                       words["object"], "attributes", words["plate"], words["seen"], "track")
@@ -142,23 +143,6 @@ _WORDS: dict[str, dict[str, str]] = {
            "no_hits": "no hits:", "score": "score", "camera": "camera", "start": "start",
            "dur": "dur", "object": "object", "plate": "plate", "seen": "seen"},
 }
-
-
-#: Why a search is empty, in French (``EmptyReason.english`` is the English, as in the JSON).
-_WHY_EMPTY_FR: dict[EmptyReason, str] = {
-    EmptyReason.NO_FOOTAGE: "aucune vidéo n'est enregistrée pour ces caméras",
-    EmptyReason.NOT_ANALYSED:
-        "aucune vidéo de ces caméras n'a encore été analysée : lancez `retrouve analyse`",
-    EmptyReason.NO_MATCH: "aucune observation ne correspond : élargissez la fenêtre de temps "
-                          "ou retirez un critère",
-}
-
-
-def _why_empty(reason: EmptyReason | None, lang: str) -> str:
-    """The "no hits" line's reason in ``lang``."""
-    if reason is None:
-        return ""
-    return _WHY_EMPTY_FR[reason] if lang == "fr" else reason.english
 
 
 def _start(hit: Hit, zone: str, lang: str) -> str:

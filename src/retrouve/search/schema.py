@@ -5,8 +5,8 @@ evaluation's hit files and ``GET /api/search`` (its response model) all dump it.
 thumbnail differs by front end: a path on the server for the CLI, an authenticated URL for
 the API (:meth:`HitOut.with_thumbnail`).
 
-:class:`EmptyReason` says why a search found nothing; each front end words it (the CLI in
-English with :attr:`EmptyReason.english`, the web from its i18n catalogue, the API both).
+:class:`EmptyReason` says why a search found nothing; each front end words it (the CLI with
+:meth:`EmptyReason.worded` in its ``--lang``, the web from its i18n catalogue, the API both).
 """
 
 from __future__ import annotations
@@ -34,12 +34,24 @@ class EmptyReason(StrEnum):
         """The reason as one English sentence (CLI, API ``why_empty``)."""
         return _ENGLISH[self]
 
+    def worded(self, lang: str) -> str:
+        """The reason as the command line says it: French for ``fr``, else English."""
+        return _FRENCH[self] if lang == "fr" else _ENGLISH[self]
+
 
 _ENGLISH: Final[dict[EmptyReason, str]] = {
     EmptyReason.NO_FOOTAGE: "no footage is registered for these cameras",
     EmptyReason.NOT_ANALYSED:
         "no footage has been analysed yet for these cameras: run `retrouve analyse`",
     EmptyReason.NO_MATCH: "no sighting matches: widen the time window or drop a criterion",
+}
+
+_FRENCH: Final[dict[EmptyReason, str]] = {
+    EmptyReason.NO_FOOTAGE: "aucune vidéo n'est enregistrée pour ces caméras",
+    EmptyReason.NOT_ANALYSED:
+        "aucune vidéo de ces caméras n'a encore été analysée : lancez `retrouve analyse`",
+    EmptyReason.NO_MATCH: "aucune observation ne correspond : élargissez la fenêtre de temps "
+                          "ou retirez un critère",
 }
 
 

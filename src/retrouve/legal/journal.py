@@ -317,6 +317,23 @@ class ResultViewed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChronologyViewed(Event):
+    """A case's chronology page (its marked results in time order, across cameras): the
+    tracks it showed, in that order, and whether not-relevant marks were included."""
+
+    name: ClassVar[str] = "chronology-view"
+    track_ids: tuple[int, ...]
+    with_rejected: bool = False
+
+    def objects(self) -> list[str]:
+        return [f"track:{i}" for i in self.track_ids]
+
+    def details(self) -> dict[str, Any]:
+        return {"view": "chronology", "shown": len(self.track_ids),
+                "with_rejected": self.with_rejected}
+
+
+@dataclass(frozen=True, kw_only=True)
 class OriginalViewed(Event):
     """A whole original recording file served as it is stored (admins only), distinct from
     the bounded clip views operators get. ``route``: ``recording`` (the original's own

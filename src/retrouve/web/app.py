@@ -41,7 +41,7 @@ from retrouve.errors import CsrfRejected, Forbidden, NoCaseError, NotAuthenticat
 from retrouve.errors_i18n import error_text
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from retrouve.web import api, case_exports, case_pages, files, pages
+from retrouve.web import api, case_chronology, case_exports, case_pages, files, pages
 from retrouve.web.audit import ViewLog
 from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optional_context
 from retrouve.web.csrf import csrf_guard
@@ -228,6 +228,8 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.include_router(pages.router)
     # Before the case pages: their GET /cases/{ref:path} would take …/exports/ID/download.
     app.include_router(case_exports.router)
+    # Before the case pages: /cases/{ref}/chronology would match their catch-all page route.
+    app.include_router(case_chronology.router)
     app.include_router(case_pages.router)
     app.include_router(files.router)
     app.include_router(api.router)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -127,6 +127,21 @@ def searched(request: Request, work: InCase, track_ids: Iterable[int]) -> None:
     """After a journalled search: its hits' thumbnails count as viewed (the entry lists them)."""
     _views(request).seen((work.actor.name, work.case.ref, "thumbnail", f"track:{i}")
                          for i in track_ids)
+
+
+def chronology_viewed(request: Request, work: InCase, track_ids: Sequence[int], *,
+                      with_rejected: bool = False, thumbnails: bool = False) -> None:
+    """Journal a case's chronology page (``chronology-view``: the tracks shown, in order),
+    every time it is shown, as a search is. ``thumbnails``: the page shows their thumbnails
+    (the entry lists them, so their requests are not journalled again)."""
+    event = j.ChronologyViewed(case=work.case.ref, track_ids=tuple(track_ids),
+                               with_rejected=with_rejected)
+    with _services(request).journal.action(
+            work.actor, event, f"journal a chronology view in case {work.case.ref}"):
+        pass
+    if thumbnails:
+        _views(request).seen((work.actor.name, work.case.ref, "thumbnail", f"track:{i}")
+                             for i in track_ids)
 
 
 def logged_in(request: Request, actor: Actor, address: str) -> None:

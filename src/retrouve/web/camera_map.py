@@ -20,7 +20,7 @@ still means something.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -67,8 +67,7 @@ class ScaleBar:
 
     @property
     def label(self) -> str:
-        return (f"{self.metres / 1000:g} km" if self.metres >= 1000
-                else f"{self.metres:g} m")
+        return f"{self.metres / 1000:g} km" if self.metres >= 1000 else f"{self.metres:g} m"
 
 
 @dataclass(frozen=True)
@@ -88,8 +87,14 @@ class CameraPlan:
 def has_position(camera: Camera) -> bool:
     """A latitude in [-90, 90] and a longitude in [-180, 180], both finite."""
     lat, lon = camera.latitude, camera.longitude
-    return (lat is not None and lon is not None and math.isfinite(lat) and math.isfinite(lon)
-            and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0)
+    return (
+        lat is not None
+        and lon is not None
+        and math.isfinite(lat)
+        and math.isfinite(lon)
+        and -90.0 <= lat <= 90.0
+        and -180.0 <= lon <= 180.0
+    )
 
 
 def _wrap(degrees: float) -> float:
@@ -110,8 +115,9 @@ def project(cameras: Sequence[Camera]) -> list[tuple[float, float]]:
     # cos φ₀ floored: at a pole every longitude is one point, never a division by zero.
     k = math.radians(1.0) * EARTH_RADIUS_M
     cos0 = max(math.cos(math.radians(lat0)), 1e-6)
-    return [((lon - lon0) * k * cos0, (lat - lat0) * k) for lat, lon in zip(lats, lons,
-                                                                            strict=True)]
+    return [
+        ((lon - lon0) * k * cos0, (lat - lat0) * k) for lat, lon in zip(lats, lons, strict=True)
+    ]
 
 
 def _nice(metres: float) -> float:
@@ -120,8 +126,14 @@ def _nice(metres: float) -> float:
     return next(step * power for step in (5.0, 2.0, 1.0) if step * power <= metres)
 
 
-def plan(cameras: Sequence[Camera], sightings: Sequence[str] = (), *,
-         width: float = WIDTH, height: float = HEIGHT, margin: float = MARGIN) -> CameraPlan:
+def plan(
+    cameras: Sequence[Camera],
+    sightings: Sequence[str] = (),
+    *,
+    width: float = WIDTH,
+    height: float = HEIGHT,
+    margin: float = MARGIN,
+) -> CameraPlan:
     """The plan of ``cameras``; ``sightings`` the camera id of each sighting in time order
     (numbered 1, 2…; ids of unknown or unpositioned cameras get no badge and no path point)."""
     placed = [c for c in cameras if has_position(c)]
@@ -140,9 +152,17 @@ def plan(cameras: Sequence[Camera], sightings: Sequence[str] = (), *,
         numbers.setdefault(cam, []).append(n)
     spots = _fanned([(width / 2 + e / per_unit, height / 2 - n / per_unit) for e, n in metres])
     markers = tuple(
-        Marker(c.id, c.name, round(x, 1), round(y, 1), round(e, 1), round(n, 1),
-               tuple(numbers.get(c.id, ())))
-        for c, (x, y), (e, n) in zip(placed, spots, metres, strict=True))
+        Marker(
+            c.id,
+            c.name,
+            round(x, 1),
+            round(y, 1),
+            round(e, 1),
+            round(n, 1),
+            tuple(numbers.get(c.id, ())),
+        )
+        for c, (x, y), (e, n) in zip(placed, spots, metres, strict=True)
+    )
     where = {m.camera_id: (m.x, m.y) for m in markers}
     path = tuple(where[cam] for cam in sightings if cam in where)
     scale = None
@@ -187,11 +207,13 @@ class PlanText:
 def plan_svg(p: CameraPlan, text: PlanText) -> Markup:
     """Inline SVG of ``p`` (no ``xmlns`` needed inline, no URL at all: nothing to load)."""
     w, h = p.width, p.height
-    out = [f'<svg class="camera-map" viewBox="0 0 {w:g} {h:g}" role="img" '
-           f'aria-labelledby="cmap-title cmap-desc">',
-           f'<title id="cmap-title">{escape(text.title)}</title>',
-           f'<desc id="cmap-desc">{escape(text.description)}</desc>',
-           f'<rect class="cm-bg" x="0" y="0" width="{w:g}" height="{h:g}"></rect>']
+    out = [
+        f'<svg class="camera-map" viewBox="0 0 {w:g} {h:g}" role="img" '
+        f'aria-labelledby="cmap-title cmap-desc">',
+        f'<title id="cmap-title">{escape(text.title)}</title>',
+        f'<desc id="cmap-desc">{escape(text.description)}</desc>',
+        f'<rect class="cm-bg" x="0" y="0" width="{w:g}" height="{h:g}"></rect>',
+    ]
     if len(p.path) > 1:
         pts = " ".join(f"{x:g},{y:g}" for x, y in p.path)
         out.append(f'<polyline class="cm-path" points="{pts}"></polyline>')
@@ -199,16 +221,20 @@ def plan_svg(p: CameraPlan, text: PlanText) -> Markup:
         out.append(_marker(m, w))
     # North arrow, top right.
     nx, ny = w - 28, 14
-    out.append(f'<g class="cm-north"><path d="M{nx:g},{ny + 26:g} L{nx:g},{ny + 6:g} '
-               f'M{nx - 5:g},{ny + 12:g} L{nx:g},{ny + 4:g} L{nx + 5:g},{ny + 12:g}"></path>'
-               f'<text x="{nx:g}" y="{ny + 40:g}" text-anchor="middle">'
-               f'{escape(text.north)}</text></g>')
+    out.append(
+        f'<g class="cm-north"><path d="M{nx:g},{ny + 26:g} L{nx:g},{ny + 6:g} '
+        f'M{nx - 5:g},{ny + 12:g} L{nx:g},{ny + 4:g} L{nx + 5:g},{ny + 12:g}"></path>'
+        f'<text x="{nx:g}" y="{ny + 40:g}" text-anchor="middle">'
+        f"{escape(text.north)}</text></g>"
+    )
     if p.scale is not None:
         x0, y0, length = 16.0, h - 18, p.scale.length
-        out.append(f'<g class="cm-scale" aria-label="{escape(text.scale)} {p.scale.label}">'
-                   f'<path d="M{x0:g},{y0 - 6:g} V{y0:g} H{x0 + length:g} V{y0 - 6:g}">'
-                   f'</path><text x="{x0 + length / 2:g}" y="{y0 - 9:g}" '
-                   f'text-anchor="middle">{escape(p.scale.label)}</text></g>')
+        out.append(
+            f'<g class="cm-scale" aria-label="{escape(text.scale)} {p.scale.label}">'
+            f'<path d="M{x0:g},{y0 - 6:g} V{y0:g} H{x0 + length:g} V{y0 - 6:g}">'
+            f'</path><text x="{x0 + length / 2:g}" y="{y0 - 9:g}" '
+            f'text-anchor="middle">{escape(p.scale.label)}</text></g>'
+        )
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -218,22 +244,64 @@ def _marker(m: Marker, width: float) -> str:
     right = m.x <= width * 0.6
     lx = m.x + 10 if right else m.x - 10
     anchor = "start" if right else "end"
-    body = [f'<circle class="cm-cam" cx="{m.x:g}" cy="{m.y:g}" r="6"></circle>',
-            f'<text class="cm-label" x="{lx:g}" y="{m.y + 4:g}" text-anchor="{anchor}">'
-            f"{escape(m.name)}</text>"]
+    body = [
+        f'<circle class="cm-cam" cx="{m.x:g}" cy="{m.y:g}" r="6"></circle>',
+        f'<text class="cm-label" x="{lx:g}" y="{m.y + 4:g}" text-anchor="{anchor}">'
+        f"{escape(m.name)}</text>",
+    ]
     shown = m.numbers[:MAX_BADGES]
     for k, n in enumerate(shown):
         bx = m.x + (12 + 18 * k if right else -12 - 18 * k)
         by = m.y - 16
-        body.append(f'<circle class="cm-badge" cx="{bx:g}" cy="{by:g}" r="8"></circle>'
-                    f'<text class="cm-badge-n" x="{bx:g}" y="{by + 3.5:g}" '
-                    f'text-anchor="middle">{n}</text>')
+        body.append(
+            f'<circle class="cm-badge" cx="{bx:g}" cy="{by:g}" r="8"></circle>'
+            f'<text class="cm-badge-n" x="{bx:g}" y="{by + 3.5:g}" '
+            f'text-anchor="middle">{n}</text>'
+        )
     if len(m.numbers) > MAX_BADGES:
         bx = m.x + (12 + 18 * len(shown) if right else -12 - 18 * len(shown))
-        body.append(f'<text class="cm-badge-more" x="{bx:g}" y="{m.y - 12:g}" '
-                    f'text-anchor="{anchor}">+{len(m.numbers) - MAX_BADGES}</text>')
+        body.append(
+            f'<text class="cm-badge-more" x="{bx:g}" y="{m.y - 12:g}" '
+            f'text-anchor="{anchor}">+{len(m.numbers) - MAX_BADGES}</text>'
+        )
     return f'<g class="cm-marker" data-camera="{escape(m.camera_id)}">{"".join(body)}</g>'
 
 
-__all__ = ["CameraPlan", "Marker", "PlanText", "ScaleBar", "has_position", "plan",
-           "plan_svg", "project"]
+@dataclass(frozen=True)
+class MapView:
+    """What a page shows: the SVG (None when no camera has a position) and the cameras
+    listed beside it as of unknown position."""
+
+    svg: Markup | None
+    unknown: tuple[Camera, ...]
+
+
+def map_view(cameras: Sequence[Camera], sightings: Sequence[str], t: Callable[..., str]) -> MapView:
+    """The plan of ``cameras`` (``sightings``: as for :func:`plan`) drawn with the words of
+    ``t`` (the page's translator: ``map.*`` keys of ``i18n_chrono.py``)."""
+    p = plan(cameras, sightings)
+    if not p.markers:
+        return MapView(None, p.unknown)
+    desc = (
+        t("map.desc_sightings", cameras=len(p.markers), sightings=len(p.path))
+        if p.path
+        else t("map.desc", cameras=len(p.markers))
+    )
+    text = PlanText(
+        title=t("map.title"), description=desc, north=t("map.north"), scale=t("map.scale")
+    )
+    return MapView(plan_svg(p, text), p.unknown)
+
+
+__all__ = [
+    "CameraPlan",
+    "MapView",
+    "Marker",
+    "PlanText",
+    "ScaleBar",
+    "has_position",
+    "map_view",
+    "plan",
+    "plan_svg",
+    "project",
+]

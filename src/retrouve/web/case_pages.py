@@ -43,6 +43,7 @@ from retrouve.store.cases import CaseRecord
 from retrouve.store.journal import EntryFilter, JournalRow
 from retrouve.store.marks import Mark, MarkKind
 from retrouve.web.auth import Ctx, RequestContext
+from retrouve.web.camera_map import map_view
 from retrouve.web.case_form import (
     CaseForm,
     ScopeRow,
@@ -225,6 +226,9 @@ def _case_view(request: Request, ctx: RequestContext, case: CaseRecord) -> dict[
         "amend_rows": with_blanks(scope_rows(case.scope, cameras)),
         "amend_reason": "", "errors": [],
         "flash": FLASH_KEYS.get(request.query_params.get("msg", "")),
+        # The offline plan of the scope's cameras (positions are no footage: shown to all).
+        "camera_map": map_view([cameras[c] for c in dict.fromkeys(w.camera for w in case.scope)
+                                if c in cameras], [], translator(ctx.lang)),
         **export_view(request, svc, actor, case),
     }
 
@@ -239,6 +243,12 @@ def _load(request: Request, ctx: RequestContext, ref: str) -> CaseRecord | HTMLR
     except InputError as exc:
         return _refused(request, ctx, exc)
     return case
+
+
+def load_case(request: Request, ctx: RequestContext, ref: str) -> CaseRecord | HTMLResponse:
+    """The case page's access rule for the case's other pages (the chronology): the case,
+    or the refusal page to answer."""
+    return _load(request, ctx, ref)
 
 
 def _case_page(request: Request, ctx: RequestContext, ref: str, *, status: int = 200,
@@ -463,4 +473,4 @@ def journal_export(request: Request, ctx: Ctx, data: Form) -> Response:
                     headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-__all__ = ["mark_in_force", "router"]
+__all__ = ["load_case", "mark_in_force", "router"]

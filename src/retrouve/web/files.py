@@ -27,6 +27,8 @@ STATIC: Final[dict[str, tuple[str, bool]]] = {
     "style.css": ("text/css; charset=utf-8", True),
     "track.js": ("text/javascript; charset=utf-8", False),
     "keys.js": ("text/javascript; charset=utf-8", False),
+    # The camera plan and the chronology (case pages).
+    "chrono.css": ("text/css; charset=utf-8", False),
 }
 TrackId = Annotated[int, PathParam(ge=1, le=2**62)]
 

@@ -38,9 +38,9 @@ CHRONO_FR: Final[dict[str, str]] = {
     "pour être lus sont allongés).",
     "map.heading": "Plan des caméras",
     "map.title": "Plan des caméras (nord en haut)",
-    "map.desc": "{cameras} caméras placées d'après leur latitude et longitude enregistrées.",
-    "map.desc_sightings": "{cameras} caméras placées d'après leur latitude et longitude "
-    "enregistrées ; {sightings} observations numérotées dans l'ordre.",
+    "map.desc": "Caméras placées d'après leur latitude et longitude enregistrées : {cameras}.",
+    "map.desc_sightings": "Caméras placées d'après leur latitude et longitude "
+    "enregistrées : {cameras} ; observations numérotées dans l'ordre : {sightings}.",
     "map.north": "N",
     "map.scale": "échelle",
     "map.none": "Aucune caméra du périmètre n'a de position enregistrée.",
@@ -81,9 +81,9 @@ CHRONO_EN: Final[dict[str, str]] = {
     "stretched).",
     "map.heading": "Camera plan",
     "map.title": "Camera plan (north up)",
-    "map.desc": "{cameras} cameras placed from their stored latitude and longitude.",
-    "map.desc_sightings": "{cameras} cameras placed from their stored latitude and "
-    "longitude; {sightings} sightings numbered in order.",
+    "map.desc": "Cameras placed from their stored latitude and longitude: {cameras}.",
+    "map.desc_sightings": "Cameras placed from their stored latitude and longitude: "
+    "{cameras}; sightings numbered in order: {sightings}.",
     "map.north": "N",
     "map.scale": "scale",
     "map.none": "No camera of the scope has a stored position.",

@@ -90,12 +90,16 @@ PAGES = [
     PageCase("case", "operator", lambda s: f"/cases/{CASE}"),
     PageCase("case-supervisor", "supervisor", lambda s: f"/cases/{CASE}"),
     PageCase("case-form", "supervisor", lambda s: "/cases/new"),
+    PageCase("chronology", "operator", lambda s: f"/cases/{CASE}/chronology"),
+    # A supervisor not assigned to the case: the page without footage-derived data.
+    PageCase("chronology-restricted", "supervisor", lambda s: f"/cases/{CASE}/chronology"),
     PageCase("case-refused", "operator", lambda s: "/cases/NO-SUCH-CASE", status=404),
     PageCase("journal", "supervisor", lambda s: "/journal"),
     PageCase("api-docs", "operator", lambda s: "/api/docs"),
     PageCase("error", "operator", lambda s: "/track/4242424", status=404),
     PageCase("search-results-en", "operator", lambda s: "/search?object=car&lang=en"),
     PageCase("error-en", "operator", lambda s: "/track/4242424?lang=en", status=404),
+    PageCase("chronology-en", "operator", lambda s: f"/cases/{CASE}/chronology?lang=en"),
 ]
 
 
@@ -168,6 +172,6 @@ def test_every_template_is_scanned() -> None:
     from retrouve.web.templating import TEMPLATES_DIR
 
     scanned = {"login", "case_select", "search", "track", "footage", "cases", "case",
-               "case_form", "case_refused", "journal", "api_docs", "error", "base"}
+               "case_form", "chronology", "case_refused", "journal", "api_docs", "error", "base"}
     templates = {p.stem for p in TEMPLATES_DIR.glob("*.html") if not p.stem.startswith("_")}
     assert templates <= scanned, f"pages not scanned by axe: {sorted(templates - scanned)}"

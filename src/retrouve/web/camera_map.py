@@ -39,8 +39,9 @@ MIN_SPAN_M = 100.0
 #: :data:`FAN_RADIUS` so that each marker and label stays visible.
 SAME_SPOT = 6.0
 FAN_RADIUS = 16.0
-#: Sighting numbers drawn beside a marker before ``+n``.
+#: Sighting numbers drawn beside a marker before ``+n``, and their spacing (SVG units).
 MAX_BADGES = 8
+BADGE_STEP = 22.0
 
 
 @dataclass(frozen=True)
@@ -240,30 +241,32 @@ def plan_svg(p: CameraPlan, text: PlanText) -> Markup:
 
 
 def _marker(m: Marker, width: float) -> str:
-    # Labels right of the marker, or left of it past the middle (they stay inside the plan).
+    # Label and badges right of the marker, or left of it past 60 % of the width (they stay
+    # inside the plan); badges always read left to right in time order, above the label.
     right = m.x <= width * 0.6
-    lx = m.x + 10 if right else m.x - 10
+    lx = m.x + 11 if right else m.x - 11
     anchor = "start" if right else "end"
     body = [
-        f'<circle class="cm-cam" cx="{m.x:g}" cy="{m.y:g}" r="6"></circle>',
-        f'<text class="cm-label" x="{lx:g}" y="{m.y + 4:g}" text-anchor="{anchor}">'
+        f'<circle class="cm-cam" cx="{m.x:g}" cy="{m.y:g}" r="7"></circle>',
+        f'<text class="cm-label" x="{lx:g}" y="{m.y + 5:g}" text-anchor="{anchor}">'
         f"{escape(m.name)}</text>",
     ]
     shown = m.numbers[:MAX_BADGES]
+    more = len(m.numbers) - len(shown)
+    step, first = BADGE_STEP, m.x + 13
+    if not right:
+        first = m.x - 13 - step * (len(shown) - 1) - (step if more else 0)
+    by = m.y - 19
     for k, n in enumerate(shown):
-        bx = m.x + (12 + 18 * k if right else -12 - 18 * k)
-        by = m.y - 16
+        bx = first + step * k
         body.append(
-            f'<circle class="cm-badge" cx="{bx:g}" cy="{by:g}" r="8"></circle>'
-            f'<text class="cm-badge-n" x="{bx:g}" y="{by + 3.5:g}" '
+            f'<circle class="cm-badge" cx="{bx:g}" cy="{by:g}" r="10"></circle>'
+            f'<text class="cm-badge-n" x="{bx:g}" y="{by + 4.5:g}" '
             f'text-anchor="middle">{n}</text>'
         )
-    if len(m.numbers) > MAX_BADGES:
-        bx = m.x + (12 + 18 * len(shown) if right else -12 - 18 * len(shown))
-        body.append(
-            f'<text class="cm-badge-more" x="{bx:g}" y="{m.y - 12:g}" '
-            f'text-anchor="{anchor}">+{len(m.numbers) - MAX_BADGES}</text>'
-        )
+    if more:
+        bx = first + step * len(shown) - 8
+        body.append(f'<text class="cm-badge-more" x="{bx:g}" y="{by + 5:g}">+{more}</text>')
     return f'<g class="cm-marker" data-camera="{escape(m.camera_id)}">{"".join(body)}</g>'
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -100,6 +101,9 @@ def chronology_page(request: Request, ctx: Ctx, ref: str) -> Response:
         entries=entries,
         lanes=lanes(entries),
         active=active,
+        # The lanes' times: the zone every time of the page is shown in (the user's own,
+        # else the site's), as ``render`` chooses it.
+        axis_zone=ZoneInfo(ctx.user.time_zone or svc.operator_zone()),
         camera_map=map_view(plan_cameras, [e.camera_id for e in entries], translator(ctx.lang)),
         **common,
     )

@@ -25,9 +25,9 @@ SUMMARY_SKIP = frozenset({"vehicle_type"})
 #: consecutive sightings on the time axis, so that their numbers never overlap.
 LANE_ROW = 34.0
 LANE_MIN_GAP = 22.0
-#: Width of one camera's lane and of the axis labels' column (SVG units).
+#: Width of one camera's lane and of the times' column on the left (SVG units).
 LANE_WIDTH = 120.0
-LANE_LEFT = 16.0
+LANE_LEFT = 64.0
 LANE_TOP = 44.0
 
 
@@ -100,13 +100,15 @@ def chronology(
 
 @dataclass(frozen=True)
 class LaneDot:
-    """A sighting on the lanes: centre ``x``/``y`` (SVG units), its number and track."""
+    """A sighting on the lanes: centre ``x``/``y`` (SVG units), its number, track and start
+    (aware, the camera's zone: the page writes it in the operator's)."""
 
     number: int
     track_id: int
     x: float
     y: float
     relevant: bool
+    start: datetime
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class Lanes:
     bottom: float
     start: datetime
     end: datetime
+    left: float = LANE_LEFT
 
 
 def lanes(entries: Sequence[ChronoEntry]) -> Lanes | None:
@@ -161,7 +164,7 @@ def lanes(entries: Sequence[ChronoEntry]) -> Lanes | None:
     return Lanes(
         lanes=tuple(Lane(c, names[c], centre(c)) for c in order),
         dots=tuple(
-            LaneDot(e.number, e.track_id, centre(e.camera_id), round(y, 1), e.relevant)
+            LaneDot(e.number, e.track_id, centre(e.camera_id), round(y, 1), e.relevant, e.start)
             for e, y in zip(entries, ys, strict=True)
         ),
         width=width,

@@ -19,12 +19,22 @@ import pytest
 from sqlalchemy import update
 
 from conftest import fixed_clock
-from retrouve.domain import CaseStatus, Role, ScopeWindow
+from retrouve.domain import Box, Camera, CaseStatus, Role, ScopeWindow
 from retrouve.legal.accounts import Accounts
 from retrouve.legal.cases import Actor
 from retrouve.services import Services
 from retrouve.store import schema
-from retrouve.store.marks import MarkKind
+from retrouve.store.marks import Mark, MarkKind
+from retrouve.store.records import TrackDetail
+from retrouve.web.chronology import (
+    LANE_LEFT,
+    LANE_MIN_GAP,
+    LANE_TOP,
+    LANE_WIDTH,
+    chosen_marks,
+    chronology,
+    lanes,
+)
 from web.conftest import CASE, PASSWORD, T0, Web, cheap_hasher, csrf_of, open_case, select_case
 
 REF = "CHR-1"
@@ -271,3 +281,74 @@ def test_a_closed_case_shows_no_data(web: Web, populated: Services) -> None:
     resp = op.get(f"/cases/{ref}/chronology")
     assert resp.status_code == 200 and SIGHTING.findall(resp.text) == []
     assert "is closed" in resp.text
+
+
+# ------------------------------------------------------------------ pure view functions
+def _detail(track_id: int, camera: str, start_s: float) -> TrackDetail:
+    start = T0 + timedelta(seconds=start_s)
+    return TrackDetail(
+        id=track_id,
+        recording_id=f"rec-{camera}",
+        camera_id=camera,
+        object="car",
+        object_confidence=0.9,
+        start=start,
+        end=start + timedelta(seconds=4),
+        t_start=0.0,
+        t_end=4.0,
+        best_t=2.0,
+        box=Box(10, 10, 50, 30),
+        thumbnail=None,
+        observations=(),
+        attributes={"colour": ("red", 0.8), "vehicle_type": ("car", 1.0)},
+        plate=None,
+    )
+
+
+def _mark(track_id: int, kind: MarkKind = MarkKind.RELEVANT) -> Mark:
+    return Mark(track_id, kind, "", "operator", T0)
+
+
+def test_chronology_orders_by_instant_then_camera_then_track() -> None:
+    cameras = {
+        "paris": Camera("paris", "Paris", "Europe/Paris"),
+        "tokyo": Camera("tokyo", "Tokyo", "Asia/Tokyo"),
+    }
+    details = {
+        1: _detail(1, "tokyo", 30),
+        2: _detail(2, "paris", 30),
+        3: _detail(3, "paris", 10),
+        4: _detail(4, "paris", 30),
+    }
+    marks = [_mark(i) for i in (1, 2, 3, 4, 99)]  # 99: no detail (outside the scope)
+    entries = chronology(marks, details, cameras, {})
+    assert [e.track_id for e in entries] == [3, 2, 4, 1]
+    assert [e.number for e in entries] == [1, 2, 3, 4]
+    # Each start carries its camera's zone; the summary leaves the type out.
+    assert entries[3].start.utcoffset() == timedelta(hours=9)
+    assert entries[0].start.utcoffset() == timedelta(hours=1)
+    assert entries[0].attributes == (("colour", "red"),) and entries[0].thumb_url is None
+    assert chosen_marks([_mark(1), _mark(2, MarkKind.NOT_RELEVANT)], False) == [_mark(1)]
+
+
+def test_lanes_follow_time_and_keep_close_sightings_apart() -> None:
+    cameras = {"a": Camera("a", "A", "UTC"), "b": Camera("b", "B", "UTC")}
+    # Two sightings a second apart, then one 10 minutes later: the first two would overlap
+    # if placed by time alone; they are kept LANE_MIN_GAP apart, the order never changes.
+    details = {1: _detail(1, "b", 0), 2: _detail(2, "a", 1), 3: _detail(3, "b", 600)}
+    got = lanes(
+        chronology([_mark(1), _mark(2), _mark(3, MarkKind.NOT_RELEVANT)], details, cameras, {})
+    )
+    assert got is not None
+    assert [(lane.camera_id, lane.x) for lane in got.lanes] == [
+        ("b", LANE_LEFT + LANE_WIDTH / 2),
+        ("a", LANE_LEFT + LANE_WIDTH * 1.5),
+    ]
+    ys = [d.y for d in got.dots]
+    assert ys[0] == LANE_TOP and ys[1] == pytest.approx(LANE_TOP + LANE_MIN_GAP)
+    assert ys[2] > ys[1] and got.bottom == ys[2]
+    assert [d.relevant for d in got.dots] == [True, True, False]
+    assert lanes([]) is None
+    # One sighting: a drawing of minimal height.
+    one = lanes(chronology([_mark(1)], details, cameras, {}))
+    assert one is not None and one.height > one.bottom > one.top

@@ -132,7 +132,7 @@ def test_english_page(web: Web) -> None:
     op = web.login("operator", case=REF)
     html = op.get(f"/cases/{REF}/chronology?lang=en").text
     assert "Chronology of case CHR-1" in html and "4 marked sightings, in time order." in html
-    assert "Car · colour: red" in html or "Car · colour : red" in html
+    assert "Car · colour: red" in html and "Bus · colour: yellow" in html
     assert "Camera plan (north up)" in html and "position unknown" in html
 
 

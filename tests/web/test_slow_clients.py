@@ -24,8 +24,14 @@ import pytest
 
 from conftest import make_services
 from retrouve.config import Settings
+from retrouve.web.factory import SPEC_ENV, spec
 from retrouve.web.hosts import SECURITY_HEADERS
-from retrouve.web.slow_clients import SlowClientLimits, timeout_response
+from retrouve.web.slow_clients import (
+    SlowClientLimits,
+    limits_from_spec,
+    limits_to_spec,
+    timeout_response,
+)
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 #: The deadlines the test server runs with, in seconds.
@@ -280,9 +286,11 @@ def test_fast_requests_and_keep_alive_still_work(server: Server) -> None:
 
 def test_pipelined_requests_are_all_answered(server: Server) -> None:
     with _connect(server) as sock:
-        sock.sendall(GET_LOGIN * 3)
-        for _ in range(3):
-            assert _read_response(sock).startswith(b"HTTP/1.1 200 ")
+        sock.sendall(
+            GET_LOGIN * 2 + GET_LOGIN.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+        )
+        replies, _ = _read_until_closed(sock)
+    assert re.findall(rb"HTTP/1\.1 (\d+) ", replies) == [b"200"] * 3
 
 
 def test_many_slow_connections_at_once_all_get_408(server: Server) -> None:
@@ -311,6 +319,19 @@ def test_timeout_response_is_well_formed(phase: str, hsts: int) -> None:
     assert int(headers["content-length"]) == len(body)
     assert headers["date"].startswith("Thu")
     assert ("strict-transport-security" in headers) == (hsts > 0)
+
+
+def test_worker_limits_come_from_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = SlowClientLimits(2.5, 7.0, hsts_max_age_s=60)
+    monkeypatch.setenv(SPEC_ENV, spec(None, True, ("127.0.0.1",), limits_to_spec(limits)))
+    limits_from_spec.cache_clear()
+    try:
+        assert limits_from_spec() == limits
+        monkeypatch.setenv(SPEC_ENV, spec(None, True))  # an older spec: the defaults
+        limits_from_spec.cache_clear()
+        assert limits_from_spec() == SlowClientLimits()
+    finally:
+        limits_from_spec.cache_clear()
 
 
 @pytest.mark.parametrize(("head", "body"), [(0, 1), (1, 0), (-1, 5)])

@@ -34,10 +34,11 @@ then).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
-from dataclasses import dataclass
+import os
 from typing import Any, Final, Literal, cast
 
 import h11
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 Phase = Literal["head", "body"]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class SlowClientLimits:
     """Deadlines of one request, in seconds of the event loop's monotonic clock.
 
@@ -216,12 +217,55 @@ class SlowClientH11Protocol(H11Protocol):
 
 
 def slow_client_protocol(limits: SlowClientLimits) -> type[asyncio.Protocol]:
-    """What to give uvicorn as ``http=``: :class:`SlowClientH11Protocol` bound to ``limits``.
+    """What to give uvicorn as ``http=`` in one process: :class:`SlowClientH11Protocol` bound
+    to ``limits``.
 
-    A :func:`functools.partial`, not a class made on the fly: with ``--workers N`` uvicorn
-    pickles its ``Config`` (``http`` included) into spawned processes, and a partial of a
-    module-level class with a frozen dataclass pickles by reference, so the workers get the
-    same limits. uvicorn only ever calls it (``http_protocol_class(config=..., ...)``) and
-    reads an optional ``alpn_protocols`` attribute with a default: the cast is safe.
+    A :func:`functools.partial`: uvicorn only ever calls it (``http_protocol_class(config=...,
+    ...)``) and reads an optional ``alpn_protocols`` attribute with a default, so the cast is
+    safe. Not for ``--workers N``: see :data:`WORKER_PROTOCOL`.
     """
     return cast("type[asyncio.Protocol]", functools.partial(SlowClientH11Protocol, limits=limits))
+
+
+#: What to give uvicorn as ``http=`` with ``--workers N``: an import path, resolved by each
+#: worker when it loads its config. Not the partial: uvicorn pickles its ``Config`` into each
+#: spawned worker, and unpickling a reference to this module imports ``retrouve.web`` (the
+#: whole application, 15 s on a loaded machine) *before* the worker starts answering its
+#: parent's health check (5 s), so the parent killed and respawned workers forever. Resolved
+#: from the string, the import happens after, like the app factory's.
+WORKER_PROTOCOL: Final = f"{__name__}:WorkerSlowClientH11Protocol"
+
+
+def limits_to_spec(limits: SlowClientLimits) -> dict[str, float]:
+    """``limits`` as the ``slow_clients`` entry of ``retrouve serve``'s worker spec."""
+    return dataclasses.asdict(limits)
+
+
+@functools.cache
+def limits_from_spec() -> SlowClientLimits:
+    """The limits ``retrouve serve`` put in the worker spec (environment, read once per
+    process); the defaults when the spec has none."""
+    from retrouve.web.factory import SPEC_ENV
+
+    raw = os.environ.get(SPEC_ENV)
+    given = json.loads(raw).get("slow_clients") if raw else None
+    if not given:
+        return SlowClientLimits()
+    return SlowClientLimits(
+        head_timeout_s=float(given["head_timeout_s"]),
+        body_timeout_s=float(given["body_timeout_s"]),
+        hsts_max_age_s=int(given.get("hsts_max_age_s", 0)),
+    )
+
+
+class WorkerSlowClientH11Protocol(SlowClientH11Protocol):
+    """:class:`SlowClientH11Protocol` with the limits of the worker spec (``--workers N``)."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop, limits=limits_from_spec())

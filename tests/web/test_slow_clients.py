@@ -10,6 +10,7 @@ the head deadline but well inside uvicorn's keep-alive (5 s).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -19,14 +20,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 
 from conftest import make_services
 from retrouve.config import Settings
 from retrouve.web.factory import SPEC_ENV, spec
 from retrouve.web.hosts import SECURITY_HEADERS
 from retrouve.web.slow_clients import (
+    SlowClientH11Protocol,
     SlowClientLimits,
     limits_from_spec,
     limits_to_spec,
@@ -338,3 +343,117 @@ def test_worker_limits_come_from_the_spec(monkeypatch: pytest.MonkeyPatch) -> No
 def test_limits_must_be_positive(head: float, body: float) -> None:
     with pytest.raises(ValueError, match="must be > 0"):
         SlowClientLimits(head, body)
+
+
+# ------------------------------------------------------------------------- in process
+class _Transport(asyncio.Transport):
+    """Just enough of a transport for uvicorn's protocol: records writes and the close."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+        self.closed = False
+        self.protocol: asyncio.BaseProtocol | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += bytes(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 5555), "sockname": ("127.0.0.1", 8000)}.get(name, default)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        assert self.protocol is not None
+        return self.protocol
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _echo_app(scope: Any, receive: Any, send: Any) -> None:
+    """Reads the whole body, answers 200 with its length."""
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    body = str(size).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _drain() -> None:
+    for _ in range(5):  # the app task runs and answers
+        await asyncio.sleep(0)
+
+
+def test_the_deadline_follows_the_request_and_not_keep_alive() -> None:
+    """Which deadline is armed at each step (no clock involved): head from the connection,
+    body once the head is in, none once the request is in nor while a kept-alive connection
+    idles, head again with the next request's first byte."""
+
+    async def scenario() -> list[str | None]:
+        config = Config(app=_echo_app, lifespan="off", log_level="warning")
+        protocol = SlowClientH11Protocol(
+            config, ServerState(), {}, limits=SlowClientLimits(100.0, 100.0)
+        )
+        transport = _Transport()
+        transport.protocol = protocol
+        seen: list[str | None] = []
+        protocol.connection_made(transport)
+        seen.append(protocol._phase)  # fresh connection
+        protocol.data_received(b"POST /x HTTP/1.1\r\nHost: a\r\n")
+        seen.append(protocol._phase)  # half a head
+        protocol.data_received(b"Content-Length: 4\r\n\r\nab")
+        seen.append(protocol._phase)  # head in, body pending
+        protocol.data_received(b"cd")
+        seen.append(protocol._phase)  # request in
+        await _drain()
+        assert transport.written.startswith(b"HTTP/1.1 200 ") and transport.written.endswith(b"4")
+        seen.append(protocol._phase)  # kept alive, idle: uvicorn's keep-alive timer only
+        assert protocol.timeout_keep_alive_task is not None
+        protocol.data_received(b"G")
+        seen.append(protocol._phase)  # first byte of the next head
+        protocol.connection_lost(None)
+        seen.append(protocol._phase)
+        return seen
+
+    assert asyncio.run(scenario()) == ["head", "head", "body", None, None, "head", None]
+
+
+def test_an_expired_body_deadline_answers_408_and_disconnects_the_route() -> None:
+    async def scenario() -> tuple[_Transport, bool]:
+        config = Config(app=_echo_app, lifespan="off", log_level="warning")
+        protocol = SlowClientH11Protocol(
+            config, ServerState(), {}, limits=SlowClientLimits(100.0, 0.01)
+        )
+        transport = _Transport()
+        transport.protocol = protocol
+        protocol.connection_made(transport)
+        protocol.data_received(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nab")
+        await _drain()
+        protocol._expired("body")  # what the timer calls
+        await _drain()
+        return transport, protocol.cycle.disconnected
+
+    transport, disconnected = asyncio.run(scenario())
+    _assert_408(transport.written)
+    assert transport.closed and disconnected
+    assert transport.written.count(b"HTTP/1.1") == 1  # the route's own answer was dropped

@@ -24,7 +24,9 @@ closed without an answer: there is no request to answer, as when a keep-alive co
 idles out.
 
 Time the *application* takes is never counted: the body deadline stops as soon as the last
-body byte is in, whatever the route does with it.
+body byte is in, whatever the route does with it. (uvicorn stops reading past 64 KiB of body
+the route has not taken yet; the routes read their bounded bodies, see ``limits.py``, at once,
+so that pause does not eat into the deadline in practice.)
 
 Under TLS, the handshake comes first and is bounded by asyncio's own handshake timeout
 (60 s); the head deadline starts once the handshake is done (uvicorn makes the protocol only

@@ -2,7 +2,8 @@
 
 Cookies are Secure by default unless the host is a loopback address served over plain HTTP.
 Only the ``Host`` names of ``web.allowed_hosts`` are answered (default: loopback names and the
-bind address).
+bind address). A request whose head or body arrives too slowly gets 408 and its connection
+is closed (``web.head_timeout_s``, ``web.body_timeout_s``; see ``web/slow_clients.py``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
     from retrouve.web.factory import SPEC_ENV, spec
     from retrouve.web.hosts import effective_hosts
     from retrouve.web.scheduler import PeriodicPurge
+    from retrouve.web.slow_clients import (
+        WORKER_PROTOCOL,
+        SlowClientLimits,
+        limits_to_spec,
+        slow_client_protocol,
+    )
 
     if bool(ssl_certfile) != bool(ssl_keyfile):
         fail("--ssl-certfile and --ssl-keyfile go together")
@@ -85,14 +92,20 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool | None,
         options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
                                    "forwarded_allow_ips": "127.0.0.1", "server_header": False,
                                    "log_level": "info"}
+        # Slow clients (slowloris) get 408 past web.head_timeout_s / web.body_timeout_s.
+        limits = SlowClientLimits(web.head_timeout_s, web.body_timeout_s,
+                                  web.hsts_max_age_s if secure_cookies else 0)
         if https:
             options.update(ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
         if workers == 1:
-            uvicorn.run(create_app(svc, web, purge=purge, allowed_hosts=hosts), **options)
+            uvicorn.run(create_app(svc, web, purge=purge, allowed_hosts=hosts),
+                        http=slow_client_protocol(limits), **options)
             return
-        # Several processes: each builds its app (factory), the purge runs here only.
-        os.environ[SPEC_ENV] = spec((ctx.obj or {}).get("data_dir"), secure_cookies, hosts)
+        # Several processes: each builds its app (factory) and reads the slow-client limits
+        # from the spec (WORKER_PROTOCOL says why not the partial); the purge runs here only.
+        os.environ[SPEC_ENV] = spec((ctx.obj or {}).get("data_dir"), secure_cookies, hosts,
+                                    limits_to_spec(limits))
         threading.Thread(target=asyncio.run, args=(purge.loop(),), daemon=True,
                          name="retention-purge").start()
         uvicorn.run(f"{factory.__name__}:{factory.app_from_env.__name__}", factory=True,
-                    workers=workers, **options)
+                    workers=workers, http=WORKER_PROTOCOL, **options)

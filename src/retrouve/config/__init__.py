@@ -155,6 +155,13 @@ class WebSettings(Section):
     max_api_body_bytes: int = Field(1024 * 1024, ge=1024, description=(
         "Largest request body, in bytes, of an ``/api`` call (JSON); refused with 413 "
         "before authentication and before the body is read."))
+    head_timeout_s: float = Field(10.0, gt=0, description=(
+        "Seconds a client has to send a whole request head (request line and headers), "
+        "from the opening of the connection or the first byte of a keep-alive request; "
+        "late: 408 and the connection is closed (slow-client, \"slowloris\", defence)."))
+    body_timeout_s: float = Field(30.0, gt=0, description=(
+        "Seconds a client has to send a whole request body once its head is in (a total, "
+        "not an inactivity timer); late: 408 and the connection is closed."))
     allowed_hosts: tuple[str, ...] = Field((), description=(
         "Host names (or addresses) the server answers to; any other ``Host`` header gets "
         "400. Empty: ``localhost``, ``127.0.0.1``, ``::1`` and the address ``retrouve "

@@ -13,6 +13,8 @@ Security, all on by construction:
   dependency, so a new route cannot forget it);
 * request bodies are bounded before anything reads them (``limits.py``), the ``Host`` header
   is checked (``hosts.py``), both outside Starlette's stack (:class:`RetrouveApp`);
+* a request head or body that arrives too slowly gets 408: that is the server's part
+  (``retrouve serve`` runs uvicorn with ``slow_clients.py``), not the app's;
 * every response, errors included, carries a strict Content-Security-Policy (no inline
   script or style, nothing from other origins: the application works offline), ``no-store``
   caching unless a route says otherwise, HSTS when cookies are Secure, and no referrer

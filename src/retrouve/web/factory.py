@@ -4,7 +4,9 @@ builds its own services and app from what the command put in the environment.
 Worker processes are started by uvicorn (spawned, so nothing is inherited but the
 environment), hence the hand-over through one environment variable, :data:`SPEC_ENV`, a JSON
 object: ``data_dir`` (the command's ``--data-dir``, or null for the usual sources),
-``secure_cookies`` and ``allowed_hosts`` (the Host names the command computed). Every other
+``secure_cookies``, ``allowed_hosts`` (the Host names the command computed) and
+``slow_clients`` (the deadlines of :mod:`retrouve.web.slow_clients`, read by the workers'
+protocol, :class:`~retrouve.web.slow_clients.WorkerSlowClientH11Protocol`). Every other
 setting comes from the environment and settings file as for any command. The name does
 not start with ``RETROUVE_``: it is not a setting.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +30,13 @@ from retrouve.services import build_services
 SPEC_ENV = "_RETROUVE_SERVE_SPEC"
 
 
-def spec(data_dir: Path | None, secure_cookies: bool, allowed_hosts: tuple[str, ...] = ()
-         ) -> str:
-    """The value of :data:`SPEC_ENV` for the workers."""
+def spec(data_dir: Path | None, secure_cookies: bool, allowed_hosts: tuple[str, ...] = (),
+         slow_clients: Mapping[str, float] | None = None) -> str:
+    """The value of :data:`SPEC_ENV` for the workers (``slow_clients``: the fields of a
+    :class:`~retrouve.web.slow_clients.SlowClientLimits`, seconds)."""
     return json.dumps({"data_dir": None if data_dir is None else str(data_dir),
-                       "secure_cookies": secure_cookies, "allowed_hosts": list(allowed_hosts)})
+                       "secure_cookies": secure_cookies, "allowed_hosts": list(allowed_hosts),
+                       "slow_clients": None if slow_clients is None else dict(slow_clients)})
 
 
 def app_from_env() -> FastAPI:

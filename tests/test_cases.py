@@ -326,10 +326,11 @@ def test_data_commands_without_a_case_fail_saying_why(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("user", "ref", "code", "text"), [
     ("olga", "IN", 0, None),                      # assigned, in scope
     ("olga", "OUT", 0, None),                      # assigned, scope misses the clip: no hits
-    ("otto", "IN", 2, "not assigned"),             # another operator's case
-    ("aude", "IN", 2, "may not work-in-case"),     # auditor
-    ("olga", "GHOST", 2, "unknown case"),
-    ("nobody", "IN", 2, "has no account"),
+    # The CLI speaks French by default (``--lang``): the legal layer's messages too.
+    ("otto", "IN", 2, "pas affecté à l'affaire IN"),  # another operator's case
+    ("aude", "IN", 2, "ne peut pas travailler dans une affaire"),  # auditor
+    ("olga", "GHOST", 2, "affaire inconnue"),
+    ("nobody", "IN", 2, "pas de compte ici"),
 ])
 def test_cli_search_and_analyse_in_a_case(tmp_path: Path, clip: Clip, user: str, ref: str,
                                           code: int, text: str | None) -> None:

@@ -62,6 +62,7 @@ the cause; callers chain with ``from``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import ClassVar
 
 
@@ -73,7 +74,11 @@ class RetrouveError(Exception):
     ``str(err)`` is the English message (logs, tests, the API's ``detail``). An error an
     operator sees may also carry ``key`` (a stable message id of
     :data:`retrouve.errors_i18n.CATALOGUE`) and ``params`` (its placeholders' values):
-    :func:`retrouve.errors_i18n.error_text` then words it in the interface language.
+    :func:`retrouve.errors_i18n.error_text` then words it in the interface language. Raised
+    with a key and no message (``CaseError(key="case.unknown", params={"ref": ref})``), the
+    catalogue's English is the message, so it is written once. A param may be a
+    :class:`Word` (vocabulary worded in the language too) or another error (worded the same
+    way: a form row's prefix around the cause).
     """
 
     #: HTTP status the web answers with when this error reaches its handlers.
@@ -83,9 +88,37 @@ class RetrouveError(Exception):
 
     def __init__(self, *args: object, key: str | None = None,
                  params: Mapping[str, object] | None = None) -> None:
+        params = dict(params or {})
+        if key is not None and not args:
+            # The catalogue's English is the message: written once, not at each raise site.
+            from retrouve.errors_i18n import english  # a cycle at import time otherwise
+
+            args = (english(key, params),)
         super().__init__(*args)
         self.key = key
-        self.params: dict[str, object] = dict(params or {})
+        self.params: dict[str, object] = params
+
+
+@dataclass(frozen=True)
+class Word:
+    """A parameter of a keyed error that is interface vocabulary, not data: a role, a
+    status, a form field's name ("scope row 2 (cam-12) from"). ``key`` names an entry of
+    :data:`retrouve.errors_i18n.WORDS` (with ``params`` for its placeholders), so the
+    message's language words it too; ``str(word)`` is its English, as the message's is.
+    Data (user names, case references, what was typed) is never a ``Word``: it is shown
+    as given."""
+
+    key: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, key: str, **params: object) -> Word:
+        return cls(key, tuple(params.items()))
+
+    def __str__(self) -> str:
+        from retrouve.errors_i18n import word_text
+
+        return word_text(self, "en")
 
 
 class InputError(RetrouveError):

@@ -11,11 +11,13 @@ untranslated. Every key has both texts with the same placeholders (checked by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
-from retrouve.errors import RetrouveError
+from retrouve.errors import RetrouveError, Word
+from retrouve.errors_i18n_legal import LEGAL, WORDS
 
-__all__ = ["CATALOGUE", "LANGS", "error_text"]
+__all__ = ["CATALOGUE", "LANGS", "WORDS", "english", "error_text", "word_text"]
 
 LANGS: Final = ("fr", "en")
 
@@ -136,6 +138,8 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "en": "{field}: {n} characters, at most {max}"},
 }
 
+CATALOGUE.update(LEGAL)  # cases, rights, exports, the web's case forms (errors_i18n_legal.py)
+
 #: Parameter values that are words of the interface (a field named by the web's wording),
 #: worded in each language; any other value is shown as given.
 _PARAM_WORDS: Final[dict[str, dict[str, str]]] = {
@@ -145,6 +149,48 @@ _PARAM_WORDS: Final[dict[str, dict[str, str]]] = {
 }
 
 
+def _lang(lang: str | None) -> str:
+    return lang if lang in LANGS else "fr"
+
+
+def _worded(value: object, lang: str) -> object:
+    """A param's value in ``lang``: a :class:`Word` or a nested error worded, a field word
+    translated, anything else (data) as given."""
+    if isinstance(value, Word):
+        return word_text(value, lang)
+    if isinstance(value, RetrouveError):
+        return error_text(value, lang)
+    if isinstance(value, str):
+        return _PARAM_WORDS[lang].get(value, value)
+    if isinstance(value, tuple):  # alternatives: "admin or supervisor"
+        return WORDS["or"][lang].join(str(_worded(v, lang)) for v in value)
+    return value
+
+
+def word_text(word: Word, lang: str) -> str:
+    """``word`` in ``lang`` (its key itself when :data:`WORDS` lacks it: never lost)."""
+    texts = WORDS.get(word.key)
+    if texts is None:
+        return word.key
+    lang = _lang(lang)
+    try:
+        return texts[lang].format(**{k: _worded(v, lang) for k, v in word.params})
+    except (KeyError, IndexError, ValueError):
+        return texts[lang]
+
+
+def english(key: str, params: Mapping[str, object]) -> str:
+    """The English message of ``key`` with ``params`` — an error raised with a key and no
+    message carries it as ``str(err)``; the key itself when the catalogue lacks it."""
+    texts = CATALOGUE.get(key)
+    if texts is None:
+        return key
+    try:
+        return texts["en"].format(**{k: _worded(v, "en") for k, v in params.items()})
+    except (KeyError, IndexError, ValueError):
+        return texts["en"]
+
+
 def error_text(err: BaseException, lang: str) -> str:
     """``err`` worded for an operator in ``lang`` (``fr``/``en``; anything else is French,
     the interface's default): its key's text filled with its params, else ``str(err)``."""
@@ -152,10 +198,9 @@ def error_text(err: BaseException, lang: str) -> str:
     texts = CATALOGUE.get(key) if key else None
     if texts is None:
         return str(err)
-    lang = lang if lang in LANGS else "fr"
-    words = _PARAM_WORDS[lang]
+    lang = _lang(lang)
     assert isinstance(err, RetrouveError)
-    params = {k: words.get(v, v) if isinstance(v, str) else v for k, v in err.params.items()}
+    params = {k: _worded(v, lang) for k, v in err.params.items()}
     if key == "text.nothing_searchable" and not params.get("unknown"):
         # "(not understood: )" reads badly: the sentence without the parenthesis.
         return texts[lang].replace(" (non compris : {unknown})", "").replace(

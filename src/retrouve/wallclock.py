@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from retrouve.errors import InputError
+from retrouve.errors import InputError, Word
 
 __all__ = ["DEFAULT_ZONE", "camera_note", "local_iso", "read_local", "show_time",
            "site_zone", "zone_of"]
@@ -94,7 +94,7 @@ def local_iso(when: datetime, zone: ZoneInfo | str) -> str:
     return when.astimezone(z).isoformat()
 
 
-def read_local(naive: datetime, zone: str, what: str,
+def read_local(naive: datetime, zone: str, what: str | Word,
                error: type[InputError] = InputError) -> datetime:
     """``naive`` wall-clock time in ``zone`` (aware), refusing with ``error`` a time the
     zone skips (the spring daylight-saving gap) or repeats (the autumn fold), naming the
@@ -105,18 +105,11 @@ def read_local(naive: datetime, zone: str, what: str,
         back = first.astimezone(UTC).astimezone(z).replace(tzinfo=None)
         ambiguous = first.utcoffset() != second.utcoffset()
     except OverflowError as exc:
-        raise error(f"{what}: out of range", key="time.out_of_range",
-                    params={"what": what}) from exc
+        raise error(key="time.out_of_range", params={"what": what}) from exc
     if back != naive:
-        raise error(
-            f"{what} does not exist in {zone} (skipped by the daylight-saving change): give "
-            "the UTC offset, e.g. +01:00", key="time.dst_gap",
-            params={"what": what, "zone": zone})
+        raise error(key="time.dst_gap", params={"what": what, "zone": zone})
     if ambiguous:
-        raise error(
-            f"{what} happens twice in {zone} (the daylight-saving change repeats that hour): "
-            f"give the UTC offset, {first.isoformat()} or {second.isoformat()}",
-            key="time.dst_fold", params={"what": what, "zone": zone,
-                                         "first": first.isoformat(),
-                                         "second": second.isoformat()})
+        raise error(key="time.dst_fold", params={"what": what, "zone": zone,
+                                                 "first": first.isoformat(),
+                                                 "second": second.isoformat()})
     return first

@@ -45,6 +45,7 @@ from retrouve.store import schema
 from retrouve.store.cases import CaseFields
 from retrouve.store.db import Store
 from retrouve.web import create_app
+from retrouve.web.i18n import LANG_COOKIE
 
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "supervisor", "operator")
@@ -178,9 +179,14 @@ class Web:
     clock: FakeClock
     accounts: Accounts
     clients: list[TestClient] = field(default_factory=list)
+    #: The interface language of every client made (its ``lang`` cookie); None: the default,
+    #: French. Tests that read English messages ask for English (fixture ``english``).
+    lang: str | None = None
 
     def client(self) -> TestClient:
         c = TestClient(self.app, follow_redirects=False)
+        if self.lang is not None:
+            c.cookies.set(LANG_COOKIE, self.lang)
         self.clients.append(c)
         return c
 
@@ -232,3 +238,11 @@ def web(populated: Services) -> Iterator[Web]:
     finally:
         for c in env.clients:
             c.close()
+
+
+@pytest.fixture
+def english(web: Web) -> Web:
+    """``web`` whose clients all read the interface in English (a module's
+    ``pytestmark = pytest.mark.usefixtures("english")``)."""
+    web.lang = "en"
+    return web

@@ -100,8 +100,8 @@ def test_bad_scope_reshows_the_form_with_the_message(web: Web, populated: Servic
                    scope_to=[CAM1_FROM, "", ""], scope_camera=["cam1", "", ""])
     assert resp.status_code == 400  # type: ignore[attr-defined]
     html = resp.text  # type: ignore[attr-defined]
-    assert "the window ends before it starts" in html  # parse_scope's own message
-    assert "scope row 2: choose a camera" in html  # every bad row, in one go
+    assert "la fenêtre finit avant de commencer" in html  # parse_scope's own message, in French
+    assert "ligne de portée 2 : choisissez une caméra" in html  # every bad row, in one go
     # Nothing typed is lost.
     assert 'value="PV W-2"' in html and "Vol de véhicule place de la Gare</textarea>" in html
     assert f'value="{CAM1_TO}"' in html and 'value="2026-01-04T10:00"' in html
@@ -110,12 +110,12 @@ def test_bad_scope_reshows_the_form_with_the_message(web: Web, populated: Servic
     # A rule of CaseDesk (77-1-1 needs the prosecutor's authorisation): shown the same way.
     resp = _create(sup, "W-2", basis="77-1-1")
     assert resp.status_code == 400  # type: ignore[attr-defined]
-    assert "needs the prosecutor" in resp.text  # type: ignore[attr-defined]
+    assert "demande l&#39;autorisation du procureur" in resp.text  # type: ignore[attr-defined]
     assert 'value="77-1-1" checked' in resp.text  # type: ignore[attr-defined]
     # The autumn clock change repeats 02:00–03:00 in Paris: refused, never guessed.
     resp = _create(sup, "W-2", scope_from=["2026-10-25T02:30", "", ""],
                    scope_to=["2026-10-25T04:00", "", ""])
-    assert resp.status_code == 400 and "happens twice" in resp.text  # type: ignore[attr-defined]
+    assert resp.status_code == 400 and "existe deux fois dans le fuseau" in resp.text  # type: ignore[attr-defined]
     assert populated.store.get_case("W-2") is None
 
 
@@ -135,7 +135,7 @@ def test_widening_needs_a_second_supervisor(web: Web, populated: Services) -> No
     # Even forged, the requester's approval is refused by CaseDesk, as a message.
     refused = _post(sup, "/cases/W-3", f"/cases/W-3/amendments/{am.id}/approve", {})
     assert refused.status_code == 403  # type: ignore[attr-defined]
-    assert "cannot approve it too" in refused.text  # type: ignore[attr-defined]
+    assert "a demandé cette modification et ne peut pas" in refused.text  # type: ignore[attr-defined]
     assert populated.store.amendments("W-3")[0].state == "pending"
     page2 = sup2.get("/cases/W-3").text
     assert f'action="/cases/W-3/amendments/{am.id}/approve"' in page2
@@ -149,7 +149,7 @@ def test_widening_needs_a_second_supervisor(web: Web, populated: Services) -> No
         "scope_camera": ["nope"], "scope_from": [CAM1_FROM], "scope_to": [CAM1_TO],
         "reason": "motif gardé"})
     assert bad.status_code == 400  # type: ignore[attr-defined]
-    assert "unknown camera &#39;nope&#39;" in bad.text and 'value="motif gardé"' in bad.text  # type: ignore[attr-defined]
+    assert "caméra inconnue « nope »" in bad.text and 'value="motif gardé"' in bad.text  # type: ignore[attr-defined]
 
 
 def test_assignment_opens_the_case_to_the_operator(web: Web, populated: Services) -> None:
@@ -170,7 +170,7 @@ def test_assignment_opens_the_case_to_the_operator(web: Web, populated: Services
     assert 'action="/cases/W-4/assign"' not in op.get("/cases/W-4").text
     refused = _post(op, "/cases/W-4", "/cases/W-4/assign", {"assign": ["admin"]})
     assert refused.status_code == 403  # type: ignore[attr-defined]
-    assert "may not assign-case" in refused.text  # type: ignore[attr-defined]
+    assert "ne peut pas affecter à une affaire" in refused.text  # type: ignore[attr-defined]
 
 
 def test_marking_a_track_in_the_case(web: Web, populated: Services) -> None:
@@ -194,7 +194,7 @@ def test_marking_a_track_in_the_case(web: Web, populated: Services) -> None:
     # Track 4 is on cam2, outside the scope: not found, and nothing marked.
     out = _post(op, "/cases/W-5", "/cases/W-5/marks", {"track_id": "4", "mark": "relevant"})
     assert out.status_code == 404  # type: ignore[attr-defined]
-    assert "not in the scope" in out.text  # type: ignore[attr-defined]
+    assert "pas dans la portée" in out.text  # type: ignore[attr-defined]
     bad = _post(op, "/cases/W-5", "/cases/W-5/marks", {"track_id": "x", "mark": "maybe"})
     assert bad.status_code == 400  # type: ignore[attr-defined]
     assert _actions(populated, "W-5").count("result-mark") == 2
@@ -207,10 +207,10 @@ def test_marking_a_track_in_the_case(web: Web, populated: Services) -> None:
 def test_operator_cannot_create_a_case(web: Web, populated: Services) -> None:
     op = web.login("operator")
     page = op.get("/cases/new")
-    assert page.status_code == 403 and "may not create-case" in page.text
+    assert page.status_code == 403 and "ne peut pas créer une affaire" in page.text
     assert 'href="/cases/new"' not in op.get("/cases").text
     resp = op.post("/cases", data={**_form("W-6"), "csrf_token": csrf_of(op.get("/cases").text)})
-    assert resp.status_code == 403 and "may not create-case" in resp.text
+    assert resp.status_code == 403 and "ne peut pas créer une affaire" in resp.text
     assert populated.store.get_case("W-6") is None
     # And without the CSRF token, nothing is even tried.
     sup = web.login("supervisor")
@@ -249,7 +249,7 @@ def test_auditor_reads_the_journal_but_never_footage(web: Web, populated: Servic
     assert bad.status_code == 200 and "is not a date and time" in bad.text
     # An operator does not read the journal.
     refused = op.get("/journal")
-    assert refused.status_code == 403 and "may not read-journal" in refused.text
+    assert refused.status_code == 403 and "ne peut pas lire le journal" in refused.text
 
 
 def test_journal_pages_and_export(web: Web, populated: Services,
@@ -280,7 +280,7 @@ def test_journal_pages_and_export(web: Web, populated: Services,
     assert sorted(names) == ["checkpoints.json", "entries.jsonl", "public-key.pem"]
     assert _actions(populated, "W-8")[-1] == "journal-export"
     unknown = _post(sup, "/journal", "/journal/export", {"case": "NOPE"})
-    assert unknown.status_code == 400 and "unknown case" in unknown.text  # type: ignore[attr-defined]
+    assert unknown.status_code == 400 and "affaire inconnue" in unknown.text  # type: ignore[attr-defined]
 
 
 def test_coverage_pdf_and_html_downloads(web: Web, populated: Services) -> None:
@@ -298,7 +298,8 @@ def test_coverage_pdf_and_html_downloads(web: Web, populated: Services) -> None:
     assert entries == ["pdf", "html"]
     # An operator has no right to the coverage report.
     refused = web.login("operator").get("/cases/W-9/coverage.pdf")
-    assert refused.status_code == 403 and "may not read-coverage" in refused.text
+    assert refused.status_code == 403
+    assert "ne peut pas lire le rapport de couverture" in refused.text
 
 
 def test_close_then_archive(web: Web, populated: Services) -> None:
@@ -312,7 +313,7 @@ def test_close_then_archive(web: Web, populated: Services) -> None:
     page = sup.get("/cases/W/10").text
     assert "Archiver le dossier" in page and 'action="/cases/W/10/amend"' not in page
     again = _post(sup, "/cases/W/10", "/cases/W/10/status", {"status": "closed"})
-    assert again.status_code == 400 and "cannot become closed" in again.text  # type: ignore[attr-defined]
+    assert again.status_code == 400 and "ne peut pas devenir clôturée" in again.text  # type: ignore[attr-defined]
     _post(sup, "/cases/W/10", "/cases/W/10/status", {"status": "archived"})
     assert _case(populated, "W/10").status.value == "archived"
     assert _actions(populated, "W/10")[-2:] == ["case-status", "case-status"]

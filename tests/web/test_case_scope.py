@@ -144,7 +144,7 @@ def test_operator_not_assigned_sees_nothing(world: World, web: Web) -> None:
     chooser = client.get("/case/select").text
     assert "Aucune affaire ouverte ne vous est attribuée" in chooser
     refused = client.post("/case/select", data={"case": "A", "csrf_token": csrf_of(chooser)})
-    assert refused.status_code == 403 and "not assigned to case A" in refused.text
+    assert refused.status_code == 403 and "pas affecté à l&#39;affaire A" in refused.text
     assert client.get("/search").status_code == 303  # still no active case
     # Media and API: 409 naming what is missing.
     thumb = client.get(f"/media/thumb/{world.tracks['a1'][0]}")

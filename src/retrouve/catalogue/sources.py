@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from retrouve.catalogue.probe import IMAGE_SUFFIXES
-from retrouve.errors import LiveSourceRefused, RecordingTimeError
+from retrouve.errors import LiveSourceRefused, RecordingTimeError, Word
 from retrouve.wallclock import read_local
 
 VIDEO_SUFFIXES = frozenset(
@@ -73,7 +73,7 @@ EARLIEST_START = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 
 
-def local_time(naive: datetime, tz: str, what: str) -> datetime:
+def local_time(naive: datetime, tz: str, what: str | Word) -> datetime:
     """``naive`` wall-clock time in zone ``tz``, refusing a time the zone skips (the spring
     daylight-saving gap) or repeats (the autumn fold): either would silently shift the
     footage by an hour, so the operator must give the UTC offset

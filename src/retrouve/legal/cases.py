@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from retrouve.domain import CaseStatus, LegalBasis, Role, ScopeWindow
-from retrouve.errors import CaseError, NotPermitted
+from retrouve.errors import CaseError, NotPermitted, Word
 from retrouve.legal.permissions import Right, require
 from retrouve.store.cases import CaseFields, CaseRecord
 
@@ -34,15 +34,20 @@ class Actor:
     role: Role
 
 
-def parse_when(text: str, what: str) -> datetime:
+def parse_when(text: str, what: str | Word) -> datetime:
     """An ISO-8601 time with an offset (``Z`` allowed) → aware UTC; ``CaseError`` else."""
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise CaseError(f"{what}: {text!r} is not an ISO-8601 time") from None
+        raise CaseError(key="case.time_not_iso", params={"what": what, "text": text}) from None
     if when.tzinfo is None:
-        raise CaseError(f"{what}: {text!r} has no offset (add +01:00 or Z)")
+        raise CaseError(key="case.time_no_offset", params={"what": what, "text": text})
     return when.astimezone(UTC)
+
+
+def status_word(status: CaseStatus) -> Word:
+    """A case status as a message's vocabulary (``ouverte``/``open``…)."""
+    return Word(f"case_status.{status.value}")
 
 
 def parse_scope(text: str) -> ScopeWindow:
@@ -50,33 +55,31 @@ def parse_scope(text: str) -> ScopeWindow:
     cam, sep, window = text.partition(":")
     start, slash, end = window.partition("/")
     if not sep or not slash or not cam:
-        raise CaseError(f"scope {text!r}: expected CAMERA:FROM/TO "
-                        "(e.g. cam-12:2026-01-04T10:00+01:00/2026-01-04T12:00+01:00)")
-    a, b = parse_when(start, f"scope {text!r}"), parse_when(end, f"scope {text!r}")
+        raise CaseError(key="case.scope_syntax", params={"text": text})
+    what = Word.of("field.scope", text=text)
+    a, b = parse_when(start, what), parse_when(end, what)
     if b <= a:
-        raise CaseError(f"scope {text!r}: the window ends before it starts")
+        raise CaseError(key="case.scope_reversed", params={"text": text})
     return ScopeWindow(cam, a, b)
 
 
 def check_fields(f: CaseFields) -> None:
     """A requisition's fields are complete; 77-1-1 names the prosecutor's authorisation."""
     if not _REF.match(f.ref):
-        raise CaseError(f"case reference {f.ref!r}: letters, digits and . _ / - only "
-                        "(at most 64)")
+        raise CaseError(key="case.bad_ref", params={"ref": f.ref})
     for name in ("procedure_number", "authority", "purpose"):
         if not str(getattr(f, name)).strip():
-            raise CaseError(f"case {f.ref}: the requisition's {name.replace('_', ' ')} "
-                            "is required")
+            raise CaseError(key="case.field_required",
+                            params={"ref": f.ref, "field": Word(f"field.{name}")})
     if f.basis is LegalBasis.ART_77_1_1 and not (f.prosecutor_authorisation or "").strip():
-        raise CaseError(f"case {f.ref}: a 77-1-1 requisition needs the prosecutor's "
-                        "authorisation (--prosecutor-authorisation)")
+        raise CaseError(key="case.needs_authorisation", params={"ref": f.ref})
     if f.deadline is not None and f.deadline < f.received_at:
-        raise CaseError(f"case {f.ref}: deadline before the date received")
+        raise CaseError(key="case.deadline_before_received", params={"ref": f.ref})
 
 
 def check_scope(ref: str, scope: tuple[ScopeWindow, ...]) -> None:
     if not scope:
-        raise CaseError(f"case {ref}: a scope is required (--scope CAMERA:FROM/TO)")
+        raise CaseError(key="case.scope_required", params={"ref": ref})
 
 
 def widens(old: tuple[ScopeWindow, ...], new: tuple[ScopeWindow, ...]) -> bool:
@@ -97,21 +100,22 @@ def require_work(case: CaseRecord, actor: Actor) -> None:
     """The actor may analyse, search and view footage in ``case``: role, assignment, open."""
     require(actor.name, actor.role, Right.WORK_IN_CASE)
     if actor.name not in case.assigned:
-        raise NotPermitted(f"user {actor.name!r} is not assigned to case {case.ref} "
-                           "(a supervisor runs `retrouve cases assign`)")
+        raise NotPermitted(key="case.not_assigned_work",
+                           params={"user": actor.name, "ref": case.ref})
     if case.status is not CaseStatus.OPEN:
-        raise CaseError(f"case {case.ref} is {case.status.value}: no more work in it")
+        raise CaseError(key="case.no_more_work",
+                        params={"ref": case.ref, "status": status_word(case.status)})
 
 
 def check_transition(case: CaseRecord, to: CaseStatus) -> None:
     if to not in TRANSITIONS[case.status]:
-        raise CaseError(f"case {case.ref} is {case.status.value}: it cannot become "
-                        f"{to.value}")
+        raise CaseError(key="case.cannot_become", params={
+            "ref": case.ref, "status": status_word(case.status), "to": status_word(to)})
 
 
 def check_approver(ref: str, requested_by: str, approver: Actor) -> None:
     """A widening is approved by a supervisor other than its requester."""
     require(approver.name, approver.role, Right.APPROVE_AMENDMENT)
     if approver.name == requested_by:
-        raise NotPermitted(f"case {ref}: {approver.name!r} asked for this amendment and "
-                           "cannot approve it too (a second supervisor must)")
+        raise NotPermitted(key="case.self_approve_amendment",
+                           params={"ref": ref, "user": approver.name})

@@ -26,6 +26,7 @@ from retrouve.legal.cases import (
     check_scope,
     check_transition,
     require_work,
+    status_word,
     widens,
 )
 from retrouve.legal.coverage import CoverageReport, build_coverage
@@ -44,12 +45,11 @@ def resolve_actor(store: Store, name: str) -> Actor:
     user = store.get_user(name=name)
     if user is not None:
         if user.disabled:
-            raise NotPermitted(f"user {name!r} is disabled")
+            raise NotPermitted(key="account.disabled", params={"user": name})
         return Actor(name, user.role)
     if not store.list_users():
         return Actor(name, Role.SUPERVISOR)
-    raise NotPermitted(f"user {name!r} has no account here: pass --user (or RETROUVE_USER) "
-                       "with an account's name")
+    raise NotPermitted(key="account.none_here", params={"user": name})
 
 
 class Journal:
@@ -173,7 +173,7 @@ class CaseDesk:
     def get(self, ref: str) -> CaseRecord:
         case = self.store.get_case(ref)
         if case is None:
-            raise CaseError(f"unknown case {ref!r} (see `retrouve cases list`)")
+            raise CaseError(key="case.unknown", params={"ref": ref})
         return case
 
     def create(self, actor: Actor, f: CaseFields, scope: tuple[ScopeWindow, ...],
@@ -184,7 +184,7 @@ class CaseDesk:
         for cam in {w.camera for w in scope}:
             self.store.require_camera(cam)
         if self.store.get_case(f.ref) is not None:
-            raise CaseError(f"case {f.ref} already exists")
+            raise CaseError(key="case.exists", params={"ref": f.ref})
         names = tuple(dict.fromkeys(assign))
         self._check_assignees(names)
         now = self.clock()
@@ -205,15 +205,16 @@ class CaseDesk:
         for name in names:
             user = self.store.get_user(name=name)
             if user is None:
-                raise CaseError(f"cannot assign {name!r}: no such user")
+                raise CaseError(key="case.assign_unknown_user", params={"user": name})
             if user.role is Role.AUDITOR:
-                raise CaseError(f"cannot assign {name!r}: an auditor never works on footage")
+                raise CaseError(key="case.assign_auditor", params={"user": name})
 
     def assign(self, actor: Actor, ref: str, names: tuple[str, ...]) -> CaseRecord:
         require(actor.name, actor.role, Right.ASSIGN_CASE)
         case = self.get(ref)
         if case.status is not CaseStatus.OPEN:
-            raise CaseError(f"case {ref} is {case.status.value}: no new assignments")
+            raise CaseError(key="case.no_new_assignments",
+                            params={"ref": ref, "status": status_word(case.status)})
         self._check_assignees(names)
         with self.store.transaction(f"assign users to case {ref}") as tx:
             for name in dict.fromkeys(names):
@@ -228,12 +229,13 @@ class CaseDesk:
         require(actor.name, actor.role, Right.AMEND_CASE)
         case = self.get(ref)
         if case.status is not CaseStatus.OPEN:
-            raise CaseError(f"case {ref} is {case.status.value}: it cannot be amended")
+            raise CaseError(key="case.cannot_amend",
+                            params={"ref": ref, "status": status_word(case.status)})
         if actor.role is Role.OPERATOR and actor.name not in case.assigned:
-            raise NotPermitted(f"user {actor.name!r} is not assigned to case {ref}")
+            raise NotPermitted(key="case.not_assigned", params={"user": actor.name, "ref": ref})
         check_scope(ref, scope)
         if not reason.strip():
-            raise CaseError(f"case {ref}: an amendment states its reason (--reason)")
+            raise CaseError(key="case.amend_reason", params={"ref": ref})
         for cam in {w.camera for w in scope}:
             self.store.require_camera(cam)
         wider = widens(case.scope, scope)
@@ -253,11 +255,13 @@ class CaseDesk:
         case = self.get(ref)
         pending = [a for a in self.store.amendments(ref) if a.id == amendment_id]
         if not pending or pending[0].state != "pending":
-            raise CaseError(f"case {ref}: no pending amendment {amendment_id}")
+            raise CaseError(key="case.no_pending_amendment",
+                            params={"ref": ref, "amendment": amendment_id})
         am = pending[0]
         check_approver(ref, am.requested_by, actor)
         if case.status is not CaseStatus.OPEN:
-            raise CaseError(f"case {ref} is {case.status.value}: it cannot be amended")
+            raise CaseError(key="case.cannot_amend",
+                            params={"ref": ref, "status": status_word(case.status)})
         event = j.AmendmentApproved(case=ref, amendment_id=am.id, requested_by=am.requested_by)
         with self.journal.action(actor, event, f"approve amendment {am.id} of case {ref}") as tx:
             self.store.set_scope(tx, case.id, am.scope)
@@ -303,7 +307,7 @@ class CaseDesk:
         must lie inside the case's scope (else ``OutOfScope``, as for an unknown track)."""
         case = self.work(actor, ref)
         if self.store.get_track(track_id, scope=case.scope) is None:
-            raise OutOfScope(f"track {track_id} is not in the scope of case {ref}")
+            raise OutOfScope(key="case.track_out_of_scope", params={"track": track_id, "ref": ref})
         event = j.ResultMarked(case=ref, track_id=track_id, mark=mark.value, note=note)
         now = self.clock()
         with self.journal.action(actor, event, f"mark track {track_id} in case {ref}") as tx:
@@ -324,7 +328,7 @@ class CaseDesk:
             return cases
         mine = [c for c in cases if actor.name in c.assigned]
         if ref and not mine:
-            raise NotPermitted(f"user {actor.name!r} is not assigned to case {ref}")
+            raise NotPermitted(key="case.not_assigned", params={"user": actor.name, "ref": ref})
         return mine
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from retrouve.domain import ScopeWindow
-from retrouve.errors import ExportError, NotPermitted
+from retrouve.errors import ExportError, NotPermitted, Word
 from retrouve.legal import journal as j
 from retrouve.legal.cases import Actor, require_work
 from retrouve.legal.casework import CaseDesk, Journal
@@ -25,6 +25,10 @@ from retrouve.store.cases import CaseRecord, scope_from_json, scope_to_json
 from retrouve.store.db import Store
 from retrouve.store.exports import ExportRecord, ExportState
 
+
+def state_word(state: ExportState) -> Word:
+    """An export's state as a message's vocabulary (``approuvé``/``approved``…)."""
+    return Word(f"export_state.{state.value}")
 
 def make_spec(tracks: tuple[int, ...], named: tuple[int, ...],
               windows: tuple[ScopeWindow, ...], redact: bool) -> dict[str, Any]:
@@ -40,8 +44,8 @@ def check_export_approver(rec: ExportRecord, approver: Actor) -> None:
     """An export is approved by a supervisor other than the one who asked for it."""
     require(approver.name, approver.role, Right.APPROVE_EXPORT)
     if approver.name == rec.requested_by:
-        raise NotPermitted(f"export {rec.id}: {approver.name!r} asked for it and cannot "
-                           "approve it too (a second person, a supervisor, must)")
+        raise NotPermitted(key="export.self_approve",
+                           params={"export": rec.id, "user": approver.name})
 
 
 class ExportDesk:
@@ -55,8 +59,7 @@ class ExportDesk:
     def get(self, export_id: int) -> ExportRecord:
         rec = self.store.get_export(export_id)
         if rec is None:
-            raise ExportError(f"unknown export request {export_id} (see `retrouve export "
-                              "list --case REF`)")
+            raise ExportError(key="export.unknown", params={"export": export_id})
         return rec
 
     def request(self, actor: Actor, case: CaseRecord, spec: dict[str, Any]) -> ExportRecord:
@@ -78,7 +81,8 @@ class ExportDesk:
         rec = self.get(export_id)
         check_export_approver(rec, actor)
         if rec.state is not ExportState.REQUESTED:
-            raise ExportError(f"export {export_id} is {rec.state.value}: nothing to approve")
+            raise ExportError(key="export.nothing_to_approve",
+                              params={"export": export_id, "state": state_word(rec.state)})
         event = j.ExportApproved(case=rec.case_ref, export_id=rec.id,
                                  requested_by=rec.requested_by)
         with self.journal.action(actor, event, f"approve export {rec.id}") as tx:
@@ -91,12 +95,12 @@ class ExportDesk:
         case = self.cases.get(rec.case_ref)
         require_work(case, actor)
         if rec.state is ExportState.REQUESTED:
-            raise ExportError(f"export {rec.id} waits for a supervisor's approval: "
-                              f"`retrouve export approve {rec.id}` (by someone other than "
-                              f"{rec.requested_by})")
+            raise ExportError(key="export.awaits_approval",
+                              params={"export": rec.id, "requester": rec.requested_by})
         if rec.state is not ExportState.APPROVED:
             where = f" ({rec.bundle_path})" if rec.bundle_path else ""
-            raise ExportError(f"export {rec.id} is already {rec.state.value}{where}")
+            raise ExportError(key="export.already", params={
+                "export": rec.id, "state": state_word(rec.state), "where": where})
         return rec, case
 
     def produced(self, actor: Actor, rec: ExportRecord, case: CaseRecord, path: str,

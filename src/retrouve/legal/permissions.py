@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Final
 
 from retrouve.domain import Role
-from retrouve.errors import NotPermitted
+from retrouve.errors import NotPermitted, Word
 
 
 class Right(StrEnum):
@@ -67,6 +67,7 @@ def allowed(role: Role, right: Right) -> bool:
 def require(user: str, role: Role, right: Right) -> None:
     """Raise ``NotPermitted`` naming the user, their role and the right when not allowed."""
     if not allowed(role, right):
-        holders = " or ".join(r.value for r in Role if allowed(r, right))
-        raise NotPermitted(f"user {user!r} ({role.value}) may not {right.value}: "
-                           f"that needs role {holders}")
+        holders = tuple(Word(f"role.{r.value}") for r in Role if allowed(r, right))
+        raise NotPermitted(key="right.denied", params={
+            "user": user, "role": Word(f"role.{role.value}"),
+            "right": Word(f"right.{right.value}"), "holders": holders})

@@ -48,12 +48,14 @@ class _NotHere(CaseError):
     http_status = 404
 
 
-def _tracks(text: str) -> tuple[tuple[int, ...], list[str]]:
-    """Track ids typed as ``12 34,56``; the tokens that are not ids."""
+def _tracks(text: str, lang: str) -> tuple[tuple[int, ...], list[str]]:
+    """Track ids typed as ``12 34,56``; a message in ``lang`` naming the tokens that are not
+    ids."""
     tokens = [t for t in _SEP.split(text.strip()) if t]
     bad = [t for t in tokens if not _IDS.fullmatch(t)]
-    return tuple(int(t) for t in tokens if _IDS.fullmatch(t)), (
-        [f"tracks: not a track id: {', '.join(repr(b[:20]) for b in bad[:5])}"] if bad else [])
+    return tuple(int(t) for t in tokens if _IDS.fullmatch(t)), ([error_text(ExportError(
+        key="form.bad_track_ids", params={"tokens": ", ".join(repr(b[:20]) for b in bad[:5])}),
+        lang)] if bad else [])
 
 
 @router.post("/cases/{ref:path}/exports", response_class=HTMLResponse)
@@ -65,8 +67,8 @@ def request_export(request: Request, ctx: Ctx, ref: str, data: Form) -> Response
     text = text[:400] if isinstance(text, str) else ""
     redact = data.get("redact") == "1"
     rows = read_rows(data)
-    tracks, errors = _tracks(text)
-    windows, row_errors = parse_rows(rows, _cameras(svc))
+    tracks, errors = _tracks(text, ctx.lang)
+    windows, row_errors = parse_rows(rows, _cameras(svc), ctx.lang)
     # A refusal shows the form again, open and as typed.
     typed: dict[str, Any] = {"export_typed": {"tracks": text, "redact": redact},
              "export_rows": [r for r in rows if not r.blank] or [ScopeRow()]}

@@ -21,7 +21,8 @@ from starlette.datastructures import FormData
 
 from retrouve.catalogue.sources import local_time
 from retrouve.domain import Camera, LegalBasis, ScopeWindow
-from retrouve.errors import CaseError, InputError
+from retrouve.errors import CaseError, InputError, Word
+from retrouve.errors_i18n import error_text
 from retrouve.legal.cases import parse_scope, parse_when
 from retrouve.store.cases import CaseFields
 
@@ -84,43 +85,50 @@ def read_rows(form: FormLike) -> list[ScopeRow]:
     return [ScopeRow(pad[0][i], pad[1][i], pad[2][i]) for i in range(n)]
 
 
-def form_time(text: str, zone: str, what: str) -> datetime:
+def form_time(text: str, zone: str, what: str | Word) -> datetime:
     """A typed time → aware UTC: with an offset as the CLI reads it, else wall-clock time in
     ``zone`` (refused when the zone skips or repeats it)."""
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise CaseError(f"{what}: {text!r} is not a date and time") from None
+        raise CaseError(key="case.time_not_date", params={"what": what, "text": text}) from None
     if when.tzinfo is not None:
         return parse_when(text, what)
-    return local_time(when, zone, f"{what} {text}").astimezone(UTC)
+    return local_time(when, zone, Word.of("field.typed", what=what, text=text)).astimezone(UTC)
 
 
-def parse_rows(rows: Sequence[ScopeRow], cameras: Mapping[str, Camera]
+def parse_rows(rows: Sequence[ScopeRow], cameras: Mapping[str, Camera], lang: str = "en"
                ) -> tuple[tuple[ScopeWindow, ...], list[str]]:
-    """The windows of the filled rows, and one message per bad row (all of them, so the
-    user fixes them in one go)."""
+    """The windows of the filled rows, and one message per bad row in ``lang`` (all of
+    them, so the user fixes them in one go)."""
     windows: list[ScopeWindow] = []
     errors: list[str] = []
     for n, row in enumerate((r for r in rows if not r.blank), start=1):
-        what = f"scope row {n}"
+        what = Word.of("field.scope_row", n=n)
         if row.camera not in cameras:
-            errors.append(f"{what}: choose a camera" if not row.camera
-                          else f"{what}: unknown camera {row.camera!r}")
+            errors.append(error_text(
+                CaseError(key="form.choose_camera", params={"what": what}) if not row.camera
+                else CaseError(key="form.unknown_camera",
+                               params={"what": what, "camera": row.camera}), lang))
             continue
         if not row.start or not row.end:
-            errors.append(f"{what} ({row.camera}): give both the start and the end")
+            errors.append(error_text(CaseError(key="form.both_ends", params={
+                "what": what, "camera": row.camera}), lang))
             continue
         zone = cameras[row.camera].timezone
         try:
-            a = form_time(row.start, zone, f"{what} ({row.camera}) from")
-            b = form_time(row.end, zone, f"{what} ({row.camera}) to")
+            a = form_time(row.start, zone, Word.of("field.scope_row_from", n=n,
+                                                   camera=row.camera))
+            b = form_time(row.end, zone, Word.of("field.scope_row_to", n=n, camera=row.camera))
             # The CLI's text, in the camera's zone: its messages then quote what was typed.
             z = ZoneInfo(zone)
             windows.append(parse_scope(f"{row.camera}:{a.astimezone(z).isoformat()}/"
                                        f"{b.astimezone(z).isoformat()}"))
         except InputError as exc:
-            errors.append(f"{what}: {exc}" if str(exc).startswith("scope ") else str(exc))
+            # parse_scope's messages quote the CLI text it was given: say which row it is.
+            scoped = exc.key in {"case.scope_syntax", "case.scope_reversed"}
+            errors.append(error_text(CaseError(key="form.row_error", params={
+                "what": what, "error": exc}) if scoped else exc, lang))
     return tuple(windows), errors
 
 
@@ -154,30 +162,31 @@ class CaseForm:
             purpose=_text(form, "purpose"), rows=tuple(read_rows(form)),
             assign=tuple(dict.fromkeys(a for a in _texts(form, "assign", 64) if a)))
 
-    def parse(self, cameras: Mapping[str, Camera], site_zone: str, now: datetime
-              ) -> tuple[CaseFields | None, tuple[ScopeWindow, ...], list[str]]:
-        """The fields and the scope, or the messages saying what is wrong (then the fields
-        are None). Completeness (procedure number, authority…) is checked by
+    def parse(self, cameras: Mapping[str, Camera], site_zone: str, now: datetime,
+              lang: str = "en") -> tuple[CaseFields | None, tuple[ScopeWindow, ...], list[str]]:
+        """The fields and the scope, or the messages in ``lang`` saying what is wrong (then
+        the fields are None). Completeness (procedure number, authority…) is checked by
         ``CaseDesk.create``, as for the CLI."""
         errors: list[str] = []
         try:
             basis = LegalBasis(self.basis)
         except ValueError:
             basis = LegalBasis.ART_60_1
-            errors.append(f"legal basis {self.basis!r}: choose one of "
-                          + ", ".join(b.value for b in LegalBasis))
+            errors.append(error_text(CaseError(key="form.bad_basis", params={
+                "basis": self.basis, "choices": ", ".join(b.value for b in LegalBasis)}),
+                lang))
         received, deadline = now, None
         try:
             if self.received:
-                received = form_time(self.received, site_zone, "date received")
+                received = form_time(self.received, site_zone, Word("field.received"))
         except InputError as exc:
-            errors.append(str(exc))
+            errors.append(error_text(exc, lang))
         try:
             if self.deadline:
-                deadline = form_time(self.deadline, site_zone, "deadline")
+                deadline = form_time(self.deadline, site_zone, Word("field.deadline"))
         except InputError as exc:
-            errors.append(str(exc))
-        scope, row_errors = parse_rows(self.rows, cameras)
+            errors.append(error_text(exc, lang))
+        scope, row_errors = parse_rows(self.rows, cameras, lang)
         errors += row_errors
         if errors:
             return None, scope, errors

@@ -182,7 +182,7 @@ def _refusal(ctx: RequestContext, right: Right) -> InputError | None:
 def create_case(request: Request, ctx: Ctx, data: Form) -> Response:
     svc = _svc(request)
     typed = CaseForm.read(data)
-    fields, scope, errors = typed.parse(_cameras(svc), _zone(svc), svc.clock())
+    fields, scope, errors = typed.parse(_cameras(svc), _zone(svc), svc.clock(), ctx.lang)
     status = 400
     if fields is not None:
         try:
@@ -284,7 +284,7 @@ def amend_case(request: Request, ctx: Ctx, ref: str, data: Form) -> Response:
     rows = read_rows(data)
     reason = data.get("reason")
     reason = reason.strip()[:2000] if isinstance(reason, str) else ""
-    scope, errors = parse_rows(rows, _cameras(svc))
+    scope, errors = parse_rows(rows, _cameras(svc), ctx.lang)
     if errors:
         return _case_page(request, ctx, ref, status=400, errors=errors, amend_rows=rows,
                           amend_reason=reason)
@@ -325,7 +325,8 @@ def set_case_status(request: Request, ctx: Ctx, ref: str, data: Form) -> Respons
         status = CaseStatus(value)
     except ValueError:
         return _case_page(request, ctx, ref, status=400,
-                          errors=[f"case {ref}: unknown status {value!r}"])
+                          errors=[error_text(CaseError(key="form.unknown_status", params={
+                              "ref": ref, "status": value}), ctx.lang)])
     return _act(request, ctx, ref, lambda: svc.set_case_status(_actor(ctx), ref, status),
                 "status")
 
@@ -387,8 +388,10 @@ def case_page(request: Request, ctx: Ctx, ref: str) -> Response:
 
 
 # ---------------------------------------------------------------------------- journal
-def _filter(params: Any, zone: str) -> tuple[EntryFilter, dict[str, str], list[str]]:
-    """The journal filter of the query string, the values as typed, and the errors."""
+def _filter(params: Any, zone: str, lang: str
+            ) -> tuple[EntryFilter, dict[str, str], list[str]]:
+    """The journal filter of the query string, the values as typed, and the errors in
+    ``lang``."""
     typed = {k: str(params.get(k, "")).strip()[:64]
              for k in ("case", "user", "action", "from", "to")}
     errors: list[str] = []
@@ -398,7 +401,7 @@ def _filter(params: Any, zone: str) -> tuple[EntryFilter, dict[str, str], list[s
             try:
                 times[key] = form_time(typed[key], zone, what)
             except InputError as exc:
-                errors.append(str(exc))
+                errors.append(error_text(exc, lang))
     f = EntryFilter(case=typed["case"] or None, user=typed["user"] or None,
                     action=typed["action"] or None, at_from=times.get("from"),
                     at_to=times.get("to"))
@@ -420,7 +423,7 @@ def _journal_page(request: Request, ctx: RequestContext, *, status: int = 200,
     refusal = _refusal(ctx, Right.READ_JOURNAL)
     if refusal is not None:
         return _refused(request, ctx, refusal)
-    f, typed, errors = _filter(request.query_params, zone)
+    f, typed, errors = _filter(request.query_params, zone, ctx.lang)
     before_text = request.query_params.get("before", "")
     before = int(before_text) if _DIGITS.fullmatch(before_text) else None
     rows: list[JournalRow] = []

@@ -202,7 +202,7 @@ def test_access_is_the_case_pages(web: Web, populated: Services) -> None:
     assert outsider.get(f"/cases/{REF}").status_code == 403
     resp = outsider.get(f"/cases/{REF}/chronology")
     assert resp.status_code == 403 and "/media/thumb" not in resp.text
-    assert "not assigned to case CHR-1" in resp.text
+    assert "pas affecté à l&#39;affaire CHR-1" in resp.text
     # Unknown case: 404, as the case page.
     assert outsider.get("/cases/NOPE/chronology").status_code == 404
     # An auditor reads the case but gets no footage-derived data on this page.
@@ -280,7 +280,7 @@ def test_a_closed_case_shows_no_data(web: Web, populated: Services) -> None:
     op = web.login("operator", case=None)
     resp = op.get(f"/cases/{ref}/chronology")
     assert resp.status_code == 200 and SIGHTING.findall(resp.text) == []
-    assert "is closed" in resp.text
+    assert "est clôturée" in resp.text
 
 
 # ------------------------------------------------------------------ pure view functions

@@ -98,15 +98,14 @@ def check_refusal_class(expected: Expected, sample: Sample) -> None:
     """The refusal's class, as the catalogue's probe and start readers raise it (the
     ingest report keeps the message only)."""
     assert expected.error is not None
-    with pytest.raises(expected.error):
+    with pytest.raises(expected.error):  # noqa: PT012 (the catalogue's steps, in its order)
         probe(sample.path)
         if sample.start is not None:
             when = parse_start(sample.start, ZONE)
         else:
             found = start_from_filename(sample.path, DEFAULTS.filename_pattern,
                                         DEFAULTS.start_format, ZONE)
-            if found is None:
-                raise AssertionError("no start in the name: the message says so, no class")
+            assert found is not None, "a name without a time has no class to check"
             when = found
         check_plausible(when, datetime.now(UTC), "start")
 
@@ -198,7 +197,8 @@ def test_footage_case(case: Case, corpus: Made, svc: Services, tmp_path: Path) -
         if expected.within_s is not None:
             assert time.perf_counter() - begun < expected.within_s
         check_refused(report, expected, sample)
-        check_refusal_class(expected, sample)
+        if expected.error is not None:
+            check_refusal_class(expected, sample)
         assert svc.store.list_recordings() == []
         return
     rec_id = check_ingested(report, expected, sample)

@@ -100,10 +100,8 @@ class Expected:
 
     def describe(self) -> str:
         """One line for the table of ``docs/hardening.md``."""
-        if self.outcome is Outcome.CLI:
-            parts = [f"exit {self.exit_code}"]
-        else:
-            parts = [self.outcome.value]
+        cli = self.outcome is Outcome.CLI
+        parts = [f"exit {self.exit_code}" if cli else self.outcome.value]
         if self.error is not None:
             parts.append(f"`{self.error.__name__}`")
         if self.says:

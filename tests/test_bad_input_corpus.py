@@ -103,8 +103,9 @@ def check_refusal_class(expected: Expected, sample: Sample) -> None:
         if sample.start is not None:
             when = parse_start(sample.start, ZONE)
         else:
-            found = start_from_filename(sample.path, DEFAULTS.filename_pattern,
-                                        DEFAULTS.start_format, ZONE)
+            found = start_from_filename(
+                sample.path, DEFAULTS.filename_pattern, DEFAULTS.start_format, ZONE
+            )
             assert found is not None, "a name without a time has no class to check"
             when = found
         check_plausible(when, datetime.now(UTC), "start")
@@ -133,8 +134,9 @@ def check_tracks_inside(services: Services, rec_id: str) -> int:
     return len(rows)
 
 
-def check_analysed(services: Services, rec_id: str, report: AnalysisReport,
-                   expected: Expected, sample: Sample) -> None:
+def check_analysed(
+    services: Services, rec_id: str, report: AnalysisReport, expected: Expected, sample: Sample
+) -> None:
     """``rec_id``'s state after ``report`` is ``expected``'s."""
     [entry] = [e for e in services.store.list_recordings() if e.recording.id == rec_id]
     changed = dict(report.changed)
@@ -240,19 +242,26 @@ def test_one_bad_file_never_stops_a_batch(corpus: Made, tmp_path: Path) -> None:
     folder = tmp_path / "batch [/y]" / "[cam 12]"
     folder.mkdir(parents=True)
     cases = [c for c in CASES if c.batch and c.id in corpus.samples]
-    samples = {c.id: replace(corpus.samples[c.id],
-                             path=shutil.copy2(corpus.samples[c.id].path,
-                                               folder / corpus.samples[c.id].path.name))
-               for c in cases}
-    good = [clip(folder / f"{CAMERA}_20260104_09{m:02d}00.mp4", len(CASES) + m, 3.0)
-            for m in (0, 5)]
+    samples = {
+        c.id: replace(
+            corpus.samples[c.id],
+            path=shutil.copy2(corpus.samples[c.id].path, folder / corpus.samples[c.id].path.name),
+        )
+        for c in cases
+    }
+    good = [
+        clip(folder / f"{CAMERA}_20260104_09{m:02d}00.mp4", len(CASES) + m, 3.0) for m in (0, 5)
+    ]
     data = tmp_path / "data"
     assert run_cli(data, "cameras", "add", CAMERA, "--timezone", ZONE).exit_code == 0
     out = run_cli(data, "ingest", str(tmp_path / "batch [/y]"), "--camera", CAMERA)
     assert out.exit_code == 1 and "Traceback" not in out.output, out.output
     lines = out.output.splitlines()
-    refused = {line.split(": ", 1)[0].removeprefix("refused ") for line in lines
-               if line.startswith("refused ")}
+    refused = {
+        line.split(": ", 1)[0].removeprefix("refused ")
+        for line in lines
+        if line.startswith("refused ")
+    }
     added = {line.rsplit("  ", 1)[1] for line in lines if line.startswith("added ")}
     for path in good:
         assert str(path) in added  # printed whole, on one line
@@ -272,8 +281,9 @@ def test_one_bad_file_never_stops_a_batch(corpus: Made, tmp_path: Path) -> None:
         assert report.units_failed == 0, report.failures
         for path in good:
             rec_id = by_path[str(path)]
-            check_analysed(services, rec_id, report,
-                           Expected(Outcome.DONE, tracks=True), Sample(path))
+            check_analysed(
+                services, rec_id, report, Expected(Outcome.DONE, tracks=True), Sample(path)
+            )
         for case in cases:
             sample = samples[case.id]
             where = str(sample.path)

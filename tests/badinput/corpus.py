@@ -217,8 +217,9 @@ def _unlink(path: Path) -> None:
     path.unlink()
 
 
-def integrity(change: Callable[[Path], None] | None = None,
-              replace: bool = False) -> Callable[[Slot], Sample]:
+def integrity(
+    change: Callable[[Path], None] | None = None, replace: bool = False
+) -> Callable[[Slot], Sample]:
     """A good clip, changed after ingest by ``change`` (or replaced by another clip)."""
 
     def make(slot: Slot) -> Sample:
@@ -269,19 +270,27 @@ def ts_remux(slot: Slot) -> Sample:
 
 
 def ts_hevc(slot: Slot) -> Sample:
-    return Sample(to_ts(x265_clip(slot.scratch / "hevc.mkv", seconds=2.0, fps=FPS),
-                        slot.folder / f"{slot.stem}.ts"))
+    return Sample(
+        to_ts(
+            x265_clip(slot.scratch / "hevc.mkv", seconds=2.0, fps=FPS),
+            slot.folder / f"{slot.stem}.ts",
+        )
+    )
 
 
-def segments(second_shift_s: float, second_size: tuple[int, int] = SIZE
-             ) -> Callable[[Slot], Sample]:
+def segments(
+    second_shift_s: float, second_size: tuple[int, int] = SIZE
+) -> Callable[[Slot], Sample]:
     """Two 2 s TS segments concatenated byte for byte; the second's clock starts at
     ``second_shift_s`` (1.4: a reset to the first's start; 3600: an hour's jump)."""
 
     def make(slot: Slot) -> Sample:
         a = to_ts(clip(slot.scratch / "a.mp4", slot.seed), slot.scratch / "a.ts")
-        b = to_ts(clip(slot.scratch / "b.mp4", slot.seed + 500, size=second_size),
-                  slot.scratch / "b.ts", second_shift_s)
+        b = to_ts(
+            clip(slot.scratch / "b.mp4", slot.seed + 500, size=second_size),
+            slot.scratch / "b.ts",
+            second_shift_s,
+        )
         return Sample(concat([a, b], slot.folder / f"{slot.stem}.ts"))
 
     return make
@@ -322,8 +331,11 @@ def corrupt_png(slot: Slot) -> Sample:
 
 def corrupt_jpeg(slot: Slot) -> Sample:
     """A JPEG whose headers hold (up to the start of scan), its entropy data random."""
-    good = make_still(slot.scratch / "s.jpg", size=(160, 120),
-                      objects=(Moving(RED, (40, 40), (20, 20), (20, 20), 0.0, 1.0),))
+    good = make_still(
+        slot.scratch / "s.jpg",
+        size=(160, 120),
+        objects=(Moving(RED, (40, 40), (20, 20), (20, 20), 0.0, 1.0),),
+    )
     data = good.read_bytes()
     sos = data.index(b"\xff\xda")
     body = np.random.default_rng(slot.seed).bytes(len(data) - sos - 12)
@@ -366,9 +378,14 @@ def given_start(start: str | Callable[[], str]) -> Callable[[Slot], Sample]:
     def make(slot: Slot) -> Sample:
         path = clip(slot.folder / "clip.mp4", slot.seed, seconds=1.0)
         when = start if isinstance(start, str) else start()
-        return Sample(path, start=when, argv=(
-            ("cameras", "add", CAMERA, "--timezone", ZONE),
-            ("ingest", str(path), "--camera", CAMERA, "--start", when)))
+        return Sample(
+            path,
+            start=when,
+            argv=(
+                ("cameras", "add", CAMERA, "--timezone", ZONE),
+                ("ingest", str(path), "--camera", CAMERA, "--start", when),
+            ),
+        )
 
     return make
 
@@ -382,28 +399,38 @@ def markup_ingest(slot: Slot) -> Sample:
     """A folder whose path reads as console markup, holding a good clip."""
     folder = slot.folder / "exports [/y]" / "[cam 12]"
     path = clip(folder / "cam12_20260104_100000.mp4", slot.seed)
-    return Sample(path, argv=(("cameras", "add", "cam12"),
-                              ("ingest", str(slot.folder / "exports [/y]"), "--camera", "cam12"),
-                              ("recordings",)))
+    return Sample(
+        path,
+        argv=(
+            ("cameras", "add", "cam12"),
+            ("ingest", str(slot.folder / "exports [/y]"), "--camera", "cam12"),
+            ("recordings",),
+        ),
+    )
 
 
 def markup_refused(slot: Slot) -> Sample:
     """A corrupt file whose name holds markup tags, in a folder that does too."""
-    path = make_corrupt(slot.folder / "[/y]" / "cam12_20260104_110000 [bold]x[/bold].mp4",
-                        seed=slot.seed)
-    return Sample(path, argv=(("cameras", "add", "cam12"),
-                              ("ingest", str(path.parent), "--camera", "cam12")))
+    path = make_corrupt(
+        slot.folder / "[/y]" / "cam12_20260104_110000 [bold]x[/bold].mp4", seed=slot.seed
+    )
+    return Sample(
+        path, argv=(("cameras", "add", "cam12"), ("ingest", str(path.parent), "--camera", "cam12"))
+    )
 
 
 def markup_missing(slot: Slot) -> Sample:
     path = slot.folder / "nowhere [/y] [cam 12].mp4"
-    return Sample(path, argv=(("cameras", "add", "cam12"),
-                              ("ingest", str(path), "--camera", "cam12")))
+    return Sample(
+        path, argv=(("cameras", "add", "cam12"), ("ingest", str(path), "--camera", "cam12"))
+    )
 
 
 def markup_name(slot: Slot) -> Sample:
-    return Sample(slot.folder, argv=(("cameras", "add", "cam12", "--name", "[cam 12] [/y] Gare"),
-                                     ("cameras", "list")))
+    return Sample(
+        slot.folder,
+        argv=(("cameras", "add", "cam12", "--name", "[cam 12] [/y] Gare"), ("cameras", "list")),
+    )
 
 
 def camera_ids(*ids: str) -> Callable[[Slot], Sample]:
@@ -418,30 +445,37 @@ def camera_ids(*ids: str) -> Callable[[Slot], Sample]:
 def empty_folder(slot: Slot) -> Sample:
     folder = slot.folder / "empty"
     folder.mkdir()
-    return Sample(folder, argv=(("cameras", "add", CAMERA),
-                                ("ingest", str(folder), "--camera", CAMERA)))
+    return Sample(
+        folder, argv=(("cameras", "add", CAMERA), ("ingest", str(folder), "--camera", CAMERA))
+    )
 
 
 def no_media_folder(slot: Slot) -> Sample:
     folder = slot.folder / "notes"
     folder.mkdir()
     (folder / "README.txt").write_text("export of cam1\n")
-    return Sample(folder, argv=(("cameras", "add", CAMERA),
-                                ("ingest", str(folder), "--camera", CAMERA)))
+    return Sample(
+        folder, argv=(("cameras", "add", CAMERA), ("ingest", str(folder), "--camera", CAMERA))
+    )
 
 
 # ----------------------------------------------------------------------------- table
 _DECODE = ("cannot decode {path}",)
 _GONE_AFTER = "changed since ingest"
-_TAIL_DECODE = ("refused at ingest ('cannot decode …: Invalid data found … avcodec_send_packet'): "
-                "the probe's tail check decodes near the announced end, past the cut; the "
-                "analysis would fail its unit the same way instead of ending the range")
-_TAIL_TRUNCATED = ("refused at ingest as 'truncated (no frame near the announced end)': the "
-                   "probe's tail check refuses what the analysis would mark partial")
+_TAIL_DECODE = (
+    "refused at ingest ('cannot decode …: Invalid data found … avcodec_send_packet'): "
+    "the probe's tail check decodes near the announced end, past the cut; the "
+    "analysis would fail its unit the same way instead of ending the range"
+)
+_TAIL_TRUNCATED = (
+    "refused at ingest as 'truncated (no frame near the announced end)': the "
+    "probe's tail check refuses what the analysis would mark partial"
+)
 
 
-def _refused(*says: str, error: type[RetrouveError] | None = MediaError,
-             within_s: float | None = None) -> Expected:
+def _refused(
+    *says: str, error: type[RetrouveError] | None = MediaError, within_s: float | None = None
+) -> Expected:
     return Expected(Outcome.REFUSED, says=says, error=error, within_s=within_s)
 
 
@@ -457,177 +491,471 @@ _LARGE = (6000, 4000)
 
 CASES: tuple[Case, ...] = (
     # ----------------------------------------------------------------- footage integrity
-    Case("integrity-replaced", Area.INTEGRITY,
-         "good clip ingested, then replaced by another clip under the same name",
-         Expected(Outcome.CHANGED, says=("{path}", _GONE_AFTER), error=FootageChanged),
-         integrity(replace=True)),
-    Case("integrity-appended", Area.INTEGRITY,
-         "good clip ingested, then 4 KiB appended",
-         Expected(Outcome.CHANGED, says=("{path}", _GONE_AFTER, "bytes now"),
-                  error=FootageChanged), integrity(_append)),
-    Case("integrity-same-size", Area.INTEGRITY,
-         "good clip ingested, then one byte in the middle flipped (size and mtime kept)",
-         Expected(Outcome.CHANGED, says=("{path}", _GONE_AFTER, "sampled blocks differ"),
-                  error=FootageChanged), integrity(_flip_middle)),
-    Case("integrity-deleted", Area.INTEGRITY,
-         "good clip ingested, then deleted",
-         Expected(Outcome.CHANGED, says=("{path}", _GONE_AFTER, "cannot read"),
-                  error=FootageChanged), integrity(_unlink)),
-    Case("integrity-touched", Area.INTEGRITY,
-         "good clip ingested, then its mtime moved 5 s (content identical): not tampering",
-         Expected(Outcome.DONE, tracks=True), integrity(_touch)),
+    Case(
+        "integrity-replaced",
+        Area.INTEGRITY,
+        "good clip ingested, then replaced by another clip under the same name",
+        Expected(Outcome.CHANGED, says=("{path}", _GONE_AFTER), error=FootageChanged),
+        integrity(replace=True),
+    ),
+    Case(
+        "integrity-appended",
+        Area.INTEGRITY,
+        "good clip ingested, then 4 KiB appended",
+        Expected(Outcome.CHANGED, says=("{path}", _GONE_AFTER, "bytes now"), error=FootageChanged),
+        integrity(_append),
+    ),
+    Case(
+        "integrity-same-size",
+        Area.INTEGRITY,
+        "good clip ingested, then one byte in the middle flipped (size and mtime kept)",
+        Expected(
+            Outcome.CHANGED,
+            says=("{path}", _GONE_AFTER, "sampled blocks differ"),
+            error=FootageChanged,
+        ),
+        integrity(_flip_middle),
+    ),
+    Case(
+        "integrity-deleted",
+        Area.INTEGRITY,
+        "good clip ingested, then deleted",
+        Expected(
+            Outcome.CHANGED, says=("{path}", _GONE_AFTER, "cannot read"), error=FootageChanged
+        ),
+        integrity(_unlink),
+    ),
+    Case(
+        "integrity-touched",
+        Area.INTEGRITY,
+        "good clip ingested, then its mtime moved 5 s (content identical): not tampering",
+        Expected(Outcome.DONE, tracks=True),
+        integrity(_touch),
+    ),
     # -------------------------------------------------------------------- partial footage
-    Case("partial-mp4-cut-40", Area.PARTIAL,
-         "4 s MP4, index first (+faststart), cut to 40 % of its bytes",
-         Expected(Outcome.PARTIAL, says=("decodable content ends",), duration_s=4.0,
-                  until_s=(0.3, 2.5)), faststart_cut(0.4), xfail=_TAIL_DECODE),
-    Case("partial-mp4-cut-75", Area.PARTIAL,
-         "4 s MP4, index first, cut to 75 % of its bytes",
-         Expected(Outcome.PARTIAL, says=("decodable content ends",), duration_s=4.0,
-                  until_s=(1.5, 3.7)), faststart_cut(0.75), xfail=_TAIL_DECODE),
-    Case("partial-mp4-cut-header", Area.PARTIAL,
-         "4 s MP4, index first, cut inside its index (first 2 % of bytes)",
-         _refused("{path}"), faststart_cut(0.02)),
-    Case("partial-mp4-no-index", Area.PARTIAL,
-         "4 s MP4, index last (PyAV's default), cut to 60 %: the index is gone",
-         _refused(*_DECODE), moov_last_cut),
-    Case("partial-mkv-cut-50", Area.PARTIAL,
-         "6 s Matroska cut to 50 % of its bytes",
-         Expected(Outcome.PARTIAL, says=("decodable content ends",), duration_s=6.0,
-                  until_s=(1.0, 4.5)), mkv_cut(0.5, 6.0)),
-    Case("partial-mkv-long-cut-30", Area.PARTIAL,
-         "30 s Matroska cut to 30 % of its bytes (the tail check looks 2 s before the end)",
-         Expected(Outcome.PARTIAL, says=("decodable content ends",), duration_s=30.0,
-                  until_s=(4.0, 14.0)), mkv_cut(0.3, 30.0), xfail=_TAIL_TRUNCATED),
-    Case("partial-ts-cut-50", Area.PARTIAL,
-         "4 s MPEG-TS (stream copy) cut to 50 %: TS announces no duration, what is there is "
-         "the recording", Expected(Outcome.DONE, duration_s=2.0), ts_cut),
+    Case(
+        "partial-mp4-cut-40",
+        Area.PARTIAL,
+        "4 s MP4, index first (+faststart), cut to 40 % of its bytes",
+        Expected(
+            Outcome.PARTIAL, says=("decodable content ends",), duration_s=4.0, until_s=(0.3, 2.5)
+        ),
+        faststart_cut(0.4),
+        xfail=_TAIL_DECODE,
+    ),
+    Case(
+        "partial-mp4-cut-75",
+        Area.PARTIAL,
+        "4 s MP4, index first, cut to 75 % of its bytes",
+        Expected(
+            Outcome.PARTIAL, says=("decodable content ends",), duration_s=4.0, until_s=(1.5, 3.7)
+        ),
+        faststart_cut(0.75),
+        xfail=_TAIL_DECODE,
+    ),
+    Case(
+        "partial-mp4-cut-header",
+        Area.PARTIAL,
+        "4 s MP4, index first, cut inside its index (first 2 % of bytes)",
+        _refused("{path}"),
+        faststart_cut(0.02),
+    ),
+    Case(
+        "partial-mp4-no-index",
+        Area.PARTIAL,
+        "4 s MP4, index last (PyAV's default), cut to 60 %: the index is gone",
+        _refused(*_DECODE),
+        moov_last_cut,
+    ),
+    Case(
+        "partial-mkv-cut-50",
+        Area.PARTIAL,
+        "6 s Matroska cut to 50 % of its bytes",
+        Expected(
+            Outcome.PARTIAL, says=("decodable content ends",), duration_s=6.0, until_s=(1.0, 4.5)
+        ),
+        mkv_cut(0.5, 6.0),
+    ),
+    Case(
+        "partial-mkv-long-cut-30",
+        Area.PARTIAL,
+        "30 s Matroska cut to 30 % of its bytes (the tail check looks 2 s before the end)",
+        Expected(
+            Outcome.PARTIAL, says=("decodable content ends",), duration_s=30.0, until_s=(4.0, 14.0)
+        ),
+        mkv_cut(0.3, 30.0),
+        xfail=_TAIL_TRUNCATED,
+    ),
+    Case(
+        "partial-ts-cut-50",
+        Area.PARTIAL,
+        "4 s MPEG-TS (stream copy) cut to 50 %: TS announces no duration, what is there is "
+        "the recording",
+        Expected(Outcome.DONE, duration_s=2.0),
+        ts_cut,
+    ),
     # ----------------------------------------------------------------------- NVR containers
-    Case("nvr-ts-h264", Area.NVR, "H.264 encoded straight into MPEG-TS",
-         Expected(Outcome.DONE, duration_s=2.0, codec="h264", size=SIZE, tracks=True),
-         ts_direct),
-    Case("nvr-ts-copy-remux", Area.NVR,
-         "good MP4 stream-copied into MPEG-TS (`-c copy`), clock from 1.4 s",
-         Expected(Outcome.DONE, duration_s=2.0, codec="h264", size=SIZE, tracks=True),
-         ts_remux),
-    Case("nvr-ts-h265", Area.NVR, "H.265 (libx265) stream-copied into MPEG-TS",
-         Expected(Outcome.DONE, duration_s=2.0, codec="hevc", size=(320, 240), tracks=True),
-         ts_hevc, needs="libx265"),
-    Case("nvr-concat-pts-reset", Area.NVR,
-         "two 2 s TS segments concatenated byte for byte, both clocks from 1.4 s",
-         Expected(Outcome.DONE, duration_s=4.0, notes=("timestamp reset",), tracks=True),
-         segments(1.4)),
-    Case("nvr-concat-pts-jump", Area.NVR,
-         "two 2 s TS segments concatenated, the second's clock an hour later",
-         Expected(Outcome.DONE, duration_s=4.0, notes=("timestamp jump",), tracks=True),
-         segments(3600.0)),
-    Case("nvr-resolution-change", Area.NVR,
-         "two TS segments, 128×96 then 256×192, clocks contiguous",
-         Expected(Outcome.DONE, duration_s=4.0, size=SIZE, tracks=True),
-         segments(3.4, (256, 192))),
-    Case("nvr-rotation-90", Area.NVR,
-         "320×240 H.264 MP4 with a 90° display matrix",
-         Expected(Outcome.DONE, duration_s=2.0, size=(240, 320)), rotated),
-    Case("nvr-video-named-jpg", Area.NVR, "good MP4 renamed .jpg",
-         Expected(Outcome.DONE, duration_s=2.0, image=False, size=SIZE, tracks=True),
-         video_named_jpg),
-    Case("nvr-jpeg-named-mp4", Area.NVR, "200×H JPEG renamed .mp4",
-         Expected(Outcome.DONE, image=True), jpeg_named_mp4),
+    Case(
+        "nvr-ts-h264",
+        Area.NVR,
+        "H.264 encoded straight into MPEG-TS",
+        Expected(Outcome.DONE, duration_s=2.0, codec="h264", size=SIZE, tracks=True),
+        ts_direct,
+    ),
+    Case(
+        "nvr-ts-copy-remux",
+        Area.NVR,
+        "good MP4 stream-copied into MPEG-TS (`-c copy`), clock from 1.4 s",
+        Expected(Outcome.DONE, duration_s=2.0, codec="h264", size=SIZE, tracks=True),
+        ts_remux,
+    ),
+    Case(
+        "nvr-ts-h265",
+        Area.NVR,
+        "H.265 (libx265) stream-copied into MPEG-TS",
+        Expected(Outcome.DONE, duration_s=2.0, codec="hevc", size=(320, 240), tracks=True),
+        ts_hevc,
+        needs="libx265",
+    ),
+    Case(
+        "nvr-concat-pts-reset",
+        Area.NVR,
+        "two 2 s TS segments concatenated byte for byte, both clocks from 1.4 s",
+        Expected(Outcome.DONE, duration_s=4.0, notes=("timestamp reset",), tracks=True),
+        segments(1.4),
+    ),
+    Case(
+        "nvr-concat-pts-jump",
+        Area.NVR,
+        "two 2 s TS segments concatenated, the second's clock an hour later",
+        Expected(Outcome.DONE, duration_s=4.0, notes=("timestamp jump",), tracks=True),
+        segments(3600.0),
+    ),
+    Case(
+        "nvr-resolution-change",
+        Area.NVR,
+        "two TS segments, 128×96 then 256×192, clocks contiguous",
+        Expected(Outcome.DONE, duration_s=4.0, size=SIZE, tracks=True),
+        segments(3.4, (256, 192)),
+    ),
+    Case(
+        "nvr-rotation-90",
+        Area.NVR,
+        "320×240 H.264 MP4 with a 90° display matrix",
+        Expected(Outcome.DONE, duration_s=2.0, size=(240, 320)),
+        rotated,
+    ),
+    Case(
+        "nvr-video-named-jpg",
+        Area.NVR,
+        "good MP4 renamed .jpg",
+        Expected(Outcome.DONE, duration_s=2.0, image=False, size=SIZE, tracks=True),
+        video_named_jpg,
+    ),
+    Case(
+        "nvr-jpeg-named-mp4",
+        Area.NVR,
+        "200×H JPEG renamed .mp4",
+        Expected(Outcome.DONE, image=True),
+        jpeg_named_mp4,
+    ),
     # ------------------------------------------------------------------------------ stills
-    Case("still-bomb", Area.STILLS,
-         "9000×9000 grey PNG (81 Mpx decoded, a few hundred KB on disk)",
-         _refused("{path}", "exceeds the limit of 40.0 Mpx", "refused before decoding",
-                  error=ImageTooLarge, within_s=1.0), png_of(9000, 9000)),
-    Case("still-very-large", Area.STILLS, "6000×4000 grey PNG (24 Mpx, under the limit)",
-         Expected(Outcome.DONE, image=True, size=analysis_size(*_LARGE)), png_of(*_LARGE)),
-    Case("still-corrupt-png", Area.STILLS,
-         "PNG signature and header, image data random",
-         _refused("{path}"), corrupt_png),
-    Case("still-corrupt-jpeg", Area.STILLS,
-         "JPEG headers up to the start of scan, entropy data random",
-         _refused("{path}"), corrupt_jpeg,
-         xfail="FFmpeg's MJPEG decoder conceals the damage and returns a (noise) picture: "
-               "the probe sees no error, so the still is ingested and analysed"),
-    Case("still-zero-bytes", Area.STILLS, "empty file named .jpg",
-         _refused("{path}", "file is empty"), zero_bytes(".jpg")),
+    Case(
+        "still-bomb",
+        Area.STILLS,
+        "9000×9000 grey PNG (81 Mpx decoded, a few hundred KB on disk)",
+        _refused(
+            "{path}",
+            "exceeds the limit of 40.0 Mpx",
+            "refused before decoding",
+            error=ImageTooLarge,
+            within_s=1.0,
+        ),
+        png_of(9000, 9000),
+    ),
+    Case(
+        "still-very-large",
+        Area.STILLS,
+        "6000×4000 grey PNG (24 Mpx, under the limit)",
+        Expected(Outcome.DONE, image=True, size=analysis_size(*_LARGE)),
+        png_of(*_LARGE),
+    ),
+    Case(
+        "still-corrupt-png",
+        Area.STILLS,
+        "PNG signature and header, image data random",
+        _refused("{path}"),
+        corrupt_png,
+    ),
+    Case(
+        "still-corrupt-jpeg",
+        Area.STILLS,
+        "JPEG headers up to the start of scan, entropy data random",
+        _refused("{path}"),
+        corrupt_jpeg,
+        xfail="FFmpeg's MJPEG decoder conceals the damage and returns a (noise) picture: "
+        "the probe sees no error, so the still is ingested and analysed",
+    ),
+    Case(
+        "still-zero-bytes",
+        Area.STILLS,
+        "empty file named .jpg",
+        _refused("{path}", "file is empty"),
+        zero_bytes(".jpg"),
+    ),
     # -------------------------------------------------------------------------- start times
-    Case("start-1900", Area.START, "`--start 1900-01-01T10:00:00+00:00`",
-         _start_refused("before 1990"), given_start("1900-01-01T10:00:00+00:00"),
-         batch=False, via="cli"),
-    Case("start-2999", Area.START, "`--start 2999-01-01T10:00:00+00:00`",
-         _start_refused("more than a day in the future"),
-         given_start("2999-01-01T10:00:00+00:00"), batch=False, via="cli"),
-    Case("start-year-1", Area.START, "`--start 0001-01-01` (naive, the camera's zone)",
-         _start_refused("0001-01-01"), given_start("0001-01-01"), batch=False, via="cli"),
-    Case("start-9999-12-31", Area.START, "`--start 9999-12-31` (naive, near the maximum)",
-         _start_refused("more than a day in the future"), given_start("9999-12-31"),
-         batch=False, via="cli"),
-    Case("start-dst-gap", Area.START, "`--start 2026-03-29T02:30:00` (Paris skips 02:00–03:00)",
-         _start_refused("does not exist in Europe/Paris"), given_start("2026-03-29T02:30:00"),
-         batch=False, via="cli"),
-    Case("start-dst-fold", Area.START, "`--start 2026-10-25T02:30:00` (Paris lives it twice)",
-         _start_refused("twice", "+02:00", "+01:00"), given_start("2026-10-25T02:30:00"),
-         batch=False, via="cli"),
-    Case("start-two-days-ahead", Area.START, "`--start` now + 2 days (UTC)",
-         _start_refused("more than a day in the future"), given_start(two_days_ahead),
-         batch=False, via="cli"),
-    Case("start-malformed-word", Area.START, "`--start yesterday`",
-         _start_refused("bad start time 'yesterday'", "ISO-8601"), given_start("yesterday"),
-         batch=False, via="cli"),
-    Case("start-malformed-feb-30", Area.START, "`--start 2026-02-30T10:00:00`",
-         _start_refused("bad start time"), given_start("2026-02-30T10:00:00"),
-         batch=False, via="cli"),
-    Case("start-malformed-hour-25", Area.START, "`--start 2026-01-04T25:00:00`",
-         _start_refused("bad start time"), given_start("2026-01-04T25:00:00"),
-         batch=False, via="cli"),
-    Case("start-name-1900", Area.START, "good clip named `cam1_19000101_100000.mp4`",
-         _refused("before 1990", error=RecordingTimeError), named("cam1_19000101_100000.mp4")),
-    Case("start-name-dst-gap", Area.START, "good clip named `cam1_20260329_023000.mp4`",
-         _refused("does not exist in Europe/Paris", error=RecordingTimeError),
-         named("cam1_20260329_023000.mp4")),
-    Case("start-name-dst-fold", Area.START, "good clip named `cam1_20261025_023000.mp4`",
-         _refused("twice", error=RecordingTimeError), named("cam1_20261025_023000.mp4")),
-    Case("start-name-none", Area.START, "good clip named `export.mp4` (no time in the name)",
-         _refused("{path}", "no start time", error=None), named("export.mp4")),
+    Case(
+        "start-1900",
+        Area.START,
+        "`--start 1900-01-01T10:00:00+00:00`",
+        _start_refused("before 1990"),
+        given_start("1900-01-01T10:00:00+00:00"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-2999",
+        Area.START,
+        "`--start 2999-01-01T10:00:00+00:00`",
+        _start_refused("more than a day in the future"),
+        given_start("2999-01-01T10:00:00+00:00"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-year-1",
+        Area.START,
+        "`--start 0001-01-01` (naive, the camera's zone)",
+        _start_refused("0001-01-01"),
+        given_start("0001-01-01"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-9999-12-31",
+        Area.START,
+        "`--start 9999-12-31` (naive, near the maximum)",
+        _start_refused("more than a day in the future"),
+        given_start("9999-12-31"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-dst-gap",
+        Area.START,
+        "`--start 2026-03-29T02:30:00` (Paris skips 02:00–03:00)",
+        _start_refused("does not exist in Europe/Paris"),
+        given_start("2026-03-29T02:30:00"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-dst-fold",
+        Area.START,
+        "`--start 2026-10-25T02:30:00` (Paris lives it twice)",
+        _start_refused("twice", "+02:00", "+01:00"),
+        given_start("2026-10-25T02:30:00"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-two-days-ahead",
+        Area.START,
+        "`--start` now + 2 days (UTC)",
+        _start_refused("more than a day in the future"),
+        given_start(two_days_ahead),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-malformed-word",
+        Area.START,
+        "`--start yesterday`",
+        _start_refused("bad start time 'yesterday'", "ISO-8601"),
+        given_start("yesterday"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-malformed-feb-30",
+        Area.START,
+        "`--start 2026-02-30T10:00:00`",
+        _start_refused("bad start time"),
+        given_start("2026-02-30T10:00:00"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-malformed-hour-25",
+        Area.START,
+        "`--start 2026-01-04T25:00:00`",
+        _start_refused("bad start time"),
+        given_start("2026-01-04T25:00:00"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "start-name-1900",
+        Area.START,
+        "good clip named `cam1_19000101_100000.mp4`",
+        _refused("before 1990", error=RecordingTimeError),
+        named("cam1_19000101_100000.mp4"),
+    ),
+    Case(
+        "start-name-dst-gap",
+        Area.START,
+        "good clip named `cam1_20260329_023000.mp4`",
+        _refused("does not exist in Europe/Paris", error=RecordingTimeError),
+        named("cam1_20260329_023000.mp4"),
+    ),
+    Case(
+        "start-name-dst-fold",
+        Area.START,
+        "good clip named `cam1_20261025_023000.mp4`",
+        _refused("twice", error=RecordingTimeError),
+        named("cam1_20261025_023000.mp4"),
+    ),
+    Case(
+        "start-name-none",
+        Area.START,
+        "good clip named `export.mp4` (no time in the name)",
+        _refused("{path}", "no start time", error=None),
+        named("export.mp4"),
+    ),
     # ---------------------------------------------------------------------------- CLI text
-    Case("cli-markup-path", Area.CLI,
-         "good clip under `exports [/y]/[cam 12]/`, ingested by folder, then `recordings`",
-         _cli(0, "pending"), markup_ingest, batch=False, via="cli"),
-    Case("cli-markup-refused", Area.CLI,
-         "random bytes named `… [bold]x[/bold].mp4` under `[/y]/`",
-         _cli(1, "refused {path}"), markup_refused, batch=False, via="cli"),
-    Case("cli-markup-missing", Area.CLI, "`ingest 'nowhere [/y] [cam 12].mp4'` (no such file)",
-         _cli(2, "{path}", "no such file"), markup_missing, batch=False, via="cli"),
-    Case("cli-markup-name", Area.CLI, "`cameras add cam12 --name '[cam 12] [/y] Gare'`, list",
-         _cli(0, "[cam 12] [/y] Gare"), markup_name, batch=False, via="cli"),
-    Case("cli-id-space", Area.CLI, "`cameras add 'cam 9'`",
-         _cli(2, "bad camera id 'cam 9'", "'cam_9'"), camera_ids("cam 9"), batch=False,
-         via="cli"),
-    Case("cli-id-collision", Area.CLI, "`cameras add cam_9`, then `cameras add CAM_9`",
-         _cli(2, "'CAM_9'", "'cam_9'", "by case only"), camera_ids("cam_9", "CAM_9"),
-         batch=False, via="cli"),
-    Case("cli-id-underscore-and-dash", Area.CLI, "`cameras add cam_9`, then `cam-9`: distinct",
-         _cli(0, "cam-9"), camera_ids("cam_9", "cam-9"), batch=False, via="cli"),
-    Case("cli-id-slash", Area.CLI, "`cameras add cam/9`",
-         _cli(2, "bad camera id 'cam/9'"), camera_ids("cam/9"), batch=False, via="cli"),
-    Case("cli-id-empty", Area.CLI, "`cameras add ''`",
-         _cli(2, "bad camera id ''"), camera_ids(""), batch=False, via="cli"),
-    Case("cli-id-accent", Area.CLI, "`cameras add é9`",
-         _cli(2, "bad camera id 'é9'"), camera_ids("é9"), batch=False, via="cli"),
-    Case("cli-id-too-long", Area.CLI, "`cameras add` with a 129-character id",
-         _cli(2, "bad camera id", "at most 128 characters"), camera_ids("c" * 129),
-         batch=False, via="cli"),
+    Case(
+        "cli-markup-path",
+        Area.CLI,
+        "good clip under `exports [/y]/[cam 12]/`, ingested by folder, then `recordings`",
+        _cli(0, "pending"),
+        markup_ingest,
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-markup-refused",
+        Area.CLI,
+        "random bytes named `… [bold]x[/bold].mp4` under `[/y]/`",
+        _cli(1, "refused {path}"),
+        markup_refused,
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-markup-missing",
+        Area.CLI,
+        "`ingest 'nowhere [/y] [cam 12].mp4'` (no such file)",
+        _cli(2, "{path}", "no such file"),
+        markup_missing,
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-markup-name",
+        Area.CLI,
+        "`cameras add cam12 --name '[cam 12] [/y] Gare'`, list",
+        _cli(0, "[cam 12] [/y] Gare"),
+        markup_name,
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-id-space",
+        Area.CLI,
+        "`cameras add 'cam 9'`",
+        _cli(2, "bad camera id 'cam 9'", "'cam_9'"),
+        camera_ids("cam 9"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-id-collision",
+        Area.CLI,
+        "`cameras add cam_9`, then `cameras add CAM_9`",
+        _cli(2, "'CAM_9'", "'cam_9'", "by case only"),
+        camera_ids("cam_9", "CAM_9"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-id-underscore-and-dash",
+        Area.CLI,
+        "`cameras add cam_9`, then `cam-9`: distinct",
+        _cli(0, "cam-9"),
+        camera_ids("cam_9", "cam-9"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-id-slash",
+        Area.CLI,
+        "`cameras add cam/9`",
+        _cli(2, "bad camera id 'cam/9'"),
+        camera_ids("cam/9"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-id-empty",
+        Area.CLI,
+        "`cameras add ''`",
+        _cli(2, "bad camera id ''"),
+        camera_ids(""),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-id-accent",
+        Area.CLI,
+        "`cameras add é9`",
+        _cli(2, "bad camera id 'é9'"),
+        camera_ids("é9"),
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "cli-id-too-long",
+        Area.CLI,
+        "`cameras add` with a 129-character id",
+        _cli(2, "bad camera id", "at most 128 characters"),
+        camera_ids("c" * 129),
+        batch=False,
+        via="cli",
+    ),
     # ----------------------------------------------------------------------------- garbage
-    Case("garbage-random-mp4", Area.GARBAGE, "20 000 random bytes named .mp4",
-         _refused(*_DECODE), random_bytes),
-    Case("garbage-text-mp4", Area.GARBAGE, "a text file named .mp4",
-         _refused(*_DECODE), text_file),
-    Case("garbage-zero-mp4", Area.GARBAGE, "empty file named .mp4",
-         _refused("{path}", "file is empty"), zero_bytes(".mp4")),
-    Case("garbage-empty-folder", Area.GARBAGE, "`ingest` of an empty folder",
-         _cli(2, "{path}", "no media files"), empty_folder, batch=False, via="cli"),
-    Case("garbage-no-media-folder", Area.GARBAGE, "`ingest` of a folder holding a .txt only",
-         _cli(2, "{path}", "no media files"), no_media_folder, batch=False, via="cli"),
+    Case(
+        "garbage-random-mp4",
+        Area.GARBAGE,
+        "20 000 random bytes named .mp4",
+        _refused(*_DECODE),
+        random_bytes,
+    ),
+    Case("garbage-text-mp4", Area.GARBAGE, "a text file named .mp4", _refused(*_DECODE), text_file),
+    Case(
+        "garbage-zero-mp4",
+        Area.GARBAGE,
+        "empty file named .mp4",
+        _refused("{path}", "file is empty"),
+        zero_bytes(".mp4"),
+    ),
+    Case(
+        "garbage-empty-folder",
+        Area.GARBAGE,
+        "`ingest` of an empty folder",
+        _cli(2, "{path}", "no media files"),
+        empty_folder,
+        batch=False,
+        via="cli",
+    ),
+    Case(
+        "garbage-no-media-folder",
+        Area.GARBAGE,
+        "`ingest` of a folder holding a .txt only",
+        _cli(2, "{path}", "no media files"),
+        no_media_folder,
+        batch=False,
+        via="cli",
+    ),
 )
 
 

@@ -5,6 +5,7 @@ Usage, from the repository root::
     python scripts/bad_input_report.py             # the corpus only
     python scripts/bad_input_report.py --hardening # and the crash/concurrency, disk-full,
                                                    # web hardening/security and backup tests
+    python scripts/bad_input_report.py --table     # the case table of docs/hardening.md
 
 A case is *tried* unless skipped (an encoder PyAV lacks); it *passed* when its test passed. A
 strict-xfail case (the product does not do what issue 12 asks yet) is tried and not passed, and
@@ -25,7 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-from badinput.corpus import CASES  # noqa: E402 (needs the paths above)
+from badinput.corpus import CASES, table_markdown  # noqa: E402 (needs the paths above)
 
 CORPUS = "tests/test_bad_input_corpus.py"
 #: The other hardening tests of issue 12, counted per file.
@@ -110,7 +111,13 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="also run the crash/concurrency, backup and web hardening tests",
     )
+    parser.add_argument(
+        "--table", action="store_true", help="print the table of docs/hardening.md and exit"
+    )
     args, extra = parser.parse_known_args(argv)
+    if args.table:
+        print(table_markdown())
+        return 0
     tally = run([CORPUS, *(HARDENING if args.hardening else ())], extra)
     lines, ok = corpus_lines(_only(tally, CORPUS))
     if args.hardening:

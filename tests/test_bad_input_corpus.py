@@ -25,7 +25,18 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from badinput.corpus import CAMERA, CASES, ZONE, Case, Expected, Outcome, Sample, build, clip
+from badinput.corpus import (
+    CAMERA,
+    CASES,
+    ZONE,
+    Case,
+    Expected,
+    Outcome,
+    Sample,
+    build,
+    clip,
+    table_markdown,
+)
 from conftest import make_services
 from retrouve.analysis.runner import AnalysisReport
 from retrouve.catalogue.ingest import IngestReport
@@ -312,3 +323,22 @@ def test_one_bad_file_never_stops_a_batch(corpus: Made, tmp_path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     again = run_cli(data, "recordings", "--json")
     assert again.exit_code == 0 and "Traceback" not in again.output
+
+
+# ------------------------------------------------------------------------------ table
+def test_the_table_is_whole_and_documented() -> None:
+    """Ids unique, every area of issue 12 present, ``docs/hardening.md`` current."""
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert {str(c.area) for c in CASES} == {
+        "integrity",
+        "partial",
+        "nvr",
+        "stills",
+        "start",
+        "cli",
+        "garbage",
+    }
+    doc = (Path(__file__).parent.parent / "docs" / "hardening.md").read_text(encoding="utf-8")
+    table = doc.split("<!-- corpus-table:begin -->\n", 1)[1].split("\n<!-- corpus-table:end -->")[0]
+    assert table == table_markdown(), "regenerate: python scripts/bad_input_report.py --table"

@@ -105,7 +105,8 @@ class Expected:
         if self.error is not None:
             parts.append(f"`{self.error.__name__}`")
         if self.says:
-            parts.append("says " + ", ".join(f"“{s}”" for s in self.says))
+            shown = (f.replace("{path}", "<path>") for f in self.says)
+            parts.append("says " + ", ".join(f"“{f}”" for f in shown))
         if self.duration_s is not None:
             parts.append(f"duration {self.duration_s:g} s")
         if self.until_s is not None:

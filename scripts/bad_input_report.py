@@ -6,6 +6,7 @@ Usage, from the repository root::
     python scripts/bad_input_report.py --hardening # and the crash/concurrency, disk-full,
                                                    # web hardening/security and backup tests
     python scripts/bad_input_report.py --table     # the case table of docs/hardening.md
+    python scripts/bad_input_report.py --write-docs  # ... written into it
 
 A case is *tried* unless skipped (an encoder PyAV lacks); it *passed* when its test passed. A
 strict-xfail case (the product does not do what issue 12 asks yet) is tried and not passed, and
@@ -29,6 +30,8 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 from badinput.corpus import CASES, table_markdown  # noqa: E402 (needs the paths above)
 
 CORPUS = "tests/test_bad_input_corpus.py"
+#: The markers around the generated table in docs/hardening.md.
+BEGIN, END = "<!-- corpus-table:begin -->\n", "\n<!-- corpus-table:end -->"
 #: The other hardening tests of issue 12, counted per file.
 HARDENING = (
     "tests/test_concurrency.py",
@@ -114,9 +117,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--table", action="store_true", help="print the table of docs/hardening.md and exit"
     )
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write that table into docs/hardening.md"
+    )
     args, extra = parser.parse_known_args(argv)
     if args.table:
         print(table_markdown())
+        return 0
+    if args.write_docs:
+        write_docs()
         return 0
     tally = run([CORPUS, *(HARDENING if args.hardening else ())], extra)
     lines, ok = corpus_lines(_only(tally, CORPUS))
@@ -126,6 +135,14 @@ def main(argv: list[str]) -> int:
         ok = ok and more_ok
     print("\n".join(lines))
     return 0 if ok else 1
+
+
+def write_docs() -> None:
+    """Replace the table between the markers of ``docs/hardening.md``."""
+    doc = ROOT / "docs" / "hardening.md"
+    head, rest = doc.read_text(encoding="utf-8").split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    doc.write_text(f"{head}{BEGIN}{table_markdown()}{END}{tail}", encoding="utf-8")
 
 
 def _only(tally: Tally, path: str) -> Tally:

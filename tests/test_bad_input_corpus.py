@@ -44,7 +44,7 @@ from retrouve.catalogue.integrity import check_footage
 from retrouve.catalogue.probe import probe
 from retrouve.catalogue.sources import check_plausible, parse_start, start_from_filename
 from retrouve.cli import cli
-from retrouve.config import Settings
+from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import Camera
 from retrouve.services import Services
 from retrouve.store import schema as s
@@ -52,6 +52,14 @@ from retrouve.store import schema as s
 CAM = Camera(CAMERA, "Quai", ZONE)
 #: The file-name pattern and format of the default settings (the corpus names follow it).
 DEFAULTS = Settings()
+
+
+def settings_in(data: Path) -> Settings:
+    """Inline analysis in work units of 10 s (the shortest allowed): the long truncated case
+    has units wholly past its cut."""
+    return Settings(
+        data_dir=data, workers=1, executor="inline", analysis=AnalysisSettings(slice_seconds=10)
+    )
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ def run_cli(data: Path, *args: str) -> Result:
 
 @pytest.fixture
 def svc(tmp_path: Path) -> Iterator[Services]:
-    services = make_services(Settings(data_dir=tmp_path / "data", workers=1, executor="inline"))
+    services = make_services(settings_in(tmp_path / "data"))
     services.catalogue.add_camera(CAM)
     try:
         yield services
@@ -280,7 +288,7 @@ def test_one_bad_file_never_stops_a_batch(corpus: Made, tmp_path: Path) -> None:
     assert refused | added == {str(p.path) for p in samples.values()} | {str(p) for p in good}
     assert not refused & added
 
-    services = make_services(Settings(data_dir=data, workers=1, executor="inline"))
+    services = make_services(settings_in(data))
     try:
         by_path = {e.recording.path: e.recording.id for e in services.store.list_recordings()}
         assert set(by_path) == added
@@ -341,4 +349,4 @@ def test_the_table_is_whole_and_documented() -> None:
     }
     doc = (Path(__file__).parent.parent / "docs" / "hardening.md").read_text(encoding="utf-8")
     table = doc.split("<!-- corpus-table:begin -->\n", 1)[1].split("\n<!-- corpus-table:end -->")[0]
-    assert table == table_markdown(), "regenerate: python scripts/bad_input_report.py --table"
+    assert table == table_markdown(), "regenerate: python scripts/bad_input_report.py --write-docs"

@@ -185,6 +185,13 @@ class Catalogue:
         )
         self.store.add_recording(rec, self.clock())
         log.info("ingested %s as %s", path.name, rec.id)
+        if info.ends_early:
+            # Registered all the same: the analysis marks it partial where decoding stops.
+            note = (f"no frame decodes near the announced end ({info.duration_s:.1f} s): a "
+                    "truncated file? analysed as far as it decodes, then marked partial")
+            log.warning("%s: %s", path.name, note)
+            if report is not None:
+                report.notes.append((str(path), note))
         for gap in info.discontinuities:
             # The time base across it is frame order (docs/analysis.md, "Time base").
             log.warning("%s: %s", path.name, gap.describe())

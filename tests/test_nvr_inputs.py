@@ -21,20 +21,18 @@ from __future__ import annotations
 
 import io
 import math
-import struct
 import time
-import zlib
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 from sqlalchemy import select
 
 from clips import BLUE, GREEN, RED, Clip, Moving, copy_as, make_clip, make_still
 from conftest import make_services
+from nvr_clips import concat, png_header_only, rotated_clip, to_ts, x265_clip
 from retrouve.catalogue.probe import probe
 from retrouve.catalogue.sniff import sniff_still
 from retrouve.config import Settings
@@ -50,85 +48,6 @@ from retrouve.video.window import remux_or_transcode
 
 CAM = Camera("cam1", "Quai", "Europe/Paris", 48.8, 2.3, "quai")
 HAS_X265 = "libx265" in av.codecs_available
-
-
-def to_ts(src: Path, dst: Path, shift_s: float = 1.4) -> Path:
-    """Stream-copy ``src``'s video into MPEG-TS, the clock starting at ``shift_s``."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mpegts") as out:
-        vs = inp.streams.video[0]
-        ost = out.add_stream_from_template(vs)
-        for pkt in inp.demux(vs):
-            if pkt.size == 0 or pkt.pts is None or pkt.dts is None:
-                continue
-            shift = int(shift_s / pkt.time_base) if pkt.time_base is not None else 0
-            pkt.pts += shift
-            pkt.dts += shift
-            pkt.stream = ost
-            out.mux(pkt)
-    return dst
-
-
-def concat(parts: list[Path], dst: Path) -> Path:
-    """Byte-for-byte concatenation (an NVR export of several segments)."""
-    dst.write_bytes(b"".join(p.read_bytes() for p in parts))
-    return dst
-
-
-def x265_clip(path: Path, seconds: float = 3.0, fps: int = 25) -> Path:
-    from clips import render
-
-    objs = (Moving(RED, (40, 40), (10, 100), (260, 100), 0.0, seconds),)
-    with av.open(str(path), "w") as c:
-        st = c.add_stream("libx265", rate=fps)
-        assert isinstance(st, av.VideoStream)
-        st.width, st.height, st.pix_fmt = 320, 240, "yuv420p"
-        st.options = {"preset": "ultrafast", "x265-params": "keyint=25:bframes=0:log-level=0"}
-        for i in range(round(seconds * fps)):
-            fr = av.VideoFrame.from_ndarray(render((320, 240), objs, i / fps), format="rgb24")
-            fr.pts, fr.time_base = i, Fraction(1, fps)
-            for p in st.encode(fr):
-                c.mux(p)
-        for p in st.encode():
-            c.mux(p)
-    return path
-
-
-def rotated_clip(path: Path, degrees: int, seconds: float = 2.0, fps: int = 10) -> Path:
-    """A 320×240 clip whose display matrix turns it ``degrees`` counter-clockwise; a red
-    block marks the top-left corner of the coded picture."""
-    with av.open(str(path), "w") as c:
-        st = c.add_stream("libx264", rate=fps)
-        assert isinstance(st, av.VideoStream)
-        st.width, st.height, st.pix_fmt = 320, 240, "yuv420p"
-        st.options = {"preset": "ultrafast", "crf": "16", "g": str(fps), "bf": "0"}
-        st.set_display_rotation(degrees)
-        img = np.full((240, 320, 3), 128, np.uint8)
-        img[:40, :60] = (220, 20, 20)
-        for i in range(round(seconds * fps)):
-            fr = av.VideoFrame.from_ndarray(img, format="rgb24")
-            fr.pts, fr.time_base = i, Fraction(1, fps)
-            for p in st.encode(fr):
-                c.mux(p)
-        for p in st.encode():
-            c.mux(p)
-    return path
-
-
-def png_header_only(path: Path, width: int, height: int) -> Path:
-    """A valid PNG of ``width``×``height`` grey pixels, compressed (a decompression bomb:
-    16000² is ~250 KB on disk, 768 MB decoded)."""
-    row = b"\x00" + b"\x80" * width
-    comp = zlib.compressobj(9)
-    data = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", data)
-                     + chunk(b"IEND", b""))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,8 @@ class Catalogue:
 
         ``start`` (ISO-8601) applies to a single file; otherwise each file's start comes from
         its name (``filename_pattern``). Raises only for problems of the whole call (live
-        source, unknown camera, missing path); per-file problems go to the report.
+        source, unknown camera, missing path, a folder without media files); per-file
+        problems go to the report.
         """
         refuse_live(source)
         camera = self.store.require_camera(camera_id)
@@ -116,6 +117,11 @@ class Catalogue:
         if not root.exists():
             raise MediaError(f"cannot ingest {source}: no such file or folder")
         files = list(media_files(root))
+        if not files:
+            # An empty export folder is the whole call's problem: an empty report would read
+            # as success, and the operator would believe the footage registered.
+            raise MediaError(f"cannot ingest {source}: no media files in this folder "
+                             "(looked recursively for video and still-image suffixes)")
         if start is not None and len(files) > 1:
             raise RecordingTimeError(
                 f"--start applies to one file, but {source} holds {len(files)} media files; "
@@ -179,6 +185,13 @@ class Catalogue:
         )
         self.store.add_recording(rec, self.clock())
         log.info("ingested %s as %s", path.name, rec.id)
+        if info.ends_early:
+            # Registered all the same: the analysis marks it partial where decoding stops.
+            note = (f"no frame decodes near the announced end ({info.duration_s:.1f} s): a "
+                    "truncated file? analysed as far as it decodes, then marked partial")
+            log.warning("%s: %s", path.name, note)
+            if report is not None:
+                report.notes.append((str(path), note))
         for gap in info.discontinuities:
             # The time base across it is frame order (docs/analysis.md, "Time base").
             log.warning("%s: %s", path.name, gap.describe())

@@ -41,7 +41,9 @@ _IMAGE_DEMUXERS: Final = ("image2", "_pipe")
 class Probe:
     """What PyAV says about a file. ``duration_s`` is 0 for a still image; ``width`` and
     ``height`` are the displayed size; ``rotation`` the counter-clockwise quarter turns the
-    decoder applies; ``discontinuities`` the timestamp resets and jumps found."""
+    decoder applies; ``discontinuities`` the timestamp resets and jumps found; ``ends_early``
+    that no frame decodes near the announced end (a truncated file: it is ingested all the
+    same, and the analysis marks it partial where its decodable content ends)."""
 
     path: Path
     sha256: str
@@ -55,6 +57,7 @@ class Probe:
     is_image: bool
     rotation: int = 0
     discontinuities: tuple[Discontinuity, ...] = ()
+    ends_early: bool = False
 
 
 def _refuse_pixels(path: Path, width: int, height: int, max_pixels: int, what: str) -> None:
@@ -82,6 +85,7 @@ def probe(path: Path, max_pixels: int = MAX_PIXELS) -> Probe:
         _refuse_pixels(path, still.width, still.height, max_pixels, f"{still.kind} image")
     digest = sha256_file(path)
     discontinuities: tuple[Discontinuity, ...] = ()
+    tail_decodes = True
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -111,7 +115,7 @@ def probe(path: Path, max_pixels: int = MAX_PIXELS) -> Probe:
             turns = quarter_turns(first)
             width, height = displayed_size(width or first.width, height or first.height, turns)
             if not is_image and not counted and duration > 2.0:
-                _check_tail(container, stream, duration, path)
+                tail_decodes = _tail_decodes(container, stream, duration)
     except MediaError:
         raise
     except (av.FFmpegError, StopIteration, ValueError, OSError) as exc:
@@ -125,7 +129,7 @@ def probe(path: Path, max_pixels: int = MAX_PIXELS) -> Probe:
     if duration <= 0:
         duration = (frames or 1) / fps
     return Probe(path, digest, size, duration, fps, width, height, codec, frames, False,
-                 turns, discontinuities)
+                 turns, discontinuities, ends_early=not tail_decodes)
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
@@ -136,22 +140,24 @@ def _duration(container: av.container.InputContainer, stream: av.video.stream.Vi
     return 0.0
 
 
-def _check_tail(
+def _tail_decodes(
     container: av.container.InputContainer,
     stream: av.video.stream.VideoStream,
     duration: float,
-    path: Path,
-) -> None:
-    """Decode one frame near the end: a cut-short file fails here with a clear message.
+) -> bool:
+    """Whether a frame decodes near the announced end (within 10 s before ``duration - 2``).
 
+    False for a cut-short file, which is not refused for it: what it holds is evidence, the
+    analysis decodes it as far as it goes and marks it partial with that range (issue 12).
     Times are raw stream seconds shifted by the stream's start, i.e. recording seconds."""
     target = max(0.0, duration - 2.0)
     assert stream.time_base is not None
     zero = float((stream.start_time or 0) * stream.time_base)
-    container.seek(int((target + zero) / stream.time_base), stream=stream, backward=True)
-    for frame in container.decode(stream):
-        if frame.time is not None and frame.time - zero >= target - 10.0:
-            return
-    raise MediaError(
-        f"cannot decode {path}: truncated (no frame near the announced end, {duration:.1f} s)"
-    )
+    try:
+        container.seek(int((target + zero) / stream.time_base), stream=stream, backward=True)
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time - zero >= target - 10.0:
+                return True
+    except av.FFmpegError:
+        return False  # FFmpeg's "invalid data" past the cut
+    return False

@@ -30,9 +30,10 @@ def print_analysis(report: AnalysisReport) -> None:
     what is missing) on stdout, each failed unit and each recording left out because its file
     changed on stderr."""
     for _rec, error in report.changed:
-        err.print(styled(("changed", "red"), f" {error}"), highlight=False)
+        err.print(styled(("changed", "red"), f" {error}"), highlight=False, soft_wrap=True)
     for rec, note in report.partial:
-        console.print(styled(("partial", "yellow"), f" {rec}: {note}"), highlight=False)
+        console.print(styled(("partial", "yellow"), f" {rec}: {note}"), highlight=False,
+                      soft_wrap=True)
     if report.units_total == 0:
         console.print("nothing to analyse: the footage in scope is analysed, or there is "
                       "none (see `retrouve recordings`; `retrouve ingest` adds more)")
@@ -42,7 +43,8 @@ def print_analysis(report: AnalysisReport) -> None:
         f"{report.units_failed} failed; {report.tracks} tracks from "
         f"{report.footage_seconds:.0f}s of footage", highlight=False)
     for unit, error in report.failures:
-        err.print(styled(("failed", "red"), f" {unit}: {error}"), highlight=False)
+        err.print(styled(("failed", "red"), f" {unit}: {error}"), highlight=False,
+                  soft_wrap=True)
 
 
 @click.command()

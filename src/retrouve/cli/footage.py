@@ -28,7 +28,8 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
     """Register recorded footage: a file or a folder (recursive) of SOURCE for a camera.
 
     Files are probed and hashed (SHA-256); a file already registered is skipped. A file that
-    cannot be read is reported and the others go on (exit code 1).
+    cannot be read is reported and the others go on (exit code 1). Lines naming a path are
+    never wrapped, so that a path can be copied or grepped whole.
     """
     with open_services(ctx, create=True) as svc:
         report = svc.catalogue.ingest(source, camera_id, start)
@@ -37,13 +38,16 @@ def ingest(ctx: click.Context, source: str, camera_id: str, start: str | None,
             zone = operator_zone(ctx, svc)
             for r in report.added:
                 console.print(f"added    {r.id}  {show_time(r.start, zone)}  {r.duration_s:.1f}s  "
-                              f"{r.width}x{r.height} {r.codec}  {r.path}", highlight=False)
+                              f"{r.width}x{r.height} {r.codec}  {r.path}", highlight=False,
+                              soft_wrap=True)
             for r in report.skipped:
-                console.print(f"known    {r.id}  {r.path}", highlight=False)
+                console.print(f"known    {r.id}  {r.path}", highlight=False, soft_wrap=True)
             for p, n in report.notes:
-                console.print(f"note     {p}: {n}", highlight=False, markup=False)
+                console.print(f"note     {p}: {n}", highlight=False, markup=False,
+                              soft_wrap=True)
             for p, e in report.failed:
-                err.print(styled(("refused", "red"), f" {p}: {e}"), highlight=False)
+                err.print(styled(("refused", "red"), f" {p}: {e}"), highlight=False,
+                          soft_wrap=True)
 
         emit(as_json, report.to_json(), text)
     if report.failed:

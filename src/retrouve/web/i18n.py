@@ -18,6 +18,7 @@ from retrouve.search.schema import EmptyReason
 from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 from retrouve.web.i18n_exports import EXPORTS_EN, EXPORTS_FR
 from retrouve.web.i18n_keys import KEYS_EN, KEYS_FR
+from retrouve.web.i18n_results import RESULTS_EN, RESULTS_FR
 
 LANGS: Final[tuple[str, ...]] = ("fr", "en")
 DEFAULT_LANG: Final = "fr"
@@ -441,6 +442,8 @@ _FR.update(EXPORTS_FR)  # the case page's Export section (``i18n_exports.py``)
 _EN.update(EXPORTS_EN)
 _FR.update(KEYS_FR)  # keyboard shortcuts' help and skip links (``i18n_keys.py``)
 _EN.update(KEYS_EN)
+_FR.update(RESULTS_FR)  # results header, camera groups, timeline axis
+_EN.update(RESULTS_EN)
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}

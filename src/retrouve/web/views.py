@@ -124,18 +124,28 @@ class Timeline:
     marks: tuple[TimelineMark, ...]
 
 
+def timeline_window(hits: Sequence[Sighting],
+                    window: tuple[datetime | None, datetime | None]
+                    ) -> tuple[datetime, datetime]:
+    """The span the timelines draw: the searched window, each open end taken from the
+    ``hits`` (non-empty): the first start, the last end; a minute at least."""
+    t0 = window[0] or min(h.start for h in hits)
+    t1 = window[1] or max(h.end for h in hits)
+    if t1 <= t0:
+        t1 = t0 + timedelta(minutes=1)
+    return t0, t1
+
+
 def timelines(
     hits: Sequence[Sighting], window: tuple[datetime | None, datetime | None],
     cameras: Mapping[str, Camera], href_of: Callable[[Sighting], str],
     title_of: Callable[[Sighting], str],
 ) -> list[Timeline]:
-    """Per-camera timelines over ``window`` (its open ends taken from the hits)."""
+    """Per-camera timelines over ``window`` (its open ends taken from the hits, see
+    :func:`timeline_window`)."""
     if not hits:
         return []
-    t0 = window[0] or min(h.start for h in hits)
-    t1 = window[1] or max(h.end for h in hits)
-    if t1 <= t0:
-        t1 = t0 + timedelta(minutes=1)
+    t0, t1 = timeline_window(hits, window)
     span = (t1 - t0).total_seconds()
     by_camera: dict[str, list[TimelineMark]] = {}
     for h in hits:

@@ -239,12 +239,27 @@ def to_filter(query: Query) -> TrackFilter:
                        with_plate=query.plate is not None)
 
 
+def _object_key(row: TrackRow) -> int:
+    """The object ``row`` is a fragment of (itself when unlinked)."""
+    return row.object_id if row.object_id is not None else row.id
+
+
+def first_seen(rows: list[TrackRow]) -> dict[int, datetime]:
+    """Each object's earliest start among ``rows`` (its matching fragments), by object."""
+    out: dict[int, datetime] = {}
+    for r in rows:
+        key = _object_key(r)
+        if key not in out or r.start < out[key]:
+            out[key] = r.start
+    return out
+
+
 def first_per_object(rows: list[TrackRow]) -> list[TrackRow]:
     """``rows`` (ranked) keeping only the first, best-ranked, fragment of each object."""
     seen: set[int] = set()
     out = []
     for r in rows:
-        key = r.object_id if r.object_id is not None else r.id
+        key = _object_key(r)
         if key not in seen:
             seen.add(key)
             out.append(r)
@@ -294,10 +309,12 @@ class Searcher:
             order = "done"
         if order != "done":
             # Re-ranked in Python: one row per object, its best fragment, then the page.
+            seen = first_seen(rows)
             rows = first_per_object(rows)
             total = len(rows) if count else None
             if order == "time":
-                rows.sort(key=lambda r: (r.start, r.id))
+                # As the store orders objects by time: by their earliest matching fragment.
+                rows.sort(key=lambda r: (seen[_object_key(r)], r.id))
             spans = [TrackSpan(r.id, r.camera_id, r.object, r.start, r.end, r.score)
                      for r in rows[:spread]]
             rows = self.store.with_objects(rows[query.offset:query.offset + query.limit],

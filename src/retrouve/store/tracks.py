@@ -252,18 +252,23 @@ class TracksPart(StorePart):
 
         ``group``: one row per object (``object_id``), its best-ranked matching fragment,
         carrying the object's fragments, total duration and plate reads
-        (:meth:`with_objects`); the ranking is the same, over best fragments.
+        (:meth:`with_objects`); the ranking is the same, over best fragments. In time order
+        objects come by their earliest matching fragment's start (then the best fragment's
+        id), which is the start a result shows unless an earlier fragment does not match.
         """
         m = _matches(flt)
         t, q, object_key = s.tracks, m.query, m.object_key
         keys: tuple[Any, ...] = m.keys
         if group and order == "time":
-            # The best fragment of each object by the ranking, then those in time order.
+            # The best fragment of each object by the ranking, the objects in the order they
+            # were first seen (their earliest matching fragment's start: the time a card
+            # shows, not the best fragment's, which may come later).
             best = func.row_number().over(partition_by=object_key, order_by=keys)
-            sub = q.add_columns(best.label("nth")).subquery("ranked")
+            seen = func.min(t.c.start_utc).over(partition_by=object_key)
+            sub = q.add_columns(best.label("nth"), seen.label("first_seen")).subquery("ranked")
             c = sub.c
             q = (select(c.id, c.camera_id, c.object, c.start_utc, c.end_utc, c.object_key,
-                        c.score).where(c.nth == 1).order_by(c.start_utc, c.id))
+                        c.score).where(c.nth == 1).order_by(c.first_seen, c.id))
         else:
             q = q.order_by(*((t.c.start_utc, t.c.id) if order == "time" else keys))
         need = max(limit + offset, spans) if spans else limit + offset

@@ -9,6 +9,8 @@ from typing import Final
 RESULTS_FR: Final[dict[str, str]] = {
     "results.of_total": "Résultats {first}–{last} sur {total}",
     "results.of_at_least": "Résultats {first}–{last} sur au moins {total}",
+    "results.one_of": "Résultat {first} sur {total}",
+    "results.one_of_at_least": "Résultat {first} sur au moins {total}",
     "results.all.one": "{total} résultat",
     "results.all.other": "{total} résultats",
     "results.past_end.one": "Aucun résultat sur cette page : la recherche en compte {total}",
@@ -24,6 +26,8 @@ RESULTS_FR: Final[dict[str, str]] = {
 RESULTS_EN: Final[dict[str, str]] = {
     "results.of_total": "Results {first}–{last} of {total}",
     "results.of_at_least": "Results {first}–{last} of at least {total}",
+    "results.one_of": "Result {first} of {total}",
+    "results.one_of_at_least": "Result {first} of at least {total}",
     "results.all.one": "{total} result",
     "results.all.other": "{total} results",
     "results.past_end.one": "No results on this page: the search has {total}",

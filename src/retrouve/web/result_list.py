@@ -33,7 +33,8 @@ def count_heading(
 
     - ``Aucun résultat`` / ``No results`` when the search has none;
     - ``1 résultat``, ``5 résultats`` when one page holds them all;
-    - ``Résultats 1–20 sur 57`` (``sur au moins`` for a lower bound) otherwise;
+    - ``Résultats 1–20 sur 57`` (``sur au moins`` for a lower bound) otherwise, and
+      ``Résultat 41 sur 41`` for a page of one;
     - past the last page: none here, but how many the search has.
     """
     t, tn = translator(lang), counter(lang)
@@ -46,6 +47,9 @@ def count_heading(
         return tn("results.past_end", total, total=number(total, lang))
     if offset == 0 and shown >= total and not at_least:
         return tn("results.all", total, total=number(total, lang))
+    if shown == 1:
+        key = "results.one_of_at_least" if at_least else "results.one_of"
+        return t(key, first=number(first, lang), total=number(total, lang))
     key = "results.of_at_least" if at_least else "results.of_total"
     return t(key, first=number(first, lang), last=number(last, lang), total=number(total, lang))
 

@@ -128,13 +128,16 @@ def axis_ticks(t0: datetime, t1: datetime, zone: ZoneInfo, step: AxisStep) -> li
     """The round wall-clock times of ``zone`` every ``step`` inside ``[t0, t1]`` (aware),
     as aware instants in ``zone``, in time order."""
     out: list[datetime] = []
+    # Compared in UTC: aware datetimes sharing a zone compare as wall clocks (a fold's two
+    # readings would tie).
+    u0, u1 = t0.astimezone(UTC), t1.astimezone(UTC)
     for naive in _wall_times(t0.astimezone(zone).replace(tzinfo=None), step):
         when = _aware(naive, zone)
         if when is None:
             continue
-        if when > t1:
+        if when.astimezone(UTC) > u1:
             return out
-        if when >= t0:
+        if when.astimezone(UTC) >= u0:
             out.append(when)
     return out  # pragma: no cover - the generator never ends
 
@@ -185,7 +188,9 @@ def ticks(
     t0: datetime, t1: datetime, zone: ZoneInfo, lang: str, units: float, max_ticks: int = MAX_TICKS
 ) -> list[Tick]:
     """The labelled ticks of the window ``[t0, t1]`` drawn ``units`` wide, in ``zone``."""
-    span = (t1 - t0).total_seconds()
+    # In UTC: aware datetimes of one zone subtract as wall clocks (wrong across a DST change).
+    u0 = t0.astimezone(UTC)
+    span = (t1.astimezone(UTC) - u0).total_seconds()
     if span <= 0:
         return []
     step = tick_step(span, max_ticks)
@@ -197,7 +202,7 @@ def ticks(
         out.append(
             Tick(
                 when,
-                round((when - t0).total_seconds() / span * units, 2),
+                round((when.astimezone(UTC) - u0).total_seconds() / span * units, 2),
                 tick_label(when, step, lang),
                 day_label(day, lang) if dated else None,
             )

@@ -30,7 +30,10 @@ def sec(n: int) -> AxisStep:
 @pytest.mark.parametrize(
     ("span_s", "step"),
     [
-        (30, sec(10)),  # a 30 s window: 10 s ticks
+        (5, sec(1)),  # one short sighting, an open window: every second
+        (12, sec(2)),
+        (30, sec(5)),  # a 30 s window: 5 s ticks
+        (60, sec(10)),
         (80, sec(10)),  # 8 ticks of 10 s fit exactly
         (81, sec(15)),
         (5 * MIN, sec(60)),  # 5 minutes: every minute

@@ -52,8 +52,12 @@ def _s(n: int) -> AxisStep:
     return AxisStep(StepUnit.SECOND, n)
 
 
-#: Candidate steps, shortest first: 10 s … 12 h, 1/2/7 days, 1/3/6/12 months.
+#: Candidate steps, shortest first: 1 s … 12 h, 1/2/7 days, 1/3/6/12 months. (A single
+#: short sighting makes a window of a few seconds: it still gets several ticks.)
 STEPS: Final[tuple[AxisStep, ...]] = (
+    _s(1),
+    _s(2),
+    _s(5),
     _s(10),
     _s(15),
     _s(30),

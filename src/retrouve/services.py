@@ -248,7 +248,7 @@ class Services:
                default_zone: str | None = None,
                text_parser: Callable[[], ParseText | None] = load_parse_text,
                spread: int = 0, case: CaseRecord | None = None,
-               actor: Actor | None = None) -> SearchOutcome:
+               actor: Actor | None = None, count: bool = False) -> SearchOutcome:
         """Run an operator's search (:func:`retrouve.search.request.run_search`) with this
         services' searcher and clock.
 
@@ -257,12 +257,13 @@ class Services:
         (the structured query and the hit count); if the entry cannot be written the search
         fails and its hits are not returned. Times without an offset are read in the
         request's ``operator_zone``, else ``default_zone``, else :meth:`operator_zone`.
+        ``count``: the result carries the total over all pages (``SearchResult.total``).
         """
         outcome = run_search(self.searcher, request, clock=self.clock, lang=lang,
                              wording=wording,
                              default_zone=default_zone or self.operator_zone(),
                              text_parser=text_parser, spread=spread,
-                             scope=case.scope if case is not None else None)
+                             scope=case.scope if case is not None else None, count=count)
         if case is not None and actor is not None:
             self._journal_search(actor, case, outcome.built.query, outcome.result)
         return outcome

@@ -78,6 +78,8 @@ PAGES = [
     PageCase("case-select", "operator", lambda s: "/case/select"),
     PageCase("search", "operator", lambda s: "/search"),
     PageCase("search-results", "operator", lambda s: "/search?object=car"),
+    # In time order: grouped by camera under h3 headings (``web/result_list.py``).
+    PageCase("search-results-time", "operator", lambda s: "/search?object=car&order=time"),
     PageCase("search-empty", "operator", lambda s: "/search?object=bus"),
     PageCase("search-invalid", "operator", lambda s: "/search?from=not-a-date"),
     PageCase("search-help", "operator", lambda s: "/search?object=car",

@@ -62,9 +62,9 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Query, str]]]:
     original = Searcher.search
 
     def spy(self: Searcher, query: Query, order: str = "score", spread: int = 0,
-            scope: Any = None) -> Any:
+            scope: Any = None, count: bool = False) -> Any:
         calls.append((query, order))
-        return original(self, query, order, spread, scope)
+        return original(self, query, order, spread, scope, count)
 
     monkeypatch.setattr(Searcher, "search", spy)
     yield calls

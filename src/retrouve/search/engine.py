@@ -80,6 +80,13 @@ class SearchResult:
     recordings_analysed: int
     #: The first ``spread`` matches in result order (all pages), when asked for.
     spread: tuple[Sighting, ...] = ()
+    #: How many results (objects, one per hit, as paged) the query has over all pages, when
+    #: asked for (``count``); None when not counted.
+    total: int | None = None
+    #: ``total`` is a lower bound: a re-ranked search (plate pattern, find similar, image-text
+    #: free text) looked at its first :data:`RERANK_CANDIDATES` tracks only, and there
+    #: were more.
+    total_at_least: bool = False
 
     def empty_reason(self) -> EmptyReason | None:
         """Why there are no hits (None when there are some); front ends word it."""
@@ -232,12 +239,27 @@ def to_filter(query: Query) -> TrackFilter:
                        with_plate=query.plate is not None)
 
 
+def _object_key(row: TrackRow) -> int:
+    """The object ``row`` is a fragment of (itself when unlinked)."""
+    return row.object_id if row.object_id is not None else row.id
+
+
+def first_seen(rows: list[TrackRow]) -> dict[int, datetime]:
+    """Each object's earliest start among ``rows`` (its matching fragments), by object."""
+    out: dict[int, datetime] = {}
+    for r in rows:
+        key = _object_key(r)
+        if key not in out or r.start < out[key]:
+            out[key] = r.start
+    return out
+
+
 def first_per_object(rows: list[TrackRow]) -> list[TrackRow]:
     """``rows`` (ranked) keeping only the first, best-ranked, fragment of each object."""
     seen: set[int] = set()
     out = []
     for r in rows:
-        key = r.object_id if r.object_id is not None else r.id
+        key = _object_key(r)
         if key not in seen:
             seen.add(key)
             out.append(r)
@@ -252,10 +274,16 @@ class Searcher:
         self.capabilities = capabilities or Capabilities()
 
     def search(self, query: Query, order: str = "score", spread: int = 0,
-               scope: tuple[ScopeWindow, ...] | None = None) -> SearchResult:
+               scope: tuple[ScopeWindow, ...] | None = None, count: bool = False
+               ) -> SearchResult:
         """Run ``query``; ``spread`` > 0 also returns where the first ``spread`` matches
         (beyond this page) were seen, from the same ranking. ``scope`` (a case's windows)
-        restricts every track read, find-similar's target included, in the store query."""
+        restricts every track read, find-similar's target included, in the store query.
+
+        ``count``: also say how many results all pages hold (:attr:`SearchResult.total`),
+        objects as the pages list them: by one more SQL ``COUNT(DISTINCT object)`` over the
+        same filter (:meth:`Store.count_objects`), or, for re-ranked searches, the length of
+        the re-ranked list the page is cut from (bounded by :data:`RERANK_CANDIDATES`)."""
         if order not in ("score", "time"):
             raise QueryError(f"unknown order {order!r}: expected score or time",
                              key="query.unknown_order", params={"value": order})
@@ -265,22 +293,28 @@ class Searcher:
             zones[cam] = ZoneInfo(self.store.require_camera(cam).timezone)
         flt = replace(to_filter(query), scope=scope)
         spans: list[TrackSpan] = []
+        total: int | None = None
+        pool: list[TrackRow] = []
         if query.like_track is not None:
-            rows = self._similar(query, flt)
+            rows, pool = self._similar(query, flt)
         elif query.plate is not None:
-            rows = self._plates(query, flt)
+            rows, pool = self._plates(query, flt)
         elif query.text and self.capabilities.embed_text and self.capabilities.text_kind:
-            rows = self._text(query, flt)
+            rows, pool = self._text(query, flt)
         else:
             rows, spans = self.store.find_tracks_and_spans(
                 flt, order=order, limit=query.limit, offset=query.offset, spans=spread,
                 group=True)
+            total = self.store.count_objects(flt) if count else None
             order = "done"
         if order != "done":
             # Re-ranked in Python: one row per object, its best fragment, then the page.
+            seen = first_seen(rows)
             rows = first_per_object(rows)
+            total = len(rows) if count else None
             if order == "time":
-                rows.sort(key=lambda r: (r.start, r.id))
+                # As the store orders objects by time: by their earliest matching fragment.
+                rows.sort(key=lambda r: (seen[_object_key(r)], r.id))
             spans = [TrackSpan(r.id, r.camera_id, r.object, r.start, r.end, r.score)
                      for r in rows[:spread]]
             rows = self.store.with_objects(rows[query.offset:query.offset + query.limit],
@@ -295,10 +329,13 @@ class Searcher:
             Sighting(sp.id, sp.camera_id, sp.object, sp.start.astimezone(zones[sp.camera_id]),
                      sp.end.astimezone(zones[sp.camera_id])) for sp in spans)
         span = self.store.analysed_span(query.cameras)
-        return SearchResult(query, hits, span.recordings, span.analysed, sightings)
+        return SearchResult(query, hits, span.recordings, span.analysed, sightings, total,
+                            total_at_least=total is not None
+                            and len(pool) >= RERANK_CANDIDATES)
 
-    def _plates(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
-        """Tracks whose plate read (or a runner-up read) fits the pattern, ranked by edit cost.
+    def _plates(self, query: Query, flt: TrackFilter) -> tuple[list[TrackRow], list[TrackRow]]:
+        """Tracks whose plate read (or a runner-up read) fits the pattern, ranked by edit cost,
+        and the candidate pool they were chosen from (:data:`RERANK_CANDIDATES` at most).
 
         One SQL prefilter finds every possible match — the folded pattern, plus its one-edit
         variants when the pattern tolerates a real edit (:meth:`PlatePattern.sql_likes`),
@@ -309,10 +346,12 @@ class Searcher:
         pattern = PlatePattern.parse(query.plate)
         rows = self.store.find_tracks(replace(flt, plate_likes=pattern.sql_likes()),
                                       limit=RERANK_CANDIDATES)
-        return rerank.by_plate(pattern, rows)
+        return rerank.by_plate(pattern, rows), rows
 
-    def _similar(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
-        """Tracks ranked by appearance similarity to ``query.like_track``."""
+    def _similar(self, query: Query, flt: TrackFilter
+                 ) -> tuple[list[TrackRow], list[TrackRow]]:
+        """Tracks ranked by appearance similarity to ``query.like_track``, and the candidate
+        pool (:data:`RERANK_CANDIDATES` at most)."""
         assert query.like_track is not None
         target = self.store.get_track(query.like_track, scope=flt.scope)
         if target is None:
@@ -331,24 +370,28 @@ class Searcher:
                     else (target.object,))
             flt = replace(flt, objects=same)
         # A plate pattern restricts the candidates too (only tracks whose read fits it).
-        pool = (self._plates(query, flt) if query.plate is not None
-                else self.store.find_tracks(flt, limit=RERANK_CANDIDATES))
+        if query.plate is not None:
+            pool, candidates = self._plates(query, flt)
+        else:
+            pool = candidates = self.store.find_tracks(flt, limit=RERANK_CANDIDATES)
         # Not the target itself, nor its other fragments (the same object).
         mine = target.object_id if target.object_id is not None else target.id
         rows = [r for r in pool if r.id != target.id and r.object_id != mine]
         vectors = self.store.vectors(kind, [r.id for r in rows])
-        return rerank.by_similarity(appearance.from_bytes(vec), rows, vectors)
+        return rerank.by_similarity(appearance.from_bytes(vec), rows, vectors), candidates
 
-    def _text(self, query: Query, flt: TrackFilter) -> list[TrackRow]:
-        """Tracks ranked by CLIP similarity between ``query.text`` and their best view."""
+    def _text(self, query: Query, flt: TrackFilter) -> tuple[list[TrackRow], list[TrackRow]]:
+        """Tracks ranked by CLIP similarity between ``query.text`` and their best view, and
+        the candidate pool (:data:`RERANK_CANDIDATES` at most)."""
         caps = self.capabilities
         assert query.text and caps.embed_text and caps.text_kind
         vec = caps.embed_text(query.text)
         rows = self.store.find_tracks(flt, limit=RERANK_CANDIDATES)
         if vec is None:
-            return rows
+            return rows, rows
         vectors = self.store.vectors(caps.text_kind, [r.id for r in rows])
-        return rerank.by_similarity(np.asarray(vec, np.float32), rows, vectors, min_sim=0.0)
+        return (rerank.by_similarity(np.asarray(vec, np.float32), rows, vectors, min_sim=0.0),
+                rows)
 
     def _hit(self, row: TrackRow, tz: ZoneInfo, pattern: PlatePattern | None = None) -> Hit:
         """``row`` as a hit in zone ``tz``; with ``pattern``, how its plate read fits it (the

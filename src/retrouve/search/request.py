@@ -350,13 +350,14 @@ class SearchOutcome:
 def run_search(searcher: Searcher, request: SearchRequest, *, clock: Callable[[], datetime],
                lang: str, wording: Wording, default_zone: str | None = None,
                text_parser: Callable[[], ParseText | None] = load_parse_text,
-               spread: int = 0, scope: tuple[ScopeWindow, ...] | None = None
-               ) -> SearchOutcome:
+               spread: int = 0, scope: tuple[ScopeWindow, ...] | None = None,
+               count: bool = False) -> SearchOutcome:
     """Build ``request``'s query (:func:`build_query`, cameras looked up in the searcher's
-    store) and run it in the request's order; ``spread`` and ``scope`` (a case's windows)
-    as in :meth:`Searcher.search`. The one call a front end makes for a search."""
+    store) and run it in the request's order; ``spread``, ``scope`` (a case's windows) and
+    ``count`` (the total over all pages) as in :meth:`Searcher.search`. The one call a
+    front end makes for a search."""
     built = build_query(request, searcher.store, clock=clock, lang=lang, wording=wording,
                         default_zone=default_zone, text_parser=text_parser)
     built = fit_capabilities(built, request, searcher.capabilities, lang)
     return SearchOutcome(built, searcher.search(built.query, built.order, spread=spread,
-                                                scope=scope))
+                                                scope=scope, count=count))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -101,6 +101,70 @@ def _visible(conn: Connection, track_id: int, scope: tuple[ScopeWindow, ...] | N
                         ).first() is not None
 
 
+@dataclass(frozen=True)
+class _Matches:
+    """The tracks matching a filter as one SQL select: ``query`` (one row per matching track:
+    id, camera, object, UTC span, ``object_key``, ``score``, ``tier``, ``conf``,
+    ``duration``), the ranking ``keys`` (best first) and the ``object_key`` expression (the
+    object a track is a fragment of; itself when unlinked)."""
+
+    query: Any
+    keys: tuple[Any, ...]
+    object_key: Any
+
+
+def _matches(flt: TrackFilter) -> _Matches:
+    """The select of the tracks matching ``flt`` and their ranking (see
+    :meth:`TracksPart.find_tracks_and_spans`): one definition for ranking and counting."""
+    t = s.tracks
+    score: Any = t.c.object_conf
+    tier: Any = literal(0)
+    conds: list[Any] = []
+    if flt.cameras:
+        conds.append(t.c.camera_id.in_(list(flt.cameras)))
+    if flt.objects:
+        conds.append(t.c.object.in_(list(flt.objects)))
+    if flt.time_from is not None:
+        conds.append(t.c.end_utc >= flt.time_from)
+    if flt.time_to is not None:
+        conds.append(t.c.start_utc <= flt.time_to)
+    if flt.ids is not None:
+        conds.append(t.c.id.in_(list(flt.ids)))
+    if flt.scope is not None:
+        conds.append(in_scope(t, flt.scope))
+    object_key = func.coalesce(t.c.object_id, t.c.id)
+    q = select(t.c.id, t.c.camera_id, t.c.object, t.c.start_utc, t.c.end_utc,
+               object_key.label("object_key"))
+    if flt.plate_likes or flt.with_plate:
+        p = s.plate_reads
+        q = q.join(p, p.c.track_id == t.c.id)
+        if flt.plate_likes:
+            conds.append(or_(*(
+                or_(p.c.folded.like(pat), p.c.folded_alts.like(f"%|{pat}|%"))
+                for pat in flt.plate_likes)))
+    for i, af in enumerate(flt.attributes):
+        a = s.track_attributes.alias(f"a{i}")
+        on = and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
+                  a.c.confidence >= af.min_confidence)
+        if af.or_object is None:
+            q = q.join(a, on)
+            score = score * a.c.confidence
+            tier = tier + (a.c.rank - 1)
+        else:
+            q = q.outerjoin(a, on)
+            conds.append(or_(a.c.track_id.is_not(None), t.c.object == af.or_object))
+            score = score * func.coalesce(a.c.confidence, 1.0)
+            tier = tier + (func.coalesce(a.c.rank, 1) - 1)
+    q = q.add_columns(score.label("score"), tier.label("tier"),
+                      t.c.object_conf.label("conf"),
+                      (t.c.t_end - t.c.t_start).label("duration"))
+    if conds:
+        q = q.where(and_(*conds))
+    keys: tuple[Any, ...] = (tier, score.desc(), t.c.object_conf.desc(),
+                             (t.c.t_end - t.c.t_start).desc(), t.c.id)
+    return _Matches(q, keys, object_key)
+
+
 class TracksPart(StorePart):
     """Stored tracks: writes per unit, ranked reads for search."""
 
@@ -150,6 +214,19 @@ class TracksPart(StorePart):
         with self._read("count tracks") as conn:
             return int(conn.execute(select(func.count()).select_from(s.tracks)).scalar_one())
 
+    def count_objects(self, flt: TrackFilter) -> int:
+        """How many objects have a fragment matching ``flt``: the number of rows that
+        :meth:`find_tracks_and_spans` with ``group`` pages through, in either order (one
+        per object, unlinked tracks counting as their own object).
+
+        One ``COUNT(DISTINCT object)`` over the same filter and joins as the ranking, without
+        its sort: cost measured by ``benchmarks/bench_result_count.py``."""
+        m = _matches(flt)
+        q = m.query.with_only_columns(func.count(func.distinct(m.object_key)),
+                                      maintain_column_froms=True)
+        with self._read("count matching objects") as conn:
+            return int(conn.execute(q).scalar_one())
+
     def find_tracks(
         self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0,
         group: bool = False,
@@ -175,61 +252,23 @@ class TracksPart(StorePart):
 
         ``group``: one row per object (``object_id``), its best-ranked matching fragment,
         carrying the object's fragments, total duration and plate reads
-        (:meth:`with_objects`); the ranking is the same, over best fragments.
+        (:meth:`with_objects`); the ranking is the same, over best fragments. In time order
+        objects come by their earliest matching fragment's start (then the best fragment's
+        id), which is the start a result shows unless an earlier fragment does not match.
         """
-        t = s.tracks
-        score: Any = t.c.object_conf
-        tier: Any = literal(0)
-        conds: list[Any] = []
-        if flt.cameras:
-            conds.append(t.c.camera_id.in_(list(flt.cameras)))
-        if flt.objects:
-            conds.append(t.c.object.in_(list(flt.objects)))
-        if flt.time_from is not None:
-            conds.append(t.c.end_utc >= flt.time_from)
-        if flt.time_to is not None:
-            conds.append(t.c.start_utc <= flt.time_to)
-        if flt.ids is not None:
-            conds.append(t.c.id.in_(list(flt.ids)))
-        if flt.scope is not None:
-            conds.append(in_scope(t, flt.scope))
-        object_key = func.coalesce(t.c.object_id, t.c.id)
-        q = select(t.c.id, t.c.camera_id, t.c.object, t.c.start_utc, t.c.end_utc,
-                   object_key.label("object_key"))
-        if flt.plate_likes or flt.with_plate:
-            p = s.plate_reads
-            q = q.join(p, p.c.track_id == t.c.id)
-            if flt.plate_likes:
-                conds.append(or_(*(
-                    or_(p.c.folded.like(pat), p.c.folded_alts.like(f"%|{pat}|%"))
-                    for pat in flt.plate_likes)))
-        for i, af in enumerate(flt.attributes):
-            a = s.track_attributes.alias(f"a{i}")
-            on = and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
-                      a.c.confidence >= af.min_confidence)
-            if af.or_object is None:
-                q = q.join(a, on)
-                score = score * a.c.confidence
-                tier = tier + (a.c.rank - 1)
-            else:
-                q = q.outerjoin(a, on)
-                conds.append(or_(a.c.track_id.is_not(None), t.c.object == af.or_object))
-                score = score * func.coalesce(a.c.confidence, 1.0)
-                tier = tier + (func.coalesce(a.c.rank, 1) - 1)
-        q = q.add_columns(score.label("score"), tier.label("tier"),
-                          t.c.object_conf.label("conf"),
-                          (t.c.t_end - t.c.t_start).label("duration"))
-        if conds:
-            q = q.where(and_(*conds))
-        keys: tuple[Any, ...] = (tier, score.desc(), t.c.object_conf.desc(),
-                                 (t.c.t_end - t.c.t_start).desc(), t.c.id)
+        m = _matches(flt)
+        t, q, object_key = s.tracks, m.query, m.object_key
+        keys: tuple[Any, ...] = m.keys
         if group and order == "time":
-            # The best fragment of each object by the ranking, then those in time order.
+            # The best fragment of each object by the ranking, the objects in the order they
+            # were first seen (their earliest matching fragment's start: the time a card
+            # shows, not the best fragment's, which may come later).
             best = func.row_number().over(partition_by=object_key, order_by=keys)
-            sub = q.add_columns(best.label("nth")).subquery("ranked")
+            seen = func.min(t.c.start_utc).over(partition_by=object_key)
+            sub = q.add_columns(best.label("nth"), seen.label("first_seen")).subquery("ranked")
             c = sub.c
             q = (select(c.id, c.camera_id, c.object, c.start_utc, c.end_utc, c.object_key,
-                        c.score).where(c.nth == 1).order_by(c.start_utc, c.id))
+                        c.score).where(c.nth == 1).order_by(c.first_seen, c.id))
         else:
             q = q.order_by(*((t.c.start_utc, t.c.id) if order == "time" else keys))
         need = max(limit + offset, spans) if spans else limit + offset

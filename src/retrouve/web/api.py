@@ -60,6 +60,12 @@ class SearchOut(BaseModel):
     limit: int
     offset: int
     order: str
+    #: Results over all pages (objects, one per hit, as ``offset``/``limit`` page them): the
+    #: web page's "Results 1–20 of 57".
+    total: int
+    #: ``total`` is a lower bound (a plate pattern or find-similar search re-ranks its first
+    #: 20 000 candidate tracks only, and there were more).
+    total_at_least: bool = False
 
 
 class MeOut(BaseModel):
@@ -98,7 +104,7 @@ def search(request: Request, work: CaseCtx,
     like_in_scope(request, work, search_request.like)
     outcome = services.search(search_request, lang="en", wording=WEB_WORDING,
                               text_parser=request.app.state.parse_text, case=work.case,
-                              actor=work.actor)
+                              actor=work.actor, count=True)
     built, result = outcome.built, outcome.result
     audit.searched(request, work, (h.track_id for h in result.hits))
     hits = [HitOut.of(h).with_thumbnail(f"/media/thumb/{h.track_id}" if h.thumbnail else None)
@@ -107,7 +113,9 @@ def search(request: Request, work: CaseCtx,
                      why_empty_code=result.empty_reason(), understood=built.understood,
                      text_unparsed=built.text_unparsed, ignored=list(built.ignored),
                      notices=list(built.notices), limit=search_request.limit,
-                     offset=search_request.offset, order=search_request.order)
+                     offset=search_request.offset, order=search_request.order,
+                     total=result.total if result.total is not None else len(hits),
+                     total_at_least=result.total_at_least)
 
 
 @router.get("/tracks/{track_id}", summary="One track with its observations")

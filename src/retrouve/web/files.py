@@ -25,6 +25,7 @@ STATIC_DIR: Final = Path(__file__).parent / "static"
 #: name → (media type, served without login).
 STATIC: Final[dict[str, tuple[str, bool]]] = {
     "style.css": ("text/css; charset=utf-8", True),
+    "results.css": ("text/css; charset=utf-8", False),  # the search page's results
     "track.js": ("text/javascript; charset=utf-8", False),
     "keys.js": ("text/javascript; charset=utf-8", False),
     # The camera plan and the chronology (case pages).

@@ -19,6 +19,7 @@ from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 from retrouve.web.i18n_chrono import CHRONO_EN, CHRONO_FR
 from retrouve.web.i18n_exports import EXPORTS_EN, EXPORTS_FR
 from retrouve.web.i18n_keys import KEYS_EN, KEYS_FR
+from retrouve.web.i18n_results import RESULTS_EN, RESULTS_FR
 
 LANGS: Final[tuple[str, ...]] = ("fr", "en")
 DEFAULT_LANG: Final = "fr"
@@ -444,6 +445,8 @@ _FR.update(KEYS_FR)  # keyboard shortcuts' help and skip links (``i18n_keys.py``
 _EN.update(KEYS_EN)
 _FR.update(CHRONO_FR)  # case chronology and camera plan (``i18n_chrono.py``)
 _EN.update(CHRONO_EN)
+_FR.update(RESULTS_FR)  # results header, camera groups, timeline axis
+_EN.update(RESULTS_EN)
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}

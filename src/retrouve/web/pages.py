@@ -68,13 +68,21 @@ from retrouve.web.i18n import (
     why_empty_text,
 )
 from retrouve.web.jobs import AnalysisJob, to_analyse
+from retrouve.web.result_list import count_heading, group_by_camera, next_offset
 from retrouve.web.search_form import (
     SearchParams,
     build_query,
     site_zone,
 )
 from retrouve.web.templating import format_datetime, render
-from retrouve.web.views import hit_card, thumbnail_overlay, timelines
+from retrouve.web.timeline_axis import Tick, ticks
+from retrouve.web.views import (
+    TIMELINE_UNITS,
+    hit_card,
+    thumbnail_overlay,
+    timeline_window,
+    timelines,
+)
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +258,7 @@ def search_page(request: Request, work: CaseCtx) -> Response:
     submitted = bool(set(request.query_params.keys()) - {"lang"})
     view: dict[str, Any] = {"result": None, "error": None, "built": None, "cards": [],
                             "timelines": [], "why_empty": None, "prev_url": None,
-                            "next_url": None}
+                            "next_url": None, "groups": None, "axis": [], "axis_full": []}
     if submitted:
         try:
             like_in_scope(request, work, params.like)
@@ -258,14 +266,15 @@ def search_page(request: Request, work: CaseCtx) -> Response:
                                       default_zone=zone,
                                       text_parser=request.app.state.parse_text,
                                       spread=config.timeline_hits, case=work.case,
-                                      actor=work.actor)
+                                      actor=work.actor, count=True)
             built, result = outcome.built, outcome.result
             audit.searched(request, work, (h.track_id for h in result.hits))
         except InputError as exc:  # the operator's search is at fault; failures reach the 500
             view["error"] = t("search.error", msg=error_text(exc, ctx.lang))
         else:
             view.update(built=built, result=result, **_results_view(
-                request, params, built.query, result, looks, ctx.lang, zone))
+                request, params, built.query, result, looks, ctx.lang, zone,
+                order=built.order))
     return render(
         request, "search.html", ctx, params=params, cameras=list(looks.cameras.values()),
         zone=zone or "UTC", objects=OBJECT_CHOICES, colours=COLOURS, accessories=ACCESSORIES,
@@ -276,7 +285,10 @@ def search_page(request: Request, work: CaseCtx) -> Response:
 
 
 def _results_view(request: Request, params: SearchParams, query: Any, result: SearchResult,
-                  looks: _Lookups, lang: str, zone: str) -> dict[str, Any]:
+                  looks: _Lookups, lang: str, zone: str, order: str) -> dict[str, Any]:
+    """The results part of the page: the heading with the total, the cards (in time order,
+    grouped by camera), the timelines over the searched window with their time axis in the
+    operator's ``zone``, and the pager."""
     config = request.app.state.config
     qs = params.query_string()
     tv = value_labeller(lang)
@@ -288,21 +300,34 @@ def _results_view(request: Request, params: SearchParams, query: Any, result: Se
                       looks.recording(h.recording))
              for i, h in enumerate(result.hits)]
     lines = []
-    if result.hits:
+    axis: list[Tick] = []
+    window = (query.time_from, query.time_to)
+    if result.hits and result.spread:
         # The same ranking's first hits, all pages: the timelines show where they fall.
         lines = timelines(
-            result.spread, (query.time_from, query.time_to), looks.cameras,
+            result.spread, window, looks.cameras,
             href_of=lambda h: f"/track/{h.track_id}",
             title_of=lambda h: f"{format_datetime(h.start, lang, zone)} · {tv(h.object)}",
         )
-    limit = params.limit
+        t0, t1 = timeline_window(result.spread, window)
+        axis = ticks(t0, t1, ZoneInfo(zone), lang, TIMELINE_UNITS)
+    limit, shown = params.limit, len(result.hits)
+    following = next_offset(offset=params.offset, limit=limit, shown=shown,
+                            total=result.total, at_least=result.total_at_least)
     return {
         "cards": cards, "timelines": lines, "timeline_n": config.timeline_hits,
+        "axis": axis, "axis_full": [format_datetime(k.when, lang, zone) for k in axis],
+        # In time order the page reads camera by camera (each camera's hits in time order).
+        "groups": group_by_camera(cards, looks.cameras) if order == "time" else None,
+        "count_heading": count_heading(lang, total=result.total, offset=params.offset,
+                                       shown=shown, at_least=result.total_at_least),
         "why_empty": why_empty_text(result.empty_reason(), lang),
+        "past_end": shown == 0 and bool(result.total),
+        "first_url": f"/search?{params.query_string(offset=0)}",
         "prev_url": (f"/search?{params.query_string(offset=max(0, params.offset - limit))}"
                      if params.offset > 0 else None),
-        "next_url": (f"/search?{params.query_string(offset=params.offset + limit)}"
-                     if len(result.hits) == limit else None),
+        "next_url": (f"/search?{params.query_string(offset=following)}"
+                     if following is not None else None),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from retrouve.domain import Box, Camera, Hit, Recording, Sighting
@@ -124,23 +124,37 @@ class Timeline:
     marks: tuple[TimelineMark, ...]
 
 
+def timeline_window(hits: Sequence[Sighting],
+                    window: tuple[datetime | None, datetime | None]
+                    ) -> tuple[datetime, datetime]:
+    """The span the timelines draw: the searched window, each open end taken from the
+    ``hits`` (non-empty): the first start, the last end; a minute at least."""
+    t0 = window[0] or min((h.start for h in hits), key=lambda d: d.astimezone(UTC))
+    t1 = window[1] or max((h.end for h in hits), key=lambda d: d.astimezone(UTC))
+    if t1.astimezone(UTC) <= t0.astimezone(UTC):
+        t1 = t0 + timedelta(minutes=1)
+    return t0, t1
+
+
 def timelines(
     hits: Sequence[Sighting], window: tuple[datetime | None, datetime | None],
     cameras: Mapping[str, Camera], href_of: Callable[[Sighting], str],
     title_of: Callable[[Sighting], str],
 ) -> list[Timeline]:
-    """Per-camera timelines over ``window`` (its open ends taken from the hits)."""
+    """Per-camera timelines over ``window`` (its open ends taken from the hits, see
+    :func:`timeline_window`)."""
     if not hits:
         return []
-    t0 = window[0] or min(h.start for h in hits)
-    t1 = window[1] or max(h.end for h in hits)
-    if t1 <= t0:
-        t1 = t0 + timedelta(minutes=1)
-    span = (t1 - t0).total_seconds()
+    t0, t1 = timeline_window(hits, window)
+    # Differences in UTC: aware datetimes of one zone subtract as wall clocks, an hour off
+    # across a daylight-saving change.
+    u0 = t0.astimezone(UTC)
+    span = (t1.astimezone(UTC) - u0).total_seconds()
     by_camera: dict[str, list[TimelineMark]] = {}
     for h in hits:
-        x = (h.start - t0).total_seconds() / span * TIMELINE_UNITS
-        w = (h.end - h.start).total_seconds() / span * TIMELINE_UNITS
+        x = (h.start.astimezone(UTC) - u0).total_seconds() / span * TIMELINE_UNITS
+        w = (h.end.astimezone(UTC) - h.start.astimezone(UTC)).total_seconds() / span \
+            * TIMELINE_UNITS
         x = min(max(x, 0.0), TIMELINE_UNITS - 2.0)
         by_camera.setdefault(h.camera, []).append(
             TimelineMark(round(x, 2), round(max(2.0, min(w, TIMELINE_UNITS - x)), 2),

@@ -89,24 +89,32 @@ def pid_alive(pid: int) -> bool:
 def _claimable(run_id: int, now: datetime) -> ColumnElement[bool]:
     """SQL condition: a unit ``run_id`` may claim at ``now``."""
     w = s.work_units
-    return and_(w.c.status != UnitStatus.DONE,
-                or_(w.c.claimed_by.is_(None), w.c.claimed_by == run_id,
-                    w.c.lease_until.is_(None), w.c.lease_until < now))
+    return and_(
+        w.c.status != UnitStatus.DONE,
+        or_(
+            w.c.claimed_by.is_(None),
+            w.c.claimed_by == run_id,
+            w.c.lease_until.is_(None),
+            w.c.lease_until < now,
+        ),
+    )
 
 
 def _live_claim(now: datetime) -> ColumnElement[bool]:
     """SQL condition: a unit claimed under a lease still current at ``now``."""
     w = s.work_units
-    return and_(w.c.status != UnitStatus.DONE, w.c.claimed_by.is_not(None),
-                w.c.lease_until >= now)
+    return and_(w.c.status != UnitStatus.DONE, w.c.claimed_by.is_not(None), w.c.lease_until >= now)
 
 
 def _savable(run_id: int) -> ColumnElement[bool]:
     """SQL condition: a unit whose result run ``run_id`` may store (:func:`gate_save`)."""
     w = s.work_units
-    return or_(and_(w.c.status != UnitStatus.DONE,
-                    or_(w.c.claimed_by.is_(None), w.c.claimed_by == run_id)),
-               and_(w.c.status == UnitStatus.DONE, w.c.run_id == run_id))
+    return or_(
+        and_(
+            w.c.status != UnitStatus.DONE, or_(w.c.claimed_by.is_(None), w.c.claimed_by == run_id)
+        ),
+        and_(w.c.status == UnitStatus.DONE, w.c.run_id == run_id),
+    )
 
 
 def claim_refusal(conn: Connection, unit_id: str, run_id: int) -> ClaimLost | None:
@@ -115,17 +123,23 @@ def claim_refusal(conn: Connection, unit_id: str, run_id: int) -> ClaimLost | No
     thumbnails too, so a refused late result does not overwrite the files of the run that
     stored the unit."""
     w = s.work_units
-    row = conn.execute(select(w.c.status, w.c.claimed_by, w.c.run_id,
-                              _savable(run_id).label("ok"))
-                       .where(w.c.id == unit_id)).first()
+    row = conn.execute(
+        select(w.c.status, w.c.claimed_by, w.c.run_id, _savable(run_id).label("ok")).where(
+            w.c.id == unit_id
+        )
+    ).first()
     if row is None or row.ok:
         return None  # free, ours, or not a planned unit (nothing to hold)
     if row.status == UnitStatus.DONE:
-        return ClaimLost(f"unit {unit_id}: result of run {run_id} refused, the unit was "
-                         f"stored by run {row.run_id} (its claim had lapsed and was taken "
-                         "over)")
-    return ClaimLost(f"unit {unit_id}: result of run {run_id} refused, the unit is held by "
-                     f"run {row.claimed_by} (its claim had lapsed and was taken over)")
+        return ClaimLost(
+            f"unit {unit_id}: result of run {run_id} refused, the unit was "
+            f"stored by run {row.run_id} (its claim had lapsed and was taken "
+            "over)"
+        )
+    return ClaimLost(
+        f"unit {unit_id}: result of run {run_id} refused, the unit is held by "
+        f"run {row.claimed_by} (its claim had lapsed and was taken over)"
+    )
 
 
 def gate_save(conn: Connection, unit_id: str, run_id: int, values: dict[str, object]) -> None:
@@ -139,8 +153,11 @@ def gate_save(conn: Connection, unit_id: str, run_id: int, values: dict[str, obj
     claim. One conditional UPDATE: the row lock it takes orders it against a concurrent claim.
     """
     w = s.work_units
-    n = conn.execute(update(w).where(w.c.id == unit_id, _savable(run_id))
-                     .values(claimed_by=None, lease_until=None, **values)).rowcount
+    n = conn.execute(
+        update(w)
+        .where(w.c.id == unit_id, _savable(run_id))
+        .values(claimed_by=None, lease_until=None, **values)
+    ).rowcount
     if n == 1:
         return
     refused = claim_refusal(conn, unit_id, run_id)
@@ -151,21 +168,27 @@ def gate_save(conn: Connection, unit_id: str, run_id: int, values: dict[str, obj
 class ClaimsPart(StorePart):
     """Claims on work units, their leases, and per-driver recovery."""
 
-    def claim_unit(self, run_id: int, unit_id: str, recording_id: str, now: datetime,
-                   lease_until: datetime) -> bool:
+    def claim_unit(
+        self, run_id: int, unit_id: str, recording_id: str, now: datetime, lease_until: datetime
+    ) -> bool:
         """Claim unit ``unit_id`` (of ``recording_id``) for run ``run_id`` until
         ``lease_until``; True when taken (free, lapsed, or already ours), False when done or
         held under a live lease by another run. Taking it marks the recording
         ``analysing``."""
         w = s.work_units
         with self._begin(f"claim unit {unit_id}") as conn:
-            n = conn.execute(update(w).where(w.c.id == unit_id, _claimable(run_id, now))
-                             .values(claimed_by=run_id, lease_until=lease_until)).rowcount
+            n = conn.execute(
+                update(w)
+                .where(w.c.id == unit_id, _claimable(run_id, now))
+                .values(claimed_by=run_id, lease_until=lease_until)
+            ).rowcount
             if n != 1:
                 return False
-            conn.execute(update(s.recordings).where(s.recordings.c.id == recording_id)
-                         .values(status=RecordingStatus.ANALYSING, error=None,
-                                 analysed_until_s=None))
+            conn.execute(
+                update(s.recordings)
+                .where(s.recordings.c.id == recording_id)
+                .values(status=RecordingStatus.ANALYSING, error=None, analysed_until_s=None)
+            )
         return True
 
     def renew_claims(self, run_id: int, now: datetime, lease_until: datetime) -> int:
@@ -177,21 +200,29 @@ class ClaimsPart(StorePart):
         units taken from it meanwhile are no longer its own (their saves are refused)."""
         r, w = s.analysis_runs, s.work_units
         with self._begin(f"renew the claims of analysis run {run_id}") as conn:
-            n = conn.execute(update(r).where(r.c.id == run_id,
-                                             r.c.status == RunStatus.RUNNING)
-                             .values(lease_until=lease_until)).rowcount
+            n = conn.execute(
+                update(r)
+                .where(r.c.id == run_id, r.c.status == RunStatus.RUNNING)
+                .values(lease_until=lease_until)
+            ).rowcount
             if n == 0:
                 revived = conn.execute(
-                    update(r).where(r.c.id == run_id, r.c.status == RunStatus.INTERRUPTED)
-                    .values(lease_until=lease_until, status=RunStatus.RUNNING,
-                            finished_at=None)).rowcount
+                    update(r)
+                    .where(r.c.id == run_id, r.c.status == RunStatus.INTERRUPTED)
+                    .values(lease_until=lease_until, status=RunStatus.RUNNING, finished_at=None)
+                ).rowcount
                 if revived:
-                    log.warning("analysis run %s was declared dead by another driver (its "
-                                "lease had lapsed): running again; units taken over "
-                                "meanwhile are not saved by it", run_id)
-            held = conn.execute(update(w).where(w.c.claimed_by == run_id,
-                                                w.c.status != UnitStatus.DONE)
-                                .values(lease_until=lease_until)).rowcount
+                    log.warning(
+                        "analysis run %s was declared dead by another driver (its "
+                        "lease had lapsed): running again; units taken over "
+                        "meanwhile are not saved by it",
+                        run_id,
+                    )
+            held = conn.execute(
+                update(w)
+                .where(w.c.claimed_by == run_id, w.c.status != UnitStatus.DONE)
+                .values(lease_until=lease_until)
+            ).rowcount
         return int(held)
 
     def release_claims(self, run_id: int) -> int:
@@ -199,9 +230,11 @@ class ClaimsPart(StorePart):
         another driver may take them at once. Returns how many."""
         w = s.work_units
         with self._begin(f"release the claims of analysis run {run_id}") as conn:
-            n = conn.execute(update(w).where(w.c.claimed_by == run_id,
-                                             w.c.status != UnitStatus.DONE)
-                             .values(claimed_by=None, lease_until=None)).rowcount
+            n = conn.execute(
+                update(w)
+                .where(w.c.claimed_by == run_id, w.c.status != UnitStatus.DONE)
+                .values(claimed_by=None, lease_until=None)
+            ).rowcount
         return int(n)
 
     def live_claims(self, unit_ids: Sequence[str], now: datetime) -> dict[str, int]:
@@ -212,8 +245,9 @@ class ClaimsPart(StorePart):
         held: dict[str, int] = {}
         with self._read("read the claims on work units") as conn:
             for i in range(0, len(ids), 500):  # bounded IN lists
-                q = select(w.c.id, w.c.claimed_by).where(w.c.id.in_(ids[i:i + 500]),
-                                                         _live_claim(now))
+                q = select(w.c.id, w.c.claimed_by).where(
+                    w.c.id.in_(ids[i : i + 500]), _live_claim(now)
+                )
                 held.update({r.id: int(r.claimed_by) for r in conn.execute(q)})
         return held
 
@@ -226,14 +260,19 @@ class ClaimsPart(StorePart):
         if not counts:
             return []
         with self._read("read analysis runs") as conn:
-            rows = conn.execute(select(r.c.id, r.c.host, r.c.pid, r.c.started_at,
-                                       r.c.lease_until)
-                                .where(r.c.id.in_(list(counts))).order_by(r.c.id)).all()
-        return [LiveRun(int(x.id), x.host, x.pid, x.started_at, x.lease_until,
-                        counts[int(x.id)]) for x in rows]
+            rows = conn.execute(
+                select(r.c.id, r.c.host, r.c.pid, r.c.started_at, r.c.lease_until)
+                .where(r.c.id.in_(list(counts)))
+                .order_by(r.c.id)
+            ).all()
+        return [
+            LiveRun(int(x.id), x.host, x.pid, x.started_at, x.lease_until, counts[int(x.id)])
+            for x in rows
+        ]
 
-    def recover_interrupted(self, now: datetime, host: str,
-                            alive: Callable[[int], bool] = pid_alive) -> Recovered:
+    def recover_interrupted(
+        self, now: datetime, host: str, alive: Callable[[int], bool] = pid_alive
+    ) -> Recovered:
         """Put back what dead drivers left, leaving live ones alone.
 
         A ``running`` run is dead when its lease lapsed before ``now`` (or it has none: it
@@ -243,28 +282,36 @@ class ClaimsPart(StorePart):
         claimed under a live lease go back to pending."""
         r, w, rec = s.analysis_runs, s.work_units, s.recordings
         with self._begin("recover interrupted analysis runs") as conn:
-            here = conn.execute(select(r.c.id, r.c.pid).where(
-                r.c.status == RunStatus.RUNNING, r.c.host == host,
-                r.c.pid.is_not(None))).all()
+            here = conn.execute(
+                select(r.c.id, r.c.pid).where(
+                    r.c.status == RunStatus.RUNNING, r.c.host == host, r.c.pid.is_not(None)
+                )
+            ).all()
             gone = [int(x.id) for x in here if not alive(int(x.pid))]
-            dead = or_(r.c.lease_until.is_(None), r.c.lease_until < now,
-                       r.c.id.in_(gone))
-            runs = conn.execute(update(r).where(r.c.status == RunStatus.RUNNING, dead)
-                                .values(status=RunStatus.INTERRUPTED, finished_at=now)
-                                ).rowcount
-            units = conn.execute(update(w).where(
-                w.c.status != UnitStatus.DONE, w.c.claimed_by.is_not(None),
-                or_(w.c.lease_until.is_(None), w.c.lease_until < now,
-                    w.c.claimed_by.in_(gone)))
-                .values(claimed_by=None, lease_until=None)).rowcount
+            dead = or_(r.c.lease_until.is_(None), r.c.lease_until < now, r.c.id.in_(gone))
+            runs = conn.execute(
+                update(r)
+                .where(r.c.status == RunStatus.RUNNING, dead)
+                .values(status=RunStatus.INTERRUPTED, finished_at=now)
+            ).rowcount
+            units = conn.execute(
+                update(w)
+                .where(
+                    w.c.status != UnitStatus.DONE,
+                    w.c.claimed_by.is_not(None),
+                    or_(w.c.lease_until.is_(None), w.c.lease_until < now, w.c.claimed_by.in_(gone)),
+                )
+                .values(claimed_by=None, lease_until=None)
+            ).rowcount
             live = exists().where(w.c.recording_id == rec.c.id, _live_claim(now))
-            recs = conn.execute(update(rec).where(rec.c.status == RecordingStatus.ANALYSING,
-                                                  ~live)
-                                .values(status=RecordingStatus.PENDING)).rowcount
+            recs = conn.execute(
+                update(rec)
+                .where(rec.c.status == RecordingStatus.ANALYSING, ~live)
+                .values(status=RecordingStatus.PENDING)
+            ).rowcount
         return Recovered(int(runs), int(units), int(recs))
 
-    def settle_recording(self, recording_id: str, now: datetime, decide: Decide
-                         ) -> RecordingStatus:
+    def settle_recording(self, recording_id: str, now: datetime, decide: Decide) -> RecordingStatus:
         """Set recording ``recording_id``'s status from its units, under its row lock:
         ``analysing`` while some unit of it is claimed under a live lease at ``now`` (another
         driver is on it), else ``decide(units)``. Returns the status set.
@@ -274,26 +321,56 @@ class ClaimsPart(StorePart):
         ``analysing`` after its last unit, nor ``done`` while one is being analysed."""
         rec, w = s.recordings, s.work_units
         with self._begin(f"settle the status of recording {recording_id}") as conn:
-            current = conn.execute(update(rec).where(rec.c.id == recording_id)
-                                   .values(status=rec.c.status)
-                                   .returning(rec.c.status)).scalar_one_or_none()
+            current = conn.execute(
+                update(rec)
+                .where(rec.c.id == recording_id)
+                .values(status=rec.c.status)
+                .returning(rec.c.status)
+            ).scalar_one_or_none()
             if current is None:
                 return RecordingStatus.PENDING  # gone (purged meanwhile)
-            busy = conn.execute(select(w.c.id).where(w.c.recording_id == recording_id,
-                                                     _live_claim(now)).limit(1)).first()
+            busy = conn.execute(
+                select(w.c.id).where(w.c.recording_id == recording_id, _live_claim(now)).limit(1)
+            ).first()
             if busy is not None:
-                conn.execute(update(rec).where(rec.c.id == recording_id)
-                             .values(status=RecordingStatus.ANALYSING))
+                conn.execute(
+                    update(rec)
+                    .where(rec.c.id == recording_id)
+                    .values(status=RecordingStatus.ANALYSING)
+                )
                 return RecordingStatus.ANALYSING
-            units = [UnitRow(x.id, x.recording_id, float(x.t0), float(x.t1), x.status,
-                             x.error, x.run_id, x.decoded_until_s)
-                     for x in conn.execute(
-                         select(w.c.id, w.c.recording_id, w.c.t0, w.c.t1, w.c.status,
-                                w.c.error, w.c.run_id, w.c.decoded_until_s)
-                         .where(w.c.recording_id == recording_id).order_by(w.c.t0))]
+            units = [
+                UnitRow(
+                    x.id,
+                    x.recording_id,
+                    float(x.t0),
+                    float(x.t1),
+                    x.status,
+                    x.error,
+                    x.run_id,
+                    x.decoded_until_s,
+                )
+                for x in conn.execute(
+                    select(
+                        w.c.id,
+                        w.c.recording_id,
+                        w.c.t0,
+                        w.c.t1,
+                        w.c.status,
+                        w.c.error,
+                        w.c.run_id,
+                        w.c.decoded_until_s,
+                    )
+                    .where(w.c.recording_id == recording_id)
+                    .order_by(w.c.t0)
+                )
+            ]
             if not units:
                 return RecordingStatus(current)  # never planned: left as it is
             status, error, until = decide(units)
-            conn.execute(update(rec).where(rec.c.id == recording_id)
-                         .values(status=status, error=error, analysed_until_s=until))
+            conn.execute(
+                update(rec)
+                .where(rec.c.id == recording_id)
+                .values(status=status, error=error, analysed_until_s=until)
+            )
         return status

@@ -33,8 +33,9 @@ def upgrade() -> None:
     with op.batch_alter_table("work_units", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claimed_by", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("lease_until", sa.DateTime(), nullable=True))
-        batch_op.create_foreign_key(op.f("fk_work_units_claimed_by_analysis_runs"),
-                                    "analysis_runs", ["claimed_by"], ["id"])
+        batch_op.create_foreign_key(
+            op.f("fk_work_units_claimed_by_analysis_runs"), "analysis_runs", ["claimed_by"], ["id"]
+        )
         batch_op.create_index("ix_work_units_claimed_by", ["claimed_by"], unique=False)
     op.drop_table("analysis_lock")
 
@@ -51,8 +52,7 @@ def downgrade() -> None:
     )
     with op.batch_alter_table("work_units", schema=None) as batch_op:
         batch_op.drop_index("ix_work_units_claimed_by")
-        batch_op.drop_constraint(op.f("fk_work_units_claimed_by_analysis_runs"),
-                                 type_="foreignkey")
+        batch_op.drop_constraint(op.f("fk_work_units_claimed_by_analysis_runs"), type_="foreignkey")
         batch_op.drop_column("lease_until")
         batch_op.drop_column("claimed_by")
     with op.batch_alter_table("analysis_runs", schema=None) as batch_op:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from clips import BLUE, GREEN, RED, Moving, make_clip
 from conftest import NOW, no_plates, shape_detector
 from retrouve.analysis.planning import plan_units
+from retrouve.cli.analyse import print_analysis
 from retrouve.config import ClaimSettings, Settings
 from retrouve.domain import RecordingStatus, StageStats, Track, UnitResult, WorkUnit
 from retrouve.errors import ClaimLost, ConfigError
@@ -297,7 +298,8 @@ def test_two_analyse_processes_share_the_units(
 
 
 def test_nothing_left_when_live_runs_hold_every_unit(
-        long_clip: Path, tmp_path: Path, database_url: str | None) -> None:
+        long_clip: Path, tmp_path: Path, database_url: str | None,
+        capsys: pytest.CaptureFixture[str]) -> None:
     svc = _ingested(tmp_path / "data", long_clip, database_url)
     st = svc.store
     [rec] = [e.recording for e in st.list_recordings()]
@@ -314,6 +316,10 @@ def test_nothing_left_when_live_runs_hold_every_unit(
                                             "units": 8,
                                             "lease_until": (NOW + LEASE).isoformat()}]
     assert len(st.list_runs()) == 1  # no run started
+    print_analysis(report)  # what ``retrouve analyse`` prints
+    out = " ".join(capsys.readouterr().out.split())
+    assert "nothing left to analyse here: 0 unit(s) already done, the 8 left are being " \
+           f"analysed by run {other} (pid 77 on node-b, 8 units)" in out
     svc.close()
 
 

@@ -4,6 +4,12 @@ Resuming is by construction: units have deterministic ids and a unit's tracks ar
 the same transaction that marks it done. After Ctrl-C or a crash, the next run skips done
 units and redoes the others, replacing any half-written tracks, so nothing is duplicated or
 lost. Every run records the model names/versions and the analysis settings.
+
+Several runs (drivers, on one machine or several sharing the database) cooperate through
+claims on the units (``store/claims.py``): a run claims each unit as its executor asks for
+the next one, renews its claims on a heartbeat, stores a result only while it holds the
+unit's claim, and waits for the units other live runs hold before linking and settling its
+recordings. The executors only compute: claims and writes stay in this driver.
 """
 
 from __future__ import annotations

@@ -264,6 +264,7 @@ class Analyser:
         try:
             candidates = [u for u in todo if u.id not in held]
             while candidates:
+                before = len(attempted)
                 claimed = self._claimed(run_id, candidates, lease_s)
                 for result in executor.map_unordered(fn, claimed):
                     attempted.add(result.unit_id)
@@ -273,6 +274,8 @@ class Analyser:
                         report.footage_seconds += max(0.0, end - unit.t0)
                     if progress:
                         progress(report.units_done + report.units_failed, total, result)
+                if len(attempted) == before:
+                    time.sleep(WAIT_POLL_S)  # lost every race this round: no busy loop
                 candidates = self._wait_for_others(todo, rows, attempted, host)
         except BaseException as exc:
             # Ctrl-C, a full disk, a database failure: finished units are kept (each was
@@ -425,7 +428,7 @@ def _to_claim(row: UnitRow | None, was: UnitRow | None) -> bool:
     """Whether a unit whose stored row is ``row`` now (None: unknown) and was ``was`` when
     the run started is still to claim: not done, and not failed by another run since."""
     if row is None:
-        return True  # not stored (purged meanwhile?): claiming it finds out
+        return False  # its recording was purged meanwhile: nothing to analyse
     if row.status == UnitStatus.DONE:
         return False
     # Failed by another run since the start: that run tried it, this one does not retry it.

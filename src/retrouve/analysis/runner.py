@@ -347,8 +347,12 @@ class Analyser:
                 r.describe() for r in self.store.runs_holding(held)))
             time.sleep(WAIT_POLL_S)
             # A holder that died (its pid gone here, or its lease lapsed) gives its units
-            # back; the next look claims them.
-            self.store.recover_interrupted(self.clock(), host)
+            # back; the next look claims them. Best effort: a busy database (or another
+            # driver's recovery racing this one) is tried again at the next look.
+            try:
+                self.store.recover_interrupted(self.clock(), host)
+            except RetrouveError as exc:
+                log.warning("cannot recover dead analysis runs now: %s", exc)
 
     def _abandon(self, run_id: int, recs: Sequence[Recording]) -> None:
         """Leave consistent statuses after a run stopped mid-way: the run interrupted, its

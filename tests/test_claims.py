@@ -51,8 +51,9 @@ def store(tmp_path: Path, database_url: str | None) -> Iterator[Store]:
         st.close()
 
 
-def _run(st: Store, host: str = "node-a", pid: int = 4242,
-         lease_until: datetime | None = NOW + LEASE) -> int:
+def _run(
+    st: Store, host: str = "node-a", pid: int = 4242, lease_until: datetime | None = NOW + LEASE
+) -> int:
     return st.start_run(NOW, {}, {}, "t", host=host, pid=pid, lease_until=lease_until)
 
 
@@ -62,20 +63,21 @@ def _result(u: WorkUnit, *tracks: Track) -> UnitResult:
 
 def _count(st: Store, table: str) -> int:
     with st.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(s.metadata.tables[table]))
-                   .scalar_one())
+        return int(
+            conn.execute(select(func.count()).select_from(s.metadata.tables[table])).scalar_one()
+        )
 
 
 def _unit_row(st: Store, unit_id: str) -> tuple[str, int | None, int | None, int]:
     w = s.work_units
     with st.engine.connect() as conn:
-        r = conn.execute(select(w.c.status, w.c.claimed_by, w.c.run_id, w.c.attempts)
-                         .where(w.c.id == unit_id)).one()
+        r = conn.execute(
+            select(w.c.status, w.c.claimed_by, w.c.run_id, w.c.attempts).where(w.c.id == unit_id)
+        ).one()
     return r.status, r.claimed_by, r.run_id, int(r.attempts)
 
 
-def test_a_claim_holds_until_its_lease_lapses_and_the_heartbeat_renews_it(
-        store: Store) -> None:
+def test_a_claim_holds_until_its_lease_lapses_and_the_heartbeat_renews_it(store: Store) -> None:
     u = unit("ra", 0)
     store.ensure_units([u])
     a, b = _run(store), _run(store, "node-b")
@@ -95,8 +97,7 @@ def test_a_claim_holds_until_its_lease_lapses_and_the_heartbeat_renews_it(
     assert holder.describe() == f"run {b} (pid 4242 on node-b, 1 unit)"
 
 
-def test_a_late_save_from_a_lapsed_claim_is_refused_and_the_unit_stored_once(
-        store: Store) -> None:
+def test_a_late_save_from_a_lapsed_claim_is_refused_and_the_unit_stored_once(store: Store) -> None:
     u = unit("ra", 0)
     store.ensure_units([u])
     slow, other = _run(store), _run(store, "node-b")
@@ -144,20 +145,31 @@ def test_recovery_leaves_live_drivers_alone(store: Store) -> None:
     units = [unit("ra", 0), unit("ra", 1), unit("rb", 0), unit("rb", 1)]
     store.ensure_units(units)
     me = os.getpid()
-    live_far = _run(store, "node-b", 1)                  # another machine, lease current
+    live_far = _run(store, "node-b", 1)  # another machine, lease current
     lapsed = _run(store, "node-c", 2, NOW - timedelta(seconds=1))  # lease lapsed
-    killed = _run(store, "here", 999_999)                # this host, pid gone, lease current
-    alive = _run(store, "here", me)                      # this host, alive
+    killed = _run(store, "here", 999_999)  # this host, pid gone, lease current
+    alive = _run(store, "here", me)  # this host, alive
     for run, u in zip((live_far, lapsed, killed, alive), units, strict=True):
-        assert store.claim_unit(run, u.id, u.recording_id, NOW - timedelta(seconds=2),
-                                NOW + LEASE if run != lapsed else NOW - timedelta(seconds=1))
+        assert store.claim_unit(
+            run,
+            u.id,
+            u.recording_id,
+            NOW - timedelta(seconds=2),
+            NOW + LEASE if run != lapsed else NOW - timedelta(seconds=1),
+        )
     left = store.recover_interrupted(NOW, "here", alive=lambda pid: pid == me)
     assert (left.runs, left.units, left.recordings) == (2, 2, 0)
     status = {r.id: r.status for r in store.list_runs()}
-    assert status == {live_far: "running", lapsed: "interrupted", killed: "interrupted",
-                      alive: "running"}
-    assert store.live_claims([u.id for u in units], NOW) == {units[0].id: live_far,
-                                                              units[3].id: alive}
+    assert status == {
+        live_far: "running",
+        lapsed: "interrupted",
+        killed: "interrupted",
+        alive: "running",
+    }
+    assert store.live_claims([u.id for u in units], NOW) == {
+        units[0].id: live_far,
+        units[3].id: alive,
+    }
     # Both recordings still have a live claim: they stay "analysing".
     assert {e.status for e in store.list_recordings()} == {"analysing"}
     store.release_claims(live_far)
@@ -241,17 +253,24 @@ def test_lease_settings_are_checked() -> None:
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """80 s at 10 s slices: 8 work units to share."""
     folder = tmp_path_factory.mktemp("claims")
-    return make_clip(folder / "cam1_20260104_110000.mp4", seconds=80.0, fps=5,
-                     size=(160, 120),
-                     objects=[Moving(RED, (30, 16), (0, 30), (120, 30), 0.0, 38.0),
-                              Moving(BLUE, (12, 26), (20, 80), (120, 80), 30.0, 65.5),
-                              Moving(GREEN, (20, 12), (130, 60), (10, 60), 45.0, 78.0)],
-                     gop=10).path
+    return make_clip(
+        folder / "cam1_20260104_110000.mp4",
+        seconds=80.0,
+        fps=5,
+        size=(160, 120),
+        objects=[
+            Moving(RED, (30, 16), (0, 30), (120, 30), 0.0, 38.0),
+            Moving(BLUE, (12, 26), (20, 80), (120, 80), 30.0, 65.5),
+            Moving(GREEN, (20, 12), (130, 60), (10, 60), 45.0, 78.0),
+        ],
+        gop=10,
+    ).path
 
 
 @pytest.fixture(scope="module")
-def single_driver(long_clip: Path, tmp_path_factory: pytest.TempPathFactory
-                  ) -> list[tuple[str, int]]:
+def single_driver(
+    long_clip: Path, tmp_path_factory: pytest.TempPathFactory
+) -> list[tuple[str, int]]:
     """The index one driver makes of ``long_clip`` (track keys)."""
     svc = _ingested(tmp_path_factory.mktemp("single"), long_clip)
     try:
@@ -266,8 +285,8 @@ def _last_json(out: bytes) -> dict[str, object]:
 
 
 def test_two_analyse_processes_share_the_units(
-        long_clip: Path, tmp_path: Path, database_url: str | None,
-        single_driver: list[tuple[str, int]]) -> None:
+    long_clip: Path, tmp_path: Path, database_url: str | None, single_driver: list[tuple[str, int]]
+) -> None:
     data = tmp_path / "data"
     svc = _ingested(data, long_clip, database_url)
     children = [start_child(data, database_url=database_url) for _ in range(2)]
@@ -298,8 +317,8 @@ def test_two_analyse_processes_share_the_units(
 
 
 def test_nothing_left_when_live_runs_hold_every_unit(
-        long_clip: Path, tmp_path: Path, database_url: str | None,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    long_clip: Path, tmp_path: Path, database_url: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
     svc = _ingested(tmp_path / "data", long_clip, database_url)
     st = svc.store
     [rec] = [e.recording for e in st.list_recordings()]
@@ -311,15 +330,24 @@ def test_nothing_left_when_live_runs_hold_every_unit(
     report = svc.analyser.analyse()
     assert report.run_id is None and report.units_done == 0
     assert [(h.run_id, h.host, h.pid, h.units) for h in report.held_by] == [
-        (other, "node-b", 77, 8)]
-    assert report.to_json()["held_by"] == [{"run_id": other, "host": "node-b", "pid": 77,
-                                            "units": 8,
-                                            "lease_until": (NOW + LEASE).isoformat()}]
+        (other, "node-b", 77, 8)
+    ]
+    assert report.to_json()["held_by"] == [
+        {
+            "run_id": other,
+            "host": "node-b",
+            "pid": 77,
+            "units": 8,
+            "lease_until": (NOW + LEASE).isoformat(),
+        }
+    ]
     assert len(st.list_runs()) == 1  # no run started
     print_analysis(report)  # what ``retrouve analyse`` prints
     out = " ".join(capsys.readouterr().out.split())
-    assert "nothing left to analyse here: 0 unit(s) already done, the 8 left are being " \
-           f"analysed by run {other} (pid 77 on node-b, 8 units)" in out
+    assert (
+        "nothing left to analyse here: 0 unit(s) already done, the 8 left are being "
+        f"analysed by run {other} (pid 77 on node-b, 8 units)" in out
+    )
     svc.close()
 
 
@@ -333,17 +361,18 @@ class _Clock:
         return NOW + timedelta(seconds=time.monotonic() - self.t0)
 
 
-def _services(data: Path, database_url: str | None, clock: Callable[[], datetime]
-              ) -> Services:
+def _services(data: Path, database_url: str | None, clock: Callable[[], datetime]) -> Services:
     settings = settings_for(data, database_url=database_url).model_copy(
-        update={"claims": ClaimSettings(lease_seconds=3, heartbeat_seconds=1)})
-    return build_services(settings, detector_factory=shape_detector,
-                          plate_reader_factory=no_plates, clock=clock)
+        update={"claims": ClaimSettings(lease_seconds=3, heartbeat_seconds=1)}
+    )
+    return build_services(
+        settings, detector_factory=shape_detector, plate_reader_factory=no_plates, clock=clock
+    )
 
 
 def test_units_of_a_lost_node_are_taken_over_after_their_lease(
-        long_clip: Path, tmp_path: Path, database_url: str | None,
-        single_driver: list[tuple[str, int]]) -> None:
+    long_clip: Path, tmp_path: Path, database_url: str | None, single_driver: list[tuple[str, int]]
+) -> None:
     """A node that claimed two units and vanished (no heartbeat, another host: its pid
     cannot be checked): this driver analyses the free units, waits for the lease to lapse,
     then takes the two over; the lost node's run ends interrupted."""
@@ -356,8 +385,9 @@ def test_units_of_a_lost_node_are_taken_over_after_their_lease(
     units = plan_units(rec, 10)
     st.ensure_units(units)
     now = clock()
-    lost = st.start_run(now, {}, {}, "t", host="node-lost", pid=1,
-                        lease_until=now + timedelta(seconds=3))
+    lost = st.start_run(
+        now, {}, {}, "t", host="node-lost", pid=1, lease_until=now + timedelta(seconds=3)
+    )
     for u in units[3:5]:
         assert st.claim_unit(lost, u.id, u.recording_id, now, now + timedelta(seconds=3))
     started = time.monotonic()
@@ -365,8 +395,7 @@ def test_units_of_a_lost_node_are_taken_over_after_their_lease(
     took = time.monotonic() - started
     assert report.units_done == 8 and report.units_taken_over == 0
     assert took >= 2.0  # it waited for the lease (3 s from the claim) to lapse
-    assert {r.id: r.status for r in st.list_runs()} == {lost: "interrupted",
-                                                        report.run_id: "done"}
+    assert {r.id: r.status for r in st.list_runs()} == {lost: "interrupted", report.run_id: "done"}
     assert _track_keys(svc) == single_driver
     assert [e.status for e in st.list_recordings()] == ["done"]
     assert st.live_claims([u.id for u in units], clock()) == {}
@@ -374,8 +403,8 @@ def test_units_of_a_lost_node_are_taken_over_after_their_lease(
 
 
 def test_a_driver_waits_for_a_live_one_then_settles(
-        long_clip: Path, tmp_path: Path, database_url: str | None,
-        single_driver: list[tuple[str, int]]) -> None:
+    long_clip: Path, tmp_path: Path, database_url: str | None, single_driver: list[tuple[str, int]]
+) -> None:
     """A second driver started while a slow one (a real process) is analysing: it takes the
     free units, waits for the other's, and both end with one index and the recording
     done."""

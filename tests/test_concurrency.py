@@ -1,19 +1,22 @@
-"""One analysis at a time per store, and recovery after kill -9: real subprocesses on one data
-folder. A second run is refused (AnalysisBusy) while the first is alive; after the first is
-killed, the next run clears its lock, marks its run interrupted, puts its recordings back to
-pending and resumes without duplicate tracks; pool workers die with their parent; a full disk
-(ENOSPC) gives DiskFull and consistent statuses."""
+"""Recovery after kill -9, on real subprocesses sharing one store: the next run sees at once
+that the killed driver's pid is gone, marks its run interrupted, takes its units over and
+resumes without duplicate tracks; nothing stays "analysing" or "running"; pool workers die
+with their parent; a full disk (ENOSPC) gives DiskFull and consistent statuses, no claim left.
+Several drivers at once, leases and takeovers: ``test_claims.py``.
+
+The child processes are started by :func:`start_child` (also used by ``test_claims.py``); on
+``TEST_DATABASE_URL`` every store here is a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +26,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from clips import BLUE, GREEN, RED, Moving, make_clip
-from conftest import NOW, fixed_clock, make_services, no_plates
+from conftest import fixed_clock, make_services, no_plates
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import Camera, Detections
-from retrouve.errors import AnalysisBusy, DiskFull, StoreError
+from retrouve.errors import DiskFull, StoreError
 from retrouve.services import Services, build_services
 from retrouve.store import schema as s
 from retrouve.store.base import mapped
@@ -52,25 +55,30 @@ def slow_detector(_settings: AnalysisSettings) -> Detector:
     return _SlowDetector()
 
 
-def settings_for(data_dir: Path, workers: int = 1) -> Settings:
-    return Settings(data_dir=data_dir, workers=workers,
+def settings_for(data_dir: Path, workers: int = 1, database_url: str | None = None
+                 ) -> Settings:
+    return Settings(data_dir=data_dir, workers=workers, database_url=database_url,
                     executor="inline" if workers == 1 else "process", analysis=SLICED)
 
 
-def run_child(data_dir: str, workers: int) -> None:
-    """The child process: analyse the data folder with the slow detector."""
-    svc = build_services(settings_for(Path(data_dir), workers), detector_factory=slow_detector,
-                         plate_reader_factory=no_plates, clock=fixed_clock)
+def run_child(data_dir: str, workers: int, database_url: str | None = None) -> None:
+    """The child process: analyse the data folder's store with the slow detector; prints
+    the report as JSON on its last line."""
+    svc = build_services(settings_for(Path(data_dir), workers, database_url),
+                         detector_factory=slow_detector, plate_reader_factory=no_plates,
+                         clock=fixed_clock)
     try:
-        svc.analyser.analyse()
+        report = svc.analyser.analyse()
+        print(json.dumps(report.to_json()), flush=True)
     finally:
         svc.close()
 
 
-def start_child(data_dir: Path, workers: int = 1) -> subprocess.Popen[bytes]:
+def start_child(data_dir: Path, workers: int = 1, database_url: str | None = None
+                ) -> subprocess.Popen[bytes]:
     code = (f"import sys; sys.path[:0] = [{str(TESTS)!r}, {str(SRC)!r}]\n"
             "from test_concurrency import run_child\n"
-            f"run_child({str(data_dir)!r}, {workers})\n")
+            f"run_child({str(data_dir)!r}, {workers}, {database_url!r})\n")
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{TESTS}"}
     return subprocess.Popen([sys.executable, "-c", code], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -86,8 +94,8 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      gop=10).path
 
 
-def _ingested(data_dir: Path, clip: Path) -> Services:
-    svc = make_services(settings_for(data_dir))
+def _ingested(data_dir: Path, clip: Path, database_url: str | None = None) -> Services:
+    svc = make_services(settings_for(data_dir, database_url=database_url))
     svc.catalogue.add_camera(CAM)
     svc.catalogue.ingest(str(clip), CAM.id)
     return svc
@@ -129,38 +137,49 @@ def clean_keys(clip: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tup
         svc.close()
 
 
-def test_second_run_refused_then_kill_9_recovered_without_duplicates(
-        clip: Path, tmp_path: Path, clean_keys: list[tuple[str, int]]) -> None:
+def no_claims_left(svc: Services) -> bool:
+    """Whether no work unit is claimed any more (every run gave its claims back)."""
+    return _count(svc, "work_units") > 0 and not any(
+        u for u in _claims(svc) if u[1] is not None)
+
+
+def _claims(svc: Services) -> list[tuple[str, int | None]]:
+    with svc.store.engine.connect() as conn:
+        return [(r.id, r.claimed_by) for r in conn.execute(
+            select(s.work_units.c.id, s.work_units.c.claimed_by))]
+
+
+def test_kill_9_taken_over_at_once_without_duplicates(
+        clip: Path, tmp_path: Path, database_url: str | None,
+        clean_keys: list[tuple[str, int]]) -> None:
     data = tmp_path / "data"
-    svc = _ingested(data, clip)
-    child = start_child(data)
+    svc = _ingested(data, clip, database_url)
+    child = start_child(data, database_url=database_url)
     try:
         _wait(lambda: _count(svc, "work_units", status="done") >= 1, 120, "a unit done")
-        holder = svc.store.analysis_lock_holder()
-        assert holder is not None and holder.pid == child.pid
-        # A second run while the first is alive: refused, naming the holder; nothing written.
-        runs_before = _count(svc, "analysis_runs")
-        with pytest.raises(AnalysisBusy, match=f"pid {child.pid}"):
-            svc.analyser.analyse()
-        assert _count(svc, "analysis_runs") == runs_before
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
     finally:
         if child.poll() is None:
             child.kill()
-    # What kill -9 left: a run "running", the recording "analysing", the lock held.
-    assert [r.status for r in svc.store.list_runs()] == ["running"]
+    # What kill -9 left: a run "running" under a lease still current (the tests' clock is
+    # fixed), the recording "analysing", the unit it was on claimed (none if it was killed
+    # between a save and the next claim).
+    [dead] = svc.store.list_runs()
+    assert dead.status == "running"
     assert svc.store.list_recordings()[0].status == "analysing"
+    assert {r for _, r in _claims(svc) if r is not None} <= {dead.id}
     done_before = _count(svc, "work_units", status="done")
     assert 1 <= done_before < 4
 
-    report = svc.analyser.analyse()  # the next start recovers and resumes
+    # The next start, on the same host, sees the pid gone: no wait for the lease.
+    report = svc.analyser.analyse()
     assert report.units_skipped == done_before and report.units_done == 4 - done_before
     runs = svc.store.list_runs()
     assert [r.status for r in runs] == ["interrupted", "done"]
     assert runs[0].finished_at is not None
     assert svc.store.list_recordings()[0].status == "done"
-    assert svc.store.analysis_lock_holder() is None
+    assert no_claims_left(svc)
     assert _track_keys(svc) == clean_keys  # no duplicate, none lost
     svc.close()
 
@@ -181,10 +200,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc and pgrep")
-def test_pool_workers_die_with_their_parent(clip: Path, tmp_path: Path) -> None:
+def test_pool_workers_die_with_their_parent(clip: Path, tmp_path: Path,
+                                            database_url: str | None) -> None:
     data = tmp_path / "data"
-    svc = _ingested(data, clip)
-    child = start_child(data, workers=2)
+    svc = _ingested(data, clip, database_url)
+    child = start_child(data, workers=2, database_url=database_url)
     try:
         _wait(lambda: _count(svc, "analysis_runs") >= 1, 120, "the run to start")
         # The spawn pool: a resource tracker and the workers.
@@ -201,24 +221,10 @@ def test_pool_workers_die_with_their_parent(clip: Path, tmp_path: Path) -> None:
     svc.close()
 
 
-def test_stale_lock_of_another_host_cleared_after_the_limit(tmp_path: Path,
-                                                            clip: Path) -> None:
-    services = _ingested(tmp_path / "data", clip)
-    store = services.store
-    assert store.acquire_analysis_lock("elsewhere", 4242, NOW - timedelta(minutes=1), 120) \
-        is None
-    with pytest.raises(AnalysisBusy, match="pid 4242 on elsewhere"):
-        services.analyser.analyse()  # another host, heartbeat 60 s old: alive
-    store.release_analysis_lock("elsewhere", 4242)
-    store.acquire_analysis_lock("elsewhere", 4242, NOW - timedelta(minutes=5), 120)
-    report = services.analyser.analyse()  # 5 min without a heartbeat: stale, cleared
-    assert report.units_done == 4 and store.analysis_lock_holder() is None
-    services.close()
-
-
 def test_disk_full_while_writing_thumbnails(tmp_path: Path, clip: Path,
+                                            database_url: str | None,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    services = _ingested(tmp_path / "data", clip)
+    services = _ingested(tmp_path / "data", clip, database_url)
     real = Path.write_bytes
     writes = {"n": 0}
 
@@ -237,7 +243,7 @@ def test_disk_full_while_writing_thumbnails(tmp_path: Path, clip: Path,
     [run] = services.store.list_runs()
     assert run.status == "interrupted"
     assert services.store.list_recordings()[0].status == "pending"  # not stuck
-    assert services.store.analysis_lock_holder() is None
+    assert no_claims_left(services)
     assert not list(services.settings.data_dir.rglob("*.tmp"))  # nothing half-written
     monkeypatch.setattr(Path, "write_bytes", real)
     report = services.analyser.analyse()  # space freed: resumes
@@ -293,8 +299,9 @@ def test_disk_full_at_ingest_stops_the_folder_and_writes_nothing(
 
 
 def test_disk_full_in_the_parent_names_the_data_folder(
-        tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    services = _ingested(tmp_path / "data", clip)
+        tmp_path: Path, clip: Path, database_url: str | None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    services = _ingested(tmp_path / "data", clip, database_url)
     real = services.store.save_unit_result
     calls = {"n": 0}
 
@@ -310,6 +317,7 @@ def test_disk_full_in_the_parent_names_the_data_folder(
     assert [r.status for r in services.store.list_runs()] == ["interrupted"]
     assert services.store.list_recordings()[0].status == "pending"
     assert _count(services, "work_units", status="done") == 1  # the first one kept
+    assert no_claims_left(services)
     monkeypatch.setattr(services.store, "save_unit_result", real)
     report = services.analyser.analyse()
     assert report.units_skipped == 1 and report.units_done == 3

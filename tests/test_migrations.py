@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy import CheckConstraint, create_engine, event, inspect, text
 
+from conftest import NOW
 from databases import empty_database
 from retrouve.errors import StoreError
 from retrouve.store import schema
@@ -195,6 +196,39 @@ def test_0009_adds_the_stamp_and_changed_status_and_keeps_rows(tmp_path: Path) -
     command.downgrade(alembic_config(engine), "0008")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT status FROM recordings")).scalar_one() == "failed"
+
+
+def test_0015_adds_claims_drops_the_lock_and_keeps_rows(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(engine), "0014")
+    with engine.begin() as conn:
+        for row in _ROWS_0003[:4]:
+            conn.execute(text(row))
+        # A lock row left by a run that the upgrade stopped: it goes with its table.
+        conn.execute(text("INSERT INTO analysis_lock VALUES (1, 'node-a', 12, "
+                          "'2026-01-05 00:00:00', '2026-01-05 00:00:00')"))
+    command.upgrade(alembic_config(engine), "0015")
+    with engine.begin() as conn:
+        assert "analysis_lock" not in inspect(conn).get_table_names()
+        units = conn.execute(text("SELECT id, status, claimed_by, lease_until FROM work_units "
+                                  "ORDER BY id")).all()
+        assert [tuple(u) for u in units] == [("r@0", "done", None, None),
+                                            ("r@10", "failed", None, None)]
+        run = conn.execute(text("SELECT status, host, pid, lease_until FROM "
+                                "analysis_runs")).one()
+        assert tuple(run) == ("done-with-errors", None, None, None)
+    # An old row reads through the new schema: no claim, a run without a lease.
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}", tmp_path / "blobs")
+    try:
+        assert [u.status for u in store.units_of(["r"])] == ["done", "failed"]
+        assert store.live_claims(["r@0", "r@10"], NOW) == {}
+    finally:
+        store.close()
+    command.downgrade(alembic_config(engine), "0014")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM analysis_lock")).scalar_one() == 0
+        assert "claimed_by" not in {c["name"] for c in inspect(conn).get_columns("work_units")}
+        assert conn.execute(text("SELECT count(*) FROM work_units")).scalar_one() == 2
 
 
 def test_every_migration_goes_down_and_up_again(tmp_path: Path) -> None:

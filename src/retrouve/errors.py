@@ -25,7 +25,6 @@
     │   │   └── FootageChanged       an analysis refused: the file no longer matches its stamp
     │   ├── ExportError              an export request unknown, not approved, or not buildable
     │   ├── BackupError              a backup or restore refused (destination, damaged backup)
-    │   ├── AnalysisBusy             another analysis run holds the store's lock
     │   ├── AuthError                unknown user or wrong password (never says which)
     │   ├── PackRefused              a pack source refused (bad archive, checksum; also a PackError)
     │   ├── RangeNotSatisfiable      an HTTP ``Range`` outside the file or malformed: 416
@@ -39,7 +38,8 @@
     ├── AnalysisError                a work unit failed (wraps the cause)
     ├── JournalError                 the journal or the installation's signing key is unusable
     └── StoreError                   database or blob folder problems
-        └── DiskFull                 no space left on the data folder's disk (ENOSPC)
+        ├── DiskFull                 no space left on the data folder's disk (ENOSPC)
+        └── ClaimLost                a unit's result refused: another run holds or saved it
 
 Each class carries the HTTP status and CLI exit code it maps to (:attr:`RetrouveError.http_status`,
 :attr:`RetrouveError.exit_code`); the web's handlers and the CLI read them, so a new error class
@@ -210,11 +210,6 @@ class FootageChanged(SourceChanged):
     gone); the recording is flagged ``changed`` and the message names the file."""
 
 
-class AnalysisBusy(InputError):
-    """An analysis refused because another run (named by host and pid) holds the store's
-    analysis lock; a lock left by a killed run is cleared, not reported."""
-
-
 class NoCaseError(CaseError):
     """A data command (analyse, search) ran without a case: no case, no processing. The web
     answers 409 (the request lacks its case; nothing is wrong with who asks) or sends a
@@ -331,6 +326,13 @@ class DiskFull(StoreError):
     """No space left on the disk of the data folder (``ENOSPC``, or the database's own "disk
     is full"): the message names the folder and what was being written; statuses are left
     consistent (an interrupted run, its recordings pending)."""
+
+
+class ClaimLost(StoreError):
+    """A work unit's result refused by the store: the run saving it no longer holds the unit's
+    claim (its lease lapsed and another run took the unit over, or saved it already). The
+    late result is dropped, so a unit is never stored twice; the runner logs it and goes on
+    (``store/claims.py``)."""
 
 
 class ImageTooLarge(MediaError):

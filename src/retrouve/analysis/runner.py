@@ -4,6 +4,12 @@ Resuming is by construction: units have deterministic ids and a unit's tracks ar
 the same transaction that marks it done. After Ctrl-C or a crash, the next run skips done
 units and redoes the others, replacing any half-written tracks, so nothing is duplicated or
 lost. Every run records the model names/versions and the analysis settings.
+
+Several runs (drivers, on one machine or several sharing the database) cooperate through
+claims on the units (``store/claims.py``): a run claims each unit as its executor asks for
+the next one, renews its claims on a heartbeat, stores a result only while it holds the
+unit's claim, and waits for the units other live runs hold before linking and settling its
+recordings. The executors only compute: claims and writes stay in this driver.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +43,8 @@ from retrouve.domain import (
     UnitStatus,
     WorkUnit,
 )
-from retrouve.errors import DiskFull, FootageChanged, RetrouveError
+from retrouve.errors import ClaimLost, DiskFull, FootageChanged, RetrouveError
+from retrouve.store.claims import LiveRun
 from retrouve.store.db import Store
 from retrouve.store.records import UnitRow
 from retrouve.vision.models import DetectorFactory, PlateReaderFactory
@@ -46,22 +54,23 @@ log = logging.getLogger(__name__)
 #: Called after each unit with (units done, units total, result).
 Progress = Callable[[int, int, UnitResult], None]
 
-#: Seconds between two heartbeats of the running analysis on the store's lock, and the age
-#: after which a heartbeat means its run is gone (a run on another host, or a hung one; a
-#: dead pid on this host is stale at once).
-HEARTBEAT_S = 10.0
-STALE_AFTER_S = 120.0
+#: Seconds between two looks at the units other drivers hold, while this one has nothing left
+#: to claim but waits for them: to take over those of a driver that dies, and to link and
+#: settle its recordings once every unit is stored.
+WAIT_POLL_S = 1.0
 
 
 class _Heartbeat:
-    """A daemon thread refreshing the analysis lock every :data:`HEARTBEAT_S` seconds."""
+    """A daemon thread renewing the claims of run ``run_id`` every ``every_s`` seconds, each
+    time to ``lease_s`` seconds past the clock (``store/claims.py``)."""
 
-    def __init__(self, store: Store, host: str, pid: int,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, run_id: int, clock: Callable[[], datetime],
+                 every_s: float, lease_s: float) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="analysis-heartbeat",
                                         daemon=True)
-        self.store, self.host, self.pid, self.clock = store, host, pid, clock
+        self.store, self.run_id, self.clock = store, run_id, clock
+        self.every_s, self.lease = every_s, timedelta(seconds=lease_s)
 
     def start(self) -> None:
         self._thread.start()
@@ -69,15 +78,15 @@ class _Heartbeat:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while not self._stop.wait(HEARTBEAT_S):
+        while not self._stop.wait(self.every_s):
             try:
-                if not self.store.beat_analysis_lock(self.host, self.pid, self.clock()):
-                    log.error("the analysis lock was taken over by another run")
+                now = self.clock()
+                self.store.renew_claims(self.run_id, now, now + self.lease)
             except RetrouveError as exc:  # keep beating: a busy database passes
-                log.warning("cannot refresh the analysis lock: %s", exc)
+                log.warning("cannot renew the claims of analysis run %s: %s", self.run_id, exc)
 
 
 @dataclass
@@ -101,6 +110,14 @@ class AnalysisReport:
     #: Recordings left partial after the run, with what is missing: (id, note); e.g. a
     #: truncated file, or a case scope covering part of it (units outside it not planned).
     partial: list[tuple[str, str]] = field(default_factory=list)
+    #: Units of this call's footage stored by other analysis runs while it ran (another
+    #: driver on the same store: ``store/claims.py``).
+    units_elsewhere: int = 0
+    #: Results dropped because another run had taken the unit over (this run's claim had
+    #: lapsed) and stored it, or holds it.
+    units_taken_over: int = 0
+    #: When nothing was left to claim at the start: the other runs holding the units.
+    held_by: list[LiveRun] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +129,11 @@ class AnalysisReport:
             "interrupted": self.interrupted, "objects_relinked": self.objects_relinked,
             "changed": [{"recording": r, "error": e} for r, e in self.changed],
             "partial": [{"recording": r, "note": n} for r, n in self.partial],
+            "units_elsewhere": self.units_elsewhere,
+            "units_taken_over": self.units_taken_over,
+            "held_by": [{"run_id": h.run_id, "host": h.host, "pid": h.pid, "units": h.units,
+                         "lease_until": h.lease_until.isoformat() if h.lease_until else None}
+                        for h in self.held_by],
         }
 
 
@@ -169,38 +191,30 @@ class Analyser:
 
         ``scope`` (a case's windows): only the footage inside them, whatever the recordings'
         status, in units cut at the windows' boundaries (footage already analysed left out).
-        ``started(units)`` is called once the units to run are known, before the first one
-        runs (a progress bar's total); ``progress(done, total, result)`` after each unit.
+        ``started(units)`` is called once the units this run may analyse are known, before
+        the first one runs (a progress bar's total); ``progress(done, total, result)`` after
+        each unit it analysed.
 
-        One run at a time per store: the run takes the store's analysis lock first
-        (:class:`~retrouve.errors.AnalysisBusy` while another live run holds it), clears a
-        stale one left by a killed run and recovers what that run left (runs ``running`` →
-        interrupted, recordings ``analysing`` → pending), beats the lock's heartbeat while
-        it works and releases it at the end, whatever happens.
+        Several runs share a store (``store/claims.py``): this one first recovers what dead
+        drivers left (their runs interrupted, their claims released), then claims each unit
+        just before analysing it, renews its claims on a heartbeat, and, when nothing is left
+        to claim, waits for the units other live runs hold (taking over those whose lease
+        lapses) so that its recordings are linked and settled once all are stored. A unit is
+        analysed by one run at a time and stored once. When every unit left is held by other
+        live runs from the start, no run is started: ``held_by`` names them.
         """
         host, pid = socket.gethostname(), os.getpid()
-        stale = self.store.acquire_analysis_lock(host, pid, self.clock(), STALE_AFTER_S)
-        beat = _Heartbeat(self.store, host, pid, self.clock)
-        try:
-            if stale is not None:
-                log.warning("cleared the analysis lock of a dead run (pid %s on %s, last "
-                            "heartbeat %s)", stale.pid, stale.host, stale.heartbeat_at)
-            left = self.store.recover_interrupted(self.clock())
-            if left.runs or left.recordings:
-                log.warning("recovered an interrupted analysis: %s run(s) marked interrupted,"
-                            " %s recording(s) back to pending", left.runs, left.recordings)
-            beat.start()
-            return self._analyse(recording_ids, progress, scope, started)
-        finally:
-            beat.stop()
-            try:
-                self.store.release_analysis_lock(host, pid)
-            except RetrouveError as exc:  # a full disk: the next run finds it stale
-                log.error("cannot release the analysis lock: %s", exc)
+        left = self.store.recover_interrupted(self.clock(), host)
+        if left.runs or left.units or left.recordings:
+            log.warning("recovered what dead analysis runs left: %s run(s) marked "
+                        "interrupted, %s unit claim(s) released, %s recording(s) back to "
+                        "pending", left.runs, left.units, left.recordings)
+        return self._analyse(recording_ids, progress, scope, started, host, pid)
 
     def _analyse(
         self, recording_ids: Sequence[str] | None, progress: Progress | None,
         scope: Sequence[ScopeWindow] | None, started: Callable[[int], None] | None,
+        host: str, pid: int,
     ) -> AnalysisReport:
         recs = self.pending(recording_ids) if scope is None else [
             r for r in self.in_scope(scope) if not recording_ids or r.id in recording_ids]
@@ -213,8 +227,8 @@ class Analyser:
                                               scope, self.store.done_spans(rec.id)))
             self.store.ensure_units(planned)
             units.extend(planned)
-        status = self.store.unit_status([r.id for r in recs])
-        todo = [u for u in units if status.get(u.id) != UnitStatus.DONE]
+        rows = {u.id: u for u in self.store.units_of([r.id for r in recs])}
+        todo = [u for u in units if u.id not in rows or rows[u.id].status != UnitStatus.DONE]
         report.units_total = len(units)
         report.units_skipped = len(units) - len(todo)
         if not todo:
@@ -222,12 +236,23 @@ class Analyser:
             report.objects_relinked = link_recordings(self.store, recs)
             self._settle(recs, report)
             return report
+        now = self.clock()
+        held = self.store.live_claims([u.id for u in todo], now)
+        if len(held) == len(todo):
+            # Every unit left is being analysed by other live runs: nothing to do here.
+            report.held_by = self.store.runs_holding(held)
+            return report
+        lease_s = self.settings.claims.lease_seconds
         run_id = self.store.start_run(
-            self.clock(), self.settings.analysis.model_dump(), self.models, __version__
-        )
+            now, self.settings.analysis.model_dump(), self.models, __version__,
+            host=host, pid=pid, lease_until=now + timedelta(seconds=lease_s))
         report.run_id = run_id
+        total = len(todo) - len(held)
         if started:
-            started(len(todo))
+            started(total)
+        beat = _Heartbeat(self.store, run_id, self.clock,
+                          self.settings.claims.heartbeat_seconds, lease_s)
+        beat.start()
         executor = self.executor_factory()
         fn = functools.partial(
             process_unit, settings=self.settings, detector_factory=self.detector_factory,
@@ -235,25 +260,30 @@ class Analyser:
         )
         durations = {r.id: r.duration_s for r in recs}
         by_id = {u.id: u for u in todo}
-        done_units: list[str] = []
+        attempted: set[str] = set()
         try:
-            for rec in recs:
-                self.store.set_recording_status(rec.id, RecordingStatus.ANALYSING, None)
-            for result in executor.map_unordered(fn, todo):
-                self._record(run_id, result, report)
-                if result.error is None:
-                    done_units.append(result.unit_id)
-                unit = by_id[result.unit_id]
-                if result.error is None:
-                    end = min(unit.t1, durations.get(unit.recording_id, unit.t1))
-                    report.footage_seconds += max(0.0, end - unit.t0)
-                if progress:
-                    progress(report.units_done + report.units_failed, len(todo), result)
+            candidates = [u for u in todo if u.id not in held]
+            while candidates:
+                before = len(attempted)
+                claimed = self._claimed(run_id, candidates, lease_s)
+                for result in executor.map_unordered(fn, claimed):
+                    attempted.add(result.unit_id)
+                    if self._record(run_id, result, report):
+                        unit = by_id[result.unit_id]
+                        end = min(unit.t1, durations.get(unit.recording_id, unit.t1))
+                        report.footage_seconds += max(0.0, end - unit.t0)
+                    if progress:
+                        progress(report.units_done + report.units_failed, total, result)
+                if len(attempted) == before:
+                    time.sleep(WAIT_POLL_S)  # lost every race this round: no busy loop
+                candidates = self._wait_for_others(todo, rows, attempted, host)
         except BaseException as exc:
             # Ctrl-C, a full disk, a database failure: finished units are kept (each was
-            # committed with its tracks); the run is interrupted, its recordings pending.
+            # committed with its tracks); the run is interrupted, its claims given back, its
+            # recordings pending (unless another live run is on them).
             report.interrupted = True
             executor.shutdown()
+            beat.stop()
             self._abandon(run_id, recs)
             if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
                 raise DiskFull(f"no space left on the disk while analysing (data folder "
@@ -262,9 +292,18 @@ class Analyser:
             log.warning("analysis interrupted: finished units are kept, run again to resume")
             raise
         executor.shutdown()
-        # Link the fragments of every recording that got units (slices analysed in any
-        # order, or a later run completing the missing ones): one object, one result.
-        stored = {by_id[u].recording_id for u in done_units}
+        beat.stop()
+        self.store.release_claims(run_id)
+        final = {u.id: u for u in self.store.units_of([r.id for r in recs])}
+        report.units_elsewhere = sum(
+            1 for u in todo if u.id not in attempted and u.id in final
+            and final[u.id].status == UnitStatus.DONE and final[u.id].run_id != run_id)
+        # Link the fragments of every recording that got units during this run, here or
+        # on another driver (slices analysed in any order, or a later run completing the
+        # missing ones): one object, one result. Every unit is stored by now, so drivers
+        # linking the same recording store the same objects.
+        stored = {by_id[u].recording_id for u in by_id if u in final
+                  and final[u].status == UnitStatus.DONE}
         report.objects_relinked = link_recordings(
             self.store, [r for r in recs if r.id in stored])
         self.store.finish_run(run_id, self.clock(), RunStatus.DONE if not report.units_failed
@@ -272,14 +311,59 @@ class Analyser:
         self._settle(recs, report)
         return report
 
+    def _claimed(self, run_id: int, units: Sequence[WorkUnit], lease_s: float
+                 ) -> Iterator[WorkUnit]:
+        """``units`` that run ``run_id`` claims, one claim as the executor asks for the next
+        unit (so a run holds only the units in flight: the others stay free for other
+        drivers); those done or held by another live run meanwhile are skipped."""
+        for unit in units:
+            now = self.clock()
+            if self.store.claim_unit(run_id, unit.id, unit.recording_id, now,
+                                     now + timedelta(seconds=lease_s)):
+                yield unit
+
+    def _wait_for_others(self, todo: Sequence[WorkUnit], start: dict[str, UnitRow],
+                         attempted: set[str], host: str) -> list[WorkUnit]:
+        """The units of ``todo`` still to claim: not attempted by this run, not stored, and
+        not failed by another run since the start (``start``: the rows then). While other
+        live runs hold all of them, wait (a driver that dies is recovered meanwhile, its
+        units freed); [] when none is left."""
+        while True:
+            ids = [u.id for u in todo if u.id not in attempted]
+            rows = {u.id: u for u in self.store.units_of(
+                sorted({u.recording_id for u in todo if u.id not in attempted}))}
+
+            wanted = set(ids)
+            candidates = [u for u in todo
+                          if u.id in wanted and _to_claim(rows.get(u.id), start.get(u.id))]
+            if not candidates:
+                return []
+            now = self.clock()
+            held = self.store.live_claims([u.id for u in candidates], now)
+            free = [u for u in candidates if u.id not in held]
+            if free:
+                return free
+            log.info("waiting for %s unit(s) held by %s", len(held), ", ".join(
+                r.describe() for r in self.store.runs_holding(held)))
+            time.sleep(WAIT_POLL_S)
+            # A holder that died (its pid gone here, or its lease lapsed) gives its units
+            # back; the next look claims them. Best effort: a busy database (or another
+            # driver's recovery racing this one) is tried again at the next look.
+            try:
+                self.store.recover_interrupted(self.clock(), host)
+            except RetrouveError as exc:
+                log.warning("cannot recover dead analysis runs now: %s", exc)
+
     def _abandon(self, run_id: int, recs: Sequence[Recording]) -> None:
         """Leave consistent statuses after a run stopped mid-way: the run interrupted, its
-        recordings pending. Best effort (the disk may be full): the next run's recovery
-        (``recover_interrupted``) does the same."""
+        claims released, its recordings pending unless another live run is on them. Best
+        effort (the disk may be full): the next run's recovery (``recover_interrupted``)
+        does the same."""
         try:
+            self.store.release_claims(run_id)
             self.store.finish_run(run_id, self.clock(), RunStatus.INTERRUPTED)
             for rec in recs:
-                self.store.set_recording_status(rec.id, RecordingStatus.PENDING, None)
+                self.store.settle_recording(rec.id, self.clock(), _pending)
         except RetrouveError as exc:
             log.error("cannot record the interruption of run %s: %s", run_id, exc)
 
@@ -301,34 +385,63 @@ class Analyser:
             ok.append(rec)
         return ok
 
-    def _record(self, run_id: int, result: UnitResult, report: AnalysisReport) -> None:
-        if result.error is not None:
-            self.store.mark_unit_failed(result.unit_id, run_id, result.error, self.clock())
-            report.units_failed += 1
-            report.failures.append((result.unit_id, result.error))
-            return
-        report.tracks += self.store.save_unit_result(run_id, result, self.clock())
+    def _record(self, run_id: int, result: UnitResult, report: AnalysisReport) -> bool:
+        """Store one result (its tracks, or its failure); True when its tracks were stored.
+        A result refused because another run took the unit over is counted and dropped."""
+        try:
+            if result.error is not None:
+                self.store.mark_unit_failed(result.unit_id, run_id, result.error, self.clock())
+                report.units_failed += 1
+                report.failures.append((result.unit_id, result.error))
+                return False
+            report.tracks += self.store.save_unit_result(run_id, result, self.clock())
+        except ClaimLost as exc:
+            log.warning("%s: this run's result is dropped", exc)
+            report.units_taken_over += 1
+            return False
         report.units_done += 1
         report.stats.append(result.stats)
+        return True
 
     def _settle(self, recs: Sequence[Recording], report: AnalysisReport) -> None:
-        """Set each recording's status from its units (:func:`settle_status`); the partial
-        ones go to ``report.partial`` with their note."""
+        """Set each recording's status from its units (:func:`settle_status`; ``analysing``
+        while another live run is on it); the partial ones go to ``report.partial`` with
+        their note."""
         for rec in recs:
-            units = self.store.units_of([rec.id])
-            if not units:
-                continue
-            status, note, until = settle_status(rec, units)
-            error = self._errors(rec.id) if status in (RecordingStatus.FAILED,
-                                                       RecordingStatus.PARTIAL) else None
-            if note:
-                report.partial.append((rec.id, note))
-                error = f"{note}; {error}" if error else note
-            self.store.set_recording_status(rec.id, status, error, until)
+            notes: list[str] = []
+
+            def decide(units: list[UnitRow], rec: Recording = rec, notes: list[str] = notes
+                       ) -> tuple[RecordingStatus, str | None, float | None]:
+                status, note, until = settle_status(rec, units)
+                error = self._errors(rec.id) if status in (RecordingStatus.FAILED,
+                                                           RecordingStatus.PARTIAL) else None
+                if note:
+                    notes.append(note)
+                    error = f"{note}; {error}" if error else note
+                return status, error, until
+
+            self.store.settle_recording(rec.id, self.clock(), decide)
+            report.partial.extend((rec.id, n) for n in notes)
 
     def _errors(self, recording_id: str) -> str:
         """The errors of a recording's failed units, joined and capped for its status."""
         return "; ".join(f.error for f in self.store.unit_errors(recording_id))[:2000]
+
+
+def _to_claim(row: UnitRow | None, was: UnitRow | None) -> bool:
+    """Whether a unit whose stored row is ``row`` now (None: unknown) and was ``was`` when
+    the run started is still to claim: not done, and not failed by another run since."""
+    if row is None:
+        return False  # its recording was purged meanwhile: nothing to analyse
+    if row.status == UnitStatus.DONE:
+        return False
+    # Failed by another run since the start: that run tried it, this one does not retry it.
+    return not (row.status == UnitStatus.FAILED and (was is None or was.run_id != row.run_id))
+
+
+def _pending(units: list[UnitRow]) -> tuple[RecordingStatus, str | None, float | None]:
+    """An interrupted run's recording: back to pending (the next run resumes it)."""
+    return RecordingStatus.PENDING, None, None
 
 
 def _covered(spans: Sequence[tuple[float, float]]) -> float:

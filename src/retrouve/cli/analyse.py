@@ -38,10 +38,25 @@ def print_analysis(report: AnalysisReport) -> None:
         console.print("nothing to analyse: the footage in scope is analysed, or there is "
                       "none (see `retrouve recordings`; `retrouve ingest` adds more)")
         return
+    if report.held_by:
+        held = sum(h.units for h in report.held_by)
+        console.print(
+            f"nothing left to analyse here: {report.units_skipped} unit(s) already done, the "
+            f"{held} left are being analysed by "
+            + ", ".join(h.describe() for h in report.held_by)
+            + " on this store; run again later to take over the units of one that stops",
+            highlight=False)
+        return
+    others = (f", {report.units_elsewhere} by other analysis runs on this store"
+              if report.units_elsewhere else "")
     console.print(
-        f"units: {report.units_done} analysed, {report.units_skipped} already done, "
+        f"units: {report.units_done} analysed{others}, {report.units_skipped} already done, "
         f"{report.units_failed} failed; {report.tracks} tracks from "
         f"{report.footage_seconds:.0f}s of footage", highlight=False)
+    if report.units_taken_over:
+        err.print(f"{report.units_taken_over} result(s) dropped: another analysis run took "
+                  "the unit over after this run's claim lapsed (it stored it once)",
+                  highlight=False)
     for unit, error in report.failures:
         err.print(styled(("failed", "red"), f" {unit}: {error}"), highlight=False,
                   soft_wrap=True)

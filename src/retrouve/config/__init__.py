@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -123,6 +130,30 @@ class AnalysisSettings(Section):
         "pool already runs one unit per core."))
     packs: PackSelection = Field(default_factory=lambda: PackSelection(), description=(
         "The packs in use; filled by the services, not meant to be set by hand."))
+
+
+class ClaimSettings(Section):
+    """How analysis drivers share a store (``store/claims.py``). Times in seconds."""
+
+    lease_seconds: float = Field(120.0, ge=1, description=(
+        "An analysis run's claim on a work unit lapses this long after its last heartbeat: "
+        "then another run (on this machine or another sharing the database) takes the unit "
+        "over. Longer: a driver that stalls (swapping, a network cut) keeps its units; "
+        "shorter: the units of a machine that died are taken over sooner. A killed run on "
+        "the same machine is seen at once (its pid is gone). The clocks of the analysis "
+        "machines must agree to well within it (NTP)."))
+    heartbeat_seconds: float = Field(10.0, gt=0, description=(
+        "Seconds between two renewals of a run's claims (its heartbeat); at most a third of "
+        "lease_seconds, so that one late heartbeat does not lose them."))
+
+    @field_validator("heartbeat_seconds")
+    @classmethod
+    def _within_lease(cls, value: float, info: ValidationInfo) -> float:
+        lease = info.data.get("lease_seconds")
+        if lease is not None and value * 3 > lease:
+            raise ValueError(f"at most a third of lease_seconds ({lease:g} s): a heartbeat "
+                             "must come several times per lease")
+        return value
 
 
 class WebSettings(Section):
@@ -345,6 +376,8 @@ class Settings(BaseSettings):
         "(decompression bombs)."))
     analysis: AnalysisSettings = Field(default_factory=lambda: AnalysisSettings(),
                                        description="How footage is analysed.")
+    claims: ClaimSettings = Field(default_factory=lambda: ClaimSettings(), description=(
+        "How analysis runs share a store: claims on work units and their leases."))
     web: WebSettings = Field(default_factory=lambda: WebSettings(),
                              description="The operator web application.")
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings(),

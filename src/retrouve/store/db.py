@@ -15,7 +15,8 @@ while the analysis writes); PostgreSQL works by changing ``database_url`` (extra
 * :mod:`.retention` — the retention snapshot, the purge of a recording, purge certificates.
 * :mod:`.marks` — per-result marks inside a case (relevant / not relevant, note);
 * :mod:`.exports` — evidence export requests, approvals and bundles;
-* :mod:`.lock` — the analysis lock (one run at a time per store);
+* :mod:`.claims` — work-unit claims with leases (several analysis drivers per store) and
+  the recovery of what a dead driver left;
 * :mod:`.web_sessions`, :mod:`.login_attempts` — the web server's sessions and login
   limiter, shared by its processes.
 
@@ -38,9 +39,9 @@ from retrouve.errors import MissingExtraError, StoreError
 from retrouve.store.accounts import AccountsPart
 from retrouve.store.blobs import BlobStore
 from retrouve.store.cases import CasesPart
+from retrouve.store.claims import ClaimsPart
 from retrouve.store.exports import ExportsPart
 from retrouve.store.journal import JournalPart
-from retrouve.store.lock import LockPart
 from retrouve.store.login_attempts import LoginAttemptsPart
 from retrouve.store.marks import MarksPart
 from retrouve.store.migrate import upgrade
@@ -92,7 +93,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Store(RecordingsPart, WorkPart, TracksPart, AccountsPart, CasesPart, JournalPart,
-            RetentionPart, MarksPart, ExportsPart, LockPart, WebSessionsPart,
+            RetentionPart, MarksPart, ExportsPart, ClaimsPart, WebSessionsPart,
             LoginAttemptsPart):
     """Metadata in the database, files in the blob folder. Opening migrates to the newest
     schema."""

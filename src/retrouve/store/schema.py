@@ -139,6 +139,11 @@ analysis_runs = Table(
     Column("settings_json", Text, nullable=False),
     Column("models_json", Text, nullable=False),
     Column("software_version", String(32), nullable=False),
+    # The driver process (``retrouve analyse``) of the run, and when the run counts as gone
+    # unless its heartbeat renews it (aware UTC); NULL for runs stored before 0015.
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("lease_until", UTCDateTime),
     # running → done | done-with-errors | interrupted
     one_of("status", RunStatus),
 )
@@ -163,7 +168,13 @@ work_units = Table(
     # Recording seconds where decoding stopped (``t1`` when the unit reached its end, less
     # when the stream ended first); NULL for units stored before migration 0009.
     Column("decoded_until_s", Float),
+    # The run holding this pending unit (``store/claims.py``), and when its claim lapses
+    # unless renewed (aware UTC): another run may take the unit over after that. NULL: not
+    # claimed; both cleared when the unit is done or failed.
+    Column("claimed_by", Integer, ForeignKey("analysis_runs.id")),
+    Column("lease_until", UTCDateTime),
     Index("ix_work_units_recording", "recording_id", "status"),
+    Index("ix_work_units_claimed_by", "claimed_by"),
     one_of("status", UnitStatus),
 )
 
@@ -447,19 +458,6 @@ exports = Table(
     CheckConstraint("state IN ('requested', 'approved', 'produced', 'refused')",
                     name="state"),
     Index("ix_exports_case", "case_id", "id"),
-)
-
-#: At most one row (id 1): the analysis run holding the store (``store/lock.py``). ``host`` and
-#: ``pid`` name its process; a heartbeat older than the stale limit, or a pid gone on this
-#: host, lets the next run take the lock over and recover what the dead one left. Migration 0009.
-analysis_lock = Table(
-    "analysis_lock",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("host", String(255), nullable=False),
-    Column("pid", Integer, nullable=False),
-    Column("acquired_at", UTCDateTime, nullable=False),
-    Column("heartbeat_at", UTCDateTime, nullable=False),
 )
 
 # Web sessions and the login limiter, shared by every process of ``retrouve serve --workers

@@ -29,6 +29,7 @@ from retrouve.domain import ScopeWindow, Track, UnitResult
 from retrouve.store import schema as s
 from retrouve.store.base import StorePart
 from retrouve.store.blobs import safe_name
+from retrouve.store.claims import claim_refusal
 from retrouve.store.recordings import recording_anchors
 from retrouve.store.records import (
     TrackDetail,
@@ -171,12 +172,25 @@ class TracksPart(StorePart):
     def save_unit_result(self, run_id: int, result: UnitResult, now: datetime) -> int:
         """Store one unit's tracks and mark it done, atomically. Returns tracks written.
 
-        Any tracks of an earlier, interrupted attempt of the same unit are replaced, so a
-        resumed analysis never duplicates. Thumbnails are written first under deterministic
-        keys: a crash before the commit leaves files that the retry overwrites.
+        Only from the run holding the unit's claim (``store/claims.py``): the done mark is a
+        conditional UPDATE written first in the transaction, and :class:`~retrouve.errors.
+        ClaimLost` rolls everything back when another run took the unit over or stored it
+        (a slow driver whose lease lapsed), so a unit is never stored twice. Tracks of an
+        earlier attempt of the same unit by the same run are replaced. Thumbnails are written
+        first under deterministic keys (a crash before the commit leaves files that the
+        retry overwrites), after a read of the claim, so a refused result does not replace
+        the files of the run that stored the unit.
         """
+        with self._read(f"check the claim of unit {result.unit_id}") as conn:
+            refused = claim_refusal(conn, result.unit_id, run_id)
+        if refused is not None:
+            raise refused
         keys = [self._put_thumbnail(t) for t in result.tracks]
         with self._begin(f"save unit {result.unit_id}") as conn:
+            # The done mark first: it is the gate, and its row lock orders this save against
+            # a concurrent claim of the unit by another driver.
+            mark_unit_done(conn, result.unit_id, run_id, result.stats, now,
+                           result.decoded_until)
             # Fragments linked to the tracks being replaced become their own objects again
             # (the ids may be reused); the next linking regroups them.
             old = select(s.tracks.c.id).where(s.tracks.c.unit_id == result.unit_id)
@@ -195,8 +209,6 @@ class TracksPart(StorePart):
             # Each new track is its own object until the recording's fragments are linked.
             conn.execute(update(s.tracks).where(s.tracks.c.unit_id == result.unit_id)
                          .values(object_id=s.tracks.c.id))
-            mark_unit_done(conn, result.unit_id, run_id, result.stats, now,
-                           result.decoded_until)
         return len(result.tracks)
 
     def _put_thumbnail(self, track: Track) -> str | None:

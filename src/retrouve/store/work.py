@@ -8,10 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from retrouve.domain import RunStatus, StageStats, UnitStatus, WorkUnit
 from retrouve.store import schema as s
 from retrouve.store.base import StorePart
+from retrouve.store.claims import gate_save
 from retrouve.store.records import AnalysisRun, UnitFailure, UnitProgress, UnitRow
 
 
@@ -20,12 +23,18 @@ class WorkPart(StorePart):
 
     # ------------------------------------------------------------ analysis runs
     def start_run(self, now: datetime, settings: dict[str, Any], models: dict[str, Any],
-                  version: str) -> int:
-        """Record a new run (status running) with its settings and models. Returns its id."""
+                  version: str, *, host: str | None = None, pid: int | None = None,
+                  lease_until: datetime | None = None) -> int:
+        """Record a new run (status running) with its settings and models. Returns its id.
+
+        ``host``/``pid``: the driver process; ``lease_until``: when the run counts as dead
+        unless its heartbeat renews it (``store/claims.py``). A run without a lease (a store
+        filled outside the runner) reads as dead to the next driver's recovery."""
         values = {
             "started_at": now, "status": RunStatus.RUNNING, "software_version": version,
             "settings_json": json.dumps(settings, sort_keys=True, default=str),
             "models_json": json.dumps(models, sort_keys=True),
+            "host": host, "pid": pid, "lease_until": lease_until,
         }
         with self._begin("start an analysis run") as conn:
             res = conn.execute(insert(s.analysis_runs).values(**values))
@@ -62,27 +71,30 @@ class WorkPart(StorePart):
 
     # -------------------------------------------------------------- work units
     def ensure_units(self, units: Iterable[WorkUnit]) -> int:
-        """Insert units not yet known (idempotent). Returns how many were new."""
+        """Insert units not yet known (idempotent, also against another driver planning the
+        same units at the same moment). Returns how many were not known yet."""
         units = list(units)
         if not units:
             return 0
+        dialect = self.engine.dialect.name
+        ins: Any = (sqlite_insert(s.work_units) if dialect == "sqlite"
+                    else pg_insert(s.work_units))
+        # ON CONFLICT DO NOTHING: a unit planned meanwhile by another driver is kept as it is
+        # (a plain INSERT would fail the later of two drivers with an IntegrityError).
+        stmt = ins.on_conflict_do_nothing(index_elements=["id"])
+        new = 0
         with self._begin(f"plan work units of recording {units[0].recording_id}") as conn:
-            known = set(
-                conn.execute(
-                    select(s.work_units.c.id).where(s.work_units.c.id.in_([u.id for u in units]))
-                ).scalars()
-            )
-            new = [u for u in units if u.id not in known]
-            if new:
-                conn.execute(
-                    insert(s.work_units),
-                    [
-                        {"id": u.id, "recording_id": u.recording_id, "t0": u.t0, "t1": u.t1,
+            for i in range(0, len(units), 500):
+                chunk = units[i:i + 500]
+                known = set(conn.execute(select(s.work_units.c.id).where(
+                    s.work_units.c.id.in_([u.id for u in chunk]))).scalars())
+                rows = [{"id": u.id, "recording_id": u.recording_id, "t0": u.t0, "t1": u.t1,
                          "status": UnitStatus.PENDING, "attempts": 0}
-                        for u in new
-                    ],
-                )
-        return len(new)
+                        for u in chunk if u.id not in known]
+                if rows:
+                    conn.execute(stmt, rows)
+                    new += len(rows)
+        return new
 
     def unit_status(self, recording_ids: Sequence[str] | None = None) -> dict[str, UnitStatus]:
         """Unit id → status for the given recordings (all when None)."""
@@ -93,13 +105,12 @@ class WorkPart(StorePart):
             return {r.id: UnitStatus(r.status) for r in conn.execute(q)}
 
     def mark_unit_failed(self, unit_id: str, run_id: int, error: str, now: datetime) -> None:
+        """Record that run ``run_id`` failed unit ``unit_id``; :class:`~retrouve.errors.
+        ClaimLost` when the run no longer holds it (another run took it over)."""
         with self._begin(f"mark unit {unit_id} failed") as conn:
-            conn.execute(
-                update(s.work_units)
-                .where(s.work_units.c.id == unit_id)
-                .values(status=UnitStatus.FAILED, error=error, run_id=run_id, finished_at=now,
-                        attempts=s.work_units.c.attempts + 1)
-            )
+            gate_save(conn, unit_id, run_id,
+                      {"status": UnitStatus.FAILED, "error": error, "run_id": run_id,
+                       "finished_at": now, "attempts": s.work_units.c.attempts + 1})
 
     def unit_errors(self, recording_id: str) -> list[UnitFailure]:
         """The failed units of a recording that recorded an error."""
@@ -139,20 +150,16 @@ class WorkPart(StorePart):
 
 def mark_unit_done(conn: Connection, unit_id: str, run_id: int, stats: StageStats,
                    now: datetime, decoded_until: float | None = None) -> None:
-    """Mark a unit done on ``conn`` (inside the transaction that stores its tracks);
-    ``decoded_until``: where its decoding stopped (recording seconds)."""
-    conn.execute(
-        update(s.work_units)
-        .where(s.work_units.c.id == unit_id)
-        .values(
-            status=UnitStatus.DONE, error=None, run_id=run_id, finished_at=now,
-            attempts=s.work_units.c.attempts + 1, decoded_until_s=decoded_until,
-            stats_json=json.dumps(
-                {"frames_decoded": stats.frames_decoded,
-                 "frames_sampled": stats.frames_sampled,
-                 "frames_detected": stats.frames_detected,
-                 "detector_passes": stats.detector_passes,
-                 "seconds": stats.seconds}
-            ),
-        )
-    )
+    """Mark a unit done on ``conn`` (inside the transaction that stores its tracks, before
+    writing them); ``decoded_until``: where its decoding stopped (recording seconds).
+    :class:`~retrouve.errors.ClaimLost` when run ``run_id`` no longer holds the unit."""
+    gate_save(conn, unit_id, run_id, {
+        "status": UnitStatus.DONE, "error": None, "run_id": run_id, "finished_at": now,
+        "attempts": s.work_units.c.attempts + 1, "decoded_until_s": decoded_until,
+        "stats_json": json.dumps(
+            {"frames_decoded": stats.frames_decoded,
+             "frames_sampled": stats.frames_sampled,
+             "frames_detected": stats.frames_detected,
+             "detector_passes": stats.detector_passes,
+             "seconds": stats.seconds}),
+    })

@@ -27,6 +27,7 @@ STATIC: Final[dict[str, tuple[str, bool]]] = {
     "style.css": ("text/css; charset=utf-8", True),
     "track.js": ("text/javascript; charset=utf-8", False),
     "keys.js": ("text/javascript; charset=utf-8", False),
+    "frame.js": ("text/javascript; charset=utf-8", False),
 }
 TrackId = Annotated[int, PathParam(ge=1, le=2**62)]
 

@@ -81,6 +81,13 @@ class HitCard:
     #: (``edits`` characters differ from the pattern; the read when a runner-up matched).
     plate_approx: tuple[int, str | None] | None = None
 
+    @property
+    def frame_href(self) -> str:
+        """The full-frame page of the hit (``/track/ID/frame``), with the search it came
+        from (its way back to the sequence keeps previous/next)."""
+        path, sep, query = self.href.partition("?")
+        return f"{path}/frame{sep}{query}"
+
 
 def hit_card(hit: Hit, href: str, camera: Camera | None, recording: Recording | None
              ) -> HitCard:

@@ -140,7 +140,7 @@ def test_a_time_picks_the_nearest_frame(web: Web, world: World) -> None:
 def test_the_page_draws_the_box_in_frame_pixels(web: Web, world: World) -> None:
     detail = world.services.store.track_detail(world.track_id)
     assert detail is not None
-    resp = _client(web).get(f"/track/{world.track_id}/frame?lang=en")
+    resp = _client(web).get(f"/frame/{world.track_id}?lang=en")
     assert resp.status_code == 200, resp.text
     html = resp.text
     assert 'viewBox="0 0 480 270"' in html
@@ -173,7 +173,7 @@ def test_views_are_journalled_with_the_frame_time(web: Web, world: World) -> Non
     assert detail is not None
     since = _head(world)
     client = _client(web)
-    assert client.get(f"/track/{world.track_id}/frame").status_code == 200
+    assert client.get(f"/frame/{world.track_id}").status_code == 200
     assert (
         client.get(
             f"/media/frame/{world.track_id}", params={"t": f"{detail.best_t:.3f}"}
@@ -199,7 +199,7 @@ def test_an_entry_without_frame_time_reads_as_before() -> None:
     [
         # CUT ends at 6 s: 7.5 s is inside the clip's window but outside the case.
         ("CUT", "/media/frame/{id}?t=7.5", 404),
-        ("CUT", "/track/{id}/frame?t=7.5", 404),
+        ("CUT", "/frame/{id}?t=7.5", 404),
         # Inside both (the window starts 5 s before the car, at 0 s).
         ("CUT", "/media/frame/{id}?t=0.5", 200),
         # Inside the case (the whole hour) but past the clip's window (the recording's end).
@@ -226,7 +226,7 @@ def test_a_time_outside_the_scope_is_refused(
 def test_a_track_of_another_camera_is_unknown(web: Web, world: World) -> None:
     since = _head(world)
     client = _client(web, "OTHER")
-    for url in (f"/media/frame/{world.track_id}", f"/track/{world.track_id}/frame"):
+    for url in (f"/media/frame/{world.track_id}", f"/frame/{world.track_id}"):
         assert client.get(url).status_code == 404
     assert len(_entries(world, "scope-refused", since)) == 2
     assert _entries(world, "result-view", since) == []
@@ -241,9 +241,9 @@ def test_no_login_no_frame(web: Web, world: World) -> None:
 def test_cards_and_the_track_page_offer_the_full_frame(web: Web, world: World) -> None:
     client = _client(web)
     page = client.get("/search", params={"object": "car", "lang": "en"}).text
-    link = re.search(r'<a class="button small" href="(/track/(\d+)/frame\?[^"]*)">Full frame', page)
+    link = re.search(r'<a class="button small" href="(/frame/(\d+)\?[^"]*)">Full frame', page)
     assert link, page
     # The thumbnail link still opens the sequence.
     assert re.search(rf'<a href="/track/{link.group(2)}\?[^"]*" class="thumb"', page)
     track = client.get(f"/track/{world.track_id}?lang=en").text
-    assert f'href="/track/{world.track_id}/frame?lang=en">Full frame</a>' in track
+    assert f'href="/frame/{world.track_id}?lang=en">Full frame</a>' in track

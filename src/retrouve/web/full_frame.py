@@ -8,7 +8,7 @@ Two routes, behind login (``create_app`` adds it) and inside the active case:
   on it). Headers: ``Cache-Control: private, no-store`` (evidence stays out of caches, as
   thumbnails), ``X-Retrouve-Frame-T`` (the decoded frame's recording second),
   ``X-Retrouve-Frame-Size`` (``WxH``).
-* ``GET /track/{track_id}/frame?t=SECONDS`` — the page showing that JPEG with the track's box
+* ``GET /frame/{track_id}?t=SECONDS`` — the page showing that JPEG with the track's box
   drawn over it (an SVG whose ``viewBox`` is the stored frame size, so the box is exact at any
   zoom), zoomable and pannable by ``static/frame.js``.
 
@@ -153,7 +153,7 @@ def frame_jpeg(request: Request, track_id: TrackId, work: CaseCtx, t: FrameT = N
     )
 
 
-@router.get("/track/{track_id}/frame", response_class=HTMLResponse)
+@router.get("/frame/{track_id}", response_class=HTMLResponse)
 def frame_page(request: Request, track_id: TrackId, work: CaseCtx, t: FrameT = None) -> Response:
     """The full frame with the track's box, zoomable; journalled (it covers the JPEG)."""
     found = _find(request, work, track_id, t, "frame")

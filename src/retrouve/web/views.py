@@ -83,10 +83,10 @@ class HitCard:
 
     @property
     def frame_href(self) -> str:
-        """The full-frame page of the hit (``/track/ID/frame``), with the search it came
-        from (its way back to the sequence keeps previous/next)."""
-        path, sep, query = self.href.partition("?")
-        return f"{path}/frame{sep}{query}"
+        """The full-frame page of the hit (``/frame/ID``), with the search it came from (its
+        way back to the sequence keeps previous/next)."""
+        _, sep, query = self.href.partition("?")
+        return f"/frame/{self.track_id}{sep}{query}"
 
 
 def hit_card(hit: Hit, href: str, camera: Camera | None, recording: Recording | None

@@ -10,9 +10,23 @@
   var view = document.getElementById("frame-view");
   var stage = document.getElementById("frame-stage");
   var level = document.getElementById("zoom-level");
+  var outline = stage.querySelector("svg.box rect");
   if (!view || !stage) { return; }
   var MIN = 1, MAX = 16, STEP = 1.5, PAN = 60;  // scales, factor per step, pixels per key
+  var FIT_HEIGHT = 0.75;  // share of the window's height the fitted picture may take
+  var W = parseFloat(view.getAttribute("data-width")) || 0;
+  var H = parseFloat(view.getAttribute("data-height")) || 0;
   var s = 1, x = 0, y = 0;
+
+  // Scale 1 is the whole picture fitted in the view's width and FIT_HEIGHT of the window:
+  // the stage (and so the view, which wraps it) gets that size; CSS alone shows it at the
+  // view's width.
+  function fit() {
+    if (!W || !H) { return; }
+    var k = Math.min(view.clientWidth / W, window.innerHeight * FIT_HEIGHT / H);
+    stage.style.width = Math.max(1, Math.floor(W * k)) + "px";
+    view.style.height = Math.max(1, Math.floor(H * k)) + "px";
+  }
 
   function clamp() {
     // The stage's untransformed size is the fitted picture's.
@@ -25,6 +39,9 @@
   function apply() {
     clamp();
     stage.style.transform = "translate(" + x + "px, " + y + "px) scale(" + s + ")";
+    // The outline stays 2 px on screen (non-scaling-stroke ignores the CSS scale), so at
+    // any zoom it hides no more of the object's edge than at the fit.
+    if (outline) { outline.style.strokeWidth = (2 / s) + "px"; }
     view.setAttribute("data-scale", String(s));
     view.classList.toggle("zoomed", s > 1);
     if (level) { level.textContent = Math.round(s * 100) + " %"; }
@@ -101,6 +118,7 @@
     if (done) { e.preventDefault(); }
   });
 
-  window.addEventListener("resize", apply);
+  window.addEventListener("resize", function () { fit(); apply(); });
+  fit();
   apply();
 })();

@@ -17,8 +17,9 @@ import pytest
 
 from .conftest import ARTIFACTS, LiveServer, logged_in_context
 
-#: The image's and the box's rendered rectangles (relative to the view), the natural size, the zoom level shown,
-#: and the colour of the picture under the box's centre (drawn to a canvas at full size).
+#: The image's and the box's rendered rectangles (relative to the view), the natural size,
+#: the zoom level shown, and the colour of the picture under the box's centre (drawn to a
+#: canvas at full size).
 MEASURE = """() => {
   const view = document.getElementById('frame-view');
   const img = view.querySelector('img'), rect = view.querySelector('svg.box rect');

@@ -55,8 +55,12 @@ def _box_on_object(m: dict[str, Any]) -> None:
     """The drawn box is the stored box scaled as the picture is (±1 px)."""
     k = m["img"][2] / m["natural"][0]
     assert abs(m["img"][3] / m["natural"][1] - k) < 1e-3, m  # aspect ratio kept
-    want = (m["img"][0] + m["box"][0] * k, m["img"][1] + m["box"][1] * k,
-            m["box"][2] * k, m["box"][3] * k)
+    want = (
+        m["img"][0] + m["box"][0] * k,
+        m["img"][1] + m["box"][1] * k,
+        m["box"][2] * k,
+        m["box"][3] * k,
+    )
     for got, exp in zip(m["rect"], want, strict=True):
         assert abs(got - exp) <= 1.0, (m, want)
 
@@ -67,8 +71,10 @@ def _open_from_card(pg: Any) -> None:
     button = card.get_by_role("link", name=re.compile("Image entière"))
     button.click()
     pg.wait_for_url(re.compile(r"/frame/\d+\?"))
-    pg.wait_for_function("() => { const i = document.querySelector('#frame-view img');"
-                         " return i && i.complete && i.naturalWidth > 0; }")
+    pg.wait_for_function(
+        "() => { const i = document.querySelector('#frame-view img');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
 
 
 def test_open_zoom_pan_and_reset(pg: Any) -> None:
@@ -114,8 +120,7 @@ def test_open_zoom_pan_and_reset(pg: Any) -> None:
     pg.mouse.up()
     dragged = pg.evaluate(MEASURE)
     assert dragged["img"][0] < panned["img"][0], (panned, dragged)
-    assert dragged["img"][0] <= 0.5 and dragged["img"][0] + dragged["img"][2] >= v[2] - 0.5, \
-        dragged
+    assert dragged["img"][0] <= 0.5 and dragged["img"][0] + dragged["img"][2] >= v[2] - 0.5, dragged
     _box_on_object(dragged)
 
     # "-" zooms out, "0" fits again.
@@ -156,8 +161,9 @@ def test_the_wheel_zooms_at_the_cursor(pg: Any) -> None:
         bx, by, bw, bh = m["rect"]
         pg.mouse.move(m["view"][0] + bx + bw / 2, m["view"][1] + by + bh / 2)
         pg.mouse.wheel(0, -100)
-        pg.wait_for_function("s => +document.getElementById('frame-view').dataset.scale > s",
-                             arg=m["scale"])
+        pg.wait_for_function(
+            "s => +document.getElementById('frame-view').dataset.scale > s", arg=m["scale"]
+        )
     assert pg.evaluate(MEASURE)["scale"] == pytest.approx(1.5**3)
     # Anchored at the cursor, the 3.4× box now starts left of the view: two arrow presses
     # bring it in (each pans 60 px).
@@ -167,8 +173,12 @@ def test_the_wheel_zooms_at_the_cursor(pg: Any) -> None:
     close = pg.evaluate(MEASURE)
     _box_on_object(close)
     r = close["rect"]
-    assert r[0] >= 0 and r[1] >= 0 and r[0] + r[2] <= close["view"][2] and \
-        r[1] + r[3] <= close["view"][3], close
+    assert (
+        r[0] >= 0
+        and r[1] >= 0
+        and r[0] + r[2] <= close["view"][2]
+        and r[1] + r[3] <= close["view"][3]
+    ), close
     ARTIFACTS.mkdir(exist_ok=True)
     pg.screenshot(path=str(ARTIFACTS / "full-frame-zoomed.png"), full_page=True)
 

@@ -24,11 +24,8 @@ FRAME_FR: Final[dict[str, str]] = {
     "frame.view": "Image entière (zoomable)",
     "frame.keys": "Zoom : molette, boutons ou touches + et − ; déplacer : glisser ou flèches "
     "(quand l'image a le focus) ; 0 : ajuster l'image.",
-    "form.filled": "Les champs du formulaire ont été remplis d'après le texte libre : "
-    "modifiez-les puis relancez la recherche pour l'affiner.",
-    "form.filled_rule": "Texte et champs : un champ rempli l'emporte sur le texte ; tant que "
-    "le texte n'est pas modifié, les champs font la recherche (un champ "
-    "vidé n'est plus cherché).",
+    "form.filled": "Champs remplis d'après le texte libre : modifiez-les et relancez pour affiner.",
+    "form.filled_rule": "Un champ rempli l'emporte sur le texte ; vidé, il n'est plus cherché.",
 }
 
 FRAME_EN: Final[dict[str, str]] = {
@@ -49,9 +46,6 @@ FRAME_EN: Final[dict[str, str]] = {
     "frame.view": "Full frame (zoomable)",
     "frame.keys": "Zoom: wheel, buttons or the + and − keys; pan: drag or arrow keys (when "
     "the image has the focus); 0: fit the image.",
-    "form.filled": "The form's fields were filled from the free text: edit them and search "
-    "again to refine it.",
-    "form.filled_rule": "Text and fields: a filled field wins over the text; while the text "
-    "is unchanged, the fields are the search (a field cleared is no "
-    "longer searched).",
+    "form.filled": "Fields filled from the free text: edit them and search again to refine.",
+    "form.filled_rule": "A filled field wins over the text; cleared, it is no longer searched.",
 }

@@ -114,6 +114,13 @@ def test_free_text_fills_the_fields(web: Web) -> None:
     }
     assert "Fields filled from the free text" in html
     assert hit_ids(html) == [1]
+    # Each field filled from the text says so (in its label or legend).
+    marked = re.findall(
+        r'(Object type|Vehicle colour|From|To) <small class="from-text">'
+        r"\(from the text\)</small>",
+        html,
+    )
+    assert sorted(marked) == ["From", "Object type", "To", "Vehicle colour"]
 
 
 def test_submitting_the_filled_form_gives_the_same_results(web: Web) -> None:
@@ -135,6 +142,7 @@ def test_an_edited_field_wins_over_the_unchanged_text(web: Web) -> None:
     form = form_of(submit(client, {"text": [TEXT]}))
     html = submit(client, form, colour="white")
     assert hit_ids(html) == [2]
+    assert html.count('class="from-text"') == 3  # the colour is the operator's now
     assert searched(web)["colour"] == "white"
     assert form_of(html)["colour"] == ["white"]
 

@@ -184,6 +184,16 @@ def form_time(when: datetime, zone: str) -> str | None:
     return naive.strftime("%Y-%m-%dT%H:%M:%S" if naive.second else "%Y-%m-%dT%H:%M")
 
 
+def from_text(params: SearchParams) -> frozenset[str]:
+    """The criteria whose field still holds what the text filled (the form marks them)."""
+    marker = Filled.decode(params.filled)
+    if marker is None or marker.text != params.text:
+        return frozenset()
+    return frozenset(
+        name for name, value in marker.fields if same_value(name, getattr(params, name), value)
+    )
+
+
 def filled_form(resolved: Resolved, built: BuiltQuery, zone: str) -> SearchParams:
     """The form to show after searching ``resolved``: its fields, each blank one the text
     set filled with the value searched, and the ``filled`` marker (the same as submitted

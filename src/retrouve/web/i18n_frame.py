@@ -24,6 +24,7 @@ FRAME_FR: Final[dict[str, str]] = {
     "frame.view": "Image entière (zoomable)",
     "frame.keys": "Zoom : molette, boutons ou touches + et − ; déplacer : glisser ou flèches "
     "(quand l'image a le focus) ; 0 : ajuster l'image.",
+    "form.from_text": "(d'après le texte)",
     "form.filled": "Champs remplis d'après le texte libre : modifiez-les et relancez pour affiner.",
     "form.filled_rule": "Un champ rempli l'emporte sur le texte ; vidé, il n'est plus cherché.",
 }
@@ -46,6 +47,7 @@ FRAME_EN: Final[dict[str, str]] = {
     "frame.view": "Full frame (zoomable)",
     "frame.keys": "Zoom: wheel, buttons or the + and − keys; pan: drag or arrow keys (when "
     "the image has the focus); 0: fit the image.",
+    "form.from_text": "(from the text)",
     "form.filled": "Fields filled from the free text: edit them and search again to refine.",
     "form.filled_rule": "A filled field wins over the text; cleared, it is no longer searched.",
 }

@@ -250,7 +250,8 @@ def search_page(request: Request, work: CaseCtx) -> Response:
     submitted = bool(set(request.query_params.keys()) - {"lang"})
     view: dict[str, Any] = {"result": None, "error": None, "built": None, "cards": [],
                             "timelines": [], "why_empty": None, "prev_url": None,
-                            "next_url": None, "form_filled": False}
+                            "next_url": None, "form_filled": False,
+                            "from_text": frozenset()}
     # Text and fields together: form_fill's rules (a set field wins; fields the text filled
     # stay the search while the text is unchanged).
     resolved = form_fill.resolve(params)
@@ -271,6 +272,7 @@ def search_page(request: Request, work: CaseCtx) -> Response:
             # The form shows what was searched: the blank fields the text set are filled.
             params = form_fill.filled_form(resolved, built, zone)
             view.update(built=built, result=result, form_filled=params.filled is not None,
+                        from_text=form_fill.from_text(params),
                         **_results_view(request, params, built.query, result, looks,
                                         ctx.lang, zone))
     return render(

@@ -87,6 +87,10 @@ PAGES = [
     PageCase("track", "operator", lambda s: f"/track/{s.track_id}"),
     PageCase("track-help", "operator", lambda s: f"/track/{s.track_id}",
              prepare="document.querySelector('[data-keys-open]').click()"),
+    PageCase("frame", "operator", lambda s: f"/frame/{s.track_id}"),
+    PageCase("frame-zoomed", "operator", lambda s: f"/frame/{s.track_id}",
+             prepare="document.querySelector('[data-zoom=in]').click()"),
+    PageCase("search-filled", "operator", lambda s: "/search?text=voiture+rouge"),
     PageCase("footage", "operator", lambda s: "/footage"),
     PageCase("cases", "operator", lambda s: "/cases"),
     PageCase("case", "operator", lambda s: f"/cases/{CASE}"),
@@ -173,7 +177,7 @@ def test_every_template_is_scanned() -> None:
     """A new template gets a row in PAGES (partials, named ``_*.html``, are inside others)."""
     from retrouve.web.templating import TEMPLATES_DIR
 
-    scanned = {"login", "case_select", "search", "track", "footage", "cases", "case",
+    scanned = {"login", "case_select", "search", "track", "frame", "footage", "cases", "case",
                "case_form", "chronology", "case_refused", "journal", "api_docs", "error", "base"}
     templates = {p.stem for p in TEMPLATES_DIR.glob("*.html") if not p.stem.startswith("_")}
     assert templates <= scanned, f"pages not scanned by axe: {sorted(templates - scanned)}"

@@ -301,19 +301,24 @@ class CaseSelected(Event):
 @dataclass(frozen=True, kw_only=True)
 class ResultViewed(Event):
     """A result looked at inside a case: ``view`` is what was shown (``track`` page or API,
-    ``thumbnail``, ``clip``, whole ``recording``); one entry per view, not per byte range."""
+    ``thumbnail``, ``clip``, whole ``recording``, one full ``frame``); one entry per view, not
+    per byte range. ``frame_t``: for a ``frame`` view, the recording second of the frame
+    shown (absent from the details otherwise, so entries written before it keep their
+    digests)."""
 
     name: ClassVar[str] = "result-view"
     view: str
     track_id: int | None = None
     recording_id: str | None = None
+    frame_t: float | None = None
 
     def objects(self) -> list[str]:
         return ([f"track:{self.track_id}"] if self.track_id is not None else []) + (
             [f"recording:{self.recording_id}"] if self.recording_id is not None else [])
 
     def details(self) -> dict[str, Any]:
-        return {"view": self.view}
+        # Only when set: an entry without a frame time reads as it always did.
+        return {"view": self.view} | ({} if self.frame_t is None else {"frame_t": self.frame_t})
 
 
 @dataclass(frozen=True, kw_only=True)

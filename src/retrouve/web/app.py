@@ -43,7 +43,7 @@ from retrouve.errors import CsrfRejected, Forbidden, NoCaseError, NotAuthenticat
 from retrouve.errors_i18n import error_text
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from retrouve.web import api, case_chronology, case_exports, case_pages, files, pages
+from retrouve.web import api, case_chronology, case_exports, case_pages, files, full_frame, pages
 from retrouve.web.audit import ViewLog
 from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optional_context
 from retrouve.web.csrf import csrf_guard
@@ -236,4 +236,6 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.include_router(files.router)
     app.include_router(api.router)
     app.state.has_player = _include_media(app)
+    # The full frame of a sighting (its JPEG and its zoomable page), behind login as media.
+    app.include_router(full_frame.router, dependencies=[Depends(current_context)])
     return app

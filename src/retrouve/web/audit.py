@@ -79,17 +79,19 @@ def _views(request: Request) -> ViewLog:
 
 
 def viewed(request: Request, work: InCase, view: str, *, track_id: int | None = None,
-           recording_id: str | None = None, covers: tuple[str, ...] = ()) -> None:
+           recording_id: str | None = None, covers: tuple[str, ...] = (),
+           frame_t: float | None = None) -> None:
     """Journal that ``work``'s user viewed a track (or a whole recording) as ``view``, unless
     the same view was journalled within the window. ``covers``: other views of the same track
-    this one shows (a track page plays its clip), marked as seen."""
+    this one shows (a track page plays its clip), marked as seen. ``frame_t``: the recording
+    second of the one frame shown (the full-frame view); each distinct time is its own view."""
     obj = f"track:{track_id}" if track_id is not None else f"recording:{recording_id}"
     user, ref = work.actor.name, work.case.ref
     views = _views(request)
-    key = (user, ref, view, obj)
+    key = (user, ref, view if frame_t is None else f"{view}@{frame_t:.3f}", obj)
     if views.first(key):
         event = j.ResultViewed(case=ref, view=view, track_id=track_id,
-                               recording_id=recording_id)
+                               recording_id=recording_id, frame_t=frame_t)
         try:
             with _services(request).journal.action(work.actor, event,
                                                    f"journal a {view} view in case {ref}"):

@@ -30,6 +30,7 @@ STATIC: Final[dict[str, tuple[str, bool]]] = {
     "keys.js": ("text/javascript; charset=utf-8", False),
     # The camera plan and the chronology (case pages).
     "chrono.css": ("text/css; charset=utf-8", False),
+    "frame.js": ("text/javascript; charset=utf-8", False),
 }
 TrackId = Annotated[int, PathParam(ge=1, le=2**62)]
 

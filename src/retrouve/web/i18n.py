@@ -18,6 +18,7 @@ from retrouve.search.schema import EmptyReason
 from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 from retrouve.web.i18n_chrono import CHRONO_EN, CHRONO_FR
 from retrouve.web.i18n_exports import EXPORTS_EN, EXPORTS_FR
+from retrouve.web.i18n_frame import FRAME_EN, FRAME_FR
 from retrouve.web.i18n_keys import KEYS_EN, KEYS_FR
 from retrouve.web.i18n_results import RESULTS_EN, RESULTS_FR
 
@@ -447,6 +448,8 @@ _FR.update(CHRONO_FR)  # case chronology and camera plan (``i18n_chrono.py``)
 _EN.update(CHRONO_EN)
 _FR.update(RESULTS_FR)  # results header, camera groups, timeline axis
 _EN.update(RESULTS_EN)
+_FR.update(FRAME_FR)  # the full-frame view and the form filled from text (``i18n_frame.py``)
+_EN.update(FRAME_EN)
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}

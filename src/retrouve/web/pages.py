@@ -40,7 +40,7 @@ from retrouve.search.engine import SearchResult
 from retrouve.search.request import WEB_WORDING
 from retrouve.services import Services
 from retrouve.store.db import TrackDetail
-from retrouve.web import audit
+from retrouve.web import audit, form_fill
 from retrouve.web.auth import (
     CASE_HEADER,
     Ctx,
@@ -258,13 +258,18 @@ def search_page(request: Request, work: CaseCtx) -> Response:
     submitted = bool(set(request.query_params.keys()) - {"lang"})
     view: dict[str, Any] = {"result": None, "error": None, "built": None, "cards": [],
                             "timelines": [], "why_empty": None, "prev_url": None,
-                            "next_url": None, "groups": None, "axis": [], "axis_full": []}
+                            "next_url": None, "groups": None, "axis": [], "axis_full": [],
+                            "form_filled": False, "from_text": frozenset()}
+    # Text and fields together: form_fill's rules (a set field wins; fields the text filled
+    # stay the search while the text is unchanged).
+    resolved = form_fill.resolve(params)
     if submitted:
         try:
             like_in_scope(request, work, params.like)
-            outcome = services.search(params, lang=ctx.lang, wording=WEB_WORDING,
+            outcome = services.search(resolved.params, lang=ctx.lang, wording=WEB_WORDING,
                                       default_zone=zone,
-                                      text_parser=request.app.state.parse_text,
+                                      text_parser=form_fill.text_parser(
+                                          request.app.state.parse_text, resolved.kept),
                                       spread=config.timeline_hits, case=work.case,
                                       actor=work.actor, count=True)
             built, result = outcome.built, outcome.result
@@ -272,9 +277,12 @@ def search_page(request: Request, work: CaseCtx) -> Response:
         except InputError as exc:  # the operator's search is at fault; failures reach the 500
             view["error"] = t("search.error", msg=error_text(exc, ctx.lang))
         else:
-            view.update(built=built, result=result, **_results_view(
-                request, params, built.query, result, looks, ctx.lang, zone,
-                order=built.order))
+            # The form shows what was searched: the blank fields the text set are filled.
+            params = form_fill.filled_form(resolved, built, zone)
+            view.update(built=built, result=result, form_filled=params.filled is not None,
+                        from_text=form_fill.from_text(params),
+                        **_results_view(request, params, built.query, result, looks,
+                                        ctx.lang, zone, order=built.order))
     return render(
         request, "search.html", ctx, params=params, cameras=list(looks.cameras.values()),
         zone=zone or "UTC", objects=OBJECT_CHOICES, colours=COLOURS, accessories=ACCESSORIES,
@@ -347,11 +355,13 @@ def _neighbours(request: Request, work: InCase, track_id: int) -> dict[str, str 
                                       max_limit=200)
     out["back"] = "/search?" + params.query_string(offset=pos // params.limit * params.limit)
     first = max(0, pos - 1)
+    resolved = form_fill.resolve(params)
     try:
-        built = build_query(replace(params, offset=first, limit=pos - first + 2), services,
-                            lang=work.ctx.lang,
+        built = build_query(replace(resolved.params, offset=first, limit=pos - first + 2),
+                            services, lang=work.ctx.lang,
                             default_zone=site_zone(services, work.ctx.user.time_zone),
-                            text_parser=request.app.state.parse_text)
+                            text_parser=form_fill.text_parser(request.app.state.parse_text,
+                                                              resolved.kept))
         # Inside the case too (not journalled: the page view is, and the search was).
         hits = services.searcher.search(built.query, built.order, scope=work.scope).hits
     except RetrouveError:

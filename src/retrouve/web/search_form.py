@@ -38,6 +38,8 @@ from retrouve.services import Services
 __all__ = ["BuiltQuery", "ParseText", "ParsedTextLike", "SearchParams", "api_params_model",
            "build_query", "load_parse_text", "site_zone"]
 
+#: The form's hidden parameter of the fields filled from free text (``form_fill.Filled``).
+FILLED_PARAM = "filled"
 #: An optional integer in a URL: ASCII digits only (``int`` accepts "²" and "1_0"), bounded.
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
@@ -78,15 +80,21 @@ class SearchParams(SearchRequest):
     """:class:`SearchRequest` read from / written to URL parameters (blank fields None).
 
     The fields are the request's; this class only adds the URL side. ``operator_zone`` is
-    never in a URL: the pages read times and free text in the site's operator zone."""
+    never in a URL: the pages read times and free text in the site's operator zone.
+    ``filled`` is the form's own hidden marker of the fields filled from the free text
+    (:mod:`retrouve.web.form_fill`), not a criterion: the API and the CLI have none."""
+
+    filled: str | None = None
 
     @classmethod
     def from_params(cls, qp: QueryParams | Mapping[str, str], default_limit: int = 20,
                     max_limit: int = 1000) -> SearchParams:
         """Tolerant parsing for pages: blanks are None, bad numbers fall back to defaults,
         ``limit`` defaults to ``default_limit`` and is clamped to ``max_limit``."""
-        return cls.from_values({c.attr: _read(c, qp, default_limit, max_limit)
-                                for c in CRITERIA})
+        params = cls.from_values({c.attr: _read(c, qp, default_limit, max_limit)
+                                  for c in CRITERIA})
+        filled = qp.get(FILLED_PARAM)
+        return replace(params, filled=filled or None) if isinstance(filled, str) else params
 
     def pairs(self, **changes: Any) -> list[tuple[str, str]]:
         """The parameters as URL pairs in ``CRITERIA`` order (blanks omitted), with
@@ -99,6 +107,8 @@ class SearchParams(SearchRequest):
                 out += [(c.param, str(v)) for v in value]
             elif value is not None:
                 out.append((c.param, str(value)))
+        if p.filled:
+            out.append((FILLED_PARAM, p.filled))
         return out
 
     def query_string(self, **changes: Any) -> str:

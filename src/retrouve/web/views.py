@@ -81,6 +81,13 @@ class HitCard:
     #: (``edits`` characters differ from the pattern; the read when a runner-up matched).
     plate_approx: tuple[int, str | None] | None = None
 
+    @property
+    def frame_href(self) -> str:
+        """The full-frame page of the hit (``/frame/ID``), with the search it came from (its
+        way back to the sequence keeps previous/next)."""
+        _, sep, query = self.href.partition("?")
+        return f"/frame/{self.track_id}{sep}{query}"
+
 
 def hit_card(hit: Hit, href: str, camera: Camera | None, recording: Recording | None
              ) -> HitCard:

@@ -1,0 +1,98 @@
+"""Free text fills the search form in Chromium, and the filled form is refined by its fields.
+
+The server and its clip (one red "car", 4 January 2026 at 10:00:09 Paris) come from
+``conftest.py``. A sentence with a day and hours is typed and searched: the object, colour
+and time fields come back filled (the time fields as the browser shows them), the filled
+form submitted again finds the same results with the same query, and a field changed or
+cleared is what is searched next. Screenshots: ``test-artifacts/form-filled.png`` (the form
+filled from the text, with its note) and ``form-refined.png`` (the colour changed to blue:
+no result, the text unchanged).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import ARTIFACTS, LiveServer, logged_in_context
+
+TEXT = "voiture rouge le 4 janvier 2026 entre 10h et 11h"
+
+
+@pytest.fixture
+def pg(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    context = logged_in_context(browser, live_server, live_server.operator)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _form(pg: Any) -> dict[str, Any]:
+    state: dict[str, Any] = pg.evaluate("""() => {
+      const f = document.querySelector('form.criteria');
+      const checked = n => (f.querySelector(`input[name=${n}]:checked`) || {}).value;
+      return {text: f.text.value, object: f.object.value, colour: checked('colour'),
+              from: f.querySelector('[name=from]').value, to: f.querySelector('[name=to]').value,
+              filled: (f.querySelector('[name=filled]') || {}).value || null};
+    }""")
+    return state
+
+
+def _hits(pg: Any) -> list[str]:
+    hrefs: list[str] = pg.eval_on_selector_all(
+        "ol.grid li.hit a.thumb", "els => els.map(a => a.getAttribute('href').split('?')[0])"
+    )
+    return hrefs
+
+
+def _submit(pg: Any) -> None:
+    with pg.expect_navigation():
+        pg.click("form.criteria button[type=submit]")
+
+
+def _last_query(server: LiveServer) -> dict[str, Any]:
+    rows = [e for e in server.services.store.journal_entries() if e.action == "search"]
+    query: dict[str, Any] = json.loads(rows[-1].details_json)["query"]
+    return query
+
+
+def test_text_fills_the_form_and_the_fields_refine_it(pg: Any, live_server: LiveServer) -> None:
+    pg.goto("/search")
+    pg.fill("form.criteria input[name=text]", TEXT)
+    _submit(pg)
+    filled = _form(pg)
+    assert filled["object"] == "car" and filled["colour"] == "red", filled
+    assert filled["from"] == "2026-01-04T10:00" and filled["to"] == "2026-01-04T11:00"
+    assert filled["text"] == TEXT and filled["filled"]
+    assert pg.locator("#form-filled").is_visible()
+    hits = _hits(pg)
+    assert len(hits) == 1
+    query = _last_query(live_server)
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / "form-filled.png"), full_page=True)
+
+    # The filled form submitted as it is: the same query, the same results, the same form.
+    _submit(pg)
+    assert _hits(pg) == hits and _last_query(live_server) == query
+    assert _form(pg) == filled
+
+    # A field changed wins over the unchanged text: blue, no red car any more.
+    pg.locator("form.criteria label", has=pg.locator("input[name=colour][value=blue]")).click()
+    _submit(pg)
+    assert _last_query(live_server)["colour"] == "blue"
+    assert _hits(pg) == [] and _form(pg)["colour"] == "blue"
+    assert _form(pg)["text"] == TEXT
+    pg.screenshot(path=str(ARTIFACTS / "form-refined.png"), full_page=True)
+
+    # Cleared ("any"): no colour searched, the text does not put red back.
+    pg.locator("form.criteria label", has=pg.locator("input[name=colour][value='']")).click()
+    _submit(pg)
+    assert _last_query(live_server).get("colour") is None
+    assert _hits(pg) == hits and _form(pg)["colour"] == ""
+    assert re.search(r"[?&]filled=", pg.url)

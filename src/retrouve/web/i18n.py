@@ -15,6 +15,7 @@ from typing import Final
 from fastapi import Request
 
 from retrouve.search.schema import EmptyReason
+from retrouve.web.i18n_admin import ADMIN_EN, ADMIN_FR
 from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 from retrouve.web.i18n_exports import EXPORTS_EN, EXPORTS_FR
 from retrouve.web.i18n_keys import KEYS_EN, KEYS_FR
@@ -441,6 +442,8 @@ _FR.update(EXPORTS_FR)  # the case page's Export section (``i18n_exports.py``)
 _EN.update(EXPORTS_EN)
 _FR.update(KEYS_FR)  # keyboard shortcuts' help and skip links (``i18n_keys.py``)
 _EN.update(KEYS_EN)
+_FR.update(ADMIN_FR)  # the admin pages (``i18n_admin.py``)
+_EN.update(ADMIN_EN)
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}

@@ -96,6 +96,8 @@ class Problems:
 
     def add(self, exc: InputError, lang: str) -> None:
         text = error_text(exc, lang)
+        # The catalogue's texts start lower-case (they are also quoted mid-sentence).
+        text = text[:1].upper() + text[1:]
         where = FIELD_OF.get(exc.key or "")
         if where is None:
             self.general.append(text)

@@ -78,9 +78,13 @@ ADMIN_FR: Final[dict[str, str]] = {
                           "immédiatement et ses jetons d'API sont révoqués.",
     "admin.enable": "Réactiver le compte",
     "admin.enable_hint": "Le compte pourra se reconnecter avec son mot de passe actuel.",
-    "admin.self_note": "C'est votre compte : un autre administrateur doit le désactiver ou lui "
-                       "retirer le rôle d'administrateur (il reste toujours un administrateur "
-                       "actif).",
+    "admin.self_role_note": "C'est votre compte : vous ne pouvez pas vous retirer le rôle "
+                            "d'administrateur ; un autre administrateur doit le faire.",
+    "admin.self_access_note": "C'est votre compte : vous ne pouvez pas le désactiver ; un "
+                              "autre administrateur doit le faire (il reste ainsi toujours "
+                              "un administrateur actif).",
+    "admin.self_reset_note": "Votre propre session aussi : vous vous reconnecterez avec le "
+                             "nouveau mot de passe.",
     "admin.camera_title": "Caméra {id}",
     "admin.refused": "Modification refusée :",
     "admin.refused_fields": "Modification refusée : voyez le message sous le champ concerné.",
@@ -164,8 +168,12 @@ ADMIN_EN: Final[dict[str, str]] = {
                           "are revoked.",
     "admin.enable": "Enable the account",
     "admin.enable_hint": "The account may log in again with its current password.",
-    "admin.self_note": "This is your account: another admin must disable it or take away its "
-                       "admin role (an enabled admin always remains).",
+    "admin.self_role_note": "This is your account: you cannot take away your own admin "
+                            "role; another admin must.",
+    "admin.self_access_note": "This is your account: you cannot disable it; another admin "
+                              "must (so an enabled admin always remains).",
+    "admin.self_reset_note": "Your own session too: you will log in again with the new "
+                             "password.",
     "admin.camera_title": "Camera {id}",
     "admin.refused": "Change refused:",
     "admin.refused_fields": "Change refused: see the message under the field concerned.",

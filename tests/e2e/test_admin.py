@@ -151,6 +151,9 @@ def test_admin_manages_accounts_and_cameras(browser: Any, live_server: LiveServe
         error = page.locator("#nc-camera_id-error").inner_text()
         assert error.startswith("Identifiant de caméra « cam quai 2 » invalide")
         assert "« cam_quai_2 »" in error
+        # The answer scrolls to the refused form (its action's fragment).
+        assert page.url.endswith("#admin-new-camera"), page.url
+        assert page.evaluate("window.scrollY") > 0
         no_violations(page, "create-camera refused")
         shot("camera-refused")
         page.locator("#nc-camera_id").fill(NEW_CAMERA)

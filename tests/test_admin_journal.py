@@ -1,7 +1,7 @@
 """Administrative changes are journalled: accounts (added, password, role, disabled,
-tokens), model packs installed or removed (with every file's SHA-256), and the settings in
-force when they change — journalled by whoever ran the command (their account's role, or
-``system`` for a shell user without one)."""
+tokens), cameras registered, model packs installed or removed (with every file's SHA-256),
+and the settings in force when they change — journalled by whoever ran the command (their
+account's role, or ``system`` for a shell user without one)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,26 @@ def test_account_changes_are_journalled_never_the_password(tmp_path: Path) -> No
     ]
     raw = "\n".join(r.details_json + r.objects_json for r in entries(data))
     assert "correct horse" not in raw and token.output.strip() not in raw
+
+
+def test_camera_registration_is_journalled_by_whoever_ran_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    add = ("cameras", "add", "cam-7", "--name", "Quai", "--lat", "43.3", "--lon", "5.4")
+    assert run(data, *add).exit_code == 0
+    assert run(data, *add).exit_code == 0  # the identical no-op journals nothing
+    assert run(data, "users", "add", "ada", "--role", "admin", "--password-stdin",
+               stdin=PASSWORD).exit_code == 0
+    assert run(data, "users", "add", "olga", "--role", "operator", "--password-stdin",
+               stdin=PASSWORD).exit_code == 0
+    assert run(data, "cameras", "add", "cam-8", user="ada").exit_code == 0
+    refused = run(data, "cameras", "add", "cam-9", user="olga")  # manage-cameras: admin only
+    assert refused.exit_code == 2 and "manage-cameras" in refused.output
+    rows = [r for r in entries(data) if r.action == "camera-change"]
+    assert [(r.user, r.role, json.loads(r.objects_json)) for r in rows] == [
+        ("root", "system", ["camera:cam-7"]), ("ada", "admin", ["camera:cam-8"])]
+    assert json.loads(rows[0].details_json) == {
+        "change": "add", "name": "Quai", "timezone": "Europe/Paris", "latitude": 43.3,
+        "longitude": 5.4, "address": None}
 
 
 def test_pack_install_and_remove_are_journalled_with_file_hashes(tmp_path: Path) -> None:

@@ -97,6 +97,14 @@ def test_add_camera_with_other_details_is_refused(
         (Camera("", "empty"), CatalogueError, "bad camera id"),
         (Camera("a/b", "slash"), CatalogueError, "bad camera id"),
         (Camera("cam9", "zone", "Mars/Olympus"), RecordingTimeError, "Mars/Olympus"),
+        (Camera("cam9", " "), CatalogueError, "name must be 1-256"),
+        (Camera("cam9", "x" * 257), CatalogueError, "name must be 1-256"),
+        (Camera("cam9", "lat", latitude=90.5, longitude=0.0), CatalogueError,
+         "latitude 90.5 is outside"),
+        (Camera("cam9", "lon", latitude=0.0, longitude=-180.1), CatalogueError,
+         "longitude -180.1 is outside"),
+        (Camera("cam9", "nan", latitude=float("nan"), longitude=0.0), CatalogueError,
+         "latitude nan"),
     ],
 )
 def test_add_camera_refuses_bad_ids_and_zones(

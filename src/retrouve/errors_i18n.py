@@ -136,6 +136,83 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "text.too_long": {
         "fr": "{field} : {n} caractères, au plus {max}",
         "en": "{field}: {n} characters, at most {max}"},
+    # --- accounts (legal/accounts.py, legal/admin_guard.py)
+    "account.bad_name": {
+        "fr": "nom d'utilisateur « {name} » invalide : 1 à 64 lettres, chiffres, « . », « _ » "
+              "ou « - », en commençant par une lettre ou un chiffre",
+        "en": "invalid user name '{name}': 1-64 letters, digits, '.', '_' or '-', starting "
+              "with a letter or digit"},
+    "account.exists": {
+        "fr": "l'utilisateur « {name} » existe déjà",
+        "en": "user '{name}' already exists"},
+    "account.unknown": {
+        "fr": "utilisateur « {name} » inconnu",
+        "en": "unknown user '{name}'"},
+    "account.bad_role": {
+        "fr": "rôle « {role} » inconnu : choisissez parmi {choices}",
+        "en": "unknown role '{role}': expected one of {choices}"},
+    "account.password_short": {
+        "fr": "mot de passe trop court : au moins {min} caractères",
+        "en": "password too short: at least {min} characters"},
+    "account.password_long": {
+        "fr": "mot de passe trop long : au plus {max} caractères",
+        "en": "password too long: at most {max} characters"},
+    "account.self_disable": {
+        "fr": "vous ne pouvez pas désactiver votre propre compte : un autre administrateur "
+              "doit le faire",
+        "en": "you cannot disable your own account: another admin must"},
+    "account.self_demote": {
+        "fr": "vous ne pouvez pas vous retirer le rôle d'administrateur : un autre "
+              "administrateur doit le faire",
+        "en": "you cannot take away your own admin role: another admin must"},
+    "account.last_admin": {
+        "fr": "« {name} » est le dernier administrateur actif : créez ou réactivez d'abord un "
+              "autre administrateur",
+        "en": "'{name}' is the last enabled admin: create or enable another admin first"},
+    # --- cameras (catalogue/ingest.py check_camera, legal/camera_register.py)
+    "camera.bad_id": {
+        "fr": "identifiant de caméra « {id} » invalide : lettres, chiffres, « . », « _ » et "
+              "« - » seulement, commençant et finissant par une lettre ou un chiffre, au plus "
+              "128 caractères",
+        "en": "bad camera id '{id}': letters, digits, '.', '_' and '-' only, starting and "
+              "ending with a letter or digit, at most 128 characters"},
+    "camera.bad_id_hint": {
+        "fr": "identifiant de caméra « {id} » invalide : lettres, chiffres, « . », « _ » et "
+              "« - » seulement, commençant et finissant par une lettre ou un chiffre, au plus "
+              "128 caractères (par ex. « {hint} »)",
+        "en": "bad camera id '{id}': letters, digits, '.', '_' and '-' only, starting and "
+              "ending with a letter or digit, at most 128 characters (e.g. '{hint}')"},
+    "camera.case_clash": {
+        "fr": "l'identifiant « {id} » ne diffère de la caméra enregistrée « {other} » que par "
+              "les majuscules : utilisez « {other} » ou un autre identifiant",
+        "en": "camera id '{id}' differs from the registered '{other}' by case only: use "
+              "'{other}', or another id"},
+    "camera.bad_name": {
+        "fr": "caméra « {id} » : le nom doit compter de 1 à {max} caractères",
+        "en": "camera '{id}': its name must be 1-{max} characters"},
+    "camera.bad_latitude": {
+        "fr": "caméra « {id} » : la latitude {value} est hors de -90..90 degrés",
+        "en": "camera '{id}': latitude {value} is outside -90..90 degrees"},
+    "camera.bad_longitude": {
+        "fr": "caméra « {id} » : la longitude {value} est hors de -180..180 degrés",
+        "en": "camera '{id}': longitude {value} is outside -180..180 degrees"},
+    "camera.not_number": {
+        "fr": "{field} « {text} » n'est pas un nombre (degrés décimaux, par ex. 48.8566)",
+        "en": "{field} '{text}' is not a number (decimal degrees, e.g. 48.8566)"},
+    "camera.half_position": {
+        "fr": "donnez la latitude et la longitude ensemble, ou aucune des deux",
+        "en": "give both latitude and longitude, or neither"},
+    "camera.exists": {
+        "fr": "la caméra « {id} » existe déjà (modifiez-la depuis sa page)",
+        "en": "camera '{id}' already exists (edit it from its page)"},
+    "camera.unknown": {
+        "fr": "caméra « {id} » inconnue",
+        "en": "unknown camera '{id}'"},
+    "camera.zone_locked": {
+        "fr": "la caméra « {id} » a des enregistrements : son fuseau reste {zone} (leurs "
+              "heures de début ont été lues dans ce fuseau à l'import)",
+        "en": "camera '{id}' has recordings: its time zone stays {zone} (their start times "
+              "were read in it at ingest)"},
 }
 
 CATALOGUE.update(LEGAL)  # cases, rights, exports, the web's case forms (errors_i18n_legal.py)
@@ -144,7 +221,8 @@ CATALOGUE.update(LEGAL)  # cases, rights, exports, the web's case forms (errors_
 #: worded in each language; any other value is shown as given.
 _PARAM_WORDS: Final[dict[str, dict[str, str]]] = {
     "fr": {"from": "le début", "to": "la fin", "a camera": "une caméra",
-           "a --camera": "une --camera"},
+           "a --camera": "une --camera", "latitude": "la latitude",
+           "longitude": "la longitude"},
     "en": {},
 }
 

@@ -33,6 +33,7 @@ from retrouve.export.exhibits import Exhibit, select_exhibits
 from retrouve.export.redaction_plan import make_redactor
 from retrouve.legal import journal as journal_events
 from retrouve.legal.accounts import Accounts
+from retrouve.legal.camera_register import CameraRegister
 from retrouve.legal.cases import Actor, widens
 from retrouve.legal.casework import CaseDesk, Journal
 from retrouve.legal.exports import ExportDesk, make_spec, spec_windows
@@ -112,6 +113,11 @@ class Services:
     @functools.cached_property
     def cases(self) -> CaseDesk:
         return CaseDesk(self.store, self.journal, self.clock)
+
+    @functools.cached_property
+    def cameras(self) -> CameraRegister:
+        """Camera registration and edits, journalled (``legal.camera_register``)."""
+        return CameraRegister(self.store, self.catalogue, self.journal, self.clock)
 
     @functools.cached_property
     def retention(self) -> Retention:

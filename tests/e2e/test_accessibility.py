@@ -6,7 +6,8 @@ browser context logged in as the role that sees most of it, its ``<details>`` op
 skips what is hidden), scanned, and saved as ``test-artifacts/a11y-<page>.png``.
 
 The server and its analysed synthetic clip come from ``conftest.py``; this module adds a
-supervisor (the case form, the journal, a case page with its forms) and marks the first
+supervisor (the case form, the journal, a case page with its forms), uses the admin for the
+admin pages (their refused-form states are scanned by ``test_admin.py``) and marks the first
 result relevant as the operator, so that the case page has a marks table.
 """
 
@@ -37,6 +38,7 @@ class Sessions:
     anonymous: Any
     operator: Any
     supervisor: Any
+    admin: Any
     track_id: int
 
 
@@ -48,14 +50,15 @@ def sessions(browser: Any, live_server: LiveServer) -> Iterator[Sessions]:
                                     viewport={"width": 1280, "height": 900})
     operator = logged_in_context(browser, live_server, live_server.operator)
     supervisor = logged_in_context(browser, live_server, SUPERVISOR, choose_case=False)
+    admin = logged_in_context(browser, live_server, live_server.admin, choose_case=False)
     try:
         page = operator.new_page()
         page.goto("/search?object=car")
         track_id = mark_first_hit(page, page.locator("ol.grid li.hit"), "vue en a11y")
         page.close()
-        yield Sessions(anonymous, operator, supervisor, track_id)
+        yield Sessions(anonymous, operator, supervisor, admin, track_id)
     finally:
-        for context in (anonymous, operator, supervisor):
+        for context in (anonymous, operator, supervisor, admin):
             context.close()
 
 
@@ -103,9 +106,15 @@ PAGES = [
     PageCase("journal", "supervisor", lambda s: "/journal"),
     PageCase("api-docs", "operator", lambda s: "/api/docs"),
     PageCase("error", "operator", lambda s: "/track/4242424", status=404),
+    PageCase("admin", "admin", lambda s: "/admin"),
+    PageCase("admin-user", "admin", lambda s: "/admin/users/marie"),
+    PageCase("admin-self", "admin", lambda s: "/admin/users/chef"),
+    PageCase("admin-camera", "admin", lambda s: "/admin/cameras/cam-e2e"),
+    PageCase("admin-forbidden", "operator", lambda s: "/admin", status=403),
     PageCase("search-results-en", "operator", lambda s: "/search?object=car&lang=en"),
     PageCase("error-en", "operator", lambda s: "/track/4242424?lang=en", status=404),
     PageCase("chronology-en", "operator", lambda s: f"/cases/{CASE}/chronology?lang=en"),
+    PageCase("admin-en", "admin", lambda s: "/admin?lang=en"),
 ]
 
 
@@ -178,6 +187,7 @@ def test_every_template_is_scanned() -> None:
     from retrouve.web.templating import TEMPLATES_DIR
 
     scanned = {"login", "case_select", "search", "track", "frame", "footage", "cases", "case",
-               "case_form", "chronology", "case_refused", "journal", "api_docs", "error", "base"}
+               "case_form", "chronology", "case_refused", "journal", "api_docs", "error", "base",
+               "admin", "admin_user", "admin_camera"}
     templates = {p.stem for p in TEMPLATES_DIR.glob("*.html") if not p.stem.startswith("_")}
     assert templates <= scanned, f"pages not scanned by axe: {sorted(templates - scanned)}"

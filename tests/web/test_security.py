@@ -100,7 +100,11 @@ def test_login_never_redirects_off_site(web: Web, target: str) -> None:
 
 # ---------------------------------------------------------------------------------- roles
 # (The analysis is not one: whoever may work in the case starts it, test_case_analysis.py.)
-ADMIN_ONLY = [("GET", "/api/users")]
+ADMIN_ONLY = [("GET", "/api/users"), ("GET", "/admin"), ("POST", "/admin/users"),
+              ("GET", "/admin/users/operator"), ("POST", "/admin/users/operator/role"),
+              ("POST", "/admin/users/operator/password"),
+              ("POST", "/admin/users/operator/disabled"), ("POST", "/admin/cameras"),
+              ("GET", "/admin/cameras/cam1"), ("POST", "/admin/cameras/cam1")]
 
 
 @pytest.mark.parametrize("role", ["operator", "supervisor"])

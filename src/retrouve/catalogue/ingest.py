@@ -8,8 +8,9 @@ camera (same SHA-256) is a no-op.
 from __future__ import annotations
 
 import logging
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +25,13 @@ from retrouve.catalogue.sources import (
     parse_start,
     refuse_live,
     start_from_filename,
-    zone,
 )
 from retrouve.domain import Camera, Recording, ScopeWindow
 from retrouve.errors import CatalogueError, DiskFull, MediaError, RecordingTimeError, StoreError
+from retrouve.store.base import Tx
 from retrouve.store.blobs import safe_name
 from retrouve.store.db import Store
+from retrouve.wallclock import zone_of
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,53 @@ class IngestReport:
 CAMERA_ID: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?")
 
 
+#: Longest camera name (the ``cameras.name`` column).
+MAX_CAMERA_NAME: Final = 256
+
+
+def check_camera(camera: Camera, registered: Iterable[Camera]) -> None:
+    """Refuse a camera that cannot be registered (or saved) as it is, naming what is wrong.
+
+    Ids have a strict syntax (:data:`CAMERA_ID`): they name files and recording ids as they
+    are, so ``cam 9`` (refused, ``cam_9`` suggested) can never collide with ``cam_9``; an id
+    equal to a ``registered`` one but for case is refused naming both (the two would share
+    thumbnail folders on a case-insensitive disk). The time zone must be an IANA name; the
+    position, when given, WGS84 degrees (latitude within ±90, longitude within ±180). The
+    errors are keyed (``camera.*``, ``time.unknown_zone``) for the interface's language."""
+    if not CAMERA_ID.fullmatch(camera.id):
+        hint = safe_name(camera.id)[:128]
+        message = (f"bad camera id {camera.id!r}: letters, digits, '.', '_' and '-' only, "
+                   "starting and ending with a letter or digit, at most 128 characters")
+        if CAMERA_ID.fullmatch(hint):
+            raise CatalogueError(f"{message} (e.g. {hint!r})", key="camera.bad_id_hint",
+                                 params={"id": camera.id, "hint": hint})
+        raise CatalogueError(message, key="camera.bad_id", params={"id": camera.id})
+    for other in registered:
+        if other.id != camera.id and other.id.casefold() == camera.id.casefold():
+            raise CatalogueError(f"camera id {camera.id!r} differs from the registered "
+                                 f"{other.id!r} by case only: use {other.id!r}, or "
+                                 "another id", key="camera.case_clash",
+                                 params={"id": camera.id, "other": other.id})
+    if not camera.name.strip() or len(camera.name) > MAX_CAMERA_NAME:
+        raise CatalogueError(f"camera {camera.id!r}: its name must be 1-{MAX_CAMERA_NAME} "
+                             "characters", key="camera.bad_name",
+                             params={"id": camera.id, "max": MAX_CAMERA_NAME})
+    zone_of(camera.timezone, RecordingTimeError)
+    if not _within(camera.latitude, 90.0):
+        raise CatalogueError(f"camera {camera.id!r}: latitude {camera.latitude} is outside "
+                             "-90..90 degrees", key="camera.bad_latitude",
+                             params={"id": camera.id, "value": camera.latitude})
+    if not _within(camera.longitude, 180.0):
+        raise CatalogueError(f"camera {camera.id!r}: longitude {camera.longitude} is "
+                             "outside -180..180 degrees", key="camera.bad_longitude",
+                             params={"id": camera.id, "value": camera.longitude})
+
+
+def _within(degrees: float | None, bound: float) -> bool:
+    """Whether ``degrees`` is absent or a finite value within ±``bound``."""
+    return degrees is None or (math.isfinite(degrees) and -bound <= degrees <= bound)
+
+
 class Catalogue:
     """Cameras and recordings, backed by the store. ``clock`` gives aware 'now' times;
     ``max_pixels`` bounds a still's or frame's pixel count (see ``probe``)."""
@@ -78,27 +127,11 @@ class Catalogue:
         overlapping a case's ``scope`` only, when given)."""
         return recordings_overview(self.store, camera_id, scope)
 
-    def add_camera(self, camera: Camera) -> bool:
-        """Register a camera (validates its id and time zone). False if it already exists
-        unchanged.
-
-        Ids have a strict syntax (:data:`CAMERA_ID`): they name files and recording ids as
-        they are, so ``cam 9`` (refused, ``cam_9`` suggested) can never collide with
-        ``cam_9``; an id equal to a registered one but for case is refused naming both (the
-        two would share thumbnail folders on a case-insensitive disk)."""
-        if not CAMERA_ID.fullmatch(camera.id):
-            hint = safe_name(camera.id)[:128]
-            raise CatalogueError(
-                f"bad camera id {camera.id!r}: letters, digits, '.', '_' and '-' only, "
-                "starting and ending with a letter or digit, at most 128 characters"
-                + (f" (e.g. {hint!r})" if CAMERA_ID.fullmatch(hint) else ""))
-        for other in self.store.list_cameras():
-            if other.id != camera.id and other.id.casefold() == camera.id.casefold():
-                raise CatalogueError(f"camera id {camera.id!r} differs from the registered "
-                                     f"{other.id!r} by case only: use {other.id!r}, or "
-                                     "another id")
-        zone(camera.timezone)
-        return self.store.add_camera(camera, self.clock())
+    def add_camera(self, camera: Camera, tx: Tx | None = None) -> bool:
+        """Register a camera (checked by :func:`check_camera`). False if it already exists
+        unchanged. ``tx``: the caller's transaction (a journalled registration)."""
+        check_camera(camera, self.store.list_cameras())
+        return self.store.add_camera(camera, self.clock(), tx)
 
     def ingest(
         self, source: str, camera_id: str, start: str | None = None,

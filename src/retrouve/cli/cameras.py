@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from retrouve.cli.io import console, emit, open_services
+from retrouve.cli.io import console, emit, open_services, shell_user
 from retrouve.domain import Camera
 
 
@@ -27,10 +27,11 @@ def cameras() -> None:
 def cameras_add(ctx: click.Context, camera_id: str, name: str | None, tz: str,
                 lat: float | None, lon: float | None, address: str | None,
                 as_json: bool) -> None:
-    """Register CAMERA_ID (no-op if it exists with the same details)."""
+    """Register CAMERA_ID (no-op if it exists with the same details). Journalled
+    (``camera-change``) as the shell user, as the admin page's registrations are."""
     with open_services(ctx, create=True) as svc:
         cam = Camera(camera_id, name or camera_id, tz, lat, lon, address)
-        created = svc.catalogue.add_camera(cam)
+        created = svc.cameras.add(cam, by=shell_user(ctx, svc))
         emit(as_json, {"camera": cam.__dict__, "created": created},
               lambda: console.print(f"camera {camera_id} {'added' if created else 'unchanged'}"))
 

@@ -46,6 +46,7 @@ ROLES: Final[tuple[str, ...]] = tuple(r.value for r in Role)
 #: Prefix of API tokens, so a leaked token is recognisable in logs and secret scanners.
 TOKEN_PREFIX: Final = "rtv_"
 MIN_PASSWORD_LENGTH: Final = 10
+MAX_PASSWORD_LENGTH: Final = 1024
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -110,11 +111,13 @@ class Accounts:
         """Create an account; raises :class:`AccountError` naming what is wrong."""
         if not _NAME.match(name):
             raise AccountError(
-                f"invalid user name {name!r}: 1-64 letters, digits, '.', '_' or '-'")
+                f"invalid user name {name!r}: 1-64 letters, digits, '.', '_' or '-'",
+                key="account.bad_name", params={"name": name})
         self._check_role(role)
         self._check_password(password)
         if self.store.get_user(name=name) is not None:
-            raise AccountError(f"user {name!r} already exists")
+            raise AccountError(f"user {name!r} already exists", key="account.exists",
+                               params={"name": name})
         # A database failure stays a StoreError (our failure, not bad input). Two admins
         # adding the same name at the same instant get the store's "already exists" instead.
         with self._change(by, j.UserAdded(account=name, role=role), f"add user {name!r}") as tx:
@@ -132,7 +135,8 @@ class Accounts:
     def require(self, name: str) -> User:
         user = self.get(name)
         if user is None:
-            raise AccountError(f"unknown user {name!r}")
+            raise AccountError(f"unknown user {name!r}", key="account.unknown",
+                               params={"name": name})
         return user
 
     def list(self) -> list[User]:
@@ -235,12 +239,17 @@ class Accounts:
     @staticmethod
     def _check_role(role: str) -> None:
         if role not in ROLES:
-            raise AccountError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+            raise AccountError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}",
+                               key="account.bad_role",
+                               params={"role": role, "choices": ", ".join(ROLES)})
 
     @staticmethod
     def _check_password(password: str) -> None:
         if len(password) < MIN_PASSWORD_LENGTH:
             raise AccountError(
-                f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
-        if len(password) > 1024:
-            raise AccountError("password too long: at most 1024 characters")
+                f"password too short: at least {MIN_PASSWORD_LENGTH} characters",
+                key="account.password_short", params={"min": MIN_PASSWORD_LENGTH})
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise AccountError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters",
+                               key="account.password_long",
+                               params={"max": MAX_PASSWORD_LENGTH})

@@ -413,6 +413,29 @@ class UserChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CameraChanged(Event):
+    """A camera registered (``change`` ``add``) or its details edited (``edit``): its id
+    and the details in force after the change (name, IANA zone, WGS84 position, address)."""
+
+    name: ClassVar[str] = "camera-change"
+    change: str
+    camera: str
+    label: str
+    timezone: str
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str | None = None
+
+    def objects(self) -> list[str]:
+        return [f"camera:{self.camera}"]
+
+    def details(self) -> dict[str, Any]:
+        return {"change": self.change, "name": self.label, "timezone": self.timezone,
+                "latitude": self.latitude, "longitude": self.longitude,
+                "address": self.address}
+
+
+@dataclass(frozen=True, kw_only=True)
 class PackChanged(Event):
     """A model pack installed or removed (``change``): name, version, role, where it came
     from and the SHA-256 of each of its files (what ran is provable later)."""

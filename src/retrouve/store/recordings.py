@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, false, insert, or_, select, update
+from sqlalchemy import Connection, and_, false, func, insert, or_, select, update
 
 from retrouve.domain import Camera, Recording, RecordingStatus, ScopeWindow
 from retrouve.errors import DuplicateCameraError, UnknownCameraError
 from retrouve.store import schema as s
-from retrouve.store.base import StorePart, storable
+from retrouve.store.base import StorePart, Tx, storable
 from retrouve.store.records import AnalysedSpan, RecordingAnchor, RecordingEntry
 
 
@@ -19,17 +19,19 @@ class RecordingsPart(StorePart):
     """Cameras and recordings."""
 
     # ----------------------------------------------------------------- cameras
-    def add_camera(self, camera: Camera, now: datetime) -> bool:
+    def add_camera(self, camera: Camera, now: datetime, tx: Tx | None = None) -> bool:
         """Register ``camera``. Returns False if an identical camera exists; raises
-        ``DuplicateCameraError`` if the id exists with different details."""
+        ``DuplicateCameraError`` if the id exists with different details. ``tx``: the
+        caller's transaction (the camera and its journal entry commit together)."""
         existing = self.get_camera(camera.id)
         if existing is not None:
             if existing == camera:
                 return False
             raise DuplicateCameraError(
-                f"camera {camera.id!r} already exists with other details ({existing})"
-            )
-        with self._begin(f"add camera {camera.id!r}") as conn:
+                f"camera {camera.id!r} already exists with other details ({existing})",
+                key="camera.exists", params={"id": camera.id})
+        with self._write(tx, f"add camera {camera.id!r}",
+                         integrity=f"camera {camera.id!r} already exists") as conn:
             conn.execute(
                 insert(s.cameras).values(
                     id=camera.id, name=camera.name, timezone=camera.timezone,
@@ -52,6 +54,26 @@ class RecordingsPart(StorePart):
             known = ", ".join(c.id for c in self.list_cameras()[:20]) or "none registered"
             raise UnknownCameraError(f"unknown camera {camera_id!r} (known: {known})")
         return cam
+
+    def update_camera(self, camera: Camera, tx: Tx | None = None) -> None:
+        """Replace the details (name, time zone, position, address) of the registered camera
+        ``camera.id``; ``UnknownCameraError`` if it is not registered."""
+        with self._write(tx, f"update camera {camera.id!r}") as conn:
+            done = conn.execute(
+                update(s.cameras).where(s.cameras.c.id == camera.id).values(
+                    name=camera.name, timezone=camera.timezone, latitude=camera.latitude,
+                    longitude=camera.longitude, address=camera.address))
+        if done.rowcount == 0:
+            raise UnknownCameraError(f"unknown camera {camera.id!r}")
+
+    def camera_recording_count(self, camera_id: str) -> int:
+        """How many recordings camera ``camera_id`` has (0 for an unknown camera)."""
+        if not storable(camera_id):
+            return 0
+        with self._read(f"count the recordings of camera {camera_id!r}") as conn:
+            n = conn.execute(select(func.count()).select_from(s.recordings).where(
+                s.recordings.c.camera_id == camera_id)).scalar_one()
+        return int(n)
 
     def list_cameras(self) -> list[Camera]:
         with self._read("list cameras") as conn:

@@ -43,7 +43,16 @@ from retrouve.errors import CsrfRejected, Forbidden, NoCaseError, NotAuthenticat
 from retrouve.errors_i18n import error_text
 from retrouve.legal.accounts import Accounts
 from retrouve.services import Services
-from retrouve.web import api, case_chronology, case_exports, case_pages, files, full_frame, pages
+from retrouve.web import (
+    admin_pages,
+    api,
+    case_chronology,
+    case_exports,
+    case_pages,
+    files,
+    full_frame,
+    pages,
+)
 from retrouve.web.audit import ViewLog
 from retrouve.web.auth import LoginLimiter, SessionStore, current_context, optional_context
 from retrouve.web.csrf import csrf_guard
@@ -208,6 +217,11 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     app.state.services = services
     app.state.config = config
     app.state.accounts = accounts or services.accounts
+    # The admin pages' changes are journalled (``by=``): an injected accounts service
+    # without a journal (tests) gets a twin over the same store, hasher and clock with one.
+    base: Accounts = app.state.accounts
+    app.state.admin_accounts = base if base.journal is not None else Accounts(
+        base.store, base.clock, base.hasher, services.journal)
     # In the store, so that every process of ``retrouve serve --workers N`` shares them.
     app.state.sessions = SessionStore(services.store, clock=clock,
                                       idle_s=config.session_idle_s,
@@ -233,6 +247,7 @@ def create_app(services: Services, config: WebSettings | None = None, *,
     # Before the case pages: /cases/{ref}/chronology would match their catch-all page route.
     app.include_router(case_chronology.router)
     app.include_router(case_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(files.router)
     app.include_router(api.router)
     app.state.has_player = _include_media(app)

@@ -15,6 +15,7 @@ from typing import Final
 from fastapi import Request
 
 from retrouve.search.schema import EmptyReason
+from retrouve.web.i18n_admin import ADMIN_EN, ADMIN_FR
 from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 from retrouve.web.i18n_chrono import CHRONO_EN, CHRONO_FR
 from retrouve.web.i18n_exports import EXPORTS_EN, EXPORTS_FR
@@ -450,6 +451,8 @@ _FR.update(RESULTS_FR)  # results header, camera groups, timeline axis
 _EN.update(RESULTS_EN)
 _FR.update(FRAME_FR)  # the full-frame view and the form filled from text (``i18n_frame.py``)
 _EN.update(FRAME_EN)
+_FR.update(ADMIN_FR)  # the admin pages (``i18n_admin.py``)
+_EN.update(ADMIN_EN)
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}

@@ -33,19 +33,19 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "plate.bad_chars": {
         "fr": "motif de plaque « {pattern} » : caractère(s) inattendu(s) {chars} ; utilisez "
               "lettres, chiffres, ? (un caractère), * (une suite), espaces, tirets ou points",
-        "en": "plate pattern '{pattern}': unexpected character(s) {chars}; use letters, "
+        "en": "plate pattern {pattern!r}: unexpected character(s) {chars}; use letters, "
               "digits, ? (one character), * (any run), spaces, dashes or dots"},
     "plate.no_alnum": {
         "fr": "le motif de plaque « {pattern} » n'a ni lettre ni chiffre : il trouverait "
               "toutes les plaques",
-        "en": "plate pattern '{pattern}' has no letter or digit: it would match every plate"},
+        "en": "plate pattern {pattern!r} has no letter or digit: it would match every plate"},
     "plate.too_many_tokens": {
         "fr": "le motif de plaque « {pattern} » a {n} lettres, chiffres et jokers : au plus "
               "{max}",
-        "en": "plate pattern '{pattern}' has {n} letters, digits and wildcards: at most {max}"},
+        "en": "plate pattern {pattern!r} has {n} letters, digits and wildcards: at most {max}"},
     "plate.too_many_stars": {
         "fr": "le motif de plaque « {pattern} » a {n} jokers « * » : au plus {max}",
-        "en": "plate pattern '{pattern}' has {n} '*' wildcards: at most {max}"},
+        "en": "plate pattern {pattern!r} has {n} '*' wildcards: at most {max}"},
     # --- times and time zones (search/engine.py, search/text_time.py, wallclock.py)
     "time.not_iso": {
         "fr": "{what} « {text} » n'est pas au format ISO-8601 (par ex. 2026-01-04T10:00)",

@@ -338,3 +338,9 @@ class ClaimLost(StoreError):
 class ImageTooLarge(MediaError):
     """A still (or video frame) over the pixel-count limit (``max_pixels``), refused from its
     header before anything decodes it: a decompression bomb cannot exhaust memory or time."""
+
+
+class CorruptStill(MediaError):
+    """A still whose decoder reports corrupt data (``err_detect=explode``,
+    ``video/still_strict.py``): refused at ingest, naming the file and the decoder's words,
+    rather than analysing a picture whose damaged part the decoder concealed (invented)."""

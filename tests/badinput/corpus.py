@@ -30,6 +30,7 @@ import numpy as np
 from clips import BLUE, GREEN, RED, YELLOW, Moving, copy_as, make_clip, make_corrupt, make_still
 from nvr_clips import concat, png_header_only, remux, rotated_clip, to_ts, x265_clip
 from retrouve.errors import (
+    CorruptStill,
     FootageChanged,
     ImageTooLarge,
     MediaError,
@@ -708,11 +709,10 @@ CASES: tuple[Case, ...] = (
     Case(
         "still-corrupt-jpeg",
         Area.STILLS,
-        "JPEG headers up to the start of scan, entropy data random",
-        _refused("{path}"),
+        "JPEG headers up to the start of scan, entropy data random (FFmpeg would conceal "
+        "it as noise: stills are decoded with `err_detect=explode`)",
+        _refused("{path}", "the decoder reported corrupt image data", error=CorruptStill),
         corrupt_jpeg,
-        xfail="FFmpeg's MJPEG decoder conceals the damage and returns a (noise) picture: "
-        "the probe sees no error, so the still is ingested and analysed",
     ),
     Case(
         "still-zero-bytes",

@@ -24,10 +24,11 @@ import av
 
 from retrouve.catalogue.sniff import sniff_still
 from retrouve.digest import sha256_file
-from retrouve.errors import ImageTooLarge, MediaError
+from retrouve.errors import CorruptStill, ImageTooLarge, MediaError
 from retrouve.video.orient import displayed_size, quarter_turns
 from retrouve.video.seeking import is_unindexed, scan_packets
 from retrouve.video.still_size import analysis_size
+from retrouve.video.still_strict import corrupt_cause, decode_strictly
 from retrouve.video.timeline import Discontinuity
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
@@ -109,7 +110,9 @@ def probe(path: Path, max_pixels: int = MAX_PIXELS) -> Probe:
                     measured = span.duration()
                     duration = measured if measured > 0 else frames / fps
                     discontinuities = tuple(span.discontinuities)
-            first = next(container.decode(stream), None)
+            if is_image:
+                decode_strictly(stream)  # a concealed (partly invented) still is refused
+            first = _first_frame(path, container, stream, is_image)
             if first is None:
                 raise MediaError(f"cannot decode {path}: no frame could be decoded")
             turns = quarter_turns(first)
@@ -130,6 +133,25 @@ def probe(path: Path, max_pixels: int = MAX_PIXELS) -> Probe:
         duration = (frames or 1) / fps
     return Probe(path, digest, size, duration, fps, width, height, codec, frames, False,
                  turns, discontinuities, ends_early=not tail_decodes)
+
+
+def _first_frame(
+    path: Path,
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    is_image: bool,
+) -> av.VideoFrame | None:
+    """The first decoded frame (None: none decodes); a still's decode error is
+    :class:`CorruptStill` with the decoder's words."""
+    try:
+        return next(container.decode(stream), None)
+    except av.InvalidDataError as exc:
+        if not is_image:
+            raise
+        raise CorruptStill(
+            f"cannot use {path}: the decoder reported corrupt image data "
+            f"({corrupt_cause(exc)}); refused rather than analysing a picture whose damaged "
+            "part the decoder would conceal") from exc
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:

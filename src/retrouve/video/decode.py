@@ -26,6 +26,7 @@ from retrouve.errors import MediaError
 from retrouve.video.orient import displayed_size, quarter_turns, upright
 from retrouve.video.seeking import open_video, seek_before
 from retrouve.video.still_size import analysis_size, is_still_container
+from retrouve.video.still_strict import decode_strictly
 from retrouve.video.timeline import Timeline
 
 #: Width of the greyscale image the motion gate works on.
@@ -128,6 +129,8 @@ def sample_frames(
         half_frame = 0.5 / fps
         coded = (int(stream.codec_context.width), int(stream.codec_context.height))
         still = is_still_container(container)
+        if still:
+            decode_strictly(stream)  # as probed: a damaged still fails, never concealed
         clock = Timeline(stream.time_base, fps, origin)
         counter.period = clock.period
         size: tuple[int, int] | None = None

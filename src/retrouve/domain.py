@@ -493,6 +493,10 @@ class UnitResult:
     #: end of the last decodable frame when the stream ended first (a truncated file), None
     #: when not known (failed, or an image).
     decoded_until: float | None = None
+    #: On a unit that succeeded: where and how the decoder reported corrupt data (damaged
+    #: packets skipped, decoding went on; stored as the done unit's error, and the
+    #: recording is settled partial with it); None when the stream decoded cleanly.
+    damage: str | None = None
 
 
 @dataclass(frozen=True)

@@ -272,6 +272,22 @@ def mkv_cut(fraction: float, seconds: float) -> Callable[[Slot], Sample]:
     return make
 
 
+def garbage_middle(n_bytes: int, seconds: float = 6.0) -> Callable[[Slot], Sample]:
+    """A 320×240 H.264 MP4 (index last) whose ``n_bytes`` in the middle of its media data
+    are overwritten with random bytes (bit rot, a bad sector): size and index intact."""
+
+    def make(slot: Slot) -> Sample:
+        src = clip(slot.scratch / "src.mp4", slot.seed, seconds, (320, 240))
+        data = bytearray(src.read_bytes())
+        mid = _media_start(src) + (len(data) - _media_start(src)) // 3
+        data[mid : mid + n_bytes] = np.random.default_rng(slot.seed).bytes(n_bytes)
+        path = slot.folder / f"{slot.stem}.mp4"
+        path.write_bytes(bytes(data))
+        return Sample(path)
+
+    return make
+
+
 def ts_cut(slot: Slot) -> Sample:
     src = to_ts(clip(slot.scratch / "src.mp4", slot.seed, 4.0), slot.scratch / "src.ts")
     return Sample(_cut(src, slot.folder / f"{slot.stem}.ts", 0.5))
@@ -604,6 +620,18 @@ CASES: tuple[Case, ...] = (
             notes=(_TAIL,),
         ),
         mkv_cut(0.3, 30.0),
+    ),
+    Case(
+        "partial-mp4-garbage-middle",
+        Area.PARTIAL,
+        "6 s 320×240 MP4, 2 KiB of random bytes written over its media data a third in",
+        Expected(
+            Outcome.PARTIAL,
+            says=("damaged footage", "the decoder reported corrupt data", "t="),
+            duration_s=6.0,
+            tracks=True,
+        ),
+        garbage_middle(2048),
     ),
     Case(
         "partial-ts-cut-50",

@@ -152,7 +152,8 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
                        {k: round(v, 4) for k, v in secs.items()})
     until = None if unit.is_image else counter.decoded_until
     return UnitResult(unit.id, tuple(tracks), stats,
-                      decoded_until=unit.t0 if until is None else until)
+                      decoded_until=unit.t0 if until is None else until,
+                      damage=counter.damage_note())
 
 
 def _refine(tracks: list[Track], builder: TrackBuilder, models: ModelSet, greyscale: bool,

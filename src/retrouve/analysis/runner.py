@@ -467,8 +467,10 @@ def settle_status(rec: Recording, units: Sequence[UnitRow]
 
     ``done`` only when the done units' decoded spans cover ``[0, duration_s]`` (within
     :func:`_tolerance`); ``failed`` when every unit failed; otherwise ``partial`` with a note
-    saying what is missing: a decodable end before the announced one (a truncated file,
-    ``analysed_until_s`` set), or footage never planned (outside the case scopes analysed).
+    saying what is missing: corrupt data the decoder reported inside a done unit (stored as
+    its error: damaged packets skipped, the rest analysed), a decodable end before the
+    announced one (a truncated file, ``analysed_until_s`` set), or footage never planned
+    (outside the case scopes analysed).
     A recording with pending units only stays ``pending``. Pure: no store, no clock.
     """
     done = [u for u in units if u.status == UnitStatus.DONE]
@@ -478,6 +480,27 @@ def settle_status(rec: Recording, units: Sequence[UnitRow]
                 else (RecordingStatus.PENDING, None, None))
     if rec.is_image or rec.duration_s <= 0:
         return (RecordingStatus.PARTIAL if failed else RecordingStatus.DONE), None, None
+    damage = _damage_note(done)
+    status, note, until = _coverage(rec, done, failed)
+    if damage is None:
+        return status, note, until
+    # Analysed through, but not as healthy: never "done" with corrupt data inside.
+    return RecordingStatus.PARTIAL, f"{damage}; {note}" if note else damage, until
+
+
+def _damage_note(done: Sequence[UnitRow]) -> str | None:
+    """The decoder's corrupt-data report of the earliest damaged done unit (a done unit's
+    ``error``), with how many others have one; None when none has."""
+    damaged = sorted((u for u in done if u.error), key=lambda u: u.t0)
+    if not damaged:
+        return None
+    more = f" (and in {len(damaged) - 1} other unit(s))" if len(damaged) > 1 else ""
+    return f"damaged footage: {damaged[0].error}{more}"
+
+
+def _coverage(rec: Recording, done: Sequence[UnitRow], failed: Sequence[UnitRow]
+              ) -> tuple[RecordingStatus, str | None, float | None]:
+    """:func:`settle_status` of a video by the spans its units decoded."""
     tol = _tolerance(rec)
     spans, short = [], []
     for u in done:

@@ -190,7 +190,7 @@ class TracksPart(StorePart):
             # The done mark first: it is the gate, and its row lock orders this save against
             # a concurrent claim of the unit by another driver.
             mark_unit_done(conn, result.unit_id, run_id, result.stats, now,
-                           result.decoded_until)
+                           result.decoded_until, result.damage)
             # Fragments linked to the tracks being replaced become their own objects again
             # (the ids may be reused); the next linking regroups them.
             old = select(s.tracks.c.id).where(s.tracks.c.unit_id == result.unit_id)

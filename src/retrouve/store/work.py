@@ -149,12 +149,16 @@ class WorkPart(StorePart):
 
 
 def mark_unit_done(conn: Connection, unit_id: str, run_id: int, stats: StageStats,
-                   now: datetime, decoded_until: float | None = None) -> None:
+                   now: datetime, decoded_until: float | None = None,
+                   damage: str | None = None) -> None:
     """Mark a unit done on ``conn`` (inside the transaction that stores its tracks, before
-    writing them); ``decoded_until``: where its decoding stopped (recording seconds).
-    :class:`~retrouve.errors.ClaimLost` when run ``run_id`` no longer holds the unit."""
+    writing them); ``decoded_until``: where its decoding stopped (recording seconds);
+    ``damage``: the decoder's corrupt-data report, kept as the done unit's ``error`` (the
+    recording is settled partial with it). :class:`~retrouve.errors.ClaimLost` when run
+    ``run_id`` no longer holds the unit."""
     gate_save(conn, unit_id, run_id, {
-        "status": UnitStatus.DONE, "error": None, "run_id": run_id, "finished_at": now,
+        "status": UnitStatus.DONE, "error": damage[:2000] if damage else None,
+        "run_id": run_id, "finished_at": now,
         "attempts": s.work_units.c.attempts + 1, "decoded_until_s": decoded_until,
         "stats_json": json.dumps(
             {"frames_decoded": stats.frames_decoded,

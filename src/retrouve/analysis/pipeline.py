@@ -153,7 +153,7 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
     until = None if unit.is_image else counter.decoded_until
     return UnitResult(unit.id, tuple(tracks), stats,
                       decoded_until=unit.t0 if until is None else until,
-                      damage=counter.damage_note())
+                      damage=counter.damage.note())
 
 
 def _refine(tracks: list[Track], builder: TrackBuilder, models: ModelSet, greyscale: bool,

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retrouve.errors import MediaError
+from retrouve.video.damage import DamageLog
 from retrouve.video.orient import displayed_size, quarter_turns, upright
 from retrouve.video.seeking import open_video, seek_before
 from retrouve.video.still_size import analysis_size, is_still_container
@@ -31,8 +32,6 @@ from retrouve.video.timeline import Timeline
 
 #: Width of the greyscale image the motion gate works on.
 GATE_WIDTH = 160
-#: Most corrupt-data reports kept (with their time) per decoded slice.
-MAX_DAMAGE_NOTED = 5
 
 
 @dataclass
@@ -97,33 +96,8 @@ class DecodeCounter:
     decoded_until: float | None = None
     last_t: float = -1.0
     period: float = 0.04
-    #: Where the decoder reported corrupt data: ``[t, cause, times]`` with ``t`` the
-    #: recording seconds of the last frame before it (0 before any) and the decoder's words;
-    #: the damaged packets were skipped and decoding went on, so the frames up to the next
-    #: keyframe may be concealed. Repeats at one place are counted, not listed; at most
-    #: :data:`MAX_DAMAGE_NOTED` places kept, ``damage_count`` counts every report.
-    damage: list[tuple[float, str, int]] = field(default_factory=list)
-    damage_count: int = 0
-
-    def note_damage(self, t: float, cause: str) -> None:
-        self.damage_count += 1
-        t = round(t, 2)
-        if self.damage and self.damage[-1][:2] == (t, cause):
-            self.damage[-1] = (t, cause, self.damage[-1][2] + 1)
-        elif len(self.damage) < MAX_DAMAGE_NOTED:
-            self.damage.append((t, cause, 1))
-
-    def damage_note(self) -> str | None:
-        """One sentence for the unit's record, or None when the stream decoded cleanly."""
-        if not self.damage_count:
-            return None
-        where = ", ".join(f"t={t:.2f}s ({cause}{f' ×{n}' if n > 1 else ''})"
-                          for t, cause, n in self.damage)
-        more = self.damage_count - sum(n for _, _, n in self.damage)
-        extra = f" and {more} more report(s)" if more > 0 else ""
-        return (f"the decoder reported corrupt data at {where}{extra}; the damaged data was "
-                "skipped and the frames after it, up to the next keyframe, may be "
-                "concealed (partly invented) by the decoder")
+    #: Where the decoder reported corrupt data (damaged packets skipped, decoding went on).
+    damage: DamageLog = field(default_factory=DamageLog)
 
 
 def sample_frames(
@@ -171,6 +145,7 @@ def sample_frames(
                 index += 1
                 counter.decoded += 1
                 t = clock.place(frame.pts)
+                counter.damage.resumed(t)
                 counter.last_t = t
                 if t >= t1:
                     counter.decoded_until = t1
@@ -194,9 +169,9 @@ def sample_frames(
         except (av.FFmpegError, OSError) as exc:
             # PyAV's errors mapped here, naming the recording and file (``label``).
             raise MediaError(f"cannot decode {name} at t={clock.last:.2f}s: {exc}") from exc
-        if counter.damage_count and counter.decoded == 0:
+        if counter.damage.reports and counter.decoded == 0:
             # Nothing decodes at all: not a damaged stretch, an undecodable slice.
-            cause = counter.damage[0][1]
+            cause = counter.damage.stretches[0].cause
             raise MediaError(f"cannot decode {name} at t={clock.last:.2f}s: {cause}")
 
 
@@ -218,11 +193,12 @@ def _frames(
         except av.InvalidDataError as exc:
             if still:
                 raise
-            counter.note_damage(max(clock.last, 0.0), corrupt_cause(exc))
+            counter.damage.report(max(clock.last + clock.period, 0.0), corrupt_cause(exc))
             continue
         for frame in frames:
             if not isinstance(frame, av.VideoFrame):
                 continue
             if frame.is_corrupt and not still:
-                counter.note_damage(max(clock.last, 0.0), "frame flagged corrupt")
+                counter.damage.report(max(clock.last + clock.period, 0.0),
+                                      "frame flagged corrupt")
             yield frame

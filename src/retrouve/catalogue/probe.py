@@ -3,9 +3,11 @@
 The SHA-256 is computed in one streaming pass over the file bytes (1 MiB reads, so a 4 GB
 export costs one sequential read). What the file *is* comes from its bytes, never its name
 (:mod:`retrouve.catalogue.sniff`): a still's header gives its pixel count, and a still over
-the limit is refused before anything decodes it. PyAV then reads the container headers plus
-a frame at the start and, for indexed containers (MP4, MKV…), one near the announced end,
-which is how truncated files are caught at ingest time rather than hours later in analysis.
+the limit is refused before anything decodes it, and a still is decoded strictly (a decoder
+error is :class:`CorruptStill`, :mod:`retrouve.video.still_strict`). PyAV then reads the
+container headers plus a frame at the start and, for indexed containers (MP4, MKV…), one
+near the announced end, which is how truncated files are caught at ingest time rather than
+hours later in analysis.
 
 Containers without an index or a reliable duration header (MPEG-TS, MPEG-PS, raw H.264/H.265)
 are measured over their packets instead (demuxing only, no decoding): the duration is the

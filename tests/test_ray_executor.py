@@ -2,10 +2,11 @@
 
 The head and a second node (``ray start``, one CPU each, small object stores) run the same
 ``process_unit`` as the process pool; the driver (this process) writes the results. Checked:
-units ran on both nodes, a worker process killed mid-unit is retried by Ray, the progress
-callback sees every unit, and the index (tracks, attributes) equals the process pool's on the
-same footage. Skipped cleanly when the ``ray`` extra is not installed.
-"""
+units ran on both nodes, a worker process killed mid-unit is retried by Ray, a whole third
+node killed mid-unit has its unit rerun on the two left, the ``retrouve analyse`` driver
+killed with SIGKILL mid-run is resumed by the same command without duplicates, the progress
+callback sees every unit, and every index (tracks, attributes) equals the process pool's on
+the same footage. Skipped cleanly when the ``ray`` extra is not installed."""
 
 from __future__ import annotations
 

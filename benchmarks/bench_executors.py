@@ -17,8 +17,8 @@ Per configuration it prints and (``--json``) writes: footage seconds, wall secon
 CPU seconds and CPU core-seconds per hour of footage, and the 1/5/15-minute load average
 before and after. CPU is user + system time from ``getrusage`` (this process and its reaped
 children: pool workers) plus, for Ray, every process of the two ``ray start`` sessions read
-from ``/proc`` (workers, raylets, GCS, agents: Ray's own cost counted), the workers Ray reaped
-counted through their parent's ``cutime``. Nothing is asserted; see ``benchmarks/README.md``.
+sampled from ``/proc`` while the run lasts (:class:`RayCpu`: workers, raylets, GCS, agents;
+Ray's own cost is counted). Nothing is asserted; see ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -97,10 +98,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _session_cpu(sessions: frozenset[int]) -> tuple[float, float]:
-    """(workers, daemons) CPU seconds of every live process of ``sessions``: utime + stime,
-    plus cutime + cstime (children reaped: Ray's exited workers) counted as workers."""
-    workers = daemons = 0.0
+def _session_procs(sessions: frozenset[int]) -> dict[int, tuple[bool, float]]:
+    """Every live process of ``sessions``: pid → (is a Ray worker, user + system CPU s)."""
+    procs: dict[int, tuple[bool, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -112,14 +112,56 @@ def _session_cpu(sessions: frozenset[int]) -> tuple[float, float]:
         f = stat.rsplit(")", 1)[1].split()  # state ppid pgrp session ... (man 5 proc)
         if int(f[3]) not in sessions:
             continue
-        own = (int(f[11]) + int(f[12])) / CLK_TCK
-        reaped = (int(f[13]) + int(f[14])) / CLK_TCK
-        if cmd.startswith(b"ray::") or b"default_worker.py" in cmd:  # a worker's title
-            workers += own + reaped
-        else:
-            daemons += own
-            workers += reaped
-    return workers, daemons
+        # A worker's title is ray::<task> or ray::IDLE; ray::DashboardAgent etc. are daemons.
+        worker = (cmd.startswith(b"ray::") and b"Agent" not in cmd) or b"default_worker" in cmd
+        procs[int(entry.name)] = (worker, (int(f[11]) + int(f[12])) / CLK_TCK)
+    return procs
+
+
+class RayCpu:
+    """CPU seconds the processes of the Ray sessions use while it runs (a sampler thread,
+    every 0.2 s). Ray kills a job's workers when the driver disconnects, before anyone can
+    read their totals, so each process's latest sample counts (at most 0.2 s of an idle
+    worker's end is missed); processes alive at the start count from their first sample."""
+
+    def __init__(self, sessions: frozenset[int]) -> None:
+        self.sessions = sessions
+        self._base = {pid: cpu for pid, (_, cpu) in _session_procs(sessions).items()}
+        self._last: dict[int, tuple[bool, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RayCpu:
+        if self.sessions:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._sample()
+
+    def _sample(self) -> None:
+        for pid, (worker, cpu) in _session_procs(self.sessions).items():
+            # Once a worker, always: an exiting process (a zombie) has an empty cmdline.
+            was = self._last.get(pid, (False, 0.0))[0]
+            self._last[pid] = (worker or was, cpu)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def seconds(self) -> tuple[float, float]:
+        """(workers, daemons) CPU seconds."""
+        workers = daemons = 0.0
+        for pid, (worker, cpu) in self._last.items():
+            used = cpu - self._base.get(pid, 0.0)
+            if worker:
+                workers += used
+            else:
+                daemons += used
+        return workers, daemons
 
 
 @contextlib.contextmanager
@@ -200,14 +242,15 @@ def analyse(
             svc.catalogue.ingest(str(clip), CAM.id)
         print(f"{config}: analysing ...", file=sys.stderr, flush=True)
         load_before = _load()
-        cpu0, (w0, d0) = _own_cpu_s(), _session_cpu(sessions)
-        start = time.perf_counter()
-        report = svc.analyser.analyse()
-        wall = time.perf_counter() - start
-        for child in multiprocessing.active_children():  # reap pool workers: RUSAGE_CHILDREN
-            child.join()
-        w1, d1 = _session_cpu(sessions)
-        cpu = _own_cpu_s() - cpu0 + (w1 - w0) + (d1 - d0)
+        cpu0 = _own_cpu_s()
+        with RayCpu(sessions) as ray_cpu:
+            start = time.perf_counter()
+            report = svc.analyser.analyse()
+            wall = time.perf_counter() - start
+            for child in multiprocessing.active_children():  # reap pool workers
+                child.join()
+        workers, daemons = ray_cpu.seconds()
+        cpu = _own_cpu_s() - cpu0 + workers + daemons
         if report.units_failed:
             raise RuntimeError(f"{config}: units failed: {report.failures[:3]}")
         return Row(
@@ -216,7 +259,7 @@ def analyse(
             report.footage_seconds,
             wall,
             cpu,
-            d1 - d0,
+            daemons,
             report.tracks,
             load_before,
             _load(),

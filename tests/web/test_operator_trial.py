@@ -1,0 +1,101 @@
+"""Regressions found by using the product as a new operator and admin (issue 13's trial), in
+French (the default) and English: each test names what was seen on the page."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from retrouve.errors import UnknownCameraError
+from retrouve.errors_i18n import error_text
+from retrouve.services import Services
+from retrouve.web.i18n import CATALOGUE, merge_strings
+from web.conftest import CASE, Web, csrf_of
+
+
+def _title(page: str) -> str:
+    found = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert found, "no <title>"
+    return html.unescape(found.group(1).strip())
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"), [("fr", "Choisir l'affaire"), ("en", "Choose the case")]
+)
+def test_case_chooser_title_has_no_unfilled_placeholder(web: Web, lang: str, title: str) -> None:
+    """The chooser showed "Dossier {ref}": the case page's key had replaced its own."""
+    web.lang = lang
+    page = web.login("operator", case=None).get("/case/select")
+    assert page.status_code == 200
+    assert _title(page.text).startswith(title) and "{ref}" not in page.text
+    assert f"<h1>{title}</h1>" in html.unescape(page.text)
+
+
+def test_a_feature_module_may_not_redefine_a_key() -> None:
+    base = {"case.title": "Choisir l'affaire"}
+    merge_strings(base, {"case.title": "Choisir l'affaire", "x": "y"}, "same")  # same text: ok
+    with pytest.raises(ValueError, match=r"i18n_cases.*case\.title"):
+        merge_strings(base, {"case.title": "Dossier {ref}"}, "i18n_cases")
+    assert base == {"case.title": "Choisir l'affaire", "x": "y"}
+
+
+def test_no_catalogue_string_is_left_with_a_placeholder_its_page_does_not_fill() -> None:
+    """Every page title/heading key used without fields must have no ``{…}``: spot-check the
+    chooser's, which is rendered bare."""
+    for lang in ("fr", "en"):
+        assert "{" not in CATALOGUE[lang]["case.select_title"]
+
+
+def test_unknown_camera_in_a_search_is_worded_in_french(web: Web) -> None:
+    """A bookmarked search naming a camera since removed said "unknown camera 'nope'
+    (known: …)" in English in the French page."""
+    page = web.login("operator").get("/search", params={"camera": "nope", "object": "car"})
+    assert 'class="error" role="alert"' in page.text
+    assert "caméra « nope » inconnue (caméras connues : cam1, cam2, idle)" in page.text
+    assert "unknown camera" not in page.text
+
+
+def test_unknown_camera_in_a_search_in_english(web: Web) -> None:
+    web.lang = "en"
+    page = web.login("operator").get("/search", params={"camera": "nope"})
+    assert 'class="error" role="alert"' in page.text
+    assert "unknown camera &#39;nope&#39; (known: cam1, cam2, idle)" in page.text
+
+
+def test_unknown_camera_error_keeps_its_english_message(populated: Services) -> None:
+    with pytest.raises(UnknownCameraError) as caught:
+        populated.store.require_camera("nope")
+    assert str(caught.value) == "unknown camera 'nope' (known: cam1, cam2, idle)"
+    assert error_text(caught.value, "fr") == (
+        "caméra « nope » inconnue (caméras connues : cam1, cam2, idle)"
+    )
+
+
+def test_camera_list_is_never_a_browser_worded_drop_down(web: Web) -> None:
+    """A ``<select multiple size=1>`` is drawn by Chromium as a drop-down reading
+    "0 selected" (the browser's language): the list has at least 2 rows."""
+    page = web.login("operator").get("/search").text
+    found = re.search(r'<select name="camera" multiple size="(\d+)"', page)
+    assert found and int(found.group(1)) >= 2
+
+
+def test_marking_from_the_track_page_keeps_the_results_navigation(web: Web) -> None:
+    """Marking a result came back to /track/N without its query: "Back to results" and
+    "Next result" were gone."""
+    op = web.login("operator")
+    url = "/track/1?object=car&limit=24&offset=0&order=score&pos=0"
+    page = op.get(url).text
+    assert f'name="next" value="{url.replace("&", "&amp;")}"' in page
+    resp = op.post(
+        f"/cases/{CASE}/marks",
+        data={
+            "track_id": "1",
+            "mark": "relevant",
+            "note": "",
+            "next": url,
+            "csrf_token": csrf_of(page),
+        },
+    )
+    assert resp.status_code == 303 and resp.headers["location"] == url

@@ -29,21 +29,14 @@ class RecordingsPart(StorePart):
                 return False
             raise DuplicateCameraError(
                 f"camera {camera.id!r} already exists with other details ({existing})",
-                key="camera.exists",
-                params={"id": camera.id},
-            )
-        with self._write(
-            tx, f"add camera {camera.id!r}", integrity=f"camera {camera.id!r} already exists"
-        ) as conn:
+                key="camera.exists", params={"id": camera.id})
+        with self._write(tx, f"add camera {camera.id!r}",
+                         integrity=f"camera {camera.id!r} already exists") as conn:
             conn.execute(
                 insert(s.cameras).values(
-                    id=camera.id,
-                    name=camera.name,
-                    timezone=camera.timezone,
-                    latitude=camera.latitude,
-                    longitude=camera.longitude,
-                    address=camera.address,
-                    created_at=now,
+                    id=camera.id, name=camera.name, timezone=camera.timezone,
+                    latitude=camera.latitude, longitude=camera.longitude,
+                    address=camera.address, created_at=now,
                 )
             )
         return True
@@ -62,9 +55,8 @@ class RecordingsPart(StorePart):
             known = ", ".join(c.id for c in self.list_cameras()[:20])
             if not known:
                 raise UnknownCameraError(key="camera.unknown_none", params={"id": camera_id})
-            raise UnknownCameraError(
-                key="camera.unknown_known", params={"id": camera_id, "known": known}
-            )
+            raise UnknownCameraError(key="camera.unknown_known",
+                                     params={"id": camera_id, "known": known})
         return cam
 
     def update_camera(self, camera: Camera, tx: Tx | None = None) -> None:
@@ -72,16 +64,9 @@ class RecordingsPart(StorePart):
         ``camera.id``; ``UnknownCameraError`` if it is not registered."""
         with self._write(tx, f"update camera {camera.id!r}") as conn:
             done = conn.execute(
-                update(s.cameras)
-                .where(s.cameras.c.id == camera.id)
-                .values(
-                    name=camera.name,
-                    timezone=camera.timezone,
-                    latitude=camera.latitude,
-                    longitude=camera.longitude,
-                    address=camera.address,
-                )
-            )
+                update(s.cameras).where(s.cameras.c.id == camera.id).values(
+                    name=camera.name, timezone=camera.timezone, latitude=camera.latitude,
+                    longitude=camera.longitude, address=camera.address))
         if done.rowcount == 0:
             raise UnknownCameraError(key="camera.unknown", params={"id": camera.id})
 
@@ -90,11 +75,8 @@ class RecordingsPart(StorePart):
         if not storable(camera_id):
             return 0
         with self._read(f"count the recordings of camera {camera_id!r}") as conn:
-            n = conn.execute(
-                select(func.count())
-                .select_from(s.recordings)
-                .where(s.recordings.c.camera_id == camera_id)
-            ).scalar_one()
+            n = conn.execute(select(func.count()).select_from(s.recordings).where(
+                s.recordings.c.camera_id == camera_id)).scalar_one()
         return int(n)
 
     def list_cameras(self) -> list[Camera]:
@@ -111,13 +93,8 @@ class RecordingsPart(StorePart):
             row = conn.execute(q).first()
         return _recording(row._mapping) if row else None
 
-    def get_recording(
-        self,
-        recording_id: str,
-        scope: tuple[ScopeWindow, ...] | None = None,
-        *,
-        whole: bool = False,
-    ) -> Recording | None:
+    def get_recording(self, recording_id: str, scope: tuple[ScopeWindow, ...] | None = None,
+                      *, whole: bool = False) -> Recording | None:
         """The recording, or None. With ``scope`` (a case's windows): None unless it overlaps
         one of them, or, with ``whole``, lies entirely inside one (the whole file is served
         only then: it would show footage outside the case otherwise)."""
@@ -133,38 +110,21 @@ class RecordingsPart(StorePart):
     def add_recording(self, rec: Recording, now: datetime, *, owned: bool = False) -> None:
         """Register ``rec``. ``owned``: the file was copied into the data folder, so the
         retention purge deletes it (footage registered in place is not owned)."""
-        with self._begin(
-            f"add recording {rec.id} ({rec.path})",
-            integrity=f"recording {rec.id} ({rec.path}) already registered",
-        ) as conn:
+        with self._begin(f"add recording {rec.id} ({rec.path})",
+                         integrity=f"recording {rec.id} ({rec.path}) already registered") as conn:
             conn.execute(
                 insert(s.recordings).values(
-                    id=rec.id,
-                    camera_id=rec.camera_id,
-                    path=rec.path,
-                    sha256=rec.sha256,
-                    size_bytes=rec.size_bytes,
-                    start_utc=rec.start,
-                    end_utc=rec.end,
-                    duration_s=rec.duration_s,
-                    fps=rec.fps,
-                    width=rec.width,
-                    height=rec.height,
-                    codec=rec.codec,
-                    frame_count=rec.frame_count,
-                    is_image=rec.is_image,
-                    status=RecordingStatus.PENDING,
-                    ingested_at=now,
-                    owned=owned,
-                    mtime_ns=rec.mtime_ns,
-                    sample_sha256=rec.sample_sha256,
+                    id=rec.id, camera_id=rec.camera_id, path=rec.path, sha256=rec.sha256,
+                    size_bytes=rec.size_bytes, start_utc=rec.start, end_utc=rec.end,
+                    duration_s=rec.duration_s, fps=rec.fps, width=rec.width,
+                    height=rec.height, codec=rec.codec, frame_count=rec.frame_count,
+                    is_image=rec.is_image, status=RecordingStatus.PENDING, ingested_at=now,
+                    owned=owned, mtime_ns=rec.mtime_ns, sample_sha256=rec.sample_sha256,
                 )
             )
 
     def list_recordings(
-        self,
-        camera_id: str | None = None,
-        status: Sequence[RecordingStatus] | None = None,
+        self, camera_id: str | None = None, status: Sequence[RecordingStatus] | None = None,
         scope: tuple[ScopeWindow, ...] | None = None,
     ) -> list[RecordingEntry]:
         """Recordings with their analysis status and error, ordered by camera and start
@@ -178,20 +138,13 @@ class RecordingsPart(StorePart):
             q = q.where(s.recordings.c.status.in_(list(status)))
         with self._read("list recordings") as conn:
             rows = conn.execute(q).all()
-        return [
-            RecordingEntry(
-                _recording(r._mapping), RecordingStatus(r.status), r.error, r.analysed_until_s
-            )
-            for r in rows
-        ]
+        return [RecordingEntry(_recording(r._mapping), RecordingStatus(r.status), r.error,
+                               r.analysed_until_s)
+                for r in rows]
 
-    def set_recording_status(
-        self,
-        recording_id: str,
-        status: RecordingStatus,
-        error: str | None,
-        analysed_until_s: float | None = None,
-    ) -> None:
+    def set_recording_status(self, recording_id: str, status: RecordingStatus,
+                             error: str | None, analysed_until_s: float | None = None
+                             ) -> None:
         """Set a recording's status and error; ``analysed_until_s``: where its decodable
         content ends when before its duration (a truncated file), else None."""
         with self._begin(f"set status of recording {recording_id} to {str(status)!r}") as conn:
@@ -201,14 +154,12 @@ class RecordingsPart(StorePart):
                 .values(status=status, error=error, analysed_until_s=analysed_until_s)
             )
 
-    def set_recording_stamp(self, recording_id: str, mtime_ns: int, sample_sha256: str) -> None:
+    def set_recording_stamp(self, recording_id: str, mtime_ns: int, sample_sha256: str
+                            ) -> None:
         """Record a recording's integrity stamp (after a full SHA-256 confirmed the file)."""
         with self._begin(f"record the stamp of recording {recording_id}") as conn:
-            conn.execute(
-                update(s.recordings)
-                .where(s.recordings.c.id == recording_id)
-                .values(mtime_ns=mtime_ns, sample_sha256=sample_sha256)
-            )
+            conn.execute(update(s.recordings).where(s.recordings.c.id == recording_id)
+                         .values(mtime_ns=mtime_ns, sample_sha256=sample_sha256))
 
     def analysed_span(self, cameras: Sequence[str]) -> AnalysedSpan:
         """Recordings, and recordings fully analysed, among ``cameras`` (all when empty)."""
@@ -217,7 +168,8 @@ class RecordingsPart(StorePart):
             q = q.where(s.recordings.c.camera_id.in_(list(cameras)))
         with self._read("count analysed recordings") as conn:
             statuses = list(conn.execute(q).scalars())
-        return AnalysedSpan(len(statuses), sum(1 for x in statuses if x == RecordingStatus.DONE))
+        return AnalysedSpan(len(statuses),
+                            sum(1 for x in statuses if x == RecordingStatus.DONE))
 
 
 def recording_overlaps(scope: tuple[ScopeWindow, ...]) -> Any:
@@ -226,12 +178,8 @@ def recording_overlaps(scope: tuple[ScopeWindow, ...]) -> Any:
     r = s.recordings
     if not scope:
         return false()
-    return or_(
-        *(
-            and_(r.c.camera_id == w.camera, r.c.end_utc >= w.start, r.c.start_utc <= w.end)
-            for w in scope
-        )
-    )
+    return or_(*(and_(r.c.camera_id == w.camera, r.c.end_utc >= w.start,
+                      r.c.start_utc <= w.end) for w in scope))
 
 
 def recording_inside(scope: tuple[ScopeWindow, ...]) -> Any:
@@ -239,12 +187,8 @@ def recording_inside(scope: tuple[ScopeWindow, ...]) -> Any:
     r = s.recordings
     if not scope:
         return false()
-    return or_(
-        *(
-            and_(r.c.camera_id == w.camera, r.c.start_utc >= w.start, r.c.end_utc <= w.end)
-            for w in scope
-        )
-    )
+    return or_(*(and_(r.c.camera_id == w.camera, r.c.start_utc >= w.start,
+                      r.c.end_utc <= w.end) for w in scope))
 
 
 def recording_anchors(conn: Connection, ids: set[str]) -> dict[str, RecordingAnchor]:
@@ -252,39 +196,22 @@ def recording_anchors(conn: Connection, ids: set[str]) -> dict[str, RecordingAnc
     if not ids:
         return {}
     rows = conn.execute(
-        select(s.recordings.c.id, s.recordings.c.camera_id, s.recordings.c.start_utc).where(
-            s.recordings.c.id.in_(list(ids))
-        )
+        select(s.recordings.c.id, s.recordings.c.camera_id, s.recordings.c.start_utc)
+        .where(s.recordings.c.id.in_(list(ids)))
     ).all()
     return {r.id: RecordingAnchor(r.camera_id, r.start_utc) for r in rows}
 
 
 def _camera(m: Any) -> Camera:
-    return Camera(
-        id=m["id"],
-        name=m["name"],
-        timezone=m["timezone"],
-        latitude=m["latitude"],
-        longitude=m["longitude"],
-        address=m["address"],
-    )
+    return Camera(id=m["id"], name=m["name"], timezone=m["timezone"], latitude=m["latitude"],
+                  longitude=m["longitude"], address=m["address"])
 
 
 def _recording(m: Any) -> Recording:
     return Recording(
-        id=m["id"],
-        camera_id=m["camera_id"],
-        path=m["path"],
-        sha256=m["sha256"],
-        size_bytes=m["size_bytes"],
-        start=m["start_utc"],
-        duration_s=m["duration_s"],
-        fps=m["fps"],
-        width=m["width"],
-        height=m["height"],
-        codec=m["codec"],
-        frame_count=m["frame_count"],
-        is_image=bool(m["is_image"]),
-        mtime_ns=m["mtime_ns"],
-        sample_sha256=m["sample_sha256"],
+        id=m["id"], camera_id=m["camera_id"], path=m["path"], sha256=m["sha256"],
+        size_bytes=m["size_bytes"], start=m["start_utc"], duration_s=m["duration_s"],
+        fps=m["fps"], width=m["width"], height=m["height"], codec=m["codec"],
+        frame_count=m["frame_count"], is_image=bool(m["is_image"]),
+        mtime_ns=m["mtime_ns"], sample_sha256=m["sample_sha256"],
     )

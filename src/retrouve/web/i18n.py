@@ -36,11 +36,11 @@ _FR: dict[str, str] = {
     "case.switch": "Changer",
     "case.select_title": "Choisir l'affaire",
     "case.why": "Toute recherche et tout visionnage se font dans une affaire (réquisition "
-    "judiciaire) qui vous est attribuée, et seulement dans ses caméras et ses "
-    "plages horaires.",
+                "judiciaire) qui vous est attribuée, et seulement dans ses caméras et ses "
+                "plages horaires.",
     "case.choose": "Travailler dans cette affaire",
     "case.no_choice": "Aucune affaire ouverte ne vous est attribuée : demandez à un "
-    "superviseur de vous en attribuer une.",
+                      "superviseur de vous en attribuer une.",
     "case.refused": "Affaire refusée : {msg}",
     "nav.search": "Recherche",
     "nav.footage": "Enregistrements",
@@ -68,7 +68,7 @@ _FR: dict[str, str] = {
     "search.understood": "Compris : {desc}",
     "search.ignored": "Ignoré (ne change pas la recherche) : {words}",
     "search.text_unparsed": "L'analyse du texte libre n'est pas disponible : "
-    "le texte est cherché tel quel.",
+                            "le texte est cherché tel quel.",
     "field.any": "Indifférent",
     "field.object": "Type d'objet",
     "field.colour": "Couleur du véhicule",
@@ -142,9 +142,9 @@ _FR: dict[str, str] = {
     "hit.open": "Voir la séquence",
     "empty.no_footage": "Aucun enregistrement n'est déclaré pour ces caméras.",
     "empty.not_analysed": "Aucun enregistrement de ces caméras n'a encore été analysé : "
-    "lancez l'analyse depuis la page Enregistrements.",
+                          "lancez l'analyse depuis la page Enregistrements.",
     "empty.no_match": "Aucune détection ne correspond : élargissez la période "
-    "ou retirez un critère.",
+                      "ou retirez un critère.",
     "track.title": "Séquence n° {id}",
     "track.prev": "← Résultat précédent",
     "track.next": "Résultat suivant →",
@@ -188,13 +188,13 @@ _FR: dict[str, str] = {
     "footage.busy": "Une analyse est déjà en cours.",
     "footage.nothing": "Rien à analyser : tout est déjà analysé.",
     "footage.case_only": "L'analyse porte sur la seule portée du dossier {case} : rien "
-    "en dehors n'est décodé.",
+                         "en dehors n'est décodé.",
     "footage.running_elsewhere": "Une analyse est en cours dans un autre dossier.",
     "footage.partial_range": "Non analysé de {start} à {end} : le fichier s'arrête avant sa "
-    "fin annoncée (tronqué). Aucune recherche ne couvre cette partie.",
+                             "fin annoncée (tronqué). Aucune recherche ne couvre cette partie.",
     "footage.changed_help": "Le fichier ne correspond plus à son empreinte d'ingestion : il "
-    "n'est pas analysé. Remettez le fichier d'origine en place, ou "
-    "ingérez le nouveau comme un nouvel enregistrement.",
+                            "n'est pas analysé. Remettez le fichier d'origine en place, ou "
+                            "ingérez le nouveau comme un nouvel enregistrement.",
     "col.id": "Identifiant",
     "col.name": "Nom",
     "col.timezone": "Fuseau horaire",
@@ -219,12 +219,12 @@ _FR: dict[str, str] = {
     "error.generic": "Erreur {code}.",
     "api.title": "API JSON",
     "api.intro": "Authentification : cookie de session, ou en-tête « Authorization: Bearer "
-    "JETON » (jeton créé par « retrouve users token NOM »).",
+                 "JETON » (jeton créé par « retrouve users token NOM »).",
     "api.case": "Pas d'affaire, pas de traitement : la recherche, les séquences et les "
-    "enregistrements ne répondent que dans une affaire. Avec un jeton, nommez-la "
-    "par l'en-tête « X-Retrouve-Case: RÉF » (sinon 409 ; affaire non attribuée : "
-    "403). Un identifiant hors du périmètre de l'affaire répond 404, comme un "
-    "identifiant inconnu, et le refus est journalisé.",
+                "enregistrements ne répondent que dans une affaire. Avec un jeton, nommez-la "
+                "par l'en-tête « X-Retrouve-Case: RÉF » (sinon 409 ; affaire non attribuée : "
+                "403). Un identifiant hors du périmètre de l'affaire répond 404, comme un "
+                "identifiant inconnu, et le refus est journalisé.",
     "api.schema": "Schéma OpenAPI (JSON)",
     "api.method": "Méthode",
     "api.path": "Chemin",
@@ -241,7 +241,7 @@ _EN: dict[str, str] = {
     "case.switch": "Switch",
     "case.select_title": "Choose the case",
     "case.why": "Every search and every view happens inside a case (a judicial requisition) "
-    "assigned to you, and only within its cameras and time windows.",
+                "assigned to you, and only within its cameras and time windows.",
     "case.choose": "Work in this case",
     "case.no_choice": "No open case is assigned to you: ask a supervisor to assign one.",
     "case.refused": "Case refused: {msg}",
@@ -344,7 +344,7 @@ _EN: dict[str, str] = {
     "hit.open": "View sequence",
     "empty.no_footage": "No footage is registered for these cameras.",
     "empty.not_analysed": "No footage of these cameras has been analysed yet: "
-    "start the analysis from the Footage page.",
+                          "start the analysis from the Footage page.",
     "empty.no_match": "No sighting matches: widen the time window or drop a criterion.",
     "track.title": "Sequence #{id}",
     "track.prev": "← Previous result",
@@ -389,13 +389,13 @@ _EN: dict[str, str] = {
     "footage.busy": "An analysis is already running.",
     "footage.nothing": "Nothing to analyse: everything is analysed.",
     "footage.case_only": "The analysis covers only the scope of case {case}: nothing "
-    "outside it is decoded.",
+                         "outside it is decoded.",
     "footage.running_elsewhere": "An analysis is running in another case.",
     "footage.partial_range": "Not analysed from {start} to {end}: the file ends before its "
-    "announced end (truncated). No search covers that part.",
+                             "announced end (truncated). No search covers that part.",
     "footage.changed_help": "The file no longer matches its ingest fingerprint: it is not "
-    "analysed. Put the original file back, or ingest the new one as "
-    "a new recording.",
+                            "analysed. Put the original file back, or ingest the new one as "
+                            "a new recording.",
     "col.id": "Id",
     "col.name": "Name",
     "col.timezone": "Time zone",
@@ -420,18 +420,17 @@ _EN: dict[str, str] = {
     "error.generic": "Error {code}.",
     "api.title": "JSON API",
     "api.intro": "Authentication: the session cookie, or an “Authorization: Bearer TOKEN” "
-    "header (token made by “retrouve users token NAME”).",
+                 "header (token made by “retrouve users token NAME”).",
     "api.case": "No case, no processing: search, tracks and recordings answer only inside a "
-    "case. With a token, name it with the header “X-Retrouve-Case: REF” (else "
-    "409; a case not assigned to you: 403). An id outside the case's scope "
-    "answers 404, like an unknown id, and the refusal is journalled.",
+                "case. With a token, name it with the header “X-Retrouve-Case: REF” (else "
+                "409; a case not assigned to you: 403). An id outside the case's scope "
+                "answers 404, like an unknown id, and the refusal is journalled.",
     "api.schema": "OpenAPI schema (JSON)",
     "api.method": "Method",
     "api.path": "Path",
     "api.summary": "Description",
     "api.params": "Parameters",
 }
-
 
 def merge_strings(base: dict[str, str], extra: Mapping[str, str], module: str) -> None:
     """Add a feature module's strings to ``base``; a key that is already there with another
@@ -461,13 +460,11 @@ CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
 )
 
 #: Catalogue key of each reason a search is empty (a test checks every reason has one).
-WHY_EMPTY_KEYS: Final[Mapping[EmptyReason, str]] = MappingProxyType(
-    {
-        EmptyReason.NO_FOOTAGE: "empty.no_footage",
-        EmptyReason.NOT_ANALYSED: "empty.not_analysed",
-        EmptyReason.NO_MATCH: "empty.no_match",
-    }
-)
+WHY_EMPTY_KEYS: Final[Mapping[EmptyReason, str]] = MappingProxyType({
+    EmptyReason.NO_FOOTAGE: "empty.no_footage",
+    EmptyReason.NOT_ANALYSED: "empty.not_analysed",
+    EmptyReason.NO_MATCH: "empty.no_match",
+})
 
 Translator = Callable[..., str]
 
@@ -516,11 +513,8 @@ def valid_lang(value: str | None) -> str | None:
 
 def resolve_lang(request: Request) -> str:
     """``?lang=`` first, then the ``lang`` cookie, then French."""
-    return (
-        valid_lang(request.query_params.get("lang"))
-        or valid_lang(request.cookies.get(LANG_COOKIE))
-        or DEFAULT_LANG
-    )
+    return (valid_lang(request.query_params.get("lang"))
+            or valid_lang(request.cookies.get(LANG_COOKIE)) or DEFAULT_LANG)
 
 
 def labeller(lang: str) -> Callable[[str, str], str]:
@@ -540,11 +534,7 @@ def value_labeller(lang: str) -> Callable[[str], str]:
     strings = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANG])
 
     def tv(value: str) -> str:
-        return (
-            strings.get(f"colour.{value}")
-            or strings.get(f"object.{value}")
-            or strings.get(f"value.{value}")
-            or value
-        )
+        return (strings.get(f"colour.{value}") or strings.get(f"object.{value}")
+                or strings.get(f"value.{value}") or value)
 
     return tv

@@ -99,3 +99,28 @@ def test_marking_from_the_track_page_keeps_the_results_navigation(web: Web) -> N
         },
     )
     assert resp.status_code == 303 and resp.headers["location"] == url
+
+
+def test_footage_page_shows_the_offline_camera_plan(web: Web, populated: Services) -> None:
+    """The footage page lists the scope's cameras; it now draws their plan as the case page
+    does (inline SVG, nothing fetched), and names the cameras without a position."""
+    page = web.login("operator").get("/footage").text
+    assert "<h2>Plan des caméras</h2>" in page and 'class="camera-map-figure"' in page
+    assert "/static/chrono.css" in page and "position inconnue" in page
+    assert "http://" not in page and "https://" not in page  # offline: no tile server
+
+
+def test_footage_page_plan_in_english(web: Web) -> None:
+    web.lang = "en"
+    page = web.login("operator").get("/footage").text
+    assert "<h2>Camera plan</h2>" in page and "position unknown" in page
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("fr", "un superviseur autre que le demandeur doit l'approuver"),
+    ("en", "a supervisor other than the requester must approve it")])
+def test_export_waiting_does_not_call_the_approver_a_second_supervisor(lang: str, text: str
+                                                                       ) -> None:
+    """An operator's request showed "a second supervisor must approve": the requester is no
+    supervisor, so there is no first one."""
+    assert CATALOGUE[lang]["export.waiting"] == text

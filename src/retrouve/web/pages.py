@@ -51,6 +51,7 @@ from retrouve.web.auth import (
     optional_context,
     session_of,
 )
+from retrouve.web.camera_map import map_view
 from retrouve.web.case_scope import (
     CaseCtx,
     InCase,
@@ -457,6 +458,8 @@ def footage_page(request: Request, work: CaseCtx) -> Response:
     return render(
         request, "footage.html", ctx, cameras=cameras, counts=counts, recordings=rows,
         job=state, pending=job.pending_count(work.scope), flash=flash,
+        # The offline plan of the scope's cameras, as on the case page (positions only).
+        camera_map=map_view(cameras, [], translator(ctx.lang)),
     )
 
 

@@ -124,3 +124,18 @@ def test_export_waiting_does_not_call_the_approver_a_second_supervisor(lang: str
     """An operator's request showed "a second supervisor must approve": the requester is no
     supervisor, so there is no first one."""
     assert CATALOGUE[lang]["export.waiting"] == text
+
+
+def test_attribute_lines_follow_each_language_typography(web: Web) -> None:
+    """The English page read "colour : red 80 %" (French spacing hard-coded in the
+    templates)."""
+    fr = web.login("operator").get("/search", params={"object": "car"}).text
+    assert "couleur : " in fr and "80 %" in fr
+    web.lang = "en"
+    en_client = web.login("operator")
+    en = en_client.get("/search", params={"object": "car"}).text
+    assert "colour: " in en and "80%" in en
+    assert "colour : " not in en and "80 %" not in en
+    track = en_client.get("/track/1").text
+    assert "colour: " in track and "(confidence 90%)" in track and "90%" in track
+    assert " %<" not in track and "colour : " not in track

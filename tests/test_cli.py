@@ -225,7 +225,7 @@ def test_search_text_shows_its_interpretation(tmp_path: Path) -> None:
     # The lines follow --lang; the default is French in Europe/Paris.
     french = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--text",
                  "voiture rouge zorglub")
-    assert "compris : Véhicule: voiture" in flat(french.output)
+    assert "compris : Véhicule : voiture" in flat(french.output)
     assert "ignoré : zorglub" in flat(french.output)
 
 

@@ -139,3 +139,13 @@ def test_attribute_lines_follow_each_language_typography(web: Web) -> None:
     track = en_client.get("/track/1").text
     assert "colour: " in track and "(confidence 90%)" in track and "90%" in track
     assert " %<" not in track and "colour : " not in track
+
+
+def test_understood_line_uses_french_typography(web: Web) -> None:
+    """"Compris : Véhicule: voiture · couleur: gris": the labels of the understood line had
+    no space before their colon in French."""
+    fr = web.login("operator").get("/search", params={"text": "voiture rouge"}).text
+    assert "Compris : Véhicule : voiture · couleur : rouge" in html.unescape(fr)
+    web.lang = "en"
+    en = web.login("operator").get("/search", params={"text": "red car"}).text
+    assert "Understood: Vehicle: car · colour: red" in html.unescape(en)

@@ -79,6 +79,8 @@ def test_camera_list_is_never_a_browser_worded_drop_down(web: Web) -> None:
     page = web.login("operator").get("/search").text
     found = re.search(r'<select name="camera" multiple size="(\d+)"', page)
     assert found and int(found.group(1)) >= 2
+    # A long name is cut by the list's width: the whole of it is the option's tooltip.
+    assert '<option value="cam1" title="Place de la Gare (cam1)"' in page
 
 
 def test_marking_from_the_track_page_keeps_the_results_navigation(web: Web) -> None:
@@ -149,3 +151,13 @@ def test_understood_line_uses_french_typography(web: Web) -> None:
     web.lang = "en"
     en = web.login("operator").get("/search", params={"text": "red car"}).text
     assert "Understood: Vehicle: car · colour: red" in html.unescape(en)
+
+
+def test_admin_camera_page_counts_recordings_in_words(web: Web) -> None:
+    """"Cette caméra a 1 enregistrement(s)": the count goes through the plural forms."""
+    fr = html.unescape(web.login("admin", case=None).get("/admin/cameras/cam1").text)
+    assert "Cette caméra a 1 enregistrement : son fuseau ne peut plus changer." in fr
+    assert "(s)" not in fr
+    web.lang = "en"
+    en = html.unescape(web.login("admin", case=None).get("/admin/cameras/cam1").text)
+    assert "This camera has 1 recording: its time zone can no longer change." in en

@@ -187,7 +187,8 @@ _FR: dict[str, str] = {
     "footage.started": "Analyse lancée.",
     "footage.busy": "Une analyse est déjà en cours.",
     "footage.nothing": "Rien à analyser : tout est déjà analysé.",
-    "footage.case_only": "L'analyse porte sur la seule portée du dossier {case} : rien "
+    # "Périmètre", as on the case page (the scope's name everywhere else in French).
+    "footage.case_only": "L'analyse ne porte que sur le périmètre du dossier {case} : rien "
                          "en dehors n'est décodé.",
     "footage.running_elsewhere": "Une analyse est en cours dans un autre dossier.",
     "footage.partial_range": "Non analysé de {start} à {end} : le fichier s'arrête avant sa "

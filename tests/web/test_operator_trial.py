@@ -161,3 +161,13 @@ def test_admin_camera_page_counts_recordings_in_words(web: Web) -> None:
     web.lang = "en"
     en = html.unescape(web.login("admin", case=None).get("/admin/cameras/cam1").text)
     assert "This camera has 1 recording: its time zone can no longer change." in en
+
+
+def test_full_frame_zoom_level_is_worded_per_language(web: Web) -> None:
+    """The zoom read "Zoom 100 %" in English (the percent was hard-coded, also in frame.js):
+    the page gives the script its language's format."""
+    fr = web.login("operator").get("/frame/1").text
+    assert 'data-format="{n} %">100 %</output>' in fr
+    web.lang = "en"
+    en = web.login("operator").get("/frame/1").text
+    assert 'data-format="{n}%">100%</output>' in en

@@ -171,3 +171,35 @@ def test_full_frame_zoom_level_is_worded_per_language(web: Web) -> None:
     web.lang = "en"
     en = web.login("operator").get("/frame/1").text
     assert 'data-format="{n}%">100%</output>' in en
+
+
+def _event_names() -> set[str]:
+    import retrouve.cli  # noqa: F401  (imports every module defining an event)
+    import retrouve.services  # noqa: F401
+    import retrouve.web  # noqa: F401
+    from retrouve.legal import journal
+
+    def subclasses(cls: type) -> list[type]:
+        return [s for c in cls.__subclasses__() for s in (c, *subclasses(c))]
+
+    return {s.name for s in subclasses(journal.Event)}  # type: ignore[attr-defined]
+
+
+def test_every_journalled_action_has_a_label_in_both_languages() -> None:
+    """The French journal listed "search", "result-view", "user-add"… raw."""
+    names = _event_names()
+    assert {"search", "result-view", "user-add", "export-request"} <= names
+    for lang in ("fr", "en"):
+        missing = sorted(n for n in names if f"jaction.{n}" not in CATALOGUE[lang])
+        assert not missing, (lang, missing)
+
+
+def test_journal_page_shows_the_label_and_keeps_the_action_name(web: Web) -> None:
+    sup = web.login("supervisor")
+    sup.get("/search", params={"object": "car"})  # journalled: a "search" entry
+    fr = sup.get("/journal").text
+    assert 'Recherche <small class="mono">search</small>' in fr
+    assert '<option value="search">Recherche (search)</option>' in fr
+    web.lang = "en"
+    en = web.login("supervisor").get("/journal").text
+    assert 'Search <small class="mono">search</small>' in en

@@ -20,6 +20,7 @@ from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 from retrouve.web.i18n_chrono import CHRONO_EN, CHRONO_FR
 from retrouve.web.i18n_exports import EXPORTS_EN, EXPORTS_FR
 from retrouve.web.i18n_frame import FRAME_EN, FRAME_FR
+from retrouve.web.i18n_journal import JOURNAL_EN, JOURNAL_FR
 from retrouve.web.i18n_keys import KEYS_EN, KEYS_FR
 from retrouve.web.i18n_results import RESULTS_EN, RESULTS_FR
 
@@ -452,6 +453,7 @@ for _module, _fr, _en in (
     ("i18n_results", RESULTS_FR, RESULTS_EN),  # results header, camera groups, timeline axis
     ("i18n_frame", FRAME_FR, FRAME_EN),  # the full-frame view and the form filled from text
     ("i18n_admin", ADMIN_FR, ADMIN_EN),  # the admin pages
+    ("i18n_journal", JOURNAL_FR, JOURNAL_EN),  # the journal's action labels
 ):
     merge_strings(_FR, _fr, _module)
     merge_strings(_EN, _en, _module)

@@ -118,11 +118,16 @@ def test_footage_page_plan_in_english(web: Web) -> None:
     assert "<h2>Camera plan</h2>" in page and "position unknown" in page
 
 
-@pytest.mark.parametrize(("lang", "text"), [
-    ("fr", "un superviseur autre que le demandeur doit l'approuver"),
-    ("en", "a supervisor other than the requester must approve it")])
-def test_export_waiting_does_not_call_the_approver_a_second_supervisor(lang: str, text: str
-                                                                       ) -> None:
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("fr", "un superviseur autre que le demandeur doit l'approuver"),
+        ("en", "a supervisor other than the requester must approve it"),
+    ],
+)
+def test_export_waiting_does_not_call_the_approver_a_second_supervisor(
+    lang: str, text: str
+) -> None:
     """An operator's request showed "a second supervisor must approve": the requester is no
     supervisor, so there is no first one."""
     assert CATALOGUE[lang]["export.waiting"] == text
@@ -144,7 +149,7 @@ def test_attribute_lines_follow_each_language_typography(web: Web) -> None:
 
 
 def test_understood_line_uses_french_typography(web: Web) -> None:
-    """"Compris : Véhicule: voiture · couleur: gris": the labels of the understood line had
+    """ "Compris : Véhicule: voiture · couleur: gris": the labels of the understood line had
     no space before their colon in French."""
     fr = web.login("operator").get("/search", params={"text": "voiture rouge"}).text
     assert "Compris : Véhicule : voiture · couleur : rouge" in html.unescape(fr)
@@ -154,7 +159,7 @@ def test_understood_line_uses_french_typography(web: Web) -> None:
 
 
 def test_admin_camera_page_counts_recordings_in_words(web: Web) -> None:
-    """"Cette caméra a 1 enregistrement(s)": the count goes through the plural forms."""
+    """ "Cette caméra a 1 enregistrement(s)": the count goes through the plural forms."""
     fr = html.unescape(web.login("admin", case=None).get("/admin/cameras/cam1").text)
     assert "Cette caméra a 1 enregistrement : son fuseau ne peut plus changer." in fr
     assert "(s)" not in fr
@@ -174,9 +179,10 @@ def test_full_frame_zoom_level_is_worded_per_language(web: Web) -> None:
 
 
 def _event_names() -> set[str]:
-    import retrouve.cli  # noqa: F401  (imports every module defining an event)
-    import retrouve.services  # noqa: F401
-    import retrouve.web  # noqa: F401
+    # Importing these loads every module that defines an event.
+    import retrouve.cli
+    import retrouve.services
+    import retrouve.web
     from retrouve.legal import journal
 
     def subclasses(cls: type) -> list[type]:

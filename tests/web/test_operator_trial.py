@@ -182,7 +182,6 @@ def _event_names() -> set[str]:
     # Importing these loads every module that defines an event.
     import retrouve.cli
     import retrouve.services
-    import retrouve.web
     from retrouve.legal import journal
 
     def subclasses(cls: type) -> list[type]:

@@ -179,9 +179,10 @@ def test_full_frame_zoom_level_is_worded_per_language(web: Web) -> None:
 
 
 def _event_names() -> set[str]:
-    # Importing these loads every module that defines an event.
-    import retrouve.cli
-    import retrouve.services
+    import importlib
+
+    for module in ("retrouve.cli", "retrouve.services", "retrouve.web"):
+        importlib.import_module(module)  # loads every module that defines an event
     from retrouve.legal import journal
 
     def subclasses(cls: type) -> list[type]:

@@ -204,8 +204,8 @@ def test_journal_page_shows_the_label_and_keeps_the_action_name(web: Web) -> Non
     sup = web.login("supervisor")
     sup.get("/search", params={"object": "car"})  # journalled: a "search" entry
     fr = sup.get("/journal").text
-    assert 'Recherche <small class="mono">search</small>' in fr
+    assert 'Recherche<br><small class="mono action-name">search</small>' in fr
     assert '<option value="search">Recherche (search)</option>' in fr
     web.lang = "en"
     en = web.login("supervisor").get("/journal").text
-    assert 'Search <small class="mono">search</small>' in en
+    assert 'Search<br><small class="mono action-name">search</small>' in en

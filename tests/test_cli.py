@@ -163,7 +163,11 @@ def test_search_unknown_camera_exits_2_naming_it(tmp_path: Path) -> None:
     open_case(tmp_path, "c")
     result = run(tmp_path, "search", "--case", CASE, "--camera", "nope")
     assert result.exit_code == 2
-    assert "nope" in flat(result.output) and "unknown camera" in flat(result.output)
+    # Keyed: in the command's language (French by default), with the registered ids.
+    assert "caméra « nope » inconnue (caméras connues : c)" in flat(result.output)
+    english = run(tmp_path, "search", "--case", CASE, "--camera", "nope", "--lang", "en")
+    assert english.exit_code == 2
+    assert "unknown camera 'nope' (known: c)" in flat(english.output)
 
 
 @pytest.mark.parametrize(

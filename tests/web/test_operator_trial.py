@@ -209,3 +209,15 @@ def test_journal_page_shows_the_label_and_keeps_the_action_name(web: Web) -> Non
     web.lang = "en"
     en = web.login("supervisor").get("/journal").text
     assert 'Search<br><small class="mono action-name">search</small>' in en
+
+
+def test_case_chooser_shows_windows_in_each_camera_zone(web: Web) -> None:
+    """The chooser listed "cam1 2026-01-04T09:00:00+00:00 → …" (raw UTC ISO) while the
+    case page said 10:00 CET: each window is now worded as on the case page."""
+    page = html.unescape(web.login("operator", case=None).get("/case/select").text)
+    assert "+00:00" not in page
+    cam1 = '<span class="mono">cam1</span> 04/01/2026 10:00:00 CET → 04/01/2026 11:00:00 CET'
+    # A camera in another zone: the operator's time, the camera's own in brackets.
+    cam2 = ('<span class="mono">cam2</span> 04/01/2026 10:00:00 CET (caméra 09:00:00 UTC) → '
+            "04/01/2026 11:00:00 CET (caméra 10:00:00 UTC)")
+    assert cam1 in page and cam2 in page

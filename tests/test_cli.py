@@ -163,7 +163,11 @@ def test_search_unknown_camera_exits_2_naming_it(tmp_path: Path) -> None:
     open_case(tmp_path, "c")
     result = run(tmp_path, "search", "--case", CASE, "--camera", "nope")
     assert result.exit_code == 2
-    assert "nope" in flat(result.output) and "unknown camera" in flat(result.output)
+    # Keyed: in the command's language (French by default), with the registered ids.
+    assert "caméra « nope » inconnue (caméras connues : c)" in flat(result.output)
+    english = run(tmp_path, "search", "--case", CASE, "--camera", "nope", "--lang", "en")
+    assert english.exit_code == 2
+    assert "unknown camera 'nope' (known: c)" in flat(english.output)
 
 
 @pytest.mark.parametrize(
@@ -225,7 +229,7 @@ def test_search_text_shows_its_interpretation(tmp_path: Path) -> None:
     # The lines follow --lang; the default is French in Europe/Paris.
     french = run(tmp_path, "search", "--case", CASE, "--camera", "c", "--text",
                  "voiture rouge zorglub")
-    assert "compris : Véhicule: voiture" in flat(french.output)
+    assert "compris : Véhicule : voiture" in flat(french.output)
     assert "ignoré : zorglub" in flat(french.output)
 
 

@@ -110,3 +110,17 @@ def test_search_errors_and_lines_follow_lang(tmp_path: Path) -> None:
 
 def test_counted_is_singular_for_one() -> None:
     assert [counted(n, "file", "files") for n in (0, 1, 2)] == ["0 files", "1 file", "2 files"]
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    """``python -m retrouve`` (a checkout with ``PYTHONPATH=src``) is the ``retrouve`` CLI."""
+    import os
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run([sys.executable, "-m", "retrouve", "--help"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Usage: retrouve" in done.stdout and "search" in done.stdout

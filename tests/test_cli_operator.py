@@ -152,7 +152,7 @@ def test_group_lang_sets_the_search_lines(tmp_path: Path) -> None:
     # The command's own --lang wins over the group's.
     fr = run(tmp_path, "--lang", "en", "search", "--case", "T-1", "--text", "voiture zorglub",
              "--lang", "fr")
-    assert "compris : Véhicule: voiture" in " ".join(fr.output.split())
+    assert "compris : Véhicule : voiture" in " ".join(fr.output.split())
 
 
 # ------------------------------------------------------------------ README and deploy/

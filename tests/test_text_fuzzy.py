@@ -150,8 +150,8 @@ def test_make_and_model_without_a_pack_fall_back_to_the_rest() -> None:
     [notice] = built.notices
     assert notice.startswith("marque/modèle non disponible (aucun pack marque/modèle "
                              "installé) : « Renault Clio » n'est pas cherché")
-    assert notice.endswith("recherche lancée sur : Véhicule: voiture · couleur: gris")
-    assert built.understood == "Véhicule: voiture · couleur: gris"
+    assert notice.endswith("recherche lancée sur : Véhicule : voiture · couleur : gris")
+    assert built.understood == "Véhicule : voiture · couleur : gris"
     english = _fit(SearchRequest(text="grey Renault Clio"), Capabilities(), "en")
     assert english.notices[0].startswith("make/model is not available")
     # With the pack, nothing changes.
@@ -205,7 +205,7 @@ def test_cli_make_fallback_and_ignored_words_in_the_chosen_language(cli_case: Pa
               "--lang", "fr")
     assert fr.exit_code == 0, fr.output
     out = " ".join(fr.output.split())
-    assert "compris : Véhicule: voiture · couleur: gris" in out
+    assert "compris : Véhicule : voiture · couleur : gris" in out
     assert "marque/modèle non disponible" in out and "« Renault Clio »" in out
     assert "ignoré : Renault, Clio, zorglub" in out
     en = _run(cli_case, "search", "--case", "T-1", "--text", "grey Renault Clio",

@@ -297,18 +297,18 @@ def test_to_query_fills_what_the_base_leaves_open() -> None:
 
 
 @pytest.mark.parametrize(("text", "lang", "line"), [
-    ("camionnette blanche plaque FG*", None, "Véhicule: camionnette · couleur: blanc · "
-                                             "plaque: FG*"),
+    ("camionnette blanche plaque FG*", None, "Véhicule : camionnette · couleur : blanc · "
+                                             "plaque : FG*"),
     ("camionnette blanche plaque FG*", "en", "Vehicle: van · colour: white · plate: FG*"),
     ("man in brown jacket with a black bag", None,
      "Person · upper: brown · accessory: handbag"),
     ("homme en veste marron avec un sac noir", None,
-     "Personne · haut: marron · accessoire: sac"),
+     "Personne · haut : marron · accessoire : sac"),
     ("camion hier entre 14h et 16h", None,
-     "Véhicule: camion · période: le 06/01/2026 de 14:00 à 16:00"),
+     "Véhicule : camion · période : le 06/01/2026 de 14:00 à 16:00"),
     ("truck yesterday", None, "Vehicle: truck · time: 2026-01-06 (whole day)"),
-    ("voiture rouge cabossée", None, "Véhicule: voiture · couleur: rouge · "
-                                     "non compris: cabossée"),
+    ("voiture rouge cabossée", None, "Véhicule : voiture · couleur : rouge · "
+                                     "non compris : cabossée"),
 ])
 def test_describe(text: str, lang: Any, line: str) -> None:
     assert parse(text).describe(lang) == line
@@ -360,7 +360,7 @@ def test_cli_parse_words_without_quotes_and_iso_times() -> None:
 def test_cli_parse_text_shows_interpretation_and_unknown_words() -> None:
     result = CliRunner().invoke(cli, ["parse", "voiture rouge cabossée"])
     assert result.exit_code == 0, result.output
-    assert "Véhicule: voiture" in result.output
+    assert "Véhicule : voiture" in result.output
     assert "not understood: cabossée" in result.output
     english = CliRunner().invoke(cli, ["parse", "voiture rouge", "--lang", "en"])
     assert "Vehicle: car · colour: red" in english.output

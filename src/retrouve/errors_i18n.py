@@ -208,6 +208,12 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "camera.unknown": {
         "fr": "caméra « {id} » inconnue",
         "en": "unknown camera '{id}'"},
+    "camera.unknown_known": {
+        "fr": "caméra « {id} » inconnue (caméras connues : {known})",
+        "en": "unknown camera '{id}' (known: {known})"},
+    "camera.unknown_none": {
+        "fr": "caméra « {id} » inconnue (aucune caméra enregistrée)",
+        "en": "unknown camera '{id}' (none registered)"},
     "camera.zone_locked": {
         "fr": "la caméra « {id} » a des enregistrements : son fuseau reste {zone} (leurs "
               "heures de début ont été lues dans ce fuseau à l'import)",

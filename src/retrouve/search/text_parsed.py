@@ -74,10 +74,12 @@ class ParsedText:
         return replace(self, fields={k: v for k, v in self.fields.items() if k not in fields})
 
     def describe(self, lang: Lang | None = None) -> str:
-        """One line for the operator, e.g. ``Véhicule: camionnette · couleur: blanc ·
-        plaque: FG*`` (``lang`` defaults to the language of the text)."""
+        """One line for the operator, e.g. ``Véhicule : camionnette · couleur : blanc ·
+        plaque : FG*`` (``lang`` defaults to the language of the text; French typography
+        puts a space before the colon, English does not: ``Vehicle: van``)."""
         lang = lang or self.lang
         words = _LABELS[lang]
+        c = _COLON[lang]
         colour = _COLOUR_NAMES[lang]
         f = self.fields
         parts: list[str] = []
@@ -85,20 +87,21 @@ class ParsedText:
         if obj == "person":
             parts.append(words["person"])
         elif obj is not None:
-            parts.append(f"{words['vehicle']}: {_OBJECT_NAMES[lang].get(obj, obj)}")
+            parts.append(f"{words['vehicle']}{c}{_OBJECT_NAMES[lang].get(obj, obj)}")
         for key in ("colour", "upper", "lower"):
             if key in f:
-                parts.append(f"{words[key]}: {colour.get(f[key], f[key])}")
+                parts.append(f"{words[key]}{c}{colour.get(f[key], f[key])}")
         if "accessory" in f:
             acc = _ACCESSORY_NAMES[lang].get(f["accessory"], f["accessory"])
-            parts.append(f"{words['accessory']}: {acc}")
+            parts.append(f"{words['accessory']}{c}{acc}")
         for key in ("plate", "make", "model"):
             if key in f:
-                parts.append(f"{words[key]}: {f[key]}")
+                parts.append(f"{words[key]}{c}{f[key]}")
         if "time_from" in f and "time_to" in f:
-            parts.append(f"{words['time']}: {_describe_window(f['time_from'], f['time_to'], lang)}")
+            window = _describe_window(f["time_from"], f["time_to"], lang)
+            parts.append(f"{words['time']}{c}{window}")
         if self.unknown:
-            parts.append(f"{words['unknown']}: {', '.join(self.unknown)}")
+            parts.append(f"{words['unknown']}{c}{', '.join(self.unknown)}")
         return " · ".join(parts) if parts else words["nothing"]
 
     def to_json(self) -> dict[str, Any]:
@@ -110,6 +113,9 @@ class ParsedText:
                 "unknown": list(self.unknown), "text": self.residual_text or None,
                 "notes": list(self.notes), "lang": self.lang}
 
+
+#: What follows a label ("couleur : gris", "colour: grey").
+_COLON: Final[dict[Lang, str]] = {"fr": " : ", "en": ": "}
 
 _LABELS: Final[dict[Lang, dict[str, str]]] = {
     "fr": {"vehicle": "Véhicule", "person": "Personne", "colour": "couleur", "upper": "haut",

@@ -51,8 +51,12 @@ class RecordingsPart(StorePart):
     def require_camera(self, camera_id: str) -> Camera:
         cam = self.get_camera(camera_id)
         if cam is None:
-            known = ", ".join(c.id for c in self.list_cameras()[:20]) or "none registered"
-            raise UnknownCameraError(f"unknown camera {camera_id!r} (known: {known})")
+            # Keyed, so the web and the CLI word it in the operator's language.
+            known = ", ".join(c.id for c in self.list_cameras()[:20])
+            if not known:
+                raise UnknownCameraError(key="camera.unknown_none", params={"id": camera_id})
+            raise UnknownCameraError(key="camera.unknown_known",
+                                     params={"id": camera_id, "known": known})
         return cam
 
     def update_camera(self, camera: Camera, tx: Tx | None = None) -> None:
@@ -64,7 +68,7 @@ class RecordingsPart(StorePart):
                     name=camera.name, timezone=camera.timezone, latitude=camera.latitude,
                     longitude=camera.longitude, address=camera.address))
         if done.rowcount == 0:
-            raise UnknownCameraError(f"unknown camera {camera.id!r}")
+            raise UnknownCameraError(key="camera.unknown", params={"id": camera.id})
 
     def camera_recording_count(self, camera_id: str) -> int:
         """How many recordings camera ``camera_id`` has (0 for an unknown camera)."""

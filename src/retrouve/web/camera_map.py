@@ -40,6 +40,10 @@ MIN_SPAN_M = 100.0
 SAME_SPOT = 6.0
 FAN_RADIUS = 16.0
 #: Sighting numbers drawn beside a marker before ``+n``, and their spacing (SVG units).
+#: Average width of a label character (SVG units; the label font is 17 px) and the room kept
+#: between a label and the plan's edge, to cut names that would run past it.
+LABEL_CHAR = 9.5
+LABEL_PAD = 6.0
 MAX_BADGES = 8
 BADGE_STEP = 22.0
 
@@ -240,16 +244,30 @@ def plan_svg(p: CameraPlan, text: PlanText) -> Markup:
     return Markup("".join(out))
 
 
+def fit_label(name: str, room: float) -> str:
+    """``name`` cut to the characters that fit in ``room`` SVG units (at :data:`LABEL_CHAR`
+    units a character, a generous average for the 17 px label font), ending with "…" when
+    cut; at least one character and the ellipsis."""
+    fits = max(2, int(room // LABEL_CHAR))
+    return name if len(name) <= fits else name[: fits - 1].rstrip() + "…"
+
+
 def _marker(m: Marker, width: float) -> str:
     # Label and badges right of the marker, or left of it past 60 % of the width (they stay
     # inside the plan); badges always read left to right in time order, above the label.
     right = m.x <= width * 0.6
     lx = m.x + 11 if right else m.x - 11
     anchor = "start" if right else "end"
+    # A name longer than the room left to the plan's edge is cut with "…" (it was clipped
+    # mid-word by the SVG's edge); the whole name stays in the label's <title> (tooltip,
+    # screen readers).
+    room = (width - lx if right else lx) - LABEL_PAD
+    label = fit_label(m.name, room)
+    whole = f"<title>{escape(m.name)}</title>" if label != m.name else ""
     body = [
         f'<circle class="cm-cam" cx="{m.x:g}" cy="{m.y:g}" r="7"></circle>',
         f'<text class="cm-label" x="{lx:g}" y="{m.y + 5:g}" text-anchor="{anchor}">'
-        f"{escape(m.name)}</text>",
+        f"{whole}{escape(label)}</text>",
     ]
     shown = m.numbers[:MAX_BADGES]
     more = len(m.numbers) - len(shown)
@@ -302,6 +320,7 @@ __all__ = [
     "Marker",
     "PlanText",
     "ScaleBar",
+    "fit_label",
     "has_position",
     "map_view",
     "plan",

@@ -20,6 +20,7 @@ from retrouve.web.i18n_cases import CASES_EN, CASES_FR
 from retrouve.web.i18n_chrono import CHRONO_EN, CHRONO_FR
 from retrouve.web.i18n_exports import EXPORTS_EN, EXPORTS_FR
 from retrouve.web.i18n_frame import FRAME_EN, FRAME_FR
+from retrouve.web.i18n_journal import JOURNAL_EN, JOURNAL_FR
 from retrouve.web.i18n_keys import KEYS_EN, KEYS_FR
 from retrouve.web.i18n_results import RESULTS_EN, RESULTS_FR
 
@@ -34,13 +35,10 @@ _FR: dict[str, str] = {
     "case.active": "Affaire :",
     "case.none": "Aucune affaire active",
     "case.switch": "Changer",
-    "case.title": "Choisir l'affaire",
+    "case.select_title": "Choisir l'affaire",
     "case.why": "Toute recherche et tout visionnage se font dans une affaire (réquisition "
                 "judiciaire) qui vous est attribuée, et seulement dans ses caméras et ses "
                 "plages horaires.",
-    "case.ref": "Référence",
-    "case.purpose": "Objet",
-    "case.scope": "Périmètre (caméra, de, à)",
     "case.choose": "Travailler dans cette affaire",
     "case.no_choice": "Aucune affaire ouverte ne vous est attribuée : demandez à un "
                       "superviseur de vous en attribuer une.",
@@ -190,7 +188,8 @@ _FR: dict[str, str] = {
     "footage.started": "Analyse lancée.",
     "footage.busy": "Une analyse est déjà en cours.",
     "footage.nothing": "Rien à analyser : tout est déjà analysé.",
-    "footage.case_only": "L'analyse porte sur la seule portée du dossier {case} : rien "
+    # "Périmètre", as on the case page (the scope's name everywhere else in French).
+    "footage.case_only": "L'analyse ne porte que sur le périmètre du dossier {case} : rien "
                          "en dehors n'est décodé.",
     "footage.running_elsewhere": "Une analyse est en cours dans un autre dossier.",
     "footage.partial_range": "Non analysé de {start} à {end} : le fichier s'arrête avant sa "
@@ -242,12 +241,9 @@ _EN: dict[str, str] = {
     "case.active": "Case:",
     "case.none": "No active case",
     "case.switch": "Switch",
-    "case.title": "Choose the case",
+    "case.select_title": "Choose the case",
     "case.why": "Every search and every view happens inside a case (a judicial requisition) "
                 "assigned to you, and only within its cameras and time windows.",
-    "case.ref": "Reference",
-    "case.purpose": "Purpose",
-    "case.scope": "Scope (camera, from, to)",
     "case.choose": "Work in this case",
     "case.no_choice": "No open case is assigned to you: ask a supervisor to assign one.",
     "case.refused": "Case refused: {msg}",
@@ -342,7 +338,7 @@ _EN: dict[str, str] = {
     "hit.duration": "{s} s",
     "hit.seen": "seen {n} times, {s} s in all",
     "hit.other_plates": "other reads: {plates}",
-    "hit.plate": "Plate: {text} ({conf} %)",
+    "hit.plate": "Plate: {text} ({conf}%)",
     "hit.approx": "approximate plate:",
     "hit.approx_edits.one": "{n} character differs",
     "hit.approx_edits.other": "{n} characters differ",
@@ -358,7 +354,7 @@ _EN: dict[str, str] = {
     "track.back": "Back to results",
     "track.similar": "Find similar objects",
     "track.seen": "Seen from {start} to {end}",
-    "track.object": "{object} (confidence {conf} %)",
+    "track.object": "{object} (confidence {conf}%)",
     "track.attributes": "Attributes",
     "track.mark": "Relevance to the case",
     "track.plate": "Plate read",
@@ -438,21 +434,29 @@ _EN: dict[str, str] = {
     "api.params": "Parameters",
 }
 
-# The case and journal pages' strings (``i18n_cases.py``).
-_FR.update(CASES_FR)
-_EN.update(CASES_EN)
-_FR.update(EXPORTS_FR)  # the case page's Export section (``i18n_exports.py``)
-_EN.update(EXPORTS_EN)
-_FR.update(KEYS_FR)  # keyboard shortcuts' help and skip links (``i18n_keys.py``)
-_EN.update(KEYS_EN)
-_FR.update(CHRONO_FR)  # case chronology and camera plan (``i18n_chrono.py``)
-_EN.update(CHRONO_EN)
-_FR.update(RESULTS_FR)  # results header, camera groups, timeline axis
-_EN.update(RESULTS_EN)
-_FR.update(FRAME_FR)  # the full-frame view and the form filled from text (``i18n_frame.py``)
-_EN.update(FRAME_EN)
-_FR.update(ADMIN_FR)  # the admin pages (``i18n_admin.py``)
-_EN.update(ADMIN_EN)
+def merge_strings(base: dict[str, str], extra: Mapping[str, str], module: str) -> None:
+    """Add a feature module's strings to ``base``; a key that is already there with another
+    text is refused (``ValueError``): ``dict.update`` would silently replace it, and a page
+    using the first meaning would show the second (e.g. a title with an unfilled ``{ref}``)."""
+    clashes = sorted(k for k, v in extra.items() if k in base and base[k] != v)
+    if clashes:
+        raise ValueError(f"{module}: strings already defined with another text: {clashes}")
+    base.update(extra)
+
+
+# Each feature's strings live in its own module; none may redefine another's key.
+for _module, _fr, _en in (
+    ("i18n_cases", CASES_FR, CASES_EN),  # the case and journal pages
+    ("i18n_exports", EXPORTS_FR, EXPORTS_EN),  # the case page's Export section
+    ("i18n_keys", KEYS_FR, KEYS_EN),  # keyboard shortcuts' help and skip links
+    ("i18n_chrono", CHRONO_FR, CHRONO_EN),  # case chronology and camera plan
+    ("i18n_results", RESULTS_FR, RESULTS_EN),  # results header, camera groups, timeline axis
+    ("i18n_frame", FRAME_FR, FRAME_EN),  # the full-frame view and the form filled from text
+    ("i18n_admin", ADMIN_FR, ADMIN_EN),  # the admin pages
+    ("i18n_journal", JOURNAL_FR, JOURNAL_EN),  # the journal's action labels
+):
+    merge_strings(_FR, _fr, _module)
+    merge_strings(_EN, _en, _module)
 
 CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {"fr": MappingProxyType(_FR), "en": MappingProxyType(_EN)}

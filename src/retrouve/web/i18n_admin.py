@@ -52,8 +52,10 @@ ADMIN_FR: Final[dict[str, str]] = {
     "admin.camera_name_hint": "Par défaut, l'identifiant.",
     "admin.camera_zone": "Fuseau horaire de l'horloge de la caméra",
     "admin.camera_zone_hint": "Nom IANA, par ex. Europe/Paris.",
-    "admin.camera_zone_locked": "Cette caméra a {n} enregistrement(s) : son fuseau ne peut "
-                                "plus changer.",
+    "admin.camera_zone_locked.one": "Cette caméra a {n} enregistrement : son fuseau ne peut "
+                                    "plus changer.",
+    "admin.camera_zone_locked.other": "Cette caméra a {n} enregistrements : son fuseau ne "
+                                      "peut plus changer.",
     "admin.latitude": "Latitude (degrés WGS84)",
     "admin.longitude": "Longitude (degrés WGS84)",
     "admin.position_hint": "Facultatif ; les deux ensemble, en degrés décimaux.",
@@ -143,8 +145,10 @@ ADMIN_EN: Final[dict[str, str]] = {
     "admin.camera_name_hint": "The id when left empty.",
     "admin.camera_zone": "Time zone of the camera's clock",
     "admin.camera_zone_hint": "IANA name, e.g. Europe/Paris.",
-    "admin.camera_zone_locked": "This camera has {n} recording(s): its time zone can no "
-                                "longer change.",
+    "admin.camera_zone_locked.one": "This camera has {n} recording: its time zone can no "
+                                    "longer change.",
+    "admin.camera_zone_locked.other": "This camera has {n} recordings: its time zone can no "
+                                      "longer change.",
     "admin.latitude": "Latitude (WGS84 degrees)",
     "admin.longitude": "Longitude (WGS84 degrees)",
     "admin.position_hint": "Optional; both together, in decimal degrees.",

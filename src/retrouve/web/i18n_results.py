@@ -21,6 +21,10 @@ RESULTS_FR: Final[dict[str, str]] = {
     "results.grouped": "Classés par heure, regroupés par caméra.",
     "results.axis": "Graduation du temps",
     "results.axis_zone": "heures de {zone}",
+    # Typography of an attribute line ("couleur : gris 63 %" / "colour: grey 63%"): French
+    # puts a space before the colon and the percent sign, English does not.
+    "fmt.label": "{label} :",
+    "fmt.percent": "{n} %",
 }
 
 RESULTS_EN: Final[dict[str, str]] = {
@@ -38,4 +42,6 @@ RESULTS_EN: Final[dict[str, str]] = {
     "results.grouped": "In time order, grouped by camera.",
     "results.axis": "Time scale",
     "results.axis_zone": "times in {zone}",
+    "fmt.label": "{label}:",
+    "fmt.percent": "{n}%",
 }

@@ -51,6 +51,7 @@ from retrouve.web.auth import (
     optional_context,
     session_of,
 )
+from retrouve.web.camera_map import map_view
 from retrouve.web.case_scope import (
     CaseCtx,
     InCase,
@@ -197,9 +198,16 @@ def home(ctx: Ctx) -> Response:
 # ------------------------------------------------------------------------ active case
 def _case_page(request: Request, ctx: Ctx, next_url: str, error: str | None = None,
                status_code: int = 200) -> Response:
+    services = _services(request)
+    zones = {c.id: c.timezone for c in services.store.list_cameras()}
+
+    def cam_zone(camera_id: str) -> ZoneInfo:
+        # Each window in its camera's zone, as on the case page (they were raw UTC ISO).
+        return ZoneInfo(zones.get(camera_id, "UTC"))
+
     return render(request, "case_select.html", ctx, status_code=status_code,
-                  choices=workable_cases(_services(request), ctx), next_url=next_url,
-                  error=error)
+                  choices=workable_cases(services, ctx), next_url=next_url,
+                  error=error, cam_zone=cam_zone)
 
 
 @router.get("/case/select", response_class=HTMLResponse)
@@ -457,6 +465,8 @@ def footage_page(request: Request, work: CaseCtx) -> Response:
     return render(
         request, "footage.html", ctx, cameras=cameras, counts=counts, recordings=rows,
         job=state, pending=job.pending_count(work.scope), flash=flash,
+        # The offline plan of the scope's cameras, as on the case page (positions only).
+        camera_map=map_view(cameras, [], translator(ctx.lang)),
     )
 
 

@@ -44,7 +44,10 @@
     if (outline) { outline.style.strokeWidth = (2 / s) + "px"; }
     view.setAttribute("data-scale", String(s));
     view.classList.toggle("zoomed", s > 1);
-    if (level) { level.textContent = Math.round(s * 100) + " %"; }
+    // The page's own wording of a percentage ("150 %" in French, "150%" in English).
+    if (level) {
+      level.textContent = (level.dataset.format || "{n} %").replace("{n}", String(Math.round(s * 100)));
+    }
   }
 
   // Zoom to scale ``to`` keeping the view point (px, py) over the same picture point.

@@ -55,9 +55,15 @@ def _copy_value(v: Any) -> Any:
 
 def _stats_json(st: StageStats) -> str:
     """The unit's stats as ``mark_unit_done`` stores them."""
-    return json.dumps({"frames_decoded": st.frames_decoded, "frames_sampled": st.frames_sampled,
-                       "frames_detected": st.frames_detected,
-                       "detector_passes": st.detector_passes, "seconds": st.seconds})
+    return json.dumps(
+        {
+            "frames_decoded": st.frames_decoded,
+            "frames_sampled": st.frames_sampled,
+            "frames_detected": st.frames_detected,
+            "detector_passes": st.detector_passes,
+            "seconds": st.seconds,
+        }
+    )
 
 
 class BulkWriter:
@@ -70,8 +76,9 @@ class BulkWriter:
         self.pg = store.engine.dialect.name == "postgresql"
         with store.engine.connect() as conn:
             if conn.execute(select(func.count()).select_from(s.tracks)).scalar_one():
-                raise ValueError("bulk generation numbers tracks itself: the store must "
-                                 "hold no tracks yet")
+                raise ValueError(
+                    "bulk generation numbers tracks itself: the store must hold no tracks yet"
+                )
         self.next_id = 1
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.pending = 0
@@ -82,19 +89,48 @@ class BulkWriter:
     def add(self, rec: Recording, unit: WorkUnit, result: UnitResult) -> bool:
         """Queue one recording, its unit and the unit's tracks; True when a batch was
         written."""
-        self._rows(s.recordings).append(dict(
-            id=rec.id, camera_id=rec.camera_id, path=rec.path, sha256=rec.sha256,
-            size_bytes=rec.size_bytes, start_utc=rec.start, end_utc=rec.end,
-            duration_s=rec.duration_s, fps=rec.fps, width=rec.width, height=rec.height,
-            codec=rec.codec, frame_count=rec.frame_count, is_image=rec.is_image,
-            status=RecordingStatus.DONE.value, error=None, analysed_until_s=None,
-            ingested_at=self.now, owned=False, mtime_ns=rec.mtime_ns,
-            sample_sha256=rec.sample_sha256))
-        self._rows(s.work_units).append(dict(
-            id=unit.id, recording_id=unit.recording_id, t0=unit.t0, t1=unit.t1,
-            status=UnitStatus.DONE.value, error=None, run_id=self.run_id, attempts=1,
-            finished_at=self.now, decoded_until_s=result.decoded_until,
-            stats_json=_stats_json(result.stats), claimed_by=None, lease_until=None))
+        self._rows(s.recordings).append(
+            dict(
+                id=rec.id,
+                camera_id=rec.camera_id,
+                path=rec.path,
+                sha256=rec.sha256,
+                size_bytes=rec.size_bytes,
+                start_utc=rec.start,
+                end_utc=rec.end,
+                duration_s=rec.duration_s,
+                fps=rec.fps,
+                width=rec.width,
+                height=rec.height,
+                codec=rec.codec,
+                frame_count=rec.frame_count,
+                is_image=rec.is_image,
+                status=RecordingStatus.DONE.value,
+                error=None,
+                analysed_until_s=None,
+                ingested_at=self.now,
+                owned=False,
+                mtime_ns=rec.mtime_ns,
+                sample_sha256=rec.sample_sha256,
+            )
+        )
+        self._rows(s.work_units).append(
+            dict(
+                id=unit.id,
+                recording_id=unit.recording_id,
+                t0=unit.t0,
+                t1=unit.t1,
+                status=UnitStatus.DONE.value,
+                error=None,
+                run_id=self.run_id,
+                attempts=1,
+                finished_at=self.now,
+                decoded_until_s=result.decoded_until,
+                stats_json=_stats_json(result.stats),
+                claimed_by=None,
+                lease_until=None,
+            )
+        )
         tracks, attrs = self._rows(s.tracks), self._rows(s.track_attributes)
         plates, vectors = self._rows(s.plate_reads), self._rows(s.track_vectors)
         for track in result.tracks:
@@ -115,8 +151,14 @@ class BulkWriter:
 
     def flush(self) -> None:
         """Write what is queued, parents first, in one transaction."""
-        order = (s.recordings, s.work_units, s.tracks, s.track_attributes, s.plate_reads,
-                 s.track_vectors)
+        order = (
+            s.recordings,
+            s.work_units,
+            s.tracks,
+            s.track_attributes,
+            s.plate_reads,
+            s.track_vectors,
+        )
         with self.store.engine.connect() as conn:
             if not self.pg:
                 # This connection, this batch only: set back below, because the pool may
@@ -156,5 +198,9 @@ class BulkWriter:
         self.flush()
         if self.pg and self.next_id > 1:
             with self.store.engine.begin() as conn:
-                conn.execute(text("SELECT setval(pg_get_serial_sequence('tracks', 'id'), "
-                                  "(SELECT max(id) FROM tracks))"))
+                conn.execute(
+                    text(
+                        "SELECT setval(pg_get_serial_sequence('tracks', 'id'), "
+                        "(SELECT max(id) FROM tracks))"
+                    )
+                )

@@ -4,7 +4,8 @@ Usage: python benchmarks/svg_plot.py OUT.svg CSV [CSV...]
 
 Reads ``search_scale.csv`` files (columns ``tracks``, ``backend``, ``query``, ``p95_ms``)
 and draws p95 latency (ms) against the number of tracks, both axes logarithmic, one line per
-query kind, solid for SQLite and dashed for PostgreSQL. No dependency beyond the standard
+query kind, solid for SQLite and dashed for PostgreSQL (by the first word of ``backend``, so
+runs of different dates can be told apart as ``sqlite 2026-12-02``; other backends dotted). No dependency beyond the standard
 library: matplotlib is not one of the project's (``bench_search_scale.py`` uses it when it is
 installed and falls back to this).
 """
@@ -18,8 +19,8 @@ from collections import defaultdict
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-W, H = 760, 460
-LEFT, RIGHT, TOP, BOTTOM = 70, 200, 30, 50
+W, H = 800, 460
+LEFT, RIGHT, TOP, BOTTOM = 70, 230, 30, 50
 PALETTE = (
     "#1f77b4",
     "#ff7f0e",
@@ -33,6 +34,12 @@ PALETTE = (
     "#17becf",
 )
 DASH = {"sqlite": "", "postgresql": "6,4"}
+
+
+def _dash(backend: str) -> str:
+    """The line style of a backend label (its first word: ``sqlite 2026-12-02`` is SQLite's);
+    other labels dotted."""
+    return DASH.get(backend.split()[0], "2,2")
 
 
 def _decades(lo: float, hi: float) -> list[float]:
@@ -103,7 +110,7 @@ def render(rows: list[dict[str, str]], title: str) -> str:
         colour = PALETTE[queries.index(query) % len(PALETTE)]
         pts.sort()
         path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
-        dash = DASH.get(backend, "2,2")
+        dash = _dash(backend)
         out.append(
             f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"'
             + (f' stroke-dasharray="{dash}"' if dash else "")
@@ -121,7 +128,8 @@ def render(rows: list[dict[str, str]], title: str) -> str:
             f'x="{W - RIGHT + 42}" y="{ly + 8}">{escape(query)}</text>'
         )
         ly += 17
-    for backend, dash in DASH.items():
+    for backend in sorted({b for _, b in series}):
+        dash = _dash(backend)
         ly += 6
         out.append(
             f'<line x1="{W - RIGHT + 12}" y1="{ly + 4}" x2="{W - RIGHT + 36}" '

@@ -6,8 +6,8 @@ Reads ``search_scale.csv`` files (columns ``tracks``, ``backend``, ``query``, ``
 and draws p95 latency (ms) against the number of tracks, both axes logarithmic, one line per
 query kind, solid for SQLite and dashed for PostgreSQL (by the first word of ``backend``, so
 runs of different dates can be told apart as ``sqlite 2026-12-02``; other backends dotted).
-No dependency beyond the standard library: matplotlib is not one of the project's (``bench_search_scale.py`` uses it when it is
-installed and falls back to this).
+No dependency beyond the standard library: matplotlib is not one of the project's
+(``bench_search_scale.py`` uses it when it is installed and falls back to this).
 """
 
 from __future__ import annotations

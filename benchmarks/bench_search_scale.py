@@ -14,8 +14,13 @@ index), after one warm-up run; the table gives p50/p95 in milliseconds.
 
 ``--db-url`` (with ``{n}`` for the size, e.g. ``postgresql+psycopg://…/bench_{n}``): the
 database, which must be empty or already hold that size's index; default SQLite files in the
-work dir. Writes ``search_scale.csv`` and, when matplotlib is installed, ``search_scale.png``
-(latency against size) into ``--out``.
+work dir. Writes ``search_scale.csv`` and a plot of p95 latency against size into ``--out``:
+``search_scale.png`` when matplotlib is installed, else ``search_scale.svg`` (drawn by
+``benchmarks/svg_plot.py``, standard library only; it also merges several CSVs, e.g. SQLite
+and PostgreSQL runs).
+
+Generation uses the bulk writer (``generate(..., bulk=True)``: the rows of the store's write
+path, in large batches); ``--store-path`` writes one unit per store transaction instead.
 """
 
 from __future__ import annotations
@@ -49,8 +54,10 @@ TEXTS = ("voiture rouge", "camionnette blanche", "homme haut rouge pantalon bleu
          "voiture grise plaque AB*", "bus")
 
 
-def open_index(n: int, work: Path, db_url: str | None) -> tuple[Services, float | None]:
-    """Services on the index of ``n`` tracks, generating it if the database is empty.
+def open_index(n: int, work: Path, db_url: str | None, bulk: bool = True
+               ) -> tuple[Services, float | None]:
+    """Services on the index of ``n`` tracks, generating it if the database is empty
+    (``bulk``: with the bulk writer, the same rows as the store's write path, faster).
     Returns the generation time in seconds (None when reused)."""
     data = work / f"idx-{n}"
     url = db_url.format(n=n) if db_url else None
@@ -73,7 +80,7 @@ def open_index(n: int, work: Path, db_url: str | None) -> tuple[Services, float 
             print(f"  generating {n}: {done}/{total} ({time.perf_counter() - t0:.0f} s)",
                   file=sys.stderr)
 
-    generate(svc.store, SyntheticSpec(tracks=n), NOW, progress)
+    generate(svc.store, SyntheticSpec(tracks=n), NOW, progress, bulk=bulk)
     return svc, time.perf_counter() - t0
 
 
@@ -138,7 +145,13 @@ def plot(rows: list[dict[str, object]], out: Path) -> str:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "matplotlib is not installed: no plot, the CSV has the figures"
+        # Not a dependency: the standard-library SVG plotter draws the same figure.
+        from svg_plot import render
+
+        svg = out / "search_scale.svg"
+        svg.write_text(render([{k: str(v) for k, v in r.items()} for r in rows],
+                              "Search p95 latency against index size"))
+        return f"plot (matplotlib not installed): {svg}"
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name in dict.fromkeys(str(r["query"]) for r in rows):
         mine = [r for r in rows if r["query"] == name]
@@ -162,12 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db-url", default=None)
     ap.add_argument("--work-dir", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("."))
+    ap.add_argument("--store-path", action="store_true",
+                    help="generate through Store.save_unit_result, one unit at a time "
+                         "(the same rows as the default bulk writer, ~4x slower)")
     args = ap.parse_args(argv)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
     for n in args.sizes:
-        svc, gen_s = open_index(n, work, args.db_url)
+        svc, gen_s = open_index(n, work, args.db_url, bulk=not args.store_path)
         try:
             stored = svc.store.count_tracks()
             note = f"generated in {gen_s:.0f} s" if gen_s is not None else "reused"

@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "evaluation": 5, "demo": 5,
     "web": 6,
     "cli": 7,
+    "__main__": 8,
 }
 
 #: Same-layer imports that are allowed, with why.

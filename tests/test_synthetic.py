@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from conftest import make_services
 from retrouve.config import Settings
 from retrouve.domain import Query, RecordingStatus
-from retrouve.evaluation import synthetic_bulk
 from retrouve.evaluation.synthetic import SyntheticSpec, generate
 from retrouve.services import Services
+from retrouve.store import bulk as synthetic_bulk
 from retrouve.store import schema as s
 
 NOW = datetime(2026, 2, 1, tzinfo=UTC)

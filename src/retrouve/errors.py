@@ -12,7 +12,8 @@
     │   │   ├── DuplicateCameraError registering a camera id twice with different details
     │   │   ├── RecordingTimeError   no wall-clock start, or a bad one
     │   │   └── MediaError           a file that cannot be opened, probed or decoded
-    │   │       └── ImageTooLarge    a still/frame over the pixel limit, refused undecoded
+    │   │       ├── ImageTooLarge    a still/frame over the pixel limit, refused undecoded
+    │   │       └── CorruptStill     a still whose decoder reports corrupt data, refused
     │   ├── QueryError               a malformed search (bad colour, bad time window)
     │   │   └── QueryTooLong         a plate pattern or text over its length/complexity bound
     │   ├── EvaluationError          a malformed evaluation dataset or query file

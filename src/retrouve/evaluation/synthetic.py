@@ -7,7 +7,7 @@ appearance vectors, as the runner writes them) — then links fragments into obj
 runner's own :func:`~retrouve.analysis.objects.link_recordings`, so row counts, indexes and
 value distributions are those of a real index, not a look-alike bulk insert.
 ``generate(..., bulk=True)`` writes those very rows in large batches
-(:mod:`retrouve.evaluation.synthetic_bulk`, ~6–10× less CPU per track), for 1 M tracks and
+(:mod:`retrouve.store.bulk`, ~6–10× less CPU per track), for 1 M tracks and
 more; ``tests/test_synthetic.py`` checks both ways give the same rows.
 
 Distributions (seeded, deterministic):
@@ -251,11 +251,11 @@ def generate(store: Store, spec: SyntheticSpec, now: datetime,
     is called after each work unit (``bulk``: after each batch written).
 
     ``bulk``: the same draws and the same rows, written by
-    :class:`~retrouve.evaluation.synthetic_bulk.BulkWriter` in large batches (SQLite:
+    :class:`~retrouve.store.bulk.BulkWriter` in large batches (SQLite:
     ``executemany`` in one transaction per batch, ``synchronous=OFF`` while loading;
     PostgreSQL: ``COPY``) instead of one store transaction per unit: minutes, not hours, for
     1 M tracks. Only into a store holding no tracks yet (it numbers the tracks itself)."""
-    from retrouve.evaluation.synthetic_bulk import BulkWriter
+    from retrouve.store.bulk import BulkWriter
 
     draw = _Draw(spec)
     rng = draw.rng

@@ -1,4 +1,6 @@
-"""Bulk writing of a synthetic index: the rows ``Store.save_unit_result`` writes, in batches.
+"""Bulk writing of a synthetic index (``retrouve.evaluation.synthetic``, benchmarks only): the
+rows ``Store.save_unit_result`` writes, in batches. It lives in the store because it writes
+tables directly (only ``retrouve.store`` talks to the database).
 
 The store's write path costs one transaction (a claim check, the done mark, the inserts, the
 status update) per work unit: about 250 tracks/s on the 2-core development machine, so 1 M

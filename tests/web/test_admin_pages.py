@@ -168,6 +168,9 @@ def test_bad_user_input_is_shown_beside_its_field(
         assert resp.status_code == 400, resp.text
         assert field_error(resp.text, field).startswith(text[:1].upper() + text[1:])
         assert 'aria-invalid="true"' in resp.text
+        # A creation refused is not called a modification (the banner fits both).
+        assert ("Demande refusée" if lang == "fr" else "Refused:") in resp.text
+        assert "Modification refusée" not in resp.text
         # The form is kept as typed, never the passwords.
         assert f'value="{typed["username"]}"' in resp.text
         assert PASSWORD not in resp.text

@@ -88,8 +88,8 @@ ADMIN_FR: Final[dict[str, str]] = {
     "admin.self_reset_note": "Votre propre session aussi : vous vous reconnecterez avec le "
                              "nouveau mot de passe.",
     "admin.camera_title": "Caméra {id}",
-    "admin.refused": "Modification refusée :",
-    "admin.refused_fields": "Modification refusée : voyez le message sous le champ concerné.",
+    "admin.refused": "Demande refusée :",
+    "admin.refused_fields": "Demande refusée : voyez le message sous le champ concerné.",
     "admin.msg.user_added": "Compte créé.",
     "admin.msg.role": "Rôle changé.",
     "admin.msg.password": "Mot de passe réinitialisé ; les sessions du compte sont fermées.",
@@ -179,8 +179,8 @@ ADMIN_EN: Final[dict[str, str]] = {
     "admin.self_reset_note": "Your own session too: you will log in again with the new "
                              "password.",
     "admin.camera_title": "Camera {id}",
-    "admin.refused": "Change refused:",
-    "admin.refused_fields": "Change refused: see the message under the field concerned.",
+    "admin.refused": "Refused:",
+    "admin.refused_fields": "Refused: see the message under the field concerned.",
     "admin.msg.user_added": "Account created.",
     "admin.msg.role": "Role changed.",
     "admin.msg.password": "Password reset; the account's sessions are closed.",

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -40,6 +40,8 @@ from retrouve.legal.admin_guard import check_admin_change
 from retrouve.legal.camera_register import CameraRegister
 from retrouve.services import Services
 from retrouve.web.auth import AdminCtx, RequestContext, SessionStore
+from retrouve.web.case_form import form_text
+from retrouve.web.case_pages import Form
 from retrouve.web.i18n import translator
 from retrouve.web.templating import render
 
@@ -67,17 +69,9 @@ MAX_TEXT = 256
 MAX_ADDRESS = 2000
 
 
-async def _form(request: Request) -> FormData:
-    # Parsed once (the CSRF guard already read it: Starlette caches it on the request).
-    return await request.form()
-
-
-Form = Annotated[FormData, Depends(_form)]
-
-
 def _text(form: FormData, name: str, limit: int = MAX_TEXT) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    """:func:`form_text` with the admin forms' own default bound."""
+    return form_text(form, name, limit)
 
 
 def _secret(form: FormData, name: str) -> str:

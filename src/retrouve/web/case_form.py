@@ -36,7 +36,8 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S"
 FormLike = FormData
 
 
-def _text(form: FormLike, key: str, limit: int = 2000) -> str:
+def form_text(form: FormLike, key: str, limit: int = 2000) -> str:
+    """A submitted field stripped and cut at ``limit`` characters; "" when absent or a file."""
     value = form.get(key)
     return value.strip()[:limit] if isinstance(value, str) else ""
 
@@ -152,14 +153,14 @@ class CaseForm:
     @classmethod
     def read(cls, form: FormLike) -> CaseForm:
         return cls(
-            ref=_text(form, "ref", 64), basis=_text(form, "basis", 16),
-            prosecutor_authorisation=_text(form, "prosecutor_authorisation"),
-            procedure_number=_text(form, "procedure_number", 200),
-            authority=_text(form, "authority", 200),
-            authority_service=_text(form, "authority_service", 200),
-            authority_contact=_text(form, "authority_contact", 200),
-            received=_text(form, "received", 40), deadline=_text(form, "deadline", 40),
-            purpose=_text(form, "purpose"), rows=tuple(read_rows(form)),
+            ref=form_text(form, "ref", 64), basis=form_text(form, "basis", 16),
+            prosecutor_authorisation=form_text(form, "prosecutor_authorisation"),
+            procedure_number=form_text(form, "procedure_number", 200),
+            authority=form_text(form, "authority", 200),
+            authority_service=form_text(form, "authority_service", 200),
+            authority_contact=form_text(form, "authority_contact", 200),
+            received=form_text(form, "received", 40), deadline=form_text(form, "deadline", 40),
+            purpose=form_text(form, "purpose"), rows=tuple(read_rows(form)),
             assign=tuple(dict.fromkeys(a for a in _texts(form, "assign", 64) if a)))
 
     def parse(self, cameras: Mapping[str, Camera], site_zone: str, now: datetime,
@@ -198,5 +199,5 @@ class CaseForm:
             prosecutor_authorisation=self.prosecutor_authorisation or None), scope, []
 
 
-__all__ = ["BLANK_ROWS", "CaseForm", "FormLike", "ScopeRow", "form_time", "local_input",
-           "parse_rows", "read_rows", "scope_rows", "with_blanks"]
+__all__ = ["BLANK_ROWS", "CaseForm", "FormLike", "ScopeRow", "form_text", "form_time",
+           "local_input", "parse_rows", "read_rows", "scope_rows", "with_blanks"]

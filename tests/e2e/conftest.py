@@ -214,3 +214,14 @@ def logged_in_context(browser: Any, server: LiveServer, name: str, *,
         page.wait_for_url("**/search")
     page.close()
     return context
+
+
+@pytest.fixture
+def operator_page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A page of a fresh context where the live server's operator is logged in, in a case."""
+    context = logged_in_context(browser, live_server, live_server.operator)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()

@@ -13,28 +13,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from .conftest import ARTIFACTS, LiveServer, logged_in_context
+from .conftest import ARTIFACTS, LiveServer
 
 TEXT = "voiture rouge le 4 janvier 2026 entre 10h et 11h"
 
 
-@pytest.fixture
-def pg(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    context = logged_in_context(browser, live_server, live_server.operator)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-def _form(pg: Any) -> dict[str, Any]:
-    state: dict[str, Any] = pg.evaluate("""() => {
+def _form(operator_page: Any) -> dict[str, Any]:
+    state: dict[str, Any] = operator_page.evaluate("""() => {
       const f = document.querySelector('form.criteria');
       const checked = n => (f.querySelector(`input[name=${n}]:checked`) || {}).value;
       return {text: f.text.value, object: f.object.value, colour: checked('colour'),
@@ -44,16 +31,16 @@ def _form(pg: Any) -> dict[str, Any]:
     return state
 
 
-def _hits(pg: Any) -> list[str]:
-    hrefs: list[str] = pg.eval_on_selector_all(
+def _hits(operator_page: Any) -> list[str]:
+    hrefs: list[str] = operator_page.eval_on_selector_all(
         "ol.grid li.hit a.thumb", "els => els.map(a => a.getAttribute('href').split('?')[0])"
     )
     return hrefs
 
 
-def _submit(pg: Any) -> None:
-    with pg.expect_navigation():
-        pg.click("form.criteria button[type=submit]")
+def _submit(operator_page: Any) -> None:
+    with operator_page.expect_navigation():
+        operator_page.click("form.criteria button[type=submit]")
 
 
 def _last_query(server: LiveServer) -> dict[str, Any]:
@@ -62,37 +49,43 @@ def _last_query(server: LiveServer) -> dict[str, Any]:
     return query
 
 
-def test_text_fills_the_form_and_the_fields_refine_it(pg: Any, live_server: LiveServer) -> None:
-    pg.goto("/search")
-    pg.fill("form.criteria input[name=text]", TEXT)
-    _submit(pg)
-    filled = _form(pg)
+def test_text_fills_the_form_and_the_fields_refine_it(
+    operator_page: Any, live_server: LiveServer
+) -> None:
+    operator_page.goto("/search")
+    operator_page.fill("form.criteria input[name=text]", TEXT)
+    _submit(operator_page)
+    filled = _form(operator_page)
     assert filled["object"] == "car" and filled["colour"] == "red", filled
     assert filled["from"] == "2026-01-04T10:00" and filled["to"] == "2026-01-04T11:00"
     assert filled["text"] == TEXT and filled["filled"]
-    assert pg.locator("#form-filled").is_visible()
-    hits = _hits(pg)
+    assert operator_page.locator("#form-filled").is_visible()
+    hits = _hits(operator_page)
     assert len(hits) == 1
     query = _last_query(live_server)
     ARTIFACTS.mkdir(exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / "form-filled.png"), full_page=True)
+    operator_page.screenshot(path=str(ARTIFACTS / "form-filled.png"), full_page=True)
 
     # The filled form submitted as it is: the same query, the same results, the same form.
-    _submit(pg)
-    assert _hits(pg) == hits and _last_query(live_server) == query
-    assert _form(pg) == filled
+    _submit(operator_page)
+    assert _hits(operator_page) == hits and _last_query(live_server) == query
+    assert _form(operator_page) == filled
 
     # A field changed wins over the unchanged text: blue, no red car any more.
-    pg.locator("form.criteria label", has=pg.locator("input[name=colour][value=blue]")).click()
-    _submit(pg)
+    operator_page.locator(
+        "form.criteria label", has=operator_page.locator("input[name=colour][value=blue]")
+    ).click()
+    _submit(operator_page)
     assert _last_query(live_server)["colour"] == "blue"
-    assert _hits(pg) == [] and _form(pg)["colour"] == "blue"
-    assert _form(pg)["text"] == TEXT
-    pg.screenshot(path=str(ARTIFACTS / "form-refined.png"), full_page=True)
+    assert _hits(operator_page) == [] and _form(operator_page)["colour"] == "blue"
+    assert _form(operator_page)["text"] == TEXT
+    operator_page.screenshot(path=str(ARTIFACTS / "form-refined.png"), full_page=True)
 
     # Cleared ("any"): no colour searched, the text does not put red back.
-    pg.locator("form.criteria label", has=pg.locator("input[name=colour][value='']")).click()
-    _submit(pg)
+    operator_page.locator(
+        "form.criteria label", has=operator_page.locator("input[name=colour][value='']")
+    ).click()
+    _submit(operator_page)
     assert _last_query(live_server).get("colour") is None
-    assert _hits(pg) == hits and _form(pg)["colour"] == ""
-    assert re.search(r"[?&]filled=", pg.url)
+    assert _hits(operator_page) == hits and _form(operator_page)["colour"] == ""
+    assert re.search(r"[?&]filled=", operator_page.url)

@@ -10,12 +10,11 @@ The server and its 320×240 clip with a red "car" come from ``conftest.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import ARTIFACTS, LiveServer, logged_in_context
+from .conftest import ARTIFACTS
 
 #: The image's and the box's rendered rectangles (relative to the view), the natural size,
 #: the zoom level shown, and the colour of the picture under the box's centre (drawn to a
@@ -41,16 +40,6 @@ MEASURE = """() => {
 }"""
 
 
-@pytest.fixture
-def pg(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    context = logged_in_context(browser, live_server, live_server.operator)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
-
-
 def _box_on_object(m: dict[str, Any]) -> None:
     """The drawn box is the stored box scaled as the picture is (±1 px)."""
     k = m["img"][2] / m["natural"][0]
@@ -65,21 +54,21 @@ def _box_on_object(m: dict[str, Any]) -> None:
         assert abs(got - exp) <= 1.0, (m, want)
 
 
-def _open_from_card(pg: Any) -> None:
-    pg.goto("/search?object=car")
-    card = pg.locator("ol.grid li.hit").first
+def _open_from_card(operator_page: Any) -> None:
+    operator_page.goto("/search?object=car")
+    card = operator_page.locator("ol.grid li.hit").first
     button = card.get_by_role("link", name=re.compile("Image entière"))
     button.click()
-    pg.wait_for_url(re.compile(r"/frame/\d+\?"))
-    pg.wait_for_function(
+    operator_page.wait_for_url(re.compile(r"/frame/\d+\?"))
+    operator_page.wait_for_function(
         "() => { const i = document.querySelector('#frame-view img');"
         " return i && i.complete && i.naturalWidth > 0; }"
     )
 
 
-def test_open_zoom_pan_and_reset(pg: Any) -> None:
-    _open_from_card(pg)
-    fit = pg.evaluate(MEASURE)
+def test_open_zoom_pan_and_reset(operator_page: Any) -> None:
+    _open_from_card(operator_page)
+    fit = operator_page.evaluate(MEASURE)
     assert fit["natural"] == [320, 240], fit  # the stored frame, not a crop or a thumbnail
     assert fit["scale"] == 1 and fit["level"] == "100 %"
     # Fitted whole: as high as the view (75 % of the window), centred across its width.
@@ -91,86 +80,90 @@ def test_open_zoom_pan_and_reset(pg: Any) -> None:
     red, green, blue = fit["centre"]
     assert red > 150 and green < 90 and blue < 90, fit  # the red car under the box
     ARTIFACTS.mkdir(exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / "full-frame-fit.png"), full_page=True)
+    operator_page.screenshot(path=str(ARTIFACTS / "full-frame-fit.png"), full_page=True)
 
     # The button zooms about the view's centre.
-    pg.get_by_role("button", name=re.compile("Zoom avant")).click()
-    once = pg.evaluate(MEASURE)
+    operator_page.get_by_role("button", name=re.compile("Zoom avant")).click()
+    once = operator_page.evaluate(MEASURE)
     assert once["scale"] == pytest.approx(1.5) and once["level"] == "150 %"
     assert once["img"][2] == pytest.approx(fit["img"][2] * 1.5, abs=0.5)
     _box_on_object(once)
 
     # The keyboard: "+" with the focus on the picture, then anywhere on the page.
-    pg.focus("#frame-view")
-    pg.keyboard.press("+")
-    twice = pg.evaluate(MEASURE)
+    operator_page.focus("#frame-view")
+    operator_page.keyboard.press("+")
+    twice = operator_page.evaluate(MEASURE)
     assert twice["scale"] == pytest.approx(2.25) and twice["level"] == "225 %"
     _box_on_object(twice)
     # Arrow keys pan the zoomed picture (left arrow: the picture moves right).
-    pg.keyboard.press("ArrowLeft")
-    panned = pg.evaluate(MEASURE)
+    operator_page.keyboard.press("ArrowLeft")
+    panned = operator_page.evaluate(MEASURE)
     assert panned["img"][0] > twice["img"][0], (twice, panned)
     _box_on_object(panned)
 
     # A drag pans too; the picture never leaves the view.
     v = panned["view"]
-    pg.mouse.move(v[0] + v[2] / 2, v[1] + v[3] / 2)
-    pg.mouse.down()
-    pg.mouse.move(v[0] + v[2] / 2 - 80, v[1] + v[3] / 2 - 40, steps=4)
-    pg.mouse.up()
-    dragged = pg.evaluate(MEASURE)
+    operator_page.mouse.move(v[0] + v[2] / 2, v[1] + v[3] / 2)
+    operator_page.mouse.down()
+    operator_page.mouse.move(v[0] + v[2] / 2 - 80, v[1] + v[3] / 2 - 40, steps=4)
+    operator_page.mouse.up()
+    dragged = operator_page.evaluate(MEASURE)
     assert dragged["img"][0] < panned["img"][0], (panned, dragged)
     assert dragged["img"][0] <= 0.5 and dragged["img"][0] + dragged["img"][2] >= v[2] - 0.5, dragged
     _box_on_object(dragged)
 
     # "-" zooms out, "0" fits again.
-    pg.keyboard.press("-")
-    assert pg.evaluate(MEASURE)["scale"] == pytest.approx(1.5)
-    pg.keyboard.press("0")
-    back = pg.evaluate(MEASURE)
+    operator_page.keyboard.press("-")
+    assert operator_page.evaluate(MEASURE)["scale"] == pytest.approx(1.5)
+    operator_page.keyboard.press("0")
+    back = operator_page.evaluate(MEASURE)
     assert back["scale"] == 1 and back["img"] == pytest.approx(fit["img"], abs=0.5)
     _box_on_object(back)
 
 
-def test_the_wheel_zooms_at_the_cursor(pg: Any) -> None:
-    _open_from_card(pg)
-    fit = pg.evaluate(MEASURE)
+def test_the_wheel_zooms_at_the_cursor(operator_page: Any) -> None:
+    _open_from_card(operator_page)
+    fit = operator_page.evaluate(MEASURE)
     # A point a little right of the picture's centre (the zoomed picture can keep it under
     # the cursor without showing past its edges): the same picture point stays under it.
     x, y, w, h = fit["img"]
     u, v = 0.55, 0.5
     cx, cy = x + u * w, y + v * h
-    pg.mouse.move(fit["view"][0] + cx, fit["view"][1] + cy)
-    pg.mouse.wheel(0, -100)
-    pg.wait_for_function("() => +document.getElementById('frame-view').dataset.scale > 1")
-    z = pg.evaluate(MEASURE)
+    operator_page.mouse.move(fit["view"][0] + cx, fit["view"][1] + cy)
+    operator_page.mouse.wheel(0, -100)
+    operator_page.wait_for_function(
+        "() => +document.getElementById('frame-view').dataset.scale > 1"
+    )
+    z = operator_page.evaluate(MEASURE)
     assert z["scale"] == pytest.approx(1.5)
     zx, zy, zw, zh = z["img"]
     assert (cx - zx) / zw == pytest.approx(u, abs=0.002), (fit, z)
     assert (cy - zy) / zh == pytest.approx(v, abs=0.002), (fit, z)
     _box_on_object(z)
     # Wheel down zooms back out to the fit, never below it.
-    pg.mouse.wheel(0, 100)
-    pg.mouse.wheel(0, 100)
-    pg.wait_for_function("() => +document.getElementById('frame-view').dataset.scale === 1")
-    assert pg.evaluate(MEASURE)["img"] == pytest.approx(fit["img"], abs=0.5)
+    operator_page.mouse.wheel(0, 100)
+    operator_page.mouse.wheel(0, 100)
+    operator_page.wait_for_function(
+        "() => +document.getElementById('frame-view').dataset.scale === 1"
+    )
+    assert operator_page.evaluate(MEASURE)["img"] == pytest.approx(fit["img"], abs=0.5)
     # Three steps in over the car (3.4×), the cursor kept on it as an operator would (near
     # the picture's edge the zoom cannot keep it under the cursor).
     for _ in range(3):
-        m = pg.evaluate(MEASURE)
+        m = operator_page.evaluate(MEASURE)
         bx, by, bw, bh = m["rect"]
-        pg.mouse.move(m["view"][0] + bx + bw / 2, m["view"][1] + by + bh / 2)
-        pg.mouse.wheel(0, -100)
-        pg.wait_for_function(
+        operator_page.mouse.move(m["view"][0] + bx + bw / 2, m["view"][1] + by + bh / 2)
+        operator_page.mouse.wheel(0, -100)
+        operator_page.wait_for_function(
             "s => +document.getElementById('frame-view').dataset.scale > s", arg=m["scale"]
         )
-    assert pg.evaluate(MEASURE)["scale"] == pytest.approx(1.5**3)
+    assert operator_page.evaluate(MEASURE)["scale"] == pytest.approx(1.5**3)
     # Anchored at the cursor, the 3.4× box now starts left of the view: two arrow presses
     # bring it in (each pans 60 px).
-    pg.focus("#frame-view")
-    pg.keyboard.press("ArrowLeft")
-    pg.keyboard.press("ArrowLeft")
-    close = pg.evaluate(MEASURE)
+    operator_page.focus("#frame-view")
+    operator_page.keyboard.press("ArrowLeft")
+    operator_page.keyboard.press("ArrowLeft")
+    close = operator_page.evaluate(MEASURE)
     _box_on_object(close)
     r = close["rect"]
     assert (
@@ -180,15 +173,15 @@ def test_the_wheel_zooms_at_the_cursor(pg: Any) -> None:
         and r[1] + r[3] <= close["view"][3]
     ), close
     ARTIFACTS.mkdir(exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / "full-frame-zoomed.png"), full_page=True)
+    operator_page.screenshot(path=str(ARTIFACTS / "full-frame-zoomed.png"), full_page=True)
 
 
-def test_back_to_the_sequence_keeps_the_search(pg: Any) -> None:
-    _open_from_card(pg)
-    pg.get_by_role("link", name="Retour à la séquence").click()
-    pg.wait_for_url(re.compile(r"/track/\d+\?.*object=car"))
+def test_back_to_the_sequence_keeps_the_search(operator_page: Any) -> None:
+    _open_from_card(operator_page)
+    operator_page.get_by_role("link", name="Retour à la séquence").click()
+    operator_page.wait_for_url(re.compile(r"/track/\d+\?.*object=car"))
     # And the thumbnail link of a card still opens the sequence, as before.
-    pg.goto("/search?object=car")
-    pg.locator("ol.grid li.hit a.thumb").first.click()
-    pg.wait_for_url(re.compile(r"/track/\d+\?"))
-    assert pg.locator("p.full-frame a").count() == 1
+    operator_page.goto("/search?object=car")
+    operator_page.locator("ol.grid li.hit a.thumb").first.click()
+    operator_page.wait_for_url(re.compile(r"/track/\d+\?"))
+    assert operator_page.locator("p.full-frame a").count() == 1

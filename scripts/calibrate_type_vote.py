@@ -98,13 +98,20 @@ def main(data_dir: Path, dev: Path, grid: int | None = None) -> None:
         return decide
 
     print("prior alone (always car):", round(accuracy(only(W_CROP_SSD=0.0, W_TYPE_HEAD=0.0,
-                                                           W_SHAPE=0.0))[0], 3))
+                                                           W_SHAPE=0.0, W_SIZE=0.0))[0], 3))
     print("crop SSD alone (no prior):",
-          round(accuracy(only(W_TYPE_HEAD=0.0, W_SHAPE=0.0, W_PRIOR=0.0), "ssd")[0], 3))
+          round(accuracy(only(W_TYPE_HEAD=0.0, W_SHAPE=0.0, W_PRIOR=0.0, W_SIZE=0.0),
+                         "ssd")[0], 3))
     print("shape alone (no prior):",
-          round(accuracy(only(W_TYPE_HEAD=0.0, W_CROP_SSD=0.0, W_PRIOR=0.0), "shape")[0], 3))
+          round(accuracy(only(W_TYPE_HEAD=0.0, W_CROP_SSD=0.0, W_PRIOR=0.0, W_SIZE=0.0),
+                         "shape")[0], 3))
     print("type head alone (no prior):",
-          round(accuracy(only(W_CROP_SSD=0.0, W_SHAPE=0.0, W_PRIOR=0.0), "head")[0], 3))
+          round(accuracy(only(W_CROP_SSD=0.0, W_SHAPE=0.0, W_PRIOR=0.0, W_SIZE=0.0),
+                         "head")[0], 3))
+    print("relative size alone (no prior):",
+          round(accuracy(only(W_CROP_SSD=0.0, W_SHAPE=0.0, W_PRIOR=0.0, W_TYPE_HEAD=0.0),
+                         "size")[0], 3))
+    print("without relative size:", round(accuracy(only(W_SIZE=0.0), "no size")[0], 3))
     acc, rows = accuracy(real, "pooled")
     print(f"pooled as configured (W_CROP_SSD={type_vote.W_CROP_SSD}, "
           f"W_TYPE_HEAD={type_vote.W_TYPE_HEAD}, W_PRIOR={type_vote.W_PRIOR}, "
@@ -118,10 +125,12 @@ def main(data_dir: Path, dev: Path, grid: int | None = None) -> None:
         print(f"  T {temp:.1f}: Brier {brier:.3f}, mean p {sum(c for c, _ in r) / len(r):.3f}"
               f", accuracy {sum(ok for _, ok in r) / len(r):.3f}")
     print("\nweight grid → accuracy:")
-    for ws, wh, wp, wg in itertools.product((0.0, 0.5, 1.0), (0.35, 0.7, 1.0), (0.5, 1.0),
-                                            (0.0, 0.5)):
-        a = accuracy(only(W_CROP_SSD=ws, W_TYPE_HEAD=wh, W_PRIOR=wp, W_SHAPE=wg))[0]
-        print(f"  ssd {ws:.1f} head {wh:.2f} prior {wp:.1f} shape {wg:.1f}: {a:.3f}")
+    for ws, wh, wp, wg, wz in itertools.product((0.0, 0.5, 1.0), (0.35, 0.7, 1.0), (0.5, 1.0),
+                                                (0.0, 0.5), (0.0, 0.5, 1.0, 1.5)):
+        a = accuracy(only(W_CROP_SSD=ws, W_TYPE_HEAD=wh, W_PRIOR=wp, W_SHAPE=wg,
+                          W_SIZE=wz))[0]
+        print(f"  ssd {ws:.1f} head {wh:.2f} prior {wp:.1f} shape {wg:.1f} size {wz:.1f}: "
+              f"{a:.3f}")
     print("\nSSD scores on the crops of each labelled type (mean over tracks):")
     for t in type_vote.FOUR_WHEELED:
         evs = [ev for lb, ev in labelled if lb == t]
@@ -130,6 +139,11 @@ def main(data_dir: Path, dev: Path, grid: int | None = None) -> None:
                     for k in ("car", "truck", "bus")}
             none = sum(not e.crop_ssd for e in evs)
             print(f"  {t} ({len(evs)}): {mean}, nothing found on {none}")
+    print("\nrelative size of each labelled type (track medians; None: no fit):")
+    for t in type_vote.FOUR_WHEELED:
+        got = sorted(round(ev.size_ratio, 2) for lb, ev in labelled
+                     if lb == t and ev.size_ratio is not None)
+        print(f"  {t}: {got}")
 
 
 if __name__ == "__main__":

@@ -78,6 +78,11 @@ TRACKS = (
     # The right plate is only the runner-up read.
     track(11, "car", 0.5, (("vehicle_type", "car", 0.9),),
           plate("XY999ZZ", alts=(("KM123PR", 0.4),))),
+    # A bus from a COCO detector (its own class, no vehicle_type), a detector pack's vehicle
+    # decided bus, and one decided truck with bus as its runner-up.
+    track(12, "bus", 0.7),
+    track(13, "bus", 0.8, (("vehicle_type", "bus", 0.5), ("vehicle_type", "truck", 0.3))),
+    track(14, "truck", 0.9, (("vehicle_type", "truck", 0.45), ("vehicle_type", "bus", 0.4))),
 )
 
 
@@ -174,8 +179,16 @@ def test_car_query_includes_runner_up_cars(svc: Services) -> None:
     assert {3, 8, 9, 11} <= set(got) and 4 not in got
 
 
+def test_bus_query_finds_buses_then_vehicles_that_may_be_buses(svc: Services) -> None:
+    # First choices (the COCO bus, the pack's bus) before the truck whose runner-up is bus,
+    # though that one's detection is the most confident; no car.
+    got = locals_of(svc, Query(object="bus"))
+    assert sorted(got[:2]) == [12, 13] and got[2:] == [14]
+    assert locals_of(svc, Query(object="bus", colour="red")) == []
+
+
 def test_vehicle_means_every_motor_vehicle(svc: Services) -> None:
-    assert set(locals_of(svc, Query(object="vehicle"))) == {1, 2, 3, 4, 8, 9, 11}
+    assert set(locals_of(svc, Query(object="vehicle"))) == {1, 2, 3, 4, 8, 9, 11, 12, 13, 14}
 
 
 # ------------------------------------------------------------------------- accessory

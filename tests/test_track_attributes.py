@@ -21,6 +21,7 @@ from retrouve.analysis.track_attributes import (
     crop_scores,
     refine_tracks,
 )
+from retrouve.analysis.track_builder import TYPE_VIEWS
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import (
     COLOURS,
@@ -266,7 +267,9 @@ def test_pipeline_runs_the_stage_on_coarse_tracks(tmp_path: Path,
     person = next(t for t in result.tracks if t.object == "person")
     assert person.attribute("accessory") is not None
     assert {"vehicle_type", "vehicle_pack", "person_pack"} <= set(result.stats.seconds)
-    assert va.seen == 1 and pa.seen == 1 and crop.passes == 1
+    # The bus's best view and its other views 1 s apart (3 s of footage): one batch of
+    # the vehicle pack, one crop-classifier mosaic; the person's best view alone.
+    assert va.seen == TYPE_VIEWS and pa.seen == 1 and crop.passes == 1
 
 
 def test_builtin_path_has_no_attribute_stage(tmp_path: Path,

@@ -10,6 +10,7 @@ from retrouve.analysis.type_vote import (
     decide_type,
     motion_vote,
     pool,
+    size_vote,
     speed,
 )
 from retrouve.domain import Box, Observation
@@ -37,11 +38,14 @@ FRONT_VAN = boxes(1.05)
         # SSD and head say truck: truck.
         ("vehicle", {"truck": 0.7, "car": 0.05}, {"car": 0.3, "van": 0.05, "truck": 0.6,
                                                    "bus": 0.05}, boxes(0.6), "truck", "car"),
-        # A tall box the head calls van: van is the runner-up to the (weak-SSD) car.
+        # A tall box the head calls van: head and shape outvote a weak SSD "car".
         ("vehicle", {"car": 0.3}, {"car": 0.1, "van": 0.8, "truck": 0.05, "bus": 0.05},
-         FRONT_VAN, "car", "van"),
-        # The head alone (measured unreliable) does not outvote the prior: bus second.
+         FRONT_VAN, "van", "car"),
+        # A head sure of bus, nothing else: bus, car (the prior) runner-up.
         ("vehicle", {}, {"car": 0.1, "van": 0.1, "truck": 0.1, "bus": 0.7}, SIDE_CAR,
+         "bus", "car"),
+        # ...but a head unsure of bus does not outvote the prior.
+        ("vehicle", {}, {"car": 0.2, "van": 0.2, "truck": 0.2, "bus": 0.4}, SIDE_CAR,
          "car", "bus"),
         # Nothing at all: the prior (most tracks are cars, then trucks).
         ("vehicle", {}, {}, [], "car", "truck"),
@@ -58,6 +62,7 @@ FRONT_VAN = boxes(1.05)
 def test_type_decision(family: str, ssd: dict[str, float], head: dict[str, float],
                        obs: list[Observation], best: str, second: str | None) -> None:
     d = decide_type(TypeEvidence(family, ssd, head, obs))
+    assert "size" not in d.sources
     assert d.best == best
     if second is not None:
         assert d.ranked[1][0] == second
@@ -120,3 +125,40 @@ def test_motion_vote_none_without_motion_samples() -> None:
 def test_unknown_family_is_refused() -> None:
     with pytest.raises(ValueError, match="family"):
         TypeEvidence("boat")
+
+
+@pytest.mark.parametrize(
+    ("ratio", "head", "best", "second"),
+    [
+        # As large as the vehicles around it: a car.
+        (0.95, {}, "car", "van"),
+        # Twice as large: a bus or a truck, never a car, even against a head that says car.
+        (2.0, {}, "bus", "truck"),
+        (1.9, {"car": 0.6, "van": 0.1, "truck": 0.1, "bus": 0.2}, "bus", "truck"),
+        # A third larger, the head says truck: truck.
+        (1.35, {"car": 0.2, "van": 0.1, "truck": 0.6, "bus": 0.1}, "truck", None),
+        # Smaller than its neighbours: a car whatever the weak head says.
+        (0.7, {"car": 0.3, "van": 0.2, "truck": 0.2, "bus": 0.3}, "car", None),
+    ],
+)
+def test_relative_size_votes(ratio: float, head: dict[str, float], best: str,
+                             second: str | None) -> None:
+    d = decide_type(TypeEvidence("vehicle", {}, head, SIDE_CAR, ratio))
+    assert "size" in d.sources
+    assert d.best == best
+    if second is not None:
+        assert d.ranked[1][0] == second
+
+
+@pytest.mark.parametrize("ratio", [None, 0.0, -1.0])
+def test_no_size_vote_without_a_ratio(ratio: float | None) -> None:
+    assert size_vote(ratio) is None
+
+
+def test_size_vote_is_a_distribution_ordered_by_size() -> None:
+    small, large = size_vote(0.9), size_vote(1.8)
+    assert small is not None and large is not None
+    assert sum(small.values()) == pytest.approx(1.0)
+    assert max(small, key=small.__getitem__) == "car"
+    assert max(large, key=large.__getitem__) == "bus"
+    assert large["truck"] > large["van"] > large["car"]

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from retrouve.analysis import spaced_views
 from retrouve.domain import Box, PlateRead
 from retrouve.vision.plates.consensus import MAX_ALTERNATIVES, consensus
 from retrouve.vision.plates.ocr import PlateReader, RawRead
@@ -78,19 +79,10 @@ class PlateViews:
         other.views, other.pieces = [], []
 
     def _admits(self, t: float, quality: float) -> bool:
-        close = [v for v in self.views if abs(v.t - t) < self.spacing_s]
-        if close:
-            # A view near in time is nearly the same picture: keep the better of the two.
-            return quality > max(v.quality for v in close)
-        return len(self.views) < self.k or quality > min(v.quality for v in self.views)
+        return spaced_views.admits(self.views, t, quality, self.k, self.spacing_s)
 
     def _keep(self, view: _View) -> None:
-        close = [v for v in self.views if abs(v.t - view.t) < self.spacing_s]
-        if close:
-            self.views = [v for v in self.views if v not in close]
-        elif len(self.views) >= self.k:
-            self.views.remove(min(self.views, key=lambda v: v.quality))
-        self.views.append(view)
+        spaced_views.keep(self.views, view, self.k, self.spacing_s)
 
     def _keep_piece(self, view: _View) -> None:
         self.pieces = sorted([*self.pieces, view], key=lambda v: -v.quality)[:PIECE_VIEWS]

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from retrouve.analysis import relative_size
 from retrouve.analysis.colour_fusion import add_point_vote, fuse_vehicle_colour, point_colour
 from retrouve.analysis.type_vote import TypeEvidence, decide_type
 from retrouve.domain import (
@@ -74,7 +75,10 @@ class TrackView:
     ``crop``: RGB uint8 context crop (the box plus :data:`CONTEXT_MARGIN` each side, clipped to
     the frame) at the best time; ``box``: that box in frame pixels; ``gains``: the frame's
     white-balance gains (3,); ``colour_sum`` / ``colour_weight``: per region (``colour``,
-    ``upper``, ``lower``) the ``Σ scores·weight`` (11,) and ``Σ weight`` over the track.
+    ``upper``, ``lower``) the ``Σ scores·weight`` (11,) and ``Σ weight`` over the track;
+    ``others``: further ``(context crop, box)`` views of the track at other times (the
+    builder keeps them for the type votes, ``track_builder.TYPE_VIEWS``); ``frame_size``:
+    ``(width, height)`` of the frames, None when unknown.
     """
 
     crop: U8 | None
@@ -82,6 +86,12 @@ class TrackView:
     gains: F32 | None = None
     colour_sum: Mapping[str, F64] = field(default_factory=dict)
     colour_weight: Mapping[str, float] = field(default_factory=dict)
+    others: tuple[tuple[U8, Box], ...] = ()
+    frame_size: tuple[int, int] | None = None
+
+    def all_views(self) -> list[TrackView]:
+        """This view and each of :attr:`others` as a view of its own (crop and box only)."""
+        return [self, *(TrackView(c, b) for c, b in self.others)]
 
     def inner_box(self) -> Box | None:
         """The tracked box in crop pixels (the context crop's origin undone)."""
@@ -208,6 +218,47 @@ def accessory_attributes(existing: Sequence[Attribute], flags: Mapping[str, floa
             for v, c in sorted(conf.items(), key=lambda kv: -kv[1])]
 
 
+def mean_scores(per_view: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Per class, the mean over views of the crop classifier's best score (a view where the
+    class was not found counts 0): one lucky view does not decide."""
+    if not per_view:
+        return {}
+    names = {k for d in per_view for k in d}
+    return {k: sum(d.get(k, 0.0) for d in per_view) / len(per_view) for k in sorted(names)}
+
+
+def mean_classes(per_view: Sequence[CropAttributes]) -> CropAttributes:
+    """One crop's worth of class-head answers from several views of a track: per head, the
+    mean probability of each label (still summing to 1), best first; flags and points of the
+    first (best) view."""
+    first = per_view[0]
+    if len(per_view) == 1:
+        return first
+    classes: dict[str, tuple[tuple[str, float], ...]] = {}
+    for head in first.classes:
+        sums: dict[str, float] = {}
+        for ca in per_view:
+            for label, p in ca.classes.get(head, ()):
+                sums[label] = sums.get(label, 0.0) + p / len(per_view)
+        classes[head] = tuple(sorted(sums.items(), key=lambda kv: -kv[1]))
+    return CropAttributes(classes, first.flags, first.points)
+
+
+def _size_ratios(tracks: Sequence[Track], views: Sequence[TrackView | None],
+                 coarse_idx: Sequence[int], coarse: Mapping[str, str]) -> dict[int, float]:
+    """Index → size ratio of the unit's ``vehicle``-family tracks against the line fitted
+    over all of them (:mod:`retrouve.analysis.relative_size`); empty when it cannot be fitted."""
+    fam = [i for i in coarse_idx if coarse.get(tracks[i].object) == "vehicle"]
+    size = next((v.frame_size for i in fam if (v := views[i]) is not None and v.frame_size),
+                None)
+    if size is None:
+        return {}
+    line = relative_size.fit([tracks[i].observations for i in fam], *size)
+    if line is None:
+        return {}
+    return {i: r for i in fam if (r := line.ratio(tracks[i].observations, *size)) is not None}
+
+
 def _predict(model: AttributePredictor | None, crops: list[U8]) -> list[CropAttributes]:
     if model is None or not crops:
         return []
@@ -230,9 +281,14 @@ def refine_tracks(tracks: Sequence[Track], views: Sequence[TrackView | None],
     veh = [i for i, t in enumerate(out)
            if views[i] is not None and (t.object in _FOUR_WHEELED
                                         or models.coarse.get(t.object) == "vehicle")]
-    veh_crops = [(i, c) for i in veh if (c := views[i].object_crop()) is not None]  # type: ignore[union-attr]
-    veh_attrs = dict(zip((i for i, _ in veh_crops),
-                         _predict(models.vehicle, [c for _, c in veh_crops]), strict=False))
+    veh_crops = [(i, c) for i in veh for v in views[i].all_views()  # type: ignore[union-attr]
+                 if (c := v.object_crop()) is not None]
+    veh_found = _predict(models.vehicle, [c for _, c in veh_crops])
+    per_track: dict[int, list[CropAttributes]] = {}
+    for (i, _), answer in zip(veh_crops, veh_found, strict=False):
+        per_track.setdefault(i, []).append(answer)
+    # One answer per track: each head's probabilities averaged over its views.
+    veh_attrs = {i: mean_classes(found) for i, found in per_track.items()}
     if models.vehicle is not None:
         times.add("vehicle_pack", time.perf_counter() - started, len(veh_crops))
     # ---- vehicle type of coarse tracks
@@ -240,16 +296,21 @@ def refine_tracks(tracks: Sequence[Track], views: Sequence[TrackView | None],
     coarse = [i for i, t in enumerate(out) if t.object in models.coarse and views[i] is not None]
     ssd_of: dict[int, dict[str, float]] = {}
     if models.crop_classifier is not None and coarse:
-        scores = crop_scores(models.crop_classifier,
-                             [v for i in coarse if (v := views[i]) is not None])
-        ssd_of = dict(zip(coarse, scores, strict=True))
+        flat = [(i, v) for i in coarse for v in views[i].all_views()]  # type: ignore[union-attr]
+        scores = crop_scores(models.crop_classifier, [v for _, v in flat])
+        by_track: dict[int, list[dict[str, float]]] = {}
+        for (i, _), sc in zip(flat, scores, strict=True):
+            by_track.setdefault(i, []).append(sc)
+        ssd_of = {i: mean_scores(sc) for i, sc in by_track.items()}
+    sizes = _size_ratios(out, views, coarse, models.coarse)
     for i in coarse:
         t = out[i]
         family = models.coarse[t.object]
         ssd = ssd_of.get(i, {})
         head = veh_attrs.get(i)
         ranked_head = dict(head.classes.get("vehicle_type", ())) if head is not None else {}
-        decision = decide_type(TypeEvidence(family, ssd, ranked_head, t.observations))
+        decision = decide_type(TypeEvidence(family, ssd, ranked_head, t.observations,
+                                            sizes.get(i)))
         attrs = [Attribute("vehicle_type", name, round(p, 4))
                  for name, p in decision.ranked[:2] if p > TYPE_MIN]
         out[i] = _replace(t, {"vehicle_type"}, attrs, object=decision.best)

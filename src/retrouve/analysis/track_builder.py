@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from retrouve.analysis import carried, vehicle_type
+from retrouve.analysis import carried, spaced_views, vehicle_type
 from retrouve.analysis.packs import make_model_attributes
 from retrouve.analysis.plate_views import PlateViews
 from retrouve.analysis.track_attributes import TrackView
@@ -64,6 +64,24 @@ SPLIT_ID_BASE = 1_000_000
 #: Classes with a licence plate worth reading.
 _PLATED = frozenset(i for i, c in enumerate(OBJECT_CLASSES) if c in VEHICLE_CLASSES)
 _CAR, _TRUCK = OBJECT_CLASSES.index("car"), OBJECT_CLASSES.index("truck")
+#: Views per vehicle track kept for the per-track type and colour votes (the best view plus
+#: up to ``TYPE_VIEWS - 1`` others, see :class:`_SideView`), and their least spacing in
+#: seconds. One view alone is fragile: on the TfL dev clips the vehicle-attributes pack called
+#: one bus ``bus`` 0.92 on one frame and ``car`` 0.86 a second later, and a red bus ``white``
+#: from above (its roof) but ``red`` once it turned (docs/analysis.md, "Vehicle type").
+TYPE_VIEWS = 3
+TYPE_VIEW_SPACING_S = 1.0
+
+
+@dataclass
+class _SideView:
+    """One kept view of a track for the type and colour votes: ``crop`` is the context crop
+    (as the best view's), ``box`` the tracked box in frame pixels at ``t``."""
+
+    quality: float
+    t: float
+    box: Box
+    crop: npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,9 @@ class _Evidence:
     best_box: Box | None = None
     best_crop: npt.NDArray[np.uint8] | None = None
     best_gains: npt.NDArray[np.float32] | None = None
+    #: The best views :data:`TYPE_VIEW_SPACING_S` apart (the best view among them), kept
+    #: only when a pack decides types per track (``ModelSet.coarse``).
+    side_views: list[_SideView] = field(default_factory=list)
     appearance: npt.NDArray[np.float32] | None = None
     plate_views: PlateViews | None = None
     last_vector: npt.NDArray[np.float32] | None = None
@@ -152,6 +173,10 @@ class TrackBuilder:
         self.frames = 0
         #: Seconds spent reading plates in :meth:`finish` (for the pipeline's stage timings).
         self.plate_seconds = 0.0
+        # Extra views serve the per-track type vote only (packs with coarse classes).
+        self._side_views = models is not None and bool(models.coarse)
+        #: (width, height) of the frames seen, for the per-track votes' edge tests.
+        self.frame_size: tuple[int, int] | None = None
 
     def add(
         self,
@@ -182,6 +207,7 @@ class TrackBuilder:
         sampled frame; ``sample_s`` the sampling interval in seconds.
         """
         h, w = image.shape[:2]
+        self.frame_size = (w, h)
         x0, y0 = max(0, int(box.x0)), max(0, int(box.y0))
         x1, y1 = min(w, int(np.ceil(box.x1))), min(h, int(np.ceil(box.y1)))
         crop = image[y0:y1, x0:x1]
@@ -238,6 +264,13 @@ class TrackBuilder:
             ev.best_quality, ev.best_t, ev.best_box = quality, t, box
             ev.best_crop = _context_crop(image, box)
             ev.best_gains = ctx.gains
+        if (self._side_views and class_id in _VEHICLES
+                and spaced_views.admits(ev.side_views, t, float(quality), TYPE_VIEWS,
+                                        TYPE_VIEW_SPACING_S)):
+            crop_now = ev.best_crop if ev.best_t == t and ev.best_crop is not None \
+                else _context_crop(image, box)
+            spaced_views.keep(ev.side_views, _SideView(float(quality), t, box, crop_now),
+                              TYPE_VIEWS, TYPE_VIEW_SPACING_S)
 
     def still_frame(self, t: float, last_detection_t: float) -> None:
         """A sampled frame at ``t`` that did not change since the detection at
@@ -300,8 +333,11 @@ class TrackBuilder:
         ev = self._tracks.get(local_id)
         if ev is None:
             return None
+        others = tuple((v.crop, v.box) for v in sorted(ev.side_views, key=lambda v: v.t)
+                       if v.t != ev.best_t)
         return TrackView(ev.best_crop, ev.best_box, ev.best_gains,
-                         {k: v.copy() for k, v in ev.colour.items()}, dict(ev.colour_weight))
+                         {k: v.copy() for k, v in ev.colour.items()}, dict(ev.colour_weight),
+                         others, self.frame_size)
 
     def _apply_packs(self, tracks: list[Track],
                      crops: list[npt.NDArray[np.uint8] | None]) -> list[Track]:
@@ -396,6 +432,8 @@ def _union(parts: list[_Evidence]) -> _Evidence:
             out.best_quality, out.best_t, out.best_box = ev.best_quality, ev.best_t, ev.best_box
             out.best_crop = ev.best_crop
             out.best_gains = ev.best_gains
+        for view in ev.side_views:
+            spaced_views.offer(out.side_views, view, TYPE_VIEWS, TYPE_VIEW_SPACING_S)
         if ev.plate_views is not None:
             if out.plate_views is None:
                 out.plate_views = ev.plate_views

@@ -11,6 +11,9 @@ for bicycles and motorcycles (mapped to ``car`` and ``bicycle`` by their packs, 
   taller for its width than a car);
 * **type head** — the vehicle-attributes pack's car/van/truck/bus probabilities (trained on
   front/rear barrier views: weak on top-down and low-resolution views, so a low weight);
+* **relative size** — the track's size against the typical vehicle size at the same image row
+  of its camera (:mod:`retrouve.analysis.relative_size`): buses and trucks are larger than the
+  cars around them, vans slightly; one log-normal likelihood per type;
 * **motion** — for two-wheelers only: speed in box heights per second (a cyclist moves ~1-3
   of its own heights per second in town, a motorcycle more). Weak, since both stop at lights.
 
@@ -42,10 +45,21 @@ W_TYPE_HEAD = 0.7
 W_MOTION = 0.3
 #: Box shape (van vs the rest only).
 W_SHAPE = 0.5
+#: Relative size (log-normal likelihood of the size ratio per type, see :func:`size_vote`).
+W_SIZE = 1.5
+#: Mean and spread of the natural log of the size ratio per type: the track medians of the
+#: TfL dev CVAT boxes (38 cars, 3 vans of which 2 measurable, 8 trucks, 4 buses;
+#: ``scripts/calibrate_type_vote.py``), spreads floored at :data:`SIZE_MIN_SPREAD` (two vans
+#: say little about their spread) and widened by :data:`SIZE_DETECTOR_SPREAD` (detector boxes
+#: are looser than hand-drawn ones).
+SIZE_LOG: Mapping[str, tuple[float, float]] = {
+    "car": (-0.08, 0.14), "van": (0.11, 0.09), "truck": (0.28, 0.22), "bus": (0.50, 0.22)}
+SIZE_MIN_SPREAD = 0.15
+SIZE_DETECTOR_SPREAD = 0.10
 #: Every source's probability is floored here before pooling (no veto by one source).
 FLOOR = 0.05
 #: Weight of the prior (< 1: the dev share of each type must not outvote what is seen).
-W_PRIOR = 1.0
+W_PRIOR = 0.5
 #: Temperature of the pooled log-probabilities (> 1 flattens: the votes are not independent).
 TEMPERATURE = 1.6
 #: Prior of each family when no source speaks: the share of each type among the 58 typed
@@ -69,13 +83,16 @@ class TypeEvidence:
     Retrouve class (``car``, ``truck``, ``bus``, ``motorcycle``, ``bicycle``; absent = not
     seen; empty = the SSD did not run or found nothing); ``type_head``: the attribute pack's
     probabilities over :data:`FOUR_WHEELED` (empty = no pack); ``observations``: the track's
-    boxes over time (original-frame pixels, recording seconds) for shape and motion.
+    boxes over time (original-frame pixels, recording seconds) for shape and motion;
+    ``size_ratio``: its size over the camera's typical vehicle size at its row (None =
+    unknown, :mod:`retrouve.analysis.relative_size`).
     """
 
     family: str
     crop_ssd: Mapping[str, float] = field(default_factory=dict)
     type_head: Mapping[str, float] = field(default_factory=dict)
     observations: Sequence[Observation] = ()
+    size_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -139,6 +156,22 @@ def shape_vote(observations: Sequence[Observation]) -> dict[str, float] | None:
     return {"car": rest, "van": van, "truck": rest, "bus": rest}
 
 
+def size_vote(ratio: float | None) -> dict[str, float] | None:
+    """The four-wheeled types' likelihoods of a size ``ratio`` (see :data:`SIZE_LOG`),
+    normalised; None when the ratio is unknown."""
+    if ratio is None or ratio <= 0:
+        return None
+    x = math.log(ratio)
+    like = {}
+    for t, (mu, sd) in SIZE_LOG.items():
+        s = math.hypot(max(sd, SIZE_MIN_SPREAD), SIZE_DETECTOR_SPREAD)
+        like[t] = math.exp(-0.5 * ((x - mu) / s) ** 2) / s
+    total = sum(like.values())
+    if total <= 0:
+        return None
+    return {t: v / total for t, v in like.items()}
+
+
 def speed(observations: Sequence[Observation]) -> float | None:
     """Median speed of the box centre in box heights per second, None under two samples."""
     steps = []
@@ -195,6 +228,10 @@ def decide_type(ev: TypeEvidence) -> TypeDecision:
         if ev.type_head:
             votes.append((ev.type_head, W_TYPE_HEAD))
             sources.append("type_head")
+        size = size_vote(ev.size_ratio)
+        if size is not None:
+            votes.append((size, W_SIZE))
+            sources.append("size")
     else:
         bi, mo = ev.crop_ssd.get("bicycle", 0.0), ev.crop_ssd.get("motorcycle", 0.0)
         if bi + mo > 0:

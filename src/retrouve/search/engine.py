@@ -55,6 +55,9 @@ MAX_OFFSET = 10_000
 RERANK_CANDIDATES = 20000
 #: Types a car/truck track may be re-labelled between (``vehicle_type`` attribute).
 CAR_LIKE = tuple(sorted(CAR_LIKE_CLASSES))
+#: Types a detector pack's ``vehicle`` track may become (``analysis.type_vote``): a bus
+#: query also searches the car/van/truck tracks whose runner-up type is bus.
+TYPED = tuple(sorted({*CAR_LIKE_CLASSES, "bus"}))
 
 
 @dataclass(frozen=True)
@@ -206,17 +209,19 @@ def to_filter(query: Query) -> TrackFilter:
     attrs: list[AttributeFilter] = []
     if query.object == "vehicle":
         objects = tuple(sorted(VEHICLE_CLASSES))
-    elif query.object in CAR_LIKE:
-        # Car, van and truck are told apart by evidence with a probability: search all three
-        # and rank by the probability of the asked type.
-        objects = CAR_LIKE
+    elif query.object in TYPED:
+        # Car, van, truck (and bus, with a detector pack) are told apart by evidence with a
+        # probability: search them all and rank by the probability of the asked type.
+        objects = TYPED
         # With another attribute (a colour) the type joins loosely (outer join): SQLite then
         # drives the search from the more selective colour index. Alone, it joins strictly
         # and its own index drives. Measured at 100k tracks: 95–100 ms either way, against
         # 200–275 ms for the other choice (benchmarks/bench_web_load.py, in-process column).
-        others = any((query.colour, query.make, query.model))
+        # A bus from a COCO detector carries no ``vehicle_type`` (its class is the
+        # detector's own): bus always joins loosely so such tracks still match.
+        loose = any((query.colour, query.make, query.model)) or query.object not in CAR_LIKE
         attrs.append(AttributeFilter("vehicle_type", query.object, MIN_ATTRIBUTE_CONFIDENCE,
-                                     or_object=query.object if others else None))
+                                     or_object=query.object if loose else None))
     elif query.object:
         objects = (query.object,)
     elif query.upper or query.lower or query.accessory:

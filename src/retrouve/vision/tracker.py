@@ -16,8 +16,7 @@ Association per frame, in order (each step only sees what the previous ones left
 
 1. high-score detections × all live tracks, by IoU against the Kalman-predicted box;
 2. fallback for the leftovers of step 1: normalised centre distance, for small fast objects whose
-   boxes do not overlap from one sparse frame to the next, within where the track's estimated
-   motion can take its centre (see :func:`_centre_cost`);
+   boxes do not overlap from one sparse frame to the next (see :func:`_centre_cost`);
 3. low-score detections × remaining tracks, by IoU (ByteTrack's second association);
 4. unmatched high-score detections start new tracks.
 """
@@ -53,14 +52,6 @@ _INIT_SIZE_VEL_STD: Final = 0.2
 _MAX_SIZE_DRIFT: Final = 2.0
 #: The centre-distance fallback only pairs boxes whose sides agree within this factor.
 _FALLBACK_MAX_SIDE_RATIO: Final = 2.0
-#: The centre-distance fallback also needs the detection's centre to be where the track's
-#: motion can take it: squared Mahalanobis distance of the centre under the predicted
-#: covariance ≤ this (χ² with 2 degrees of freedom, 99 %). A new track's velocity is unknown
-#: (wide prior), so its gate is wide; a track whose motion is known (a queued car standing
-#: still) does not jump a box length to another vehicle that appears nearby when its own
-#: detection drops for a frame (measured on the TfL clips: such jumps chained one stopped
-#: car to a van and then to a third vehicle).
-_FALLBACK_CHI2: Final = 9.21
 #: Cost of an infeasible pair for the solver; such pairs are discarded after solving.
 _INFEASIBLE: Final = 1e6
 
@@ -174,32 +165,22 @@ def _iou(a: F64, b: F64) -> F64:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
-def _centre_cost(
-    pred: F64, det: F64, gate: float, centre_cov: F64 | None = None
-) -> tuple[F64, npt.NDArray[np.bool_]]:
+def _centre_cost(pred: F64, det: F64, gate: float) -> tuple[F64, npt.NDArray[np.bool_]]:
     """Fallback cost for boxes of the same object that do not overlap between sparse frames.
 
     The centre distance is normalised by the radius ``gate ×`` the predicted box's diagonal, so
     the cost is in ``[0, 1)`` inside the gate. Pairs whose sides differ by more than
     ``_FALLBACK_MAX_SIDE_RATIO`` are refused: distance alone must not link a person to a bus.
-    With ``centre_cov`` (``(K, 2, 2)``, px², the predicted centre covariance plus measurement
-    noise), pairs whose centre lies beyond :data:`_FALLBACK_CHI2` (squared Mahalanobis
-    distance) are refused too. ``pred`` and ``det`` are ``cx, cy, w, h``, shapes (K, 4), (M, 4).
+    Both arguments are ``cx, cy, w, h``, shapes (K, 4) and (M, 4).
     """
-    delta = det[None, :, :2] - pred[:, None, :2]  # (K, M, 2)
-    dist = np.linalg.norm(delta, axis=2)
+    dist = np.linalg.norm(pred[:, None, :2] - det[None, :, :2], axis=2)
     radius = gate * np.hypot(pred[:, 2], pred[:, 3])[:, None]
     cost = dist / np.maximum(radius, 1e-9)
     ratio = det[None, :, 2:4] / np.maximum(pred[:, None, 2:4], 1e-9)
     similar = np.all(
         (ratio <= _FALLBACK_MAX_SIDE_RATIO) & (ratio >= 1 / _FALLBACK_MAX_SIDE_RATIO), axis=2
     )
-    feasible = (cost < 1.0) & similar
-    if centre_cov is not None:
-        inv = np.linalg.inv(centre_cov)  # (K, 2, 2)
-        d2 = np.einsum("kmi,kij,kmj->km", delta, inv, delta)
-        feasible &= d2 <= _FALLBACK_CHI2
-    return cost, feasible
+    return cost, (cost < 1.0) & similar
 
 
 def _assign(cost: F64, feasible: npt.NDArray[np.bool_]) -> Pairs:
@@ -253,10 +234,6 @@ class ByteTracker:
             wh = np.clip(m[2:4], last_wh / _MAX_SIZE_DRIFT, last_wh * _MAX_SIZE_DRIFT)
             pred_box[i] = np.concatenate([m[:2], np.maximum(wh, 1.0)])
         track_cls = np.array([int(np.argmax(k.class_votes)) for k in self._tracks], np.int64)
-        # Where each track's centre may be now: predicted covariance plus measurement noise.
-        centre_cov = np.zeros((len(preds), 2, 2))
-        for i, (m, c) in enumerate(preds):
-            centre_cov[i] = c[:2, :2] + np.eye(2) * (_MEAS_STD * _size(m)) ** 2
 
         free = np.arange(len(self._tracks))
         matches: Pairs = []  # (track index, detection index)
@@ -268,9 +245,7 @@ class ByteTracker:
                 return
             penalty = _CLASS_MISMATCH_COST * (track_cls[free][:, None] != cls[dets][None, :])
             if min_iou is None:
-                cost, feasible = _centre_cost(
-                    pred_box[free], meas[dets], cfg.centre_gate, centre_cov[free]
-                )
+                cost, feasible = _centre_cost(pred_box[free], meas[dets], cfg.centre_gate)
             else:
                 iou = _iou(_to_xyxy(pred_box[free]), xyxy[dets])
                 cost, feasible = 1.0 - iou, iou >= min_iou

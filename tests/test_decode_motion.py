@@ -243,10 +243,28 @@ def test_next_still_of_a_slideshow_is_a_scene_cut() -> None:
     for _ in range(4):
         gate.update(_still(1), original_width=640)
     res = gate.update(_still(2), original_width=640)
-    assert res.fraction > gate.scene_cut
+    assert res.fraction > gate.scene_cut and res.cut
     # The still then stays: nothing moves, and the next still opens the gate again.
     assert gate.update(_still(2), original_width=640).fraction < 0.0005
     assert gate.update(_still(3), original_width=640).fraction > gate.scene_cut
+
+
+def test_a_cut_of_a_moving_scene_is_a_cut_even_when_few_pixels_pass_the_threshold() -> None:
+    # Most pixels change by ~40 grey levels: under 4 x the capped noise, but their median
+    # changed far beyond the known noise, so the scene is new (an edit of a panning camera).
+    gate = MotionGate()
+    rng = np.random.default_rng(0)
+    base = np.clip(100 + rng.normal(0, 6.0, (120, 160)), 0, 255)
+    for _ in range(3):
+        res = gate.update(
+            np.clip(base + rng.normal(0, 6.0, base.shape), 0, 255).astype(np.uint8),
+            original_width=640,
+        )
+        assert not res.cut
+    shifted = np.where(rng.random(base.shape) < 0.5, base + 40, base - 40)
+    res = gate.update(np.clip(shifted, 0, 255).astype(np.uint8), original_width=640)
+    assert res.cut and res.fraction >= 0.5
+    assert not gate.update(np.clip(shifted, 0, 255).astype(np.uint8), 640).cut
 
 
 def test_noise_that_grows_gradually_is_still_followed() -> None:

@@ -25,12 +25,15 @@ class MotionResult:
     """Motion on one frame.
 
     ``fraction``: share of moving pixels (0..1). ``mask``: bool ``(h, w)`` at gate resolution.
-    ``scale``: original-frame pixels per gate pixel.
+    ``scale``: original-frame pixels per gate pixel. ``cut``: a scene cut (most of the frame
+    changed at once: the next still of a slideshow, an edit, a camera moved to a preset), so
+    the objects seen before are not the objects now in view.
     """
 
     fraction: float
     mask: npt.NDArray[np.bool_]
     scale: float
+    cut: bool = False
 
     def boxes(self, min_pixels: int = 4) -> list[Box]:
         """Bounding boxes of moving regions, in original-frame pixels."""
@@ -91,12 +94,15 @@ class MotionGate:
             self._noise = None
             return MotionResult(1.0, np.ones(gray.shape, bool), scale)
         assert self._previous is not None
-        changed, noise = self._moving(frame, self._previous, self._noise)
+        changed, noise, median = self._moving(frame, self._previous, self._noise)
         fraction = float(changed.mean())
         self._previous = frame
-        if fraction > self.scene_cut:
+        # Half the pixels changed beyond both the moving threshold and twice the known
+        # noise: their median did (a cut the capped threshold may show as a minority).
+        most = self._noise is not None and median > max(self.min_threshold, 2.0 * self._noise + 1.0)
+        if fraction > self.scene_cut or most:
             self._background = frame.copy()
-            return MotionResult(fraction, changed, scale)
+            return MotionResult(max(fraction, 0.5) if most else fraction, changed, scale, cut=True)
         self._noise = noise
         foreground = self._moving(frame, self._background, noise)[0] | changed
         # Learn slowly where things move (so a passing car does not burn in), fast elsewhere.
@@ -109,9 +115,9 @@ class MotionGate:
         frame: npt.NDArray[np.float32],
         reference: npt.NDArray[np.float32],
         noise: float | None,
-    ) -> tuple[npt.NDArray[np.bool_], float]:
-        """Pixels of ``frame`` that differ from ``reference`` beyond the noise, and the noise
-        level used (grey levels).
+    ) -> tuple[npt.NDArray[np.bool_], float, float]:
+        """Pixels of ``frame`` that differ from ``reference`` beyond the noise, the noise
+        level used and the median absolute difference itself (grey levels).
 
         The noise floor is the median absolute difference: most pixels are static
         background. When most pixels really changed (the next still of a slideshow, a car
@@ -124,10 +130,9 @@ class MotionGate:
         diff = frame - reference
         diff -= float(np.median(diff))  # global exposure change moves every pixel alike
         absdiff = np.abs(diff)
-        level = float(np.median(absdiff))
-        if noise is not None:
-            level = min(level, 2.0 * noise + 1.0)
+        median = float(np.median(absdiff))
+        level = median if noise is None else min(median, 2.0 * noise + 1.0)
         threshold = max(self.min_threshold, 4.0 * level)
         moving = (absdiff > threshold).astype(np.uint8)
         moving = cv2.morphologyEx(moving, cv2.MORPH_OPEN, self._kernel)
-        return moving.astype(bool), level
+        return moving.astype(bool), level, median

@@ -24,8 +24,14 @@ U8 = npt.NDArray[np.uint8]
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
     """4 s at 25 fps, a red box crossing left to right, keyframe every second."""
     folder = tmp_path_factory.mktemp("decode")
-    return make_clip(folder / "cross.mp4", seconds=4.0, fps=25, size=(320, 240),
-                     objects=[Moving(RED, (60, 30), (0, 100), (256, 100), 0.0, 4.0)], gop=25)
+    return make_clip(
+        folder / "cross.mp4",
+        seconds=4.0,
+        fps=25,
+        size=(320, 240),
+        objects=[Moving(RED, (60, 30), (0, 100), (256, 100), 0.0, 4.0)],
+        gop=25,
+    )
 
 
 def red_box(image: U8) -> Box | None:
@@ -92,8 +98,11 @@ def test_sample_frames_respects_slices(
 
 def test_slices_partition_the_samples(clip: Clip) -> None:
     whole = [f.t for f in sample_frames(clip.path, 0.0, float("inf"), 5.0)]
-    parts = [f.t for t0, t1 in ((0.0, 1.4), (1.4, 2.8), (2.8, float("inf")))
-             for f in sample_frames(clip.path, t0, t1, 5.0)]
+    parts = [
+        f.t
+        for t0, t1 in ((0.0, 1.4), (1.4, 2.8), (2.8, float("inf")))
+        for f in sample_frames(clip.path, t0, t1, 5.0)
+    ]
     assert parts == pytest.approx(whole, abs=1e-6)
 
 
@@ -121,8 +130,14 @@ def raw_clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
     if CODEC != "libx264":
         pytest.skip("raw .h264 needs the libx264 encoder")
     folder = tmp_path_factory.mktemp("raw")
-    return make_clip(folder / "cross.h264", seconds=4.0, fps=25, size=(320, 240),
-                     objects=[Moving(RED, (60, 30), (0, 100), (256, 100), 0.0, 4.0)], gop=25)
+    return make_clip(
+        folder / "cross.h264",
+        seconds=4.0,
+        fps=25,
+        size=(320, 240),
+        objects=[Moving(RED, (60, 30), (0, 100), (256, 100), 0.0, 4.0)],
+        gop=25,
+    )
 
 
 def test_raw_stream_without_timestamps_uses_the_frame_count(raw_clip: Clip) -> None:
@@ -213,6 +228,54 @@ def test_gate_on_decoded_frames_follows_the_object(clip: Clip) -> None:
             assert max(b.iou(truth) for b in res.boxes()) > 0.6, f.t
 
 
+def _still(seed: int) -> U8:
+    """A slideshow still: a textured scene (blocks of 20 x 20 gate pixels, grey 0..255)."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (6, 8)).astype(np.uint8)
+    scene = cv2.resize(blocks, (160, 120), interpolation=cv2.INTER_NEAREST)
+    return np.clip(scene + rng.normal(0, 2.0, (120, 160)), 0, 255).astype(np.uint8)
+
+
+def test_next_still_of_a_slideshow_is_a_scene_cut() -> None:
+    # Most pixels change at once: their median difference is the change, not noise, and
+    # must not raise the threshold until the change is invisible (plate camera stills).
+    gate = MotionGate()
+    for _ in range(4):
+        gate.update(_still(1), original_width=640)
+    res = gate.update(_still(2), original_width=640)
+    assert res.fraction > gate.scene_cut and res.cut
+    # The still then stays: nothing moves, and the next still opens the gate again.
+    assert gate.update(_still(2), original_width=640).fraction < 0.0005
+    assert gate.update(_still(3), original_width=640).fraction > gate.scene_cut
+
+
+def test_a_cut_of_a_moving_scene_is_a_cut_even_when_few_pixels_pass_the_threshold() -> None:
+    # Most pixels change by ~40 grey levels: under 4 x the capped noise, but their median
+    # changed far beyond the known noise, so the scene is new (an edit of a panning camera).
+    gate = MotionGate()
+    rng = np.random.default_rng(0)
+    base = np.clip(100 + rng.normal(0, 6.0, (120, 160)), 0, 255)
+    for _ in range(3):
+        res = gate.update(
+            np.clip(base + rng.normal(0, 6.0, base.shape), 0, 255).astype(np.uint8),
+            original_width=640,
+        )
+        assert not res.cut
+    shifted = np.where(rng.random(base.shape) < 0.5, base + 40, base - 40)
+    res = gate.update(np.clip(shifted, 0, 255).astype(np.uint8), original_width=640)
+    assert res.cut and res.fraction >= 0.5
+    assert not gate.update(np.clip(shifted, 0, 255).astype(np.uint8), 640).cut
+
+
+def test_noise_that_grows_gradually_is_still_followed() -> None:
+    gate = MotionGate()
+    rng = np.random.default_rng(0)
+    for sigma in (2.0, 3.0, 4.5, 6.5, 9.0, 12.0, 12.0):
+        frame = np.clip(100 + rng.normal(0, sigma, (120, 160)), 0, 255).astype(np.uint8)
+        res = gate.update(frame, original_width=640)
+    assert res.fraction < 0.0005
+
+
 def test_gate_resets_on_a_new_frame_size() -> None:
     gate = MotionGate()
     gate.update(_noisy_background(0), 640)
@@ -239,7 +302,7 @@ def test_tiles_cover_the_frame_with_overlap(
     for t in tiles:
         assert 0 <= t.x0 < t.x1 <= width and 0 <= t.y0 < t.y1 <= height
         assert t.width <= 1.25 * tile_px * 1.2 and t.height <= 1.25 * tile_px * 1.2
-        covered[int(t.y0):int(t.y1), int(t.x0):int(t.x1)] = True
+        covered[int(t.y0) : int(t.y1), int(t.x0) : int(t.x1)] = True
     assert covered.all()
     # Neighbours overlap, so an object on a tile border is whole in at least one tile.
     xs = sorted({(t.x0, t.x1) for t in tiles})
@@ -261,8 +324,9 @@ class ResizingShapeDetector:
     def detect(self, image: U8) -> Detections:
         h, w = image.shape[:2]
         self.calls.append((w, h))
-        small = np.asarray(cv2.resize(image, (300, 300), interpolation=cv2.INTER_AREA),
-                           dtype=np.uint8)
+        small = np.asarray(
+            cv2.resize(image, (300, 300), interpolation=cv2.INTER_AREA), dtype=np.uint8
+        )
         d = self.inner.detect(small)
         if not len(d):
             return d

@@ -15,7 +15,10 @@ them):
   moved on at ``a``'s own velocity to ``b``'s first observation (or left where it was),
   overlaps ``b``'s first box (IoU ≥ :attr:`LinkRules.boundary_iou`);
 - **short gap on the same spot**: ``b`` starts at most :attr:`LinkRules.gap_s` after ``a``
-  ends, and that box overlaps ``b``'s first box strongly (IoU ≥ :attr:`LinkRules.gap_iou`).
+  ends, and that box overlaps ``b``'s first box strongly (IoU ≥ :attr:`LinkRules.gap_iou`);
+- **a still object missed by one periodic detection**: ``b`` starts at most
+  :attr:`LinkRules.still_gap_s` after ``a`` ends, on nearly the same box
+  (IoU ≥ :attr:`LinkRules.still_iou`).
 
 For both, a small object that moved more than its own width between two samples still
 continues when the centres are close (:attr:`LinkRules.near`) and the sizes agree, at a low
@@ -46,8 +49,13 @@ from retrouve.store.records import TrackSummary
 
 #: Kinds of object that one physical object may be called from slice to slice.
 _FAMILIES: dict[str, str] = {
-    "car": "motor", "van": "motor", "truck": "motor", "bus": "motor",
-    "handbag": "bag", "suitcase": "bag", "backpack": "bag",
+    "car": "motor",
+    "van": "motor",
+    "truck": "motor",
+    "bus": "motor",
+    "handbag": "bag",
+    "suitcase": "bag",
+    "backpack": "bag",
 }
 
 
@@ -72,6 +80,15 @@ class LinkRules:
     #: Longest gap bridged on the same spot within the footage, and the overlap required.
     gap_s: float = 4.0
     gap_iou: float = 0.5
+    #: A still object's detection is refreshed every ``refresh_seconds`` (5 s by default)
+    #: while the motion gate sees nothing move; when one refresh misses it (a seated person
+    #: scored under the threshold once), it comes back on the same spot one refresh later:
+    #: gaps up to one refresh plus a sample of padding are bridged when the boxes nearly
+    #: coincide, as the track builder requires of an object unchanged after still frames
+    #: (``REPLACED_IOU``). A car leaving and another parking on the same box within 6 s is
+    #: what the stricter overlap guards against.
+    still_gap_s: float = 6.0
+    still_iou: float = 0.7
     #: Gaps are compared in steps of this (about one sample at 4 fps): a successor within the
     #: same step as another is chosen by overlap.
     tick_s: float = 0.25
@@ -100,8 +117,11 @@ def _families(f: TrackSummary) -> frozenset[str]:
 
 
 def _plate(f: TrackSummary, rules: LinkRules) -> str | None:
-    if (f.plate and len(f.plate) >= rules.plate_min_length
-            and f.plate_confidence >= rules.plate_min_confidence):
+    if (
+        f.plate
+        and len(f.plate) >= rules.plate_min_length
+        and f.plate_confidence >= rules.plate_min_confidence
+    ):
         return f.plate
     return None
 
@@ -118,8 +138,7 @@ def _closeness(a: TrackSummary, b: TrackSummary, min_iou: float, rules: LinkRule
         return iou
     side = max(a.last_box.width, a.last_box.height, b.first_box.width, b.first_box.height)
     (bx, by) = b.first_box.center
-    dist = float(min(math.hypot(x - bx, y - by)
-                     for x, y in (pred.center, a.last_box.center)))
+    dist = float(min(math.hypot(x - bx, y - by) for x, y in (pred.center, a.last_box.center)))
     ratio = b.first_box.area / max(a.last_box.area, 1e-6)
     if dist <= rules.near * side and 0.5 <= ratio <= 2.0:
         return 0.1 * (1.0 - dist / (rules.near * side)) + 1e-3
@@ -133,12 +152,18 @@ def _continuation(a: TrackSummary, b: TrackSummary, rules: LinkRules) -> float:
     gap = b.start - a.end
     if gap < -rules.overlap_s or b.end <= a.end or b.start < a.start:
         return 0.0
-    across = (a.seg_end - a.end <= rules.edge_s and b.start - b.seg_start <= rules.edge_s
-              and abs(b.seg_start - a.seg_end) <= rules.adjoin_s)
+    across = (
+        a.seg_end - a.end <= rules.edge_s
+        and b.start - b.seg_start <= rules.edge_s
+        and abs(b.seg_start - a.seg_end) <= rules.adjoin_s
+    )
     if across and gap <= rules.edge_s * 2:
         return _closeness(a, b, rules.boundary_iou, rules)
     if gap <= rules.gap_s:
         return _closeness(a, b, rules.gap_iou, rules)
+    if gap <= rules.still_gap_s:
+        iou = a.last_box.iou(b.first_box)
+        return iou if iou >= rules.still_iou else 0.0
     return 0.0
 
 
@@ -148,7 +173,8 @@ class _Groups:
     def __init__(self, ids: Iterable[int], plates: dict[int, str | None]) -> None:
         self.parent = {i: i for i in ids}
         self.plates: dict[int, set[str]] = {
-            i: ({p} if (p := plates.get(i)) else set()) for i in self.parent}
+            i: ({p} if (p := plates.get(i)) else set()) for i in self.parent
+        }
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -170,8 +196,9 @@ class _Groups:
         return True
 
 
-def group_fragments(fragments: Sequence[TrackSummary],
-                    rules: LinkRules | None = None) -> dict[int, int]:
+def group_fragments(
+    fragments: Sequence[TrackSummary], rules: LinkRules | None = None
+) -> dict[int, int]:
     """Track id → object id for every fragment given (one call per camera and time window is
     enough; fragments of several cameras never link). An object's id is the id of its
     earliest fragment (earliest start, then lowest id), so it is stable when the same
@@ -183,10 +210,10 @@ def group_fragments(fragments: Sequence[TrackSummary],
 
     # Candidate continuations, best overlap first; each fragment gets at most one successor
     # and one predecessor, so two objects crossing at a boundary are never chained together.
-    horizon = max(rules.gap_s, rules.edge_s * 2)
+    horizon = max(rules.gap_s, rules.still_gap_s, rules.edge_s * 2)
     candidates: list[tuple[int, float, int, int]] = []
     for i, a in enumerate(frags):
-        for b in frags[i + 1:]:
+        for b in frags[i + 1 :]:
             if b.camera_id != a.camera_id or b.start - a.end > horizon:
                 break  # frags is in start order: every later b starts later still
             score = _continuation(a, b, rules)
@@ -227,14 +254,17 @@ def group_fragments(fragments: Sequence[TrackSummary],
     return out
 
 
-def link_recordings(store: Store, recordings: Sequence[Recording],
-                    rules: LinkRules | None = None) -> int:
+def link_recordings(
+    store: Store, recordings: Sequence[Recording], rules: LinkRules | None = None
+) -> int:
     """Regroup the fragments of each camera around ``recordings`` (their span, widened by
     the longest link a rule makes, so fragments of neighbouring files link too) and store the
     object ids. Idempotent: the same stored tracks give the same objects. Returns how many
     tracks changed object."""
     rules = rules or LinkRules()
-    margin = timedelta(seconds=max(rules.plate_gap_s, rules.gap_s, rules.edge_s * 2) + 1)
+    margin = timedelta(
+        seconds=max(rules.plate_gap_s, rules.gap_s, rules.still_gap_s, rules.edge_s * 2) + 1
+    )
     windows: dict[str, tuple[datetime, datetime]] = {}
     for rec in recordings:
         lo, hi = windows.get(rec.camera_id, (rec.start, rec.end))

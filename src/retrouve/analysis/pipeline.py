@@ -42,13 +42,17 @@ def tracker_config(settings: AnalysisSettings) -> TrackerConfig:
     high = max(settings.detect_threshold + 0.1, 0.3)
     # Tracks may be lost for several samples (occlusion) and through gated static stretches.
     return TrackerConfig(
-        high_threshold=high, low_threshold=settings.detect_threshold,
-        new_track_threshold=high, max_lost_s=max(2.0, 6.0 / settings.sample_fps),
+        high_threshold=high,
+        low_threshold=settings.detect_threshold,
+        new_track_threshold=high,
+        max_lost_s=max(2.0, 6.0 / settings.sample_fps),
     )
 
 
 def process_unit(
-    unit: WorkUnit, settings: Settings, detector_factory: DetectorFactory | None = None,
+    unit: WorkUnit,
+    settings: Settings,
+    detector_factory: DetectorFactory | None = None,
     plate_reader_factory: PlateReaderFactory | None = None,
 ) -> UnitResult:
     """Analyse ``unit``; failures are returned in ``UnitResult.error``, never raised.
@@ -58,16 +62,18 @@ def process_unit(
     are called once per unit.
     """
     try:
-        models = load_models(settings.analysis, detector=detector_factory,
-                             plate_reader=plate_reader_factory)
+        models = load_models(
+            settings.analysis, detector=detector_factory, plate_reader=plate_reader_factory
+        )
         return _process(unit, settings.analysis, models)
     except RetrouveError as exc:
         log.warning("unit %s failed: %s", unit.id, exc)
         return UnitResult(unit.id, (), StageStats(), error=str(exc))
     except Exception as exc:
         log.exception("unit %s crashed", unit.id)
-        return UnitResult(unit.id, (), StageStats(),
-                          error=f"unexpected {type(exc).__name__}: {exc}")
+        return UnitResult(
+            unit.id, (), StageStats(), error=f"unexpected {type(exc).__name__}: {exc}"
+        )
 
 
 def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitResult:
@@ -76,21 +82,32 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
     tracker = ByteTracker(tracker_config(cfg))
     gate = MotionGate()
     builder = TrackBuilder(
-        unit.recording_id, unit.id, cfg.thumbnail_px,
+        unit.recording_id,
+        unit.id,
+        cfg.thumbnail_px,
         PlateOptions(reader, cfg.plate_views, cfg.plate_view_spacing_s, cfg.plate_min_vehicle_px),
         models,
     )
     # A detector pack without carried-object classes: the built-in SSD finds them around
     # people (analysis.complement), timed as its own stage.
-    complement = (ComplementaryPass(models.complement, models.complement_classes)
-                  if models.complement is not None and models.complement_classes else None)
+    complement = (
+        ComplementaryPass(models.complement, models.complement_classes)
+        if models.complement is not None and models.complement_classes
+        else None
+    )
     counter = DecodeCounter()
     secs: dict[str, float] = defaultdict(float)
     sampled = detected = passes = grey_votes = 0
     last_detect = -math.inf
     t_last = unit.t0
-    frames = sample_frames(unit.path, unit.t0, unit.t1, cfg.sample_fps, counter,
-                           label=f"{unit.recording_id} ({unit.path})")
+    frames = sample_frames(
+        unit.path,
+        unit.t0,
+        unit.t1,
+        cfg.sample_fps,
+        counter,
+        label=f"{unit.recording_id} ({unit.path})",
+    )
     mark = time.perf_counter()
     for sf in frames:
         now = time.perf_counter()
@@ -107,6 +124,9 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
             builder.still_frame(sf.t, last_detect)
             continue
         image = sf.rgb()
+        if motion.cut:
+            # A new scene (the next still, an edit): no box continues an object seen before.
+            tracker.reset()
         regions = None if due else motion.boxes()
         voted, n = detect_voted(detector, image, cfg.tile_px, regions)
         now3 = time.perf_counter()
@@ -125,8 +145,13 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
         secs["track"] += now4 - now3
         if (ids >= 0).any():  # frame-level colour facts only matter when something is tracked
             small = np.asarray(
-                cv2.resize(image, (160, max(2, image.shape[0] * 160 // image.shape[1])),
-                           interpolation=cv2.INTER_AREA), dtype=np.uint8)
+                cv2.resize(
+                    image,
+                    (160, max(2, image.shape[0] * 160 // image.shape[1])),
+                    interpolation=cv2.INTER_AREA,
+                ),
+                dtype=np.uint8,
+            )
             ctx = FrameContext(col.white_balance_gains(small), col.is_greyscale(small))
             grey_votes += 1 if ctx.greyscale else -1
             _add_tracked(builder, voted, ids, sf.t, image, ctx, motion, 1.0 / cfg.sample_fps)
@@ -148,33 +173,50 @@ def _process(unit: WorkUnit, cfg: AnalysisSettings, models: ModelSet) -> UnitRes
     secs["plates"] += builder.plate_seconds
     secs["attributes"] += time.perf_counter() - mark - builder.plate_seconds
     tracks = _refine(tracks, builder, models, grey_votes > 0, secs)
-    stats = StageStats(counter.decoded, sampled, detected, passes,
-                       {k: round(v, 4) for k, v in secs.items()})
+    stats = StageStats(
+        counter.decoded, sampled, detected, passes, {k: round(v, 4) for k, v in secs.items()}
+    )
     until = None if unit.is_image else counter.decoded_until
-    return UnitResult(unit.id, tuple(tracks), stats,
-                      decoded_until=unit.t0 if until is None else until,
-                      damage=counter.damage.note())
+    return UnitResult(
+        unit.id,
+        tuple(tracks),
+        stats,
+        decoded_until=unit.t0 if until is None else until,
+        damage=counter.damage.note(),
+    )
 
 
-def _refine(tracks: list[Track], builder: TrackBuilder, models: ModelSet, greyscale: bool,
-            secs: dict[str, float]) -> list[Track]:
+def _refine(
+    tracks: list[Track],
+    builder: TrackBuilder,
+    models: ModelSet,
+    greyscale: bool,
+    secs: dict[str, float],
+) -> list[Track]:
     """The per-track attribute stage (type votes, attribute packs) on the built tracks; its
     parts are timed as their own stages (``vehicle_type``, ``vehicle_pack``, ``person_pack``)."""
-    am = AttributeModels(models.coarse, models.crop_classifier, models.vehicle_attributes,
-                         models.person_attributes)
+    am = AttributeModels(
+        models.coarse, models.crop_classifier, models.vehicle_attributes, models.person_attributes
+    )
     if not am.coarse and am.vehicle is None and am.person is None:
         return tracks  # the built-in path: nothing to do, no cost
     times = StageTimes()
-    out = refine_tracks(tracks, [builder.view(t.local_id) for t in tracks], am, greyscale,
-                        times)
+    out = refine_tracks(tracks, [builder.view(t.local_id) for t in tracks], am, greyscale, times)
     for part, s in times.seconds.items():
         secs[part] += s
     return out
 
 
-def _add_tracked(builder: TrackBuilder, voted: VotedDetections, ids: npt.NDArray[np.int64],
-                 t: float, image: npt.NDArray[np.uint8], ctx: FrameContext,
-                 motion: MotionResult, sample_s: float) -> None:
+def _add_tracked(
+    builder: TrackBuilder,
+    voted: VotedDetections,
+    ids: npt.NDArray[np.int64],
+    t: float,
+    image: npt.NDArray[np.uint8],
+    ctx: FrameContext,
+    motion: MotionResult,
+    sample_s: float,
+) -> None:
     dets = voted.detections
     # The motion mask only separates object from road when most of the frame is static.
     fg_source = motion if motion.fraction < 0.5 else None
@@ -186,5 +228,17 @@ def _add_tracked(builder: TrackBuilder, voted: VotedDetections, ids: npt.NDArray
         box = Box(x0, y0, x1, y1)
         mask = motion.foreground(box, (16, 16))
         changed = float(mask.mean()) if mask is not None else 0.0
-        builder.add(tid, t, box, float(dets.confidence[i]), int(dets.class_id[i]), image, ctx,
-                    fg_source, changed, sample_s, voted.votes[i], voted.folded_boxes(i))
+        builder.add(
+            tid,
+            t,
+            box,
+            float(dets.confidence[i]),
+            int(dets.class_id[i]),
+            image,
+            ctx,
+            fg_source,
+            changed,
+            sample_s,
+            voted.votes[i],
+            voted.folded_boxes(i),
+        )

@@ -26,6 +26,7 @@ from retrouve.domain import OBJECT_CLASSES, Box, Detections
 from retrouve.errors import ModelError
 from retrouve.vision.suppression import (
     DEFAULT_IOU,
+    PassRegions,
     SuppressionRule,
     VotedDetections,
     suppress_duplicates,
@@ -101,7 +102,8 @@ class SsdMobileNetDetector:
         self._net.setInput(blob)
         out = self._net.forward()[0, 0]  # (N, 7): batch, class, score, x0, y0, x1, y1 (0..1)
         keep = [
-            i for i in range(out.shape[0])
+            i
+            for i in range(out.shape[0])
             if out[i, 2] >= self.threshold and int(out[i, 1]) in _COCO_TO_OURS
         ]
         if not keep:
@@ -110,9 +112,7 @@ class SsdMobileNetDetector:
         xyxy = np.clip(rows[:, 3:7], 0.0, 1.0) * np.array([w, h, w, h], np.float32)
         ok = (xyxy[:, 2] - xyxy[:, 0] >= 2) & (xyxy[:, 3] - xyxy[:, 1] >= 2)
         cls = np.array([_COCO_TO_OURS[int(c)] for c in rows[:, 1]], np.int32)
-        return Detections(
-            xyxy[ok].astype(np.float32), rows[ok, 2].astype(np.float32), cls[ok]
-        )
+        return Detections(xyxy[ok].astype(np.float32), rows[ok, 2].astype(np.float32), cls[ok])
 
 
 class ShapeDetector:
@@ -139,7 +139,8 @@ class ShapeDetector:
         if not boxes:
             return Detections.empty()
         return Detections(
-            np.array(boxes, np.float32), np.full(len(boxes), 0.9, np.float32),
+            np.array(boxes, np.float32),
+            np.full(len(boxes), 0.9, np.float32),
             np.array(classes, np.int32),
         )
 
@@ -156,9 +157,14 @@ def tile_grid(width: int, height: int, tile_px: int, overlap: float = 0.2) -> li
     tw, th = width / nx, height / ny
     mx, my = tw * overlap / 2, th * overlap / 2
     return [
-        Box(max(0.0, i * tw - mx), max(0.0, j * th - my),
-            min(float(width), (i + 1) * tw + mx), min(float(height), (j + 1) * th + my))
-        for j in range(ny) for i in range(nx)
+        Box(
+            max(0.0, i * tw - mx),
+            max(0.0, j * th - my),
+            min(float(width), (i + 1) * tw + mx),
+            min(float(height), (j + 1) * th + my),
+        )
+        for j in range(ny)
+        for i in range(nx)
     ]
 
 
@@ -171,8 +177,7 @@ def detect_tiled(
 ) -> tuple[Detections, int]:
     """:func:`detect_voted` without the class evidence: the kept detections and the number
     of detector passes (``nms_iou``: the IoU part of the suppression rule)."""
-    voted, passes = detect_voted(detector, image, tile_px, motion,
-                                 SuppressionRule(iou=nms_iou))
+    voted, passes = detect_voted(detector, image, tile_px, motion, SuppressionRule(iou=nms_iou))
     return voted.detections, passes
 
 
@@ -185,13 +190,20 @@ def detect_voted(
 ) -> tuple[VotedDetections, int]:
     """Detect on the whole frame plus the tiles that overlap ``motion`` (all tiles when None),
     then fold duplicate boxes of one object (:func:`suppress_duplicates`, class-agnostic
-    within a kind of object), keeping each folded box's class as a vote.
+    within a kind of object), keeping each folded box's class as a vote; a tile's piece of
+    an object cut by the tile border folds into the whole frame's box of it, or, when no
+    pass saw it whole, the pieces join into one box.
 
     Returns the detections (original-frame pixels) with their votes, and the number of
     detector passes.
     """
     h, w = image.shape[:2]
-    parts = [detector.detect(image)]
+    whole = detector.detect(image)
+    parts = [whole]
+    # Where each box was seen, so a tile's piece of a large vehicle folds into the whole box.
+    regions: list[tuple[tuple[float, float, float, float], int]] = [
+        ((0.0, 0.0, float(w), float(h)), len(whole))
+    ]
     passes = 1
     for tile in tile_grid(w, h, tile_px):
         if motion is not None and not any(tile.iou(m) > 0 for m in motion):
@@ -202,9 +214,12 @@ def detect_voted(
         if len(d):
             shifted = d.xyxy + np.array([x0, y0, x0, y0], np.float32)
             parts.append(Detections(shifted.astype(np.float32), d.confidence, d.class_id))
+            regions.append(((float(x0), float(y0), float(x1), float(y1)), len(d)))
     # The detector's own NMS is per class: even one pass can hold a car and a truck box on
     # one vehicle, so the fold runs on every frame, not only on tiled ones.
-    return suppress_duplicates(Detections.concat(parts), rule), passes
+    return suppress_duplicates(
+        Detections.concat(parts), rule, passes=PassRegions.of(regions, float(w), float(h))
+    ), passes
 
 
 def nms(dets: Detections, iou: float) -> Detections:

@@ -1,0 +1,116 @@
+"""The first objects of a search's ranking without ranking every match: score floors.
+
+A broad search (white cars over every camera and day: 10⁵ matches at 1 M tracks) used to sort
+every match to show its first page. A track's score is its object confidence times the
+confidences of the attributes asked for, every factor in 0..1, so a track scores at most its
+smallest factor. The ranking is therefore first tried on the tracks whose object confidence
+and strict attribute confidences all reach a *floor* (and whose score does): ranges of
+``ix_tracks_object_conf`` and ``ix_track_attributes_lookup`` (migration 0016), a small
+fraction of the matches. The result is kept only when it is provably the full ranking's
+prefix — it holds the ``need`` objects asked for and the last of them is in tier 0 with a
+score at or above the floor: every track left out scores below the floor, so it ranks after
+that last object (a lower score in the same or a later tier), and the first ``need`` objects
+of the full ranking are the same. Otherwise a lower floor is tried, then no floor (the full
+ranking, as before).
+
+The "every factor ≤ 1" premise is checked in the data, not assumed: one indexed
+``max(confidence)`` per object class and attribute asked for (:func:`bounded`); a store with a
+confidence above 1 gets the full ranking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from retrouve.store import schema as s
+from retrouve.store.records import TrackFilter, TrackSpan
+
+#: Score floors tried in turn, highest first (scores are 0..1). Each try reads the tracks
+#: whose factors all reach the floor; the ladder's cost is dominated by its last try.
+#: Measured on the synthetic 1 M index (benchmarks/README.md, "Search at 1 M tracks"): a
+#: 50-hit page is found at 0.85, the web's 500-object timeline at 0.7 or 0.55.
+FLOORS: tuple[float, ...] = (0.85, 0.7, 0.55, 0.4)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The first objects of a ranking (their best fragments, best first), the tier of the
+    last one (None when there are none) and the score floor they were found above (0: the
+    full ranking)."""
+
+    spans: list[TrackSpan]
+    last_tier: int | None
+    floor: float = 0.0
+
+
+def first_per_object(conn: Connection, ranked: Any, need: int) -> Ranked:
+    """The first ``need`` objects of the ranked query ``ranked`` (one row per track, best
+    first, with ``object_key`` and ``tier``), each as its first, best-ranked, row.
+
+    Ranks ids, then groups: a top-k sort of a few more rows than objects needed (most objects
+    are one fragment), widened until ``need`` distinct objects are found or the matches run
+    out. The order is the full ranking's, so pages concatenate to the full list. (A window
+    function over every match sorts them all twice: measured 1.7× the ungrouped time on
+    ``benchmarks/bench_search.py`` at 100k tracks.)
+    """
+    k = need * 2 + 64
+    while True:
+        rows = conn.execute(ranked.limit(k)).all()
+        seen: set[int] = set()
+        out: list[TrackSpan] = []
+        tier: int | None = None
+        for r in rows:
+            if int(r.object_key) in seen:
+                continue
+            seen.add(int(r.object_key))
+            out.append(
+                TrackSpan(int(r.id), r.camera_id, r.object, r.start_utc, r.end_utc, float(r.score))
+            )
+            tier = int(r.tier)
+            if len(out) == need:
+                return Ranked(out, tier)
+        if len(rows) < k:
+            return Ranked(out, tier)
+        k *= 4
+
+
+def bounded(conn: Connection, flt: TrackFilter) -> bool:
+    """Whether every score factor of ``flt``'s matches is at most 1 in the stored data, so
+    that a floor on the factors bounds the score (one query of indexed maxima). False for a
+    filter without object classes (camera and time only: narrow already, and the maximum
+    over every class has no index)."""
+    if not flt.objects:
+        return False
+    t, a = s.tracks, s.track_attributes
+    maxima = [
+        select(func.max(t.c.object_conf)).where(t.c.object == o).scalar_subquery()
+        for o in flt.objects
+    ]
+    maxima += [
+        select(func.max(a.c.confidence))
+        .where(a.c.name == af.name, a.c.value == af.value)
+        .scalar_subquery()
+        for af in flt.attributes
+    ]
+    row = conn.execute(select(*maxima)).one()
+    return all(v is None or float(v) <= 1.0 for v in row)
+
+
+def top_objects(
+    conn: Connection, ranked: Callable[[float], Any], flt: TrackFilter, need: int
+) -> Ranked:
+    """The first ``need`` objects of the full ranking of ``flt``'s matches: ``ranked(floor)``
+    is the ranked select of the matches whose factors and score reach ``floor`` (0: all of
+    them). Same objects, same order as ``first_per_object(conn, ranked(0.0), need)``."""
+    if need > 0 and bounded(conn, flt):
+        for floor in FLOORS:
+            got = first_per_object(conn, ranked(floor), need)
+            # Every track left out scores below ``floor`` <= the last object's score, and
+            # tier 0 is the first tier: nothing left out ranks before the last object.
+            if len(got.spans) == need and got.last_tier == 0:
+                return Ranked(got.spans, got.last_tier, floor)
+    return first_per_object(conn, ranked(0.0), need)

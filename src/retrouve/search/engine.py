@@ -328,10 +328,11 @@ class Searcher:
                      for r in rows[:spread]]
             rows = self.store.with_objects(rows[query.offset:query.offset + query.limit],
                                            flt.scope)
-        for cam in {r.camera_id for r in rows} | {sp.camera_id for sp in spans}:
-            if cam not in zones:
-                found = self.store.get_camera(cam)
-                zones[cam] = ZoneInfo(found.timezone if found else "UTC")
+        missing = ({r.camera_id for r in rows} | {sp.camera_id for sp in spans}) - set(zones)
+        # One query for every camera of the page and timeline (not one per camera).
+        named = self.store.camera_zones(sorted(missing)) if missing else {}
+        for cam in missing:
+            zones[cam] = ZoneInfo(named.get(cam, "UTC"))
         pattern = PlatePattern.parse(query.plate) if query.plate is not None else None
         hits = tuple(self._hit(r, zones[r.camera_id], pattern) for r in rows)
         sightings = tuple(

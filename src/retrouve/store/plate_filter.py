@@ -12,8 +12,12 @@ tracks (``tests/test_search_bounded.py`` compares them):
 * **PostgreSQL**: the same ``OR`` of ``LIKE`` over ``plate_reads`` in a subquery, which the
   planner can answer from the ``pg_trgm`` GIN indexes (migration 0011) with a bitmap ``OR``.
 * **Otherwise** (SQLite and a pattern without three literal characters in a row, such as
-  ``A?12?*`` → ``4_12_%``: a trigram index cannot serve it): every read is tested, as before
-  0016.
+  ``A?12?*`` → ``4_12_%``: a trigram index cannot serve it): every read is tested, in the
+  same subquery on ``plate_reads`` alone. Before 0016 the condition was tested on a join
+  driven from every vehicle track: on the 110 k index, 20 wildcard patterns took p50 447 ms
+  that way against 36 ms as a subquery (2026-12-03, shared machine).
+
+The caller keeps the tracks whose id is in that subquery (one read per track).
 """
 
 from __future__ import annotations
@@ -54,13 +58,6 @@ def uses_trigram_table(dialect: str, likes: Sequence[str]) -> bool:
     return dialect == "sqlite" and all(
         has_trigram(pat) and has_trigram(alts_like(pat)) for pat in likes
     )
-
-
-def indexed(dialect: str, likes: Sequence[str]) -> bool:
-    """Whether :func:`matching_tracks` answers ``likes`` from a trigram index, as a subquery
-    (PostgreSQL always: its planner decides; SQLite when the patterns allow). Otherwise the
-    caller joins ``plate_reads`` and tests :func:`like_condition` on each row."""
-    return dialect == "postgresql" or uses_trigram_table(dialect, likes)
 
 
 def matching_tracks(dialect: str, likes: Sequence[str]) -> Any:

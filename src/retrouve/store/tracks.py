@@ -117,14 +117,13 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0) -> _Matches:
     object_key = func.coalesce(t.c.object_id, t.c.id)
     q = select(t.c.id, t.c.camera_id, t.c.object, t.c.start_utc, t.c.end_utc,
                object_key.label("object_key"))
-    if flt.plate_likes and plate_filter.indexed(dialect, flt.plate_likes):
-        # The reads matching the patterns first, from a trigram index (a read per track).
+    if flt.plate_likes:
+        # The reads matching the patterns first, from a trigram index where one serves them
+        # (a read per track), then their tracks by primary key.
         conds.append(t.c.id.in_(plate_filter.matching_tracks(dialect, flt.plate_likes)))
-    elif flt.plate_likes or flt.with_plate:
+    elif flt.with_plate:
         p = s.plate_reads
         q = q.join(p, p.c.track_id == t.c.id)
-        if flt.plate_likes:
-            conds.append(plate_filter.like_condition(flt.plate_likes))
     for i, af in enumerate(flt.attributes):
         a = s.track_attributes.alias(f"a{i}")
         strict = af.or_object is None

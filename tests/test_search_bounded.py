@@ -249,3 +249,14 @@ def test_a_filter_without_classes_is_never_floored(
     svc, index = indexed
     with svc.store.engine.connect() as conn:
         assert not top_objects.bounded(conn, TrackFilter(cameras=index.cameras[:1]))
+
+
+def test_camera_zones_in_one_query(indexed: tuple[Services, SyntheticIndex]) -> None:
+    """The zones of every camera a page and timeline name, unknown ids left out."""
+    svc, index = indexed
+    cams = list(index.cameras[:5])
+    zones = svc.store.camera_zones([*cams, "no-such-camera", "bad\x00id"])
+    assert zones == {c: svc.store.require_camera(c).timezone for c in cams}
+    res = svc.searcher.search(Query(object="car", limit=20), spread=300)
+    assert {str(h.start.tzinfo) for h in res.hits} <= set(zones.values()) | {"UTC"}
+    assert all(sp.start.utcoffset() is not None for sp in res.spread)

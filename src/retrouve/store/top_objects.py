@@ -11,7 +11,7 @@ prefix — it holds the ``need`` objects asked for and the last of them is in ti
 score at or above the floor: every track left out scores below the floor, so it ranks after
 that last object (a lower score in the same or a later tier), and the first ``need`` objects
 of the full ranking are the same. Otherwise a lower floor is tried, then no floor (the full
-ranking, as before).
+ranking, as before). A search with few matches (:func:`broad`) is ranked whole at once.
 
 The "every factor ≤ 1" premise is checked in the data, not assumed: one indexed
 ``max(confidence)`` per object class and attribute asked for (:func:`bounded`); a store with a
@@ -100,13 +100,29 @@ def bounded(conn: Connection, flt: TrackFilter) -> bool:
     return all(v is None or float(v) <= 1.0 for v in row)
 
 
+def broad(conn: Connection, matches: Any, need: int) -> bool:
+    """Whether ``matches`` (a select of the matching tracks) has more than
+    :func:`narrow_limit` rows: only then are floors worth trying. Reads at most that many
+    rows (a ``LIMIT`` in a subquery, no sort); a narrow search (a camera and two hours, a
+    rare colour pair) is ranked whole at once instead of failing every floor first."""
+    cap = narrow_limit(need)
+    inner = matches.order_by(None).limit(cap + 1).subquery("probe")
+    return int(conn.execute(select(func.count()).select_from(inner)).scalar_one()) > cap
+
+
+def narrow_limit(need: int) -> int:
+    """Matches up to which ranking them all is cheap enough (a sort of a few thousand
+    narrow rows): 2,000, or 4 × ``need`` for a larger timeline."""
+    return max(2000, 4 * need)
+
+
 def top_objects(
     conn: Connection, ranked: Callable[[float], Any], flt: TrackFilter, need: int
 ) -> Ranked:
     """The first ``need`` objects of the full ranking of ``flt``'s matches: ``ranked(floor)``
     is the ranked select of the matches whose factors and score reach ``floor`` (0: all of
     them). Same objects, same order as ``first_per_object(conn, ranked(0.0), need)``."""
-    if need > 0 and bounded(conn, flt):
+    if need > 0 and broad(conn, ranked(0.0), need) and bounded(conn, flt):
         for floor in FLOORS:
             got = first_per_object(conn, ranked(floor), need)
             # Every track left out scores below ``floor`` <= the last object's score, and

@@ -260,3 +260,36 @@ def test_camera_zones_in_one_query(indexed: tuple[Services, SyntheticIndex]) -> 
     res = svc.searcher.search(Query(object="car", limit=20), spread=300)
     assert {str(h.start.tzinfo) for h in res.hits} <= set(zones.values()) | {"UTC"}
     assert all(sp.start.utcoffset() is not None for sp in res.spread)
+
+
+def test_an_attribute_row_without_its_bound_turns_the_floors_off(
+    indexed: tuple[Services, SyntheticIndex],
+) -> None:
+    """A row written without ``weighted`` (by hand) would be cut by any floor: none then."""
+    svc, _ = indexed
+    flt = engine.to_filter(Query(object="car", colour="white"))
+    sql = "SELECT track_id FROM track_attributes WHERE name = 'colour' AND value = 'white' LIMIT 1"
+    with svc.store.engine.begin() as conn:
+        track = conn.execute(text(sql)).scalar_one()
+        conn.execute(
+            text(
+                "UPDATE track_attributes SET weighted = NULL WHERE track_id = :t AND "
+                "name = 'colour' AND value = 'white'"
+            ),
+            {"t": track},
+        )
+    try:
+        with svc.store.engine.connect() as conn:
+            assert not top_objects.bounded(conn, flt)
+        q = Query(object="car", colour="white", limit=10)
+        _same(_search(svc, q, reference=False), _search(svc, q, reference=True))
+    finally:
+        with svc.store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE track_attributes SET weighted = confidence * (SELECT object_conf FROM "
+                    "tracks WHERE tracks.id = track_attributes.track_id) WHERE weighted IS NULL"
+                )
+            )
+    with svc.store.engine.connect() as conn:
+        assert top_objects.bounded(conn, flt)

@@ -229,7 +229,13 @@ track_attributes = Table(
     Column("confidence", Float, nullable=False),
     # 1 for the track's best value of this attribute, 2 for the runner-up…
     Column("rank", Integer, nullable=False),
+    # ``confidence`` × the track's ``object_conf`` (migration 0016): a bound on the score of
+    # any search asking for this value, so that a score floor is one range of
+    # ``ix_track_attributes_weighted`` (``store/top_objects.py``). NULL only in rows written
+    # by hand; a search then ranks without floors.
+    Column("weighted", Float),
     Index("ix_track_attributes_lookup", "name", "value", "confidence", "track_id"),
+    Index("ix_track_attributes_weighted", "name", "value", "weighted", "track_id"),
 )
 
 #: One consensus licence-plate read per vehicle track (see ``retrouve.plates``).

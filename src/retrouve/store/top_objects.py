@@ -3,19 +3,21 @@
 A broad search (white cars over every camera and day: 10⁵ matches at 1 M tracks) used to sort
 every match to show its first page. A track's score is its object confidence times the
 confidences of the attributes asked for, every factor in 0..1, so a track scores at most its
-smallest factor. The ranking is therefore first tried on the tracks whose object confidence
-and strict attribute confidences all reach a *floor* (and whose score does): ranges of
-``ix_tracks_object_conf`` and ``ix_track_attributes_lookup`` (migration 0016), a small
-fraction of the matches. The result is kept only when it is provably the full ranking's
-prefix — it holds the ``need`` objects asked for and the last of them is in tier 0 with a
-score at or above the floor: every track left out scores below the floor, so it ranks after
-that last object (a lower score in the same or a later tier), and the first ``need`` objects
-of the full ranking are the same. Otherwise a lower floor is tried, then no floor (the full
-ranking, as before). A search with few matches (:func:`broad`) is ranked whole at once.
+object confidence times any one attribute's confidence — stored on each attribute row as
+``weighted`` (migration 0016). The ranking is therefore first tried on the tracks whose
+``weighted`` for every strict attribute (or, without one, whose object confidence) and whose
+score reach a *floor*: a range of ``ix_track_attributes_weighted`` (or
+``ix_tracks_object_conf``), a small fraction of the matches. The result is kept only when it is
+provably the full ranking's prefix — it holds the ``need`` objects asked for and the last of
+them is in tier 0 with a score at or above the floor: every track left out scores below the
+floor, so it ranks after that last object (a lower score in the same or a later tier), and the
+first ``need`` objects of the full ranking are the same. Otherwise a lower floor is tried, then
+no floor (the full ranking, as before). A search with few matches (:func:`broad`) is ranked
+whole at once.
 
 The "every factor ≤ 1" premise is checked in the data, not assumed: one indexed
-``max(confidence)`` per object class and attribute asked for (:func:`bounded`); a store with a
-confidence above 1 gets the full ranking.
+``max(confidence)`` per object class and attribute asked for, and no attribute row without
+``weighted`` (:func:`bounded`); otherwise the full ranking.
 """
 
 from __future__ import annotations
@@ -96,8 +98,14 @@ def bounded(conn: Connection, flt: TrackFilter) -> bool:
         .scalar_subquery()
         for af in flt.attributes
     ]
-    row = conn.execute(select(*maxima)).one()
-    return all(v is None or float(v) <= 1.0 for v in row)
+    # A strict attribute row without ``weighted`` (written by hand) would be left out by
+    # the floor whatever its score: no floors then (NULLs sort first in the index).
+    holes = [select(a.c.track_id).where(a.c.name == af.name, a.c.value == af.value,
+                                        a.c.weighted.is_(None)).limit(1).exists()
+             for af in flt.attributes if af.or_object is None]
+    row = conn.execute(select(*maxima, *holes)).one()
+    return (all(v is None or float(v) <= 1.0 for v in row[:len(maxima)])
+            and not any(row[len(maxima):]))
 
 
 def broad(conn: Connection, matches: Any, need: int) -> bool:

@@ -112,7 +112,8 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0) -> _Matches:
         conds.append(t.c.id.in_(list(flt.ids)))
     if flt.scope is not None:
         conds.append(in_scope(t, flt.scope))
-    if floor > 0:
+    if floor > 0 and all(af.or_object is not None for af in flt.attributes):
+        # No strict attribute to bound the score: the object confidence does.
         conds.append(t.c.object_conf >= floor)
     object_key = func.coalesce(t.c.object_id, t.c.id)
     q = select(t.c.id, t.c.camera_id, t.c.object, t.c.start_utc, t.c.end_utc,
@@ -127,9 +128,11 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0) -> _Matches:
     for i, af in enumerate(flt.attributes):
         a = s.track_attributes.alias(f"a{i}")
         strict = af.or_object is None
-        least = max(af.min_confidence, floor) if strict else af.min_confidence
         on = and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
-                  a.c.confidence >= least)
+                  a.c.confidence >= af.min_confidence)
+        if strict and floor > 0:
+            # confidence × object confidence bounds the score: one index range.
+            on = and_(on, a.c.weighted >= floor)
         if strict:
             q = q.join(a, on)
             score = score * a.c.confidence

@@ -5,10 +5,14 @@ Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-03 15:00:00
 
-Both databases: ``ix_tracks_object_conf`` on ``tracks (object, object_conf)``. The ranking of a
-broad search is first tried on the tracks above a score floor (``store/top_objects.py``); this
-index serves the floor on the object confidence (a search for one class without attributes:
-"bus") and the indexed maximum that checks every confidence is at most 1.
+Both databases: ``track_attributes.weighted`` = ``confidence`` × the track's ``object_conf``
+(filled here for the stored rows, written by the store for new ones) and
+``ix_track_attributes_weighted (name, value, weighted, track_id)``; ``ix_tracks_object_conf``
+on ``tracks (object, object_conf)``. The ranking of a broad search is first tried on the
+tracks above a score floor (``store/top_objects.py``): ``weighted`` bounds the score of any
+search asking for that value, so the floor is one range of the index; the object-confidence
+index serves the floor of a search for one class without attributes ("bus") and the indexed
+maximum that checks every confidence is at most 1.
 
 SQLite only: ``plate_reads_trigram``, an FTS5 table with the ``trigram`` tokenizer over
 ``plate_reads.folded`` and ``folded_alts`` (external content: the index only, no copy of the
@@ -20,6 +24,7 @@ has the same thing since 0011 (``pg_trgm`` GIN indexes on both columns).
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
@@ -50,6 +55,12 @@ _SQLITE_UP = (
 
 def upgrade() -> None:
     op.create_index("ix_tracks_object_conf", "tracks", ["object", "object_conf"])
+    op.add_column("track_attributes", sa.Column("weighted", sa.Float(), nullable=True))
+    # Every stored attribute row gets its bound (the store writes it for new rows).
+    op.execute("UPDATE track_attributes SET weighted = confidence * (SELECT object_conf "
+               "FROM tracks WHERE tracks.id = track_attributes.track_id)")
+    op.create_index("ix_track_attributes_weighted", "track_attributes",
+                    ["name", "value", "weighted", "track_id"])
     if op.get_bind().dialect.name == "sqlite":
         for statement in _SQLITE_UP:
             op.execute(statement)
@@ -60,4 +71,7 @@ def downgrade() -> None:
         for trigger in ("ai", "ad", "au"):
             op.execute(f"DROP TRIGGER IF EXISTS {_FTS}_{trigger}")
         op.execute(f"DROP TABLE IF EXISTS {_FTS}")
+    op.drop_index("ix_track_attributes_weighted", table_name="track_attributes")
+    # Plain ALTER on both (SQLite >= 3.35): a batch copy of the table is not needed.
+    op.execute("ALTER TABLE track_attributes DROP COLUMN weighted")
     op.drop_index("ix_tracks_object_conf", table_name="tracks")

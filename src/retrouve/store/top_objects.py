@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from retrouve.store import schema as s
 from retrouve.store.records import TrackFilter, TrackSpan
@@ -92,12 +92,8 @@ def bounded(conn: Connection, flt: TrackFilter) -> bool:
         select(func.max(t.c.object_conf)).where(t.c.object == o).scalar_subquery()
         for o in flt.objects
     ]
-    maxima += [
-        select(func.max(a.c.confidence))
-        .where(a.c.name == af.name, a.c.value == af.value)
-        .scalar_subquery()
-        for af in flt.attributes
-    ]
+    maxima += [_max_confidence(conn.dialect.name, i, af.name, af.value)
+               for i, af in enumerate(flt.attributes)]
     # A strict attribute row without ``weighted`` (written by hand) would be left out by
     # the floor whatever its score: no floors then (NULLs sort first in the index).
     holes = [select(a.c.track_id).where(a.c.name == af.name, a.c.value == af.value,
@@ -122,6 +118,23 @@ def narrow_limit(need: int) -> int:
     """Matches up to which ranking them all is cheap enough (a sort of a few thousand
     narrow rows): 2,000, or 4 × ``need`` for a larger timeline."""
     return max(2000, 4 * need)
+
+
+def _max_confidence(dialect: str, i: int, name: str, value: str) -> Any:
+    """The scalar subquery of the highest confidence of attribute ``name = value`` (``i``
+    numbers its parameters). On SQLite it names its index: ``ix_track_attributes_weighted``
+    has the same (name, value) prefix and the planner took it, reading every row of the value
+    (2.6 s for ``vehicle_type = car`` at 1 M tracks) instead of the last entry of
+    ``ix_track_attributes_lookup``."""
+    if dialect != "sqlite":
+        a = s.track_attributes
+        return (select(func.max(a.c.confidence))
+                .where(a.c.name == name, a.c.value == value).scalar_subquery())
+    return (select(text("max(confidence)"))
+            .select_from(text("track_attributes INDEXED BY ix_track_attributes_lookup"))
+            .where(text(f"name = :max_name_{i} AND value = :max_value_{i}")
+                   .bindparams(**{f"max_name_{i}": name, f"max_value_{i}": value}))
+            .scalar_subquery())
 
 
 def top_objects(

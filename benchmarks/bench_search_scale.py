@@ -84,6 +84,14 @@ def open_index(n: int, work: Path, db_url: str | None, bulk: bool = True
     return svc, time.perf_counter() - t0
 
 
+def load_average() -> str:
+    """The 1-minute load average (``/proc/loadavg``), "?" where there is none."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def queries(svc: Services, rng: random.Random) -> dict[str, Callable[[], Query]]:
     """Query makers: each call draws new values from what the index holds."""
     with svc.store.engine.connect() as conn:
@@ -153,10 +161,13 @@ def plot(rows: list[dict[str, object]], out: Path) -> str:
                               "Search p95 latency against index size"))
         return f"plot (matplotlib not installed): {svg}"
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name in dict.fromkeys(str(r["query"]) for r in rows):
-        mine = [r for r in rows if r["query"] == name]
+    runs = {(str(r["query"]), str(r["backend"]).split(" (")[0]) for r in rows}
+    for name, run in sorted(runs):
+        mine = [r for r in rows if r["query"] == name
+                and str(r["backend"]).split(" (")[0] == run]
         ax.plot([int(str(r["tracks"])) for r in mine], [float(str(r["p95_ms"])) for r in mine],
-                marker="o", label=name)
+                marker="o", label=f"{name}, {run}",
+                linestyle="--" if run.startswith("postgresql") else "-")
     ax.set_xscale("log")
     ax.set_xlabel("tracks in the index")
     ax.set_ylabel("p95 latency (ms)")
@@ -175,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db-url", default=None)
     ap.add_argument("--work-dir", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=Path("."))
+    ap.add_argument("--label", default="",
+                    help="a tag after the date in each row's backend label (the code measured)")
+    ap.add_argument("--merge", type=Path, nargs="*", default=[],
+                    help="earlier search_scale.csv files whose rows are kept in the CSV and "
+                         "plot written (their labels tell the runs apart)")
     ap.add_argument("--store-path", action="store_true",
                     help="generate through Store.save_unit_result, one unit at a time "
                          "(the same rows as the default bulk writer, ~4x slower)")
@@ -182,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
+    for old in args.merge:
+        with old.open(newline="") as f:
+            rows += list(csv.DictReader(f))
     for n in args.sizes:
         svc, gen_s = open_index(n, work, args.db_url, bulk=not args.store_path)
         try:
@@ -190,10 +209,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{n} tracks requested, {stored} stored ({note}), "
                   f"{svc.store.engine.url.get_backend_name()}")
             print(f"{'query':18} {'p50 ms':>8} {'p95 ms':>8} {'hits':>5}")
-            for name, (p50, p95, hits) in measure(svc, args.repeat).items():
+            before = load_average()
+            measured = measure(svc, args.repeat)
+            # Other jobs share the machine: each row says the load it was measured under.
+            label = " ".join(x for x in (svc.store.engine.url.get_backend_name(),
+                                         datetime.now(UTC).date().isoformat(), args.label) if x)
+            label += f" (load {before}-{load_average()})"
+            print(f"  {label}")
+            for name, (p50, p95, hits) in measured.items():
                 print(f"{name:18} {p50:8.1f} {p95:8.1f} {hits:5d}")
-                rows.append({"tracks": stored, "backend": svc.store.engine.url.get_backend_name(),
-                             "query": name, "p50_ms": round(p50, 2), "p95_ms": round(p95, 2),
+                rows.append({"tracks": stored, "backend": label, "query": name,
+                             "p50_ms": round(p50, 2), "p95_ms": round(p95, 2),
                              "median_hits": hits})
         finally:
             svc.close()

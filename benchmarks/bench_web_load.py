@@ -203,6 +203,10 @@ def populate(data_dir: Path, n: int, seed: int = 1) -> None:
                         "alternatives_json": "[]", "reads": rng.randint(1, 8),
                         "best_t": t + dur / 2, "box_x0": None, "box_y0": None,
                         "box_x1": None, "box_y1": None})
+        # The store writes confidence × object confidence on each attribute row (0016).
+        conf = {t["id"]: t["object_conf"] for t in tracks}
+        for a in attrs:
+            a["weighted"] = a["confidence"] * conf[a["track_id"]]
         with svc.store.engine.begin() as conn:
             conn.execute(insert(s.tracks), tracks)
             conn.execute(insert(s.track_attributes), attrs)

@@ -6,6 +6,8 @@ Reads ``search_scale.csv`` files (columns ``tracks``, ``backend``, ``query``, ``
 and draws p95 latency (ms) against the number of tracks, both axes logarithmic, one line per
 query kind, solid for SQLite and dashed for PostgreSQL (by the first word of ``backend``, so
 runs of different dates can be told apart as ``sqlite 2026-12-02``; other backends dotted).
+A label's parenthesised tail (``sqlite 2026-12-03 (load 1.2-3.4)``: each size's load
+average) does not split a run's line.
 No dependency beyond the standard library: matplotlib is not one of the project's
 (``bench_search_scale.py`` uses it when it is installed and falls back to this).
 """
@@ -65,7 +67,9 @@ def render(rows: list[dict[str, str]], title: str) -> str:
     """The SVG text of the plot of ``rows`` (dicts with tracks, backend, query, p95_ms)."""
     series: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for r in rows:
-        series[(r["query"], r["backend"])].append((float(r["tracks"]), float(r["p95_ms"])))
+        # One line per run: the label without its per-size load average, "(load …)".
+        run = r["backend"].split(" (")[0]
+        series[(r["query"], run)].append((float(r["tracks"]), float(r["p95_ms"])))
     xs = [x for pts in series.values() for x, _ in pts]
     ys = [max(y, 0.1) for pts in series.values() for _, y in pts]
     x0, x1 = math.log10(min(xs) / 1.3), math.log10(max(xs) * 1.3)

@@ -53,6 +53,9 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 10_000
 #: Tracks re-ranked in Python at most (plate and similarity searches), best SQL score first.
 RERANK_CANDIDATES = 20000
+#: Matching tracks a result count reads at most (:meth:`Store.count_objects_upto`); beyond,
+#: the count is a lower bound ("at least"). Above the deepest page an operator can reach.
+COUNT_CAP = MAX_OFFSET + MAX_LIMIT
 #: Types a car/truck track may be re-labelled between (``vehicle_type`` attribute).
 CAR_LIKE = tuple(sorted(CAR_LIKE_CLASSES))
 #: Types a detector pack's ``vehicle`` track may become (``analysis.type_vote``): a bus
@@ -87,8 +90,8 @@ class SearchResult:
     #: asked for (``count``); None when not counted.
     total: int | None = None
     #: ``total`` is a lower bound: a re-ranked search (plate pattern, find similar, image-text
-    #: free text) looked at its first :data:`RERANK_CANDIDATES` tracks only, and there
-    #: were more.
+    #: free text) looked at its first :data:`RERANK_CANDIDATES` tracks only, or a count
+    #: read its first :data:`COUNT_CAP` matching tracks only, and there were more.
     total_at_least: bool = False
 
     def empty_reason(self) -> EmptyReason | None:
@@ -287,8 +290,10 @@ class Searcher:
 
         ``count``: also say how many results all pages hold (:attr:`SearchResult.total`),
         objects as the pages list them: by one more SQL ``COUNT(DISTINCT object)`` over the
-        same filter (:meth:`Store.count_objects`), or, for re-ranked searches, the length of
-        the re-ranked list the page is cut from (bounded by :data:`RERANK_CANDIDATES`)."""
+        same filter reading at most :data:`COUNT_CAP` matching tracks
+        (:meth:`Store.count_objects_upto`; beyond, a lower bound with ``total_at_least``), or,
+        for re-ranked searches, the length of the re-ranked list the page is cut from (bounded
+        by :data:`RERANK_CANDIDATES`)."""
         if order not in ("score", "time"):
             raise QueryError(f"unknown order {order!r}: expected score or time",
                              key="query.unknown_order", params={"value": order})
@@ -299,6 +304,7 @@ class Searcher:
         flt = replace(to_filter(query), scope=scope)
         spans: list[TrackSpan] = []
         total: int | None = None
+        capped = False
         pool: list[TrackRow] = []
         if query.like_track is not None:
             rows, pool = self._similar(query, flt)
@@ -310,7 +316,10 @@ class Searcher:
             rows, spans = self.store.find_tracks_and_spans(
                 flt, order=order, limit=query.limit, offset=query.offset, spans=spread,
                 group=True)
-            total = self.store.count_objects(flt) if count else None
+            if count:
+                total, capped = self.store.count_objects_upto(flt, COUNT_CAP)
+                # The page itself proves that many objects (a capped count may be fewer).
+                total = max(total, query.offset + len(rows)) if capped else total
             order = "done"
         if order != "done":
             # Re-ranked in Python: one row per object, its best fragment, then the page.
@@ -324,10 +333,11 @@ class Searcher:
                      for r in rows[:spread]]
             rows = self.store.with_objects(rows[query.offset:query.offset + query.limit],
                                            flt.scope)
-        for cam in {r.camera_id for r in rows} | {sp.camera_id for sp in spans}:
-            if cam not in zones:
-                found = self.store.get_camera(cam)
-                zones[cam] = ZoneInfo(found.timezone if found else "UTC")
+        missing = ({r.camera_id for r in rows} | {sp.camera_id for sp in spans}) - set(zones)
+        # One query for every camera of the page and timeline (not one per camera).
+        named = self.store.camera_zones(sorted(missing)) if missing else {}
+        for cam in missing:
+            zones[cam] = ZoneInfo(named.get(cam, "UTC"))
         pattern = PlatePattern.parse(query.plate) if query.plate is not None else None
         hits = tuple(self._hit(r, zones[r.camera_id], pattern) for r in rows)
         sightings = tuple(
@@ -336,7 +346,7 @@ class Searcher:
         span = self.store.analysed_span(query.cameras)
         return SearchResult(query, hits, span.recordings, span.analysed, sightings, total,
                             total_at_least=total is not None
-                            and len(pool) >= RERANK_CANDIDATES)
+                            and (capped or len(pool) >= RERANK_CANDIDATES))
 
     def _plates(self, query: Query, flt: TrackFilter) -> tuple[list[TrackRow], list[TrackRow]]:
         """Tracks whose plate read (or a runner-up read) fits the pattern, ranked by edit cost,

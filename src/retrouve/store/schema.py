@@ -214,6 +214,8 @@ tracks = Table(
     Index("ix_tracks_object_start", "object", "start_utc"),
     Index("ix_tracks_recording", "recording_id"),
     Index("ix_tracks_object_id", "object_id"),
+    # Score floors of broad searches and the maximum confidence per class (migration 0016).
+    Index("ix_tracks_object_conf", "object", "object_conf"),
 )
 
 track_attributes = Table(
@@ -227,7 +229,13 @@ track_attributes = Table(
     Column("confidence", Float, nullable=False),
     # 1 for the track's best value of this attribute, 2 for the runner-up…
     Column("rank", Integer, nullable=False),
+    # ``confidence`` × the track's ``object_conf`` (migration 0016): a bound on the score of
+    # any search asking for this value, so that a score floor is one range of
+    # ``ix_track_attributes_weighted`` (``store/top_objects.py``). NULL only in rows written
+    # by hand; a search then ranks without floors.
+    Column("weighted", Float),
     Index("ix_track_attributes_lookup", "name", "value", "confidence", "track_id"),
+    Index("ix_track_attributes_weighted", "name", "value", "weighted", "track_id"),
 )
 
 #: One consensus licence-plate read per vehicle track (see ``retrouve.plates``).
@@ -261,6 +269,9 @@ plate_reads = Table(
     Column("box_x1", Float),
     Column("box_y1", Float),
     Index("ix_plate_reads_folded", "folded"),
+    # Plus, outside this metadata (migrations 0011 and 0016): trigram indexes of ``folded``
+    # and ``folded_alts`` for plate patterns — GIN ``pg_trgm`` on PostgreSQL, the FTS5 table
+    # ``plate_reads_trigram`` and its triggers on SQLite (``store/plate_filter.py``).
 )
 
 #: Appearance vectors per track, for "find similar" (float32 little-endian, L2-normalised).

@@ -86,7 +86,9 @@ def _attribute_rows(track_id: int, track: Track) -> list[dict[str, Any]]:
     for a in sorted(track.attributes, key=lambda a: (a.name, -a.confidence)):
         ranks[a.name] = ranks.get(a.name, 0) + 1
         rows.append({"track_id": track_id, "name": a.name, "value": a.value,
-                     "confidence": a.confidence, "rank": ranks[a.name]})
+                     "confidence": a.confidence, "rank": ranks[a.name],
+                     # The same product SQL computes for the score (IEEE, commutative).
+                     "weighted": a.confidence * track.object_confidence})
     return rows
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 
 from retrouve.domain import ScopeWindow, Track, UnitResult
+from retrouve.store import plate_filter
 from retrouve.store import schema as s
 from retrouve.store.base import StorePart
 from retrouve.store.blobs import safe_name
@@ -39,6 +40,7 @@ from retrouve.store.records import (
     TrackSummary,
     TrackTimes,
 )
+from retrouve.store.top_objects import top_objects
 from retrouve.store.track_rows import (
     attributes_of,
     covered_seconds,
@@ -48,34 +50,6 @@ from retrouve.store.track_rows import (
     track_row,
 )
 from retrouve.store.work import mark_unit_done
-
-
-def _first_per_object(conn: Connection, ranked: Any, need: int) -> list[TrackSpan]:
-    """The first ``need`` objects of the ranked query ``ranked`` (one row per track, best
-    first, with ``object_key``), each as its first, best-ranked, row.
-
-    Ranks ids, then groups: a top-k sort of a few more rows than objects needed (most objects
-    are one fragment), widened until ``need`` distinct objects are found or the matches run
-    out. The order is the full ranking's, so pages concatenate to the full list. (A window
-    function over every match sorts them all twice: measured 1.7× the ungrouped time on
-    ``benchmarks/bench_search.py`` at 100k tracks.)
-    """
-    k = need * 2 + 64
-    while True:
-        rows = conn.execute(ranked.limit(k)).all()
-        seen: set[int] = set()
-        out: list[TrackSpan] = []
-        for r in rows:
-            if int(r.object_key) in seen:
-                continue
-            seen.add(int(r.object_key))
-            out.append(TrackSpan(int(r.id), r.camera_id, r.object, r.start_utc, r.end_utc,
-                                 float(r.score)))
-            if len(out) == need:
-                return out
-        if len(rows) < k:
-            return out
-        k *= 4
 
 
 def in_scope(t: Any, scope: tuple[ScopeWindow, ...]) -> Any:
@@ -114,9 +88,14 @@ class _Matches:
     object_key: Any
 
 
-def _matches(flt: TrackFilter) -> _Matches:
+def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0) -> _Matches:
     """The select of the tracks matching ``flt`` and their ranking (see
-    :meth:`TracksPart.find_tracks_and_spans`): one definition for ranking and counting."""
+    :meth:`TracksPart.find_tracks_and_spans`): one definition for ranking and counting.
+    ``dialect`` (``sqlite``, ``postgresql``) picks how a plate prefilter is answered
+    (:mod:`.plate_filter`).
+
+    ``floor`` > 0: only the matches whose object confidence, strict attribute confidences
+    and score all reach it (:mod:`.top_objects`: the conditions the indexes serve)."""
     t = s.tracks
     score: Any = t.c.object_conf
     tier: Any = literal(0)
@@ -133,21 +112,28 @@ def _matches(flt: TrackFilter) -> _Matches:
         conds.append(t.c.id.in_(list(flt.ids)))
     if flt.scope is not None:
         conds.append(in_scope(t, flt.scope))
+    if floor > 0 and all(af.or_object is not None for af in flt.attributes):
+        # No strict attribute to bound the score: the object confidence does.
+        conds.append(t.c.object_conf >= floor)
     object_key = func.coalesce(t.c.object_id, t.c.id)
     q = select(t.c.id, t.c.camera_id, t.c.object, t.c.start_utc, t.c.end_utc,
                object_key.label("object_key"))
-    if flt.plate_likes or flt.with_plate:
+    if flt.plate_likes:
+        # The reads matching the patterns first, from a trigram index where one serves them
+        # (a read per track), then their tracks by primary key.
+        conds.append(t.c.id.in_(plate_filter.matching_tracks(dialect, flt.plate_likes)))
+    elif flt.with_plate:
         p = s.plate_reads
         q = q.join(p, p.c.track_id == t.c.id)
-        if flt.plate_likes:
-            conds.append(or_(*(
-                or_(p.c.folded.like(pat), p.c.folded_alts.like(f"%|{pat}|%"))
-                for pat in flt.plate_likes)))
     for i, af in enumerate(flt.attributes):
         a = s.track_attributes.alias(f"a{i}")
+        strict = af.or_object is None
         on = and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
                   a.c.confidence >= af.min_confidence)
-        if af.or_object is None:
+        if strict and floor > 0:
+            # confidence × object confidence bounds the score: one index range.
+            on = and_(on, a.c.weighted >= floor)
+        if strict:
             q = q.join(a, on)
             score = score * a.c.confidence
             tier = tier + (a.c.rank - 1)
@@ -159,11 +145,19 @@ def _matches(flt: TrackFilter) -> _Matches:
     q = q.add_columns(score.label("score"), tier.label("tier"),
                       t.c.object_conf.label("conf"),
                       (t.c.t_end - t.c.t_start).label("duration"))
+    if floor > 0:
+        conds.append(score >= floor)
     if conds:
         q = q.where(and_(*conds))
     keys: tuple[Any, ...] = (tier, score.desc(), t.c.object_conf.desc(),
                              (t.c.t_end - t.c.t_start).desc(), t.c.id)
     return _Matches(q, keys, object_key)
+
+
+def _ranked(flt: TrackFilter, dialect: str, floor: float) -> Any:
+    """The matches of ``flt`` reaching ``floor`` (see :func:`_matches`), best first."""
+    m = _matches(flt, dialect, floor)
+    return m.query.order_by(*m.keys)
 
 
 class TracksPart(StorePart):
@@ -233,11 +227,25 @@ class TracksPart(StorePart):
 
         One ``COUNT(DISTINCT object)`` over the same filter and joins as the ranking, without
         its sort: cost measured by ``benchmarks/bench_result_count.py``."""
-        m = _matches(flt)
+        m = _matches(flt, self.engine.dialect.name)
         q = m.query.with_only_columns(func.count(func.distinct(m.object_key)),
                                       maintain_column_froms=True)
         with self._read("count matching objects") as conn:
             return int(conn.execute(q).scalar_one())
+
+    def count_objects_upto(self, flt: TrackFilter, cap: int) -> tuple[int, bool]:
+        """:meth:`count_objects` reading at most ``cap`` matching tracks: ``(n, at_least)``,
+        the objects among the tracks read and whether there were more tracks (``n`` is then
+        a lower bound). The read stops after ``cap`` rows on either database (a ``LIMIT`` in
+        a subquery, no sort), so a broad search's count costs ``cap`` rows, not every match:
+        measured on the 1 M index in ``benchmarks/README.md`` ("Search at 1 M tracks")."""
+        m = _matches(flt, self.engine.dialect.name)
+        inner = (m.query.with_only_columns(m.object_key.label("k"), maintain_column_froms=True)
+                 .limit(cap).subquery("first_matches"))
+        q = select(func.count(func.distinct(inner.c.k)), func.count())
+        with self._read("count matching objects") as conn:
+            objects, rows = conn.execute(q).one()
+        return int(objects), int(rows) >= cap
 
     def find_tracks(
         self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0,
@@ -268,7 +276,8 @@ class TracksPart(StorePart):
         objects come by their earliest matching fragment's start (then the best fragment's
         id), which is the start a result shows unless an earlier fragment does not match.
         """
-        m = _matches(flt)
+        dialect = self.engine.dialect.name
+        m = _matches(flt, dialect)
         t, q, object_key = s.tracks, m.query, m.object_key
         keys: tuple[Any, ...] = m.keys
         if group and order == "time":
@@ -289,7 +298,8 @@ class TracksPart(StorePart):
             # Rank on a few narrow columns, then read the page's rows: the sorter never
             # carries the wide columns (observations) of every match.
             if group and order != "time":
-                ranked = _first_per_object(conn, q, need)
+                ranked = top_objects(conn, lambda floor: _ranked(flt, dialect, floor), flt,
+                                     need).spans
             else:
                 q = q.limit(need - first).offset(first)
                 ranked = [TrackSpan(int(r.id), r.camera_id, r.object, r.start_utc,

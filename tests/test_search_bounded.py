@@ -1,0 +1,295 @@
+"""Search at scale gives the results it gave before the 1 M-track work: the score floors of
+``store/top_objects.py``, the trigram plate prefilter of ``store/plate_filter.py`` and the
+capped count return the same hits, in the same order, as the full ranking, the row-by-row
+``LIKE`` and the exact count, on a generated index (SQLite, or PostgreSQL under the test
+server)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from conftest import make_services
+from retrouve.config import Settings
+from retrouve.domain import COLOURS, Query, ScopeWindow
+from retrouve.evaluation.synthetic import SyntheticIndex, SyntheticSpec, generate
+from retrouve.search import engine
+from retrouve.search.engine import SearchResult
+from retrouve.search.plate_pattern import PlatePattern
+from retrouve.services import Services
+from retrouve.store import plate_filter, top_objects, tracks
+from retrouve.store.records import TrackFilter
+
+NOW = datetime(2026, 1, 3, tzinfo=UTC)
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def indexed(
+    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+) -> Iterator[tuple[Services, SyntheticIndex]]:
+    """A 5 k-track synthetic index (12 cameras, 2 days, one object in five split in two)."""
+    svc = make_services(
+        Settings(
+            data_dir=tmp_path_factory.mktemp("bounded"),
+            workers=1,
+            executor="inline",
+            database_url=module_database_url,
+        )
+    )
+    try:
+        spec = SyntheticSpec(tracks=4000, cameras=12, days=2, start=START, fragment_rate=0.2)
+        yield svc, generate(svc.store, spec, NOW, bulk=True)
+    finally:
+        svc.close()
+
+
+def _queries(index: SyntheticIndex) -> list[tuple[Query, dict[str, Any]]]:
+    """Typical operator searches, broad and narrow, paged, with timelines and a scope."""
+    rng = random.Random(3)
+    cams = index.cameras
+    out: list[tuple[Query, dict[str, Any]]] = []
+    for obj in ("car", "van", "truck"):
+        for colour in COLOURS:
+            out.append((Query(object=obj, colour=colour, limit=20), {}))
+    for colour in ("white", "black", "grey", "red"):
+        out.append((Query(colour=colour, limit=10, offset=30), {}))
+        out.append((Query(object="vehicle", colour=colour, limit=50), {"spread": 200}))
+    for upper, lower in (
+        ("red", "blue"),
+        ("black", "black"),
+        ("white", "grey"),
+        ("yellow", "green"),
+    ):
+        out.append((Query(object="person", upper=upper, lower=lower, limit=20), {"spread": 100}))
+    out.append((Query(upper="black", accessory="backpack", limit=20), {}))
+    for obj in ("bus", "person", "car", "vehicle", "bicycle"):
+        out.append((Query(object=obj, limit=25, offset=5), {}))
+    for _ in range(6):
+        t = START + timedelta(hours=rng.randrange(40))
+        out.append(
+            (
+                Query(
+                    cameras=(rng.choice(cams),),
+                    time_from=t,
+                    time_to=t + timedelta(hours=3),
+                    limit=20,
+                ),
+                {},
+            )
+        )
+        out.append(
+            (
+                Query(
+                    object="car",
+                    colour=rng.choice(("white", "black")),
+                    cameras=(rng.choice(cams), rng.choice(cams)),
+                    time_from=t,
+                    time_to=t + timedelta(hours=8),
+                    limit=10,
+                ),
+                {},
+            )
+        )
+    for plate in index.sample_plates[:6]:
+        out += [
+            (Query(plate=plate), {}),
+            (Query(plate=plate[:3] + "*"), {}),
+            (Query(plate=f"{plate[0]}?{plate[2:4]}?*"), {}),
+            (Query(plate=plate[:2] + "*", limit=10, offset=10), {"spread": 50}),
+            (Query(plate="*" + plate[-3:]), {}),
+            (Query(object="car", colour="white", plate=plate[:3] + "*"), {}),
+        ]
+    return out
+
+
+def _scope(index: SyntheticIndex) -> tuple[ScopeWindow, ...]:
+    """A case's scope: three cameras over a day, one more over two hours."""
+    day = START + timedelta(days=1)
+    return (
+        *(ScopeWindow(cam, START, day) for cam in index.cameras[:3]),
+        ScopeWindow(index.cameras[5], day, day + timedelta(hours=2)),
+    )
+
+
+def _search(
+    svc: Services, q: Query, *, reference: bool, scope: Any = None, **kw: Any
+) -> SearchResult:
+    """``q`` searched the new way, or the way before (full ranking, ``LIKE`` on every plate
+    read, exact count; on PostgreSQL the planner picks the plate plan either way)."""
+    if not reference:
+        return svc.searcher.search(q, count=True, scope=scope, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(top_objects, "FLOORS", ())
+        mp.setattr(plate_filter, "uses_trigram_table", lambda dialect, likes: False)
+        mp.setattr(engine, "COUNT_CAP", 10**9)
+        return svc.searcher.search(q, count=True, scope=scope, **kw)
+
+
+def _same(a: SearchResult, b: SearchResult) -> None:
+    assert [h.track_id for h in a.hits] == [h.track_id for h in b.hits]
+    assert a.hits == b.hits  # every field: scores, spans, fragments, plates, matches
+    assert a.spread == b.spread
+    assert (a.total, a.total_at_least) == (b.total, b.total_at_least)
+
+
+def test_new_paths_return_the_same_hits_in_the_same_order(
+    indexed: tuple[Services, SyntheticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc, index = indexed
+    floors: list[float] = []
+    real = tracks.top_objects
+
+    def spy(*args: Any) -> top_objects.Ranked:
+        got = real(*args)
+        floors.append(got.floor)
+        return got
+
+    monkeypatch.setattr(tracks, "top_objects", spy)
+    queries = _queries(index)
+    assert len(queries) > 80
+    nonempty = 0
+    for q, kw in queries:
+        for scope in (None, _scope(index)):
+            new = _search(svc, q, reference=False, scope=scope, **kw)
+            _same(new, _search(svc, q, reference=True, scope=scope, **kw))
+            nonempty += bool(new.hits)
+    assert nonempty > len(queries)
+    # The floors did the work for part of the searches, and fell back for others.
+    assert any(f > 0 for f in floors) and 0.0 in floors
+
+
+def test_plate_patterns_use_the_trigram_index_where_they_can(
+    indexed: tuple[Services, SyntheticIndex],
+) -> None:
+    svc, index = indexed
+    dialect = svc.store.engine.dialect.name
+    plate = index.sample_plates[0]
+    full = PlatePattern.parse(plate).sql_likes()
+    wildcard = PlatePattern.parse(f"{plate[0]}?{plate[2:4]}?*").sql_likes()
+    assert plate_filter.uses_trigram_table(dialect, full) == (dialect == "sqlite")
+    assert not plate_filter.uses_trigram_table(dialect, wildcard)
+    if dialect == "sqlite":
+        # The FTS5 table follows plate_reads: every read is in it, none too many.
+        with svc.store.engine.connect() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO plate_reads_trigram(plate_reads_trigram, rank) "
+                    "VALUES ('integrity-check', 1)"
+                )
+            )
+
+
+def test_a_capped_count_is_a_lower_bound_that_says_so(
+    indexed: tuple[Services, SyntheticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc, _ = indexed
+    q = Query(object="car", limit=20, offset=40)
+    exact = svc.store.count_objects(engine.to_filter(q))
+    full = svc.searcher.search(q, count=True)
+    assert (full.total, full.total_at_least) == (exact, False)
+    monkeypatch.setattr(engine, "COUNT_CAP", 30)
+    capped = svc.searcher.search(q, count=True)
+    assert capped.hits == full.hits
+    assert capped.total_at_least
+    assert capped.total is not None and 60 <= capped.total < exact
+
+
+def test_a_confidence_above_one_turns_the_floors_off(
+    indexed: tuple[Services, SyntheticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The floors assume every confidence is at most 1; the data is checked, not trusted."""
+    svc, _ = indexed
+    flt = engine.to_filter(Query(object="person", upper="red"))
+    with svc.store.engine.connect() as conn:
+        assert top_objects.bounded(conn, flt)
+    with svc.store.engine.begin() as conn:
+        # A dim person (object confidence < 0.4: below every floor) whose red top reads
+        # 3.0: it scores above 1, first of all, and only the full ranking can see it.
+        row = conn.execute(
+            text(
+                "SELECT a.track_id, a.confidence FROM track_attributes a JOIN tracks t "
+                "ON t.id = a.track_id WHERE a.name = 'upper' AND a.value = 'red' AND a.rank = 1 "
+                "AND t.object = 'person' AND t.object_conf < 0.4 ORDER BY t.object_conf LIMIT 1"
+            )
+        ).one()
+        conn.execute(
+            text(
+                "UPDATE track_attributes SET confidence = 3.0 WHERE track_id = :t "
+                "AND name = 'upper' AND value = 'red'"
+            ),
+            {"t": row.track_id},
+        )
+    try:
+        with svc.store.engine.connect() as conn:
+            assert not top_objects.bounded(conn, flt)
+        q = Query(object="person", upper="red", limit=5)
+        new = _search(svc, q, reference=False)
+        _same(new, _search(svc, q, reference=True))
+        assert new.hits[0].track_id == row.track_id
+    finally:
+        with svc.store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE track_attributes SET confidence = :c WHERE track_id = :t "
+                    "AND name = 'upper' AND value = 'red'"
+                ),
+                {"t": row.track_id, "c": row.confidence},
+            )
+
+
+def test_a_filter_without_classes_is_never_floored(
+    indexed: tuple[Services, SyntheticIndex],
+) -> None:
+    svc, index = indexed
+    with svc.store.engine.connect() as conn:
+        assert not top_objects.bounded(conn, TrackFilter(cameras=index.cameras[:1]))
+
+
+def test_camera_zones_in_one_query(indexed: tuple[Services, SyntheticIndex]) -> None:
+    """The zones of every camera a page and timeline name, unknown ids left out."""
+    svc, index = indexed
+    cams = list(index.cameras[:5])
+    zones = svc.store.camera_zones([*cams, "no-such-camera", "bad\x00id"])
+    assert zones == {c: svc.store.require_camera(c).timezone for c in cams}
+    res = svc.searcher.search(Query(object="car", limit=20), spread=300)
+    assert {str(h.start.tzinfo) for h in res.hits} <= set(zones.values()) | {"UTC"}
+    assert all(sp.start.utcoffset() is not None for sp in res.spread)
+
+
+def test_an_attribute_row_without_its_bound_turns_the_floors_off(
+    indexed: tuple[Services, SyntheticIndex],
+) -> None:
+    """A row written without ``weighted`` (by hand) would be cut by any floor: none then."""
+    svc, _ = indexed
+    flt = engine.to_filter(Query(object="car", colour="white"))
+    sql = "SELECT track_id FROM track_attributes WHERE name = 'colour' AND value = 'white' LIMIT 1"
+    with svc.store.engine.begin() as conn:
+        track = conn.execute(text(sql)).scalar_one()
+        conn.execute(
+            text(
+                "UPDATE track_attributes SET weighted = NULL WHERE track_id = :t AND "
+                "name = 'colour' AND value = 'white'"
+            ),
+            {"t": track},
+        )
+    try:
+        with svc.store.engine.connect() as conn:
+            assert not top_objects.bounded(conn, flt)
+        q = Query(object="car", colour="white", limit=10)
+        _same(_search(svc, q, reference=False), _search(svc, q, reference=True))
+    finally:
+        with svc.store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE track_attributes SET weighted = confidence * (SELECT object_conf FROM "
+                    "tracks WHERE tracks.id = track_attributes.track_id) WHERE weighted IS NULL"
+                )
+            )
+    with svc.store.engine.connect() as conn:
+        assert top_objects.bounded(conn, flt)

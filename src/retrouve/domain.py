@@ -200,6 +200,11 @@ class Box:
     def as_list(self) -> list[float]:
         return [self.x0, self.y0, self.x1, self.y1]
 
+    def touches_edge(self, width: float, height: float) -> bool:
+        """Whether the box reaches within 1 px of the border of a ``width`` x ``height``
+        frame: the object is probably cut there, its box not its whole size."""
+        return self.x0 <= 1 or self.y0 <= 1 or self.x1 >= width - 1 or self.y1 >= height - 1
+
     def iou(self, other: Box) -> float:
         """Intersection over union, 0..1."""
         ix = max(0.0, min(self.x1, other.x1) - max(self.x0, other.x0))

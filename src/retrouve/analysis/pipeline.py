@@ -201,7 +201,8 @@ def _refine(
     if not am.coarse and am.vehicle is None and am.person is None:
         return tracks  # the built-in path: nothing to do, no cost
     times = StageTimes()
-    out = refine_tracks(tracks, [builder.view(t.local_id) for t in tracks], am, greyscale, times)
+    out = refine_tracks(tracks, [builder.view(t.local_id) for t in tracks], am, greyscale, times,
+                        builder.frame_size)
     for part, s in times.seconds.items():
         secs[part] += s
     return out

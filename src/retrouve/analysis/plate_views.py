@@ -63,8 +63,7 @@ class PlateViews:
         if box.width < self.min_px:
             return
         h, w = image.shape[:2]
-        edge = box.x0 <= 1 or box.y0 <= 1 or box.x1 >= w - 1 or box.y1 >= h - 1
-        quality = score * box.width * (0.3 if edge else 1.0)
+        quality = score * box.width * (0.3 if box.touches_edge(w, h) else 1.0)
         if piece:
             if len(self.pieces) < PIECE_VIEWS or quality > min(v.quality for v in self.pieces):
                 self._keep_piece(_crop_view(image, box, t, quality))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrouve.domain import Box, Observation
+from retrouve.domain import Observation
 
 #: A fit needs this many tracks and this many usable boxes among them; with fewer (a
 #: parking camera with two cars) there is no typical size to compare with.
@@ -55,13 +55,9 @@ class SizeLine:
         ratios = []
         for o in observations:
             p = self.predicted(o.box.y1)
-            if not _cut(o.box, width, height) and p >= MIN_PREDICTED_PX:
+            if not o.box.touches_edge(width, height) and p >= MIN_PREDICTED_PX:
                 ratios.append(math.sqrt(max(o.box.area, 0.0)) / p)
         return float(np.median(ratios)) if ratios else None
-
-
-def _cut(box: Box, width: int, height: int) -> bool:
-    return box.x0 <= 1 or box.y0 <= 1 or box.x1 >= width - 1 or box.y1 >= height - 1
 
 
 def fit(tracks: Sequence[Sequence[Observation]], width: int, height: int) -> SizeLine | None:
@@ -70,7 +66,7 @@ def fit(tracks: Sequence[Sequence[Observation]], width: int, height: int) -> Siz
     rows, sizes = [], []
     used = 0
     for obs in tracks:
-        whole = [o for o in obs if not _cut(o.box, width, height) and o.box.area > 0]
+        whole = [o for o in obs if not o.box.touches_edge(width, height) and o.box.area > 0]
         # Each track the same say: a bus standing in the near lane for the whole unit
         # would otherwise pull the line up there with dozens of boxes.
         step = max(1, math.ceil(len(whole) / PER_TRACK))

@@ -77,8 +77,7 @@ class TrackView:
     white-balance gains (3,); ``colour_sum`` / ``colour_weight``: per region (``colour``,
     ``upper``, ``lower``) the ``Σ scores·weight`` (11,) and ``Σ weight`` over the track;
     ``others``: further ``(context crop, box)`` views of the track at other times (the
-    builder keeps them for the type votes, ``track_builder.TYPE_VIEWS``); ``frame_size``:
-    ``(width, height)`` of the frames, None when unknown.
+    builder keeps them for the type votes, ``track_builder.TYPE_VIEWS``).
     """
 
     crop: U8 | None
@@ -87,7 +86,6 @@ class TrackView:
     colour_sum: Mapping[str, F64] = field(default_factory=dict)
     colour_weight: Mapping[str, float] = field(default_factory=dict)
     others: tuple[tuple[U8, Box], ...] = ()
-    frame_size: tuple[int, int] | None = None
 
     def all_views(self) -> list[TrackView]:
         """This view and each of :attr:`others` as a view of its own (crop and box only)."""
@@ -244,19 +242,19 @@ def mean_classes(per_view: Sequence[CropAttributes]) -> CropAttributes:
     return CropAttributes(classes, first.flags, first.points)
 
 
-def _size_ratios(tracks: Sequence[Track], views: Sequence[TrackView | None],
-                 coarse_idx: Sequence[int], coarse: Mapping[str, str]) -> dict[int, float]:
+def _size_ratios(tracks: Sequence[Track], coarse_idx: Sequence[int], coarse: Mapping[str, str],
+                 frame_size: tuple[int, int] | None) -> dict[int, float]:
     """Index → size ratio of the unit's ``vehicle``-family tracks against the line fitted
-    over all of them (:mod:`retrouve.analysis.relative_size`); empty when it cannot be fitted."""
-    fam = [i for i in coarse_idx if coarse.get(tracks[i].object) == "vehicle"]
-    size = next((v.frame_size for i in fam if (v := views[i]) is not None and v.frame_size),
-                None)
-    if size is None:
+    over all of them (:mod:`retrouve.analysis.relative_size`); empty when it cannot be fitted
+    or the frame size is unknown."""
+    if frame_size is None:
         return {}
-    line = relative_size.fit([tracks[i].observations for i in fam], *size)
+    fam = [i for i in coarse_idx if coarse.get(tracks[i].object) == "vehicle"]
+    line = relative_size.fit([tracks[i].observations for i in fam], *frame_size)
     if line is None:
         return {}
-    return {i: r for i in fam if (r := line.ratio(tracks[i].observations, *size)) is not None}
+    return {i: r for i in fam
+            if (r := line.ratio(tracks[i].observations, *frame_size)) is not None}
 
 
 def _predict(model: AttributePredictor | None, crops: list[U8]) -> list[CropAttributes]:
@@ -271,9 +269,12 @@ def _predict(model: AttributePredictor | None, crops: list[U8]) -> list[CropAttr
 
 def refine_tracks(tracks: Sequence[Track], views: Sequence[TrackView | None],
                   models: AttributeModels, greyscale: bool,
-                  times: StageTimes | None = None) -> list[Track]:
+                  times: StageTimes | None = None,
+                  frame_size: tuple[int, int] | None = None) -> list[Track]:
     """``tracks`` with type, colours and accessories decided from their ``views`` (one per
-    track, ``None`` when none) by ``models``; unchanged when no model applies."""
+    track, ``None`` when none) by ``models``; unchanged when no model applies.
+    ``frame_size``: ``(width, height)`` of the unit's frames, for the relative-size vote
+    (none without it)."""
     times = times if times is not None else StageTimes()
     out = list(tracks)
     # ---- vehicle attribute pack, one batch
@@ -302,7 +303,7 @@ def refine_tracks(tracks: Sequence[Track], views: Sequence[TrackView | None],
         for (i, _), sc in zip(flat, scores, strict=True):
             by_track.setdefault(i, []).append(sc)
         ssd_of = {i: mean_scores(sc) for i, sc in by_track.items()}
-    sizes = _size_ratios(out, views, coarse, models.coarse)
+    sizes = _size_ratios(out, coarse, models.coarse, frame_size)
     for i in coarse:
         t = out[i]
         family = models.coarse[t.object]

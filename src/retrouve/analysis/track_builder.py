@@ -175,7 +175,7 @@ class TrackBuilder:
         self.plate_seconds = 0.0
         # Extra views serve the per-track type vote only (packs with coarse classes).
         self._side_views = models is not None and bool(models.coarse)
-        #: (width, height) of the frames seen, for the per-track votes' edge tests.
+        #: (width, height) of the frames seen, for the relative-size vote's edge tests.
         self.frame_size: tuple[int, int] | None = None
 
     def add(
@@ -337,7 +337,7 @@ class TrackBuilder:
                        if v.t != ev.best_t)
         return TrackView(ev.best_crop, ev.best_box, ev.best_gains,
                          {k: v.copy() for k, v in ev.colour.items()}, dict(ev.colour_weight),
-                         others, self.frame_size)
+                         others)
 
     def _apply_packs(self, tracks: list[Track],
                      crops: list[npt.NDArray[np.uint8] | None]) -> list[Track]:

@@ -30,9 +30,6 @@ import multiprocessing
 import os
 import resource
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,8 +43,10 @@ import cv2
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO_ROOT / "tests"))  # the Ray session helpers the tests use
 
 from bench_analysis import make_synthetic_clip  # noqa: E402
+from ray_sessions import free_port, ray_start, stop_sessions  # noqa: E402
 from retrouve.analysis.executor import Executor, make_executor  # noqa: E402
 from retrouve.config import Settings  # noqa: E402
 from retrouve.domain import Camera  # noqa: E402
@@ -92,12 +91,6 @@ def _own_cpu_s() -> float:
 
 
 # ------------------------------------------------------------------- a local Ray cluster
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _session_procs(sessions: frozenset[int]) -> dict[int, tuple[bool, float]]:
     """Every live process of ``sessions``: pid → (is a Ray worker, user + system CPU s)."""
     procs: dict[int, tuple[bool, float]] = {}
@@ -167,8 +160,7 @@ class RayCpu:
 @contextlib.contextmanager
 def ray_cluster(temp: Path) -> Iterator[tuple[str, frozenset[int]]]:
     """A head and a second node, one CPU each, on 127.0.0.1; yields (address, sessions)."""
-    cli = Path(sys.executable).with_name("ray")
-    port = _free_port()
+    port = free_port()
     address = f"127.0.0.1:{port}"
     env = dict(
         os.environ,
@@ -187,44 +179,12 @@ def ray_cluster(temp: Path) -> Iterator[tuple[str, frozenset[int]]]:
             ["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp}"],
             [f"--address={address}"],
         ):
-            proc = subprocess.Popen(
-                [str(cli), "start", *args, *common],
-                env=env,
-                start_new_session=True,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            sessions.add(proc.pid)  # its daemons keep its session id
-            out, _ = proc.communicate(timeout=300)
-            if proc.returncode != 0:
-                raise RuntimeError(f"ray start failed: {out[-2000:]}")
+            sessions.add(ray_start([*args, *common], env, timeout_s=300))
         yield address, frozenset(sessions)
     finally:
-        for _ in range(50):  # kill exactly our sessions (``ray stop`` would stop any Ray)
-            pids = _session_pids(frozenset(sessions))
-            if not pids:
-                break
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.1)
+        stop_sessions(frozenset(sessions))
 
 
-def _session_pids(sessions: frozenset[int]) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                f = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(f[3]) in sessions:
-                pids.append(int(entry.name))
-    return pids
-
-
-# ------------------------------------------------------------------------------- runs
 def analyse(
     config: str, settings: Settings, clips: Sequence[Path], sessions: frozenset[int] = frozenset()
 ) -> Row:

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from sqlalchemy import select
 
 from clips import BLUE, GREEN, RED, YELLOW, Clip, Moving, make_clip
 from conftest import fixed_clock, no_plates, shape_detector
+from ray_sessions import free_port, ray_start, stop_sessions
 from retrouve.analysis.executor import Executor, make_executor
 from retrouve.config import AnalysisSettings, Settings
 from retrouve.domain import Camera, Detections, UnitResult
@@ -71,7 +71,7 @@ def test_a_ray_address_where_nothing_listens_is_a_config_error() -> None:
     from retrouve.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"ray_address '127\.0\.0\.1:\d+': no Ray head"):
-        make_executor("ray", 1, f"127.0.0.1:{_free_port()}")
+        make_executor("ray", 1, f"127.0.0.1:{free_port()}")
 
 
 # ------------------------------------------------------------------- a local Ray cluster
@@ -89,7 +89,7 @@ class LocalCluster:
         workers) with ``env`` added; returns its session id, every process of the node."""
         import ray
 
-        sid = _ray_start([f"--address={self.address}", *self.common], {**self.env, **env})
+        sid = ray_start([f"--address={self.address}", *self.common], {**self.env, **env})
         ray.init(address=self.address, log_to_driver=False, configure_logging=False)
         try:
             _wait_for(lambda: _alive_nodes(ray) == 3, 60, "the third node to join")
@@ -110,57 +110,6 @@ def _wait_for(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _ray_start(args: list[str], env: dict[str, str]) -> int:
-    """Run ``ray start ARGS`` in a new session; returns the session id its daemons keep."""
-    cli = Path(sys.executable).with_name("ray")
-    proc = subprocess.Popen(
-        [str(cli), "start", *args],
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    out, _ = proc.communicate(timeout=180)
-    assert proc.returncode == 0, out[-3000:]
-    return proc.pid
-
-
-def _session_pids(sessions: frozenset[int]) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command (which may hold spaces) start at ")": state ppid pgrp sid.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[3]) in sessions:
-            pids.append(int(entry.name))
-    return pids
-
-
-def _stop(sessions: frozenset[int]) -> None:
-    """Kill exactly the processes of our ``ray start`` sessions (``ray stop`` would kill
-    every Ray on the machine, another user's included)."""
-    for _ in range(50):
-        pids = _session_pids(sessions)
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
     if not HAS_RAY or not sys.platform.startswith("linux"):
@@ -168,7 +117,7 @@ def cluster() -> Iterator[LocalCluster]:
     import ray
 
     temp = Path(tempfile.mkdtemp(prefix="rt-ray-", dir="/tmp"))  # short: socket paths
-    port = _free_port()
+    port = free_port()
     address = f"127.0.0.1:{port}"
     env = dict(
         os.environ,
@@ -190,7 +139,7 @@ def cluster() -> Iterator[LocalCluster]:
     sessions: set[int] = set()
     try:
         sessions.add(
-            _ray_start(
+            ray_start(
                 [
                     "--head",
                     f"--port={port}",
@@ -201,7 +150,7 @@ def cluster() -> Iterator[LocalCluster]:
                 env,
             )
         )
-        sessions.add(_ray_start([f"--address={address}", *common], env))
+        sessions.add(ray_start([f"--address={address}", *common], env))
         ray.init(address=address, log_to_driver=False, configure_logging=False)
         try:
             _wait_for(lambda: _alive_nodes(ray) == 2, 60, "the second node to join")
@@ -209,7 +158,7 @@ def cluster() -> Iterator[LocalCluster]:
             ray.shutdown()
         yield LocalCluster(address, frozenset(sessions), env, common)
     finally:
-        _stop(frozenset(sessions))
+        stop_sessions(frozenset(sessions))
         shutil.rmtree(temp, ignore_errors=True)
 
 
@@ -466,7 +415,7 @@ def test_a_node_killed_mid_unit_its_units_finish_on_the_others(
                 120,
                 "a unit to start on the victim node",
             )
-            _stop(frozenset({victim}))
+            stop_sessions(frozenset({victim}))
             killed.set()
 
     killer = threading.Thread(target=kill_the_node_when_busy, daemon=True)
@@ -482,7 +431,7 @@ def test_a_node_killed_mid_unit_its_units_finish_on_the_others(
     try:
         svc, report, seen = _analyse(settings, footage, executors, StallOnVictim(marker))
     finally:
-        _stop(frozenset({victim}))
+        stop_sessions(frozenset({victim}))
     killer.join(timeout=10)
     try:
         assert killed.is_set(), "no unit ran on the victim node"

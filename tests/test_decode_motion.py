@@ -20,18 +20,21 @@ from retrouve.vision.detector import ShapeDetector, detect_tiled, nms, tile_grid
 U8 = npt.NDArray[np.uint8]
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+def _crossing(path: Path) -> Clip:
     """4 s at 25 fps, a red box crossing left to right, keyframe every second."""
-    folder = tmp_path_factory.mktemp("decode")
     return make_clip(
-        folder / "cross.mp4",
+        path,
         seconds=4.0,
         fps=25,
         size=(320, 240),
         objects=[Moving(RED, (60, 30), (0, 100), (256, 100), 0.0, 4.0)],
         gop=25,
     )
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    return _crossing(tmp_path_factory.mktemp("decode") / "cross.mp4")
 
 
 def red_box(image: U8) -> Box | None:
@@ -129,15 +132,7 @@ def raw_clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
     """The same crossing as a raw H.264 elementary stream: no container, no timestamps."""
     if CODEC != "libx264":
         pytest.skip("raw .h264 needs the libx264 encoder")
-    folder = tmp_path_factory.mktemp("raw")
-    return make_clip(
-        folder / "cross.h264",
-        seconds=4.0,
-        fps=25,
-        size=(320, 240),
-        objects=[Moving(RED, (60, 30), (0, 100), (256, 100), 0.0, 4.0)],
-        gop=25,
-    )
+    return _crossing(tmp_path_factory.mktemp("raw") / "cross.h264")
 
 
 def test_raw_stream_without_timestamps_uses_the_frame_count(raw_clip: Clip) -> None:

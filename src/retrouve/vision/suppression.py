@@ -185,6 +185,17 @@ def cut_boxes(xyxy: F32, passes: PassRegions) -> npt.NDArray[np.bool_]:
     return out
 
 
+def _areas(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
+           ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Row by row, the intersection of boxes ``a`` and ``b`` (``(N, 4)`` or broadcastable)
+    and their areas (empty boxes count 0)."""
+    inter = np.prod(np.clip(np.minimum(a[:, 2:], b[:, 2:]) - np.maximum(a[:, :2], b[:, :2]),
+                            0.0, None), axis=1)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0.0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0.0, None), axis=1)
+    return inter, area_a, area_b
+
+
 def _clipped_iou(
     xyxy: F32, regions: F32, i: int, rest: npt.NDArray[np.intp]
 ) -> npt.NDArray[np.float64]:
@@ -192,13 +203,11 @@ def _clipped_iou(
     saw (the intersection of the pass regions); 0 where either clipped box is empty."""
     common_lo = np.maximum(regions[i, :2].astype(np.float64), regions[rest, :2])
     common_hi = np.minimum(regions[i, 2:].astype(np.float64), regions[rest, 2:])
-    a_lo = np.clip(xyxy[i, :2].astype(np.float64), common_lo, common_hi)
-    a_hi = np.clip(xyxy[i, 2:].astype(np.float64), common_lo, common_hi)
-    b_lo = np.clip(xyxy[rest, :2].astype(np.float64), common_lo, common_hi)
-    b_hi = np.clip(xyxy[rest, 2:].astype(np.float64), common_lo, common_hi)
-    area_a = np.prod(np.clip(a_hi - a_lo, 0.0, None), axis=1)
-    area_b = np.prod(np.clip(b_hi - b_lo, 0.0, None), axis=1)
-    inter = np.prod(np.clip(np.minimum(a_hi, b_hi) - np.maximum(a_lo, b_lo), 0.0, None), axis=1)
+    a = np.concatenate([np.clip(xyxy[i, :2].astype(np.float64), common_lo, common_hi),
+                        np.clip(xyxy[i, 2:].astype(np.float64), common_lo, common_hi)], axis=1)
+    b = np.concatenate([np.clip(xyxy[rest, :2].astype(np.float64), common_lo, common_hi),
+                        np.clip(xyxy[rest, 2:].astype(np.float64), common_lo, common_hi)], axis=1)
+    inter, area_a, area_b = _areas(a, b)
     union = area_a + area_b - inter
     ok = (area_a > 0) & (area_b > 0) & (union > 0)
     return np.where(ok, inter / np.maximum(union, 1e-9), 0.0)
@@ -211,13 +220,7 @@ def _overlaps(
     rule: SuppressionRule,
 ) -> npt.NDArray[np.bool_]:
     """Which boxes ``rest`` describe the same object as box ``i`` under ``rule``."""
-    a = xyxy[i].astype(np.float64)
-    b = xyxy[rest].astype(np.float64)
-    lo = np.maximum(a[:2], b[:, :2])
-    hi = np.minimum(a[2:], b[:, 2:])
-    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=1)
-    area_a = float(np.prod(a[2:] - a[:2]))
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    inter, area_a, area_b = _areas(xyxy[[i]].astype(np.float64), xyxy[rest].astype(np.float64))
     union = area_a + area_b - inter
     iou = np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
     same: npt.NDArray[np.bool_] = iou >= rule.iou

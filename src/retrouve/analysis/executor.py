@@ -3,6 +3,13 @@
 ``ProcessExecutor`` (default) uses a process pool, one process per core: detection is
 CPU-bound and the GIL would serialise threads. ``InlineExecutor`` runs in the calling process
 (one worker, tests, debugging).
+
+A worker process that dies mid-unit (a native crash in a decoder or a model on a damaged
+file, the kernel's out-of-memory killer) breaks the whole pool: every unit then in flight
+fails with it, and which one killed it is unknown. ``ProcessExecutor`` restarts the pool and
+reruns those units **one at a time**: a unit that kills its worker while alone is the cause;
+after :data:`CRASH_ATTEMPTS` such deaths it is handed to the caller's ``lost`` callback (the
+runner records it as a failed unit, which the next run retries) and the batch goes on.
 """
 
 from __future__ import annotations
@@ -13,24 +20,39 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol, TypeVar
 
-from retrouve.errors import ConfigError
+from retrouve.errors import AnalysisError, ConfigError
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
+#: Deaths of its worker process, while it ran alone, after which a unit is given up.
+CRASH_ATTEMPTS = 2
+#: Seconds to wait for the other futures of a pool that broke to be marked failed.
+BROKEN_WAIT_S = 10.0
+
+
 class Executor(Protocol):
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T],
+                      lost: Callable[[T, str], R] | None = None) -> Iterator[R]:
+        """``fn(item)`` for every item, as they complete. ``lost(item, why)`` stands in for
+        the result of an item the executor had to give up (its process kept dying); without
+        it such items raise :class:`~retrouve.errors.AnalysisError` once the others are
+        yielded."""
+        ...
 
     def shutdown(self) -> None: ...
 
 
 class InlineExecutor:
-    """Runs each item in the calling process, in order."""
+    """Runs each item in the calling process, in order (a crash ends the process: ``lost``
+    is never called)."""
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T],
+                      lost: Callable[[T, str], R] | None = None) -> Iterator[R]:
         for item in items:
             yield fn(item)
 
@@ -73,34 +95,95 @@ class ProcessExecutor:
     """A pool of ``workers`` processes (spawned: no forked locks from OpenCV or FFmpeg).
 
     At most ``2 * workers`` units are in flight, so an interrupt loses little work and memory
-    stays bounded on long case lists.
+    stays bounded on long case lists. A dead worker is survived (module docstring).
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+        #: Pools started after a worker died (for the record and the tests).
+        self.restarts = 0
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker, initargs=(os.getpid(),),
         )
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        pending: set[Future[R]] = set()
-        it = iter(items)
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T],
+                      lost: Callable[[T, str], R] | None = None) -> Iterator[R]:
+        it = enumerate(items)
         exhausted = False
+        pending: dict[Future[R], tuple[int, T]] = {}
+        #: Items in flight when a worker died: rerun one at a time, before any new item.
+        suspects: list[tuple[int, T]] = []
+        deaths: dict[int, int] = {}
+        given_up: list[tuple[T, str]] = []
         while True:
-            while not exhausted and len(pending) < 2 * self.workers:
-                try:
-                    pending.add(self._pool.submit(fn, next(it)))
-                except StopIteration:
-                    exhausted = True
+            limit = 1 if suspects else 2 * self.workers
+            while len(pending) < limit:
+                if suspects:
+                    entry = suspects.pop(0)
+                elif not exhausted:
+                    try:
+                        entry = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                else:
+                    break
+                pending[self._pool.submit(fn, entry[1])] = entry
             if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = [pending.pop(f) for f in done if _died(f)]
             for fut in done:
-                yield fut.result()
+                if fut in pending:
+                    del pending[fut]
+                    yield fut.result()
+            if not broken:
+                continue
+            # The pool is dead: its other futures fail too (or finished just before).
+            rest, _ = wait(pending, timeout=BROKEN_WAIT_S)
+            for fut in rest:
+                if not _died(fut):
+                    del pending[fut]
+                    yield fut.result()
+            in_flight = broken + list(pending.values())
+            pending.clear()
+            self._restart()
+            alone = len(in_flight) == 1
+            for key, item in in_flight:
+                if alone:
+                    deaths[key] = deaths.get(key, 0) + 1
+                    if deaths[key] >= CRASH_ATTEMPTS:
+                        why = (f"the analysis process died {deaths[key]} times while analysing "
+                               "this unit alone (a crash in a decoder or a model on this "
+                               "footage, or out of memory); the other units went on")
+                        if lost is None:
+                            given_up.append((item, why))
+                        else:
+                            yield lost(item, why)
+                        continue
+                suspects.append((key, item))
+        if given_up:
+            names = ", ".join(str(getattr(i, "id", i)) for i, _ in given_up[:5])
+            raise AnalysisError(f"{len(given_up)} work unit(s) given up ({names}): "
+                                f"{given_up[0][1]}")
+
+    def _restart(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+        self.restarts += 1
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _died(fut: Future[R]) -> bool:
+    """True when ``fut`` failed because its pool lost a worker process."""
+    return fut.done() and not fut.cancelled() and isinstance(fut.exception(),
+                                                              BrokenProcessPool)
 
 
 def make_executor(kind: str, workers: int, ray_address: str | None = None) -> Executor:

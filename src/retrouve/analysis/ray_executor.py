@@ -108,12 +108,15 @@ class RayExecutor:
         #: Where each finished item ran, in completion order (tests, logs).
         self.placements: list[Placement[Any]] = []
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T],
+                      lost: Callable[[T, str], R] | None = None) -> Iterator[R]:
+        # ``lost`` is not used: Ray reruns a task whose worker died by itself
+        # (``max_retries``), and a unit still lost then stays pending for the next run.
         ray = self._ray
         fn_ref = ray.put(fn)  # shipped once to the object store, not once per task
         pending: dict[Any, T] = {}
         self._pending = pending
-        lost: list[tuple[T, str]] = []
+        gone: list[tuple[T, str]] = []
         it = iter(items)
         exhausted = False
         while True:
@@ -133,16 +136,16 @@ class RayExecutor:
             except ray.exceptions.RayError as exc:
                 # Retries spent (or the task was cancelled): the others go on.
                 log.error("Ray task lost after retries: %s", type(exc).__name__)
-                lost.append((item, f"{type(exc).__name__}: {exc}"))
+                gone.append((item, f"{type(exc).__name__}: {exc}"))
                 continue
             self.placements.append(Placement(item, node_id))
             yield result
-        if lost:
-            names = ", ".join(str(getattr(i, "id", i)) for i, _ in lost[:5])
+        if gone:
+            names = ", ".join(str(getattr(i, "id", i)) for i, _ in gone[:5])
             raise AnalysisError(
-                f"{len(lost)} work unit(s) lost on the Ray cluster after retries ({names}); "
+                f"{len(gone)} work unit(s) lost on the Ray cluster after retries ({names}); "
                 f"they stay pending: run analyse again to resume them. First error: "
-                f"{lost[0][1][:500]}")
+                f"{gone[0][1][:500]}")
 
     def shutdown(self) -> None:
         ray = self._ray

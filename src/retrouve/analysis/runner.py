@@ -266,7 +266,7 @@ class Analyser:
             while candidates:
                 before = len(attempted)
                 claimed = self._claimed(run_id, candidates, lease_s)
-                for result in executor.map_unordered(fn, claimed):
+                for result in executor.map_unordered(fn, claimed, lost=_crashed):
                     attempted.add(result.unit_id)
                     if self._record(run_id, result, report):
                         unit = by_id[result.unit_id]
@@ -426,6 +426,12 @@ class Analyser:
     def _errors(self, recording_id: str) -> str:
         """The errors of a recording's failed units, joined and capped for its status."""
         return "; ".join(f.error for f in self.store.unit_errors(recording_id))[:2000]
+
+
+def _crashed(unit: WorkUnit, why: str) -> UnitResult:
+    """The failed result of a unit whose analysis process kept dying (the executor gave it
+    up): recorded like any failed unit, so the next run retries it."""
+    return UnitResult(unit.id, (), StageStats(), error=why)
 
 
 def _to_claim(row: UnitRow | None, was: UnitRow | None) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,32 @@ def test_through_the_runner_a_crashing_unit_fails_and_the_batch_goes_on(
             assert conn.execute(select(s.tracks)).first() is not None
     finally:
         svc.close()
+
+
+def slow(item: tuple[int, str]) -> int:
+    """``hang`` sleeps far past any limit of the test; the others return at once."""
+    n, how = item
+    if how == "hang":
+        time.sleep(600)
+    return n * n
+
+
+def test_a_hung_unit_is_stopped_and_given_up_the_others_come_back() -> None:
+    ex = ProcessExecutor(2)
+    whys: list[str] = []
+
+    def gave_up(item: tuple[int, str], why: str) -> int:
+        whys.append(why)
+        return -item[0]
+
+    started = time.monotonic()
+    try:
+        got = list(ex.map_unordered(slow, [(n, "hang" if n == 2 else "ok") for n in range(6)],
+                                    lost=gave_up, time_limit=lambda _item: 1.5))
+    finally:
+        ex.shutdown()
+    assert sorted(got) == [-2, 0, 1, 9, 16, 25]
+    [why] = whys
+    assert "stopped 2 times after running longer than its limit of 2 s" in why
+    # Two overruns of 1.5 s (plus pool restarts), not the 600 s sleep.
+    assert time.monotonic() - started < 120

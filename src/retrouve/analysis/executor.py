@@ -10,6 +10,13 @@ fails with it, and which one killed it is unknown. ``ProcessExecutor`` restarts 
 reruns those units **one at a time**: a unit that kills its worker while alone is the cause;
 after :data:`CRASH_ATTEMPTS` such deaths it is handed to the caller's ``lost`` callback (the
 runner records it as a failed unit, which the next run retries) and the batch goes on.
+
+A unit that *hangs* (an unreadable network share, a decoder loop) is handled the same way when
+the caller gives a ``time_limit``: a unit running longer than its limit has the pool's
+processes killed, and is then treated as a death (rerun alone; given up when it overruns
+alone again). "Running" starts when the pool hands the unit to its call queue, which holds
+at most one unit more than there are workers: the limit must be generous (the runner's is
+``unit_time_limit`` × the unit's footage, at least :data:`MIN_TIME_LIMIT_S`).
 """
 
 from __future__ import annotations
@@ -33,15 +40,21 @@ R = TypeVar("R")
 CRASH_ATTEMPTS = 2
 #: Seconds to wait for the other futures of a pool that broke to be marked failed.
 BROKEN_WAIT_S = 10.0
+#: Seconds between two looks at the running units' times, when they have a limit.
+WATCH_POLL_S = 1.0
+#: The least time limit the runner gives a unit (seconds): start-up and model loading.
+MIN_TIME_LIMIT_S = 600.0
 
 
 class Executor(Protocol):
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T],
-                      lost: Callable[[T, str], R] | None = None) -> Iterator[R]:
+                      lost: Callable[[T, str], R] | None = None,
+                      time_limit: Callable[[T], float] | None = None) -> Iterator[R]:
         """``fn(item)`` for every item, as they complete. ``lost(item, why)`` stands in for
-        the result of an item the executor had to give up (its process kept dying); without
-        it such items raise :class:`~retrouve.errors.AnalysisError` once the others are
-        yielded."""
+        the result of an item the executor had to give up (its process kept dying, or it
+        kept overrunning ``time_limit(item)`` seconds); without it such items raise
+        :class:`~retrouve.errors.AnalysisError` once the others are yielded. Executors that
+        cannot stop a running item ignore ``time_limit``."""
         ...
 
     def shutdown(self) -> None: ...
@@ -52,7 +65,8 @@ class InlineExecutor:
     is never called)."""
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T],
-                      lost: Callable[[T, str], R] | None = None) -> Iterator[R]:
+                      lost: Callable[[T, str], R] | None = None,
+                      time_limit: Callable[[T], float] | None = None) -> Iterator[R]:
         for item in items:
             yield fn(item)
 
@@ -111,13 +125,20 @@ class ProcessExecutor:
         )
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T],
-                      lost: Callable[[T, str], R] | None = None) -> Iterator[R]:
+                      lost: Callable[[T, str], R] | None = None,
+                      time_limit: Callable[[T], float] | None = None) -> Iterator[R]:
         it = enumerate(items)
         exhausted = False
         pending: dict[Future[R], tuple[int, T]] = {}
+        #: When each pending future was first seen running (monotonic seconds).
+        since: dict[Future[R], float] = {}
         #: Items in flight when a worker died: rerun one at a time, before any new item.
         suspects: list[tuple[int, T]] = []
         deaths: dict[int, int] = {}
+        #: Items whose time limit ran out (seconds allowed), for the message.
+        overran: dict[int, float] = {}
+        #: Items that overran in the pool now running: the cause of its coming break.
+        late: set[int] = set()
         given_up: list[tuple[T, str]] = []
         while True:
             limit = 1 if suspects else 2 * self.workers
@@ -135,7 +156,12 @@ class ProcessExecutor:
                 pending[self._pool.submit(fn, entry[1])] = entry
             if not pending:
                 break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=WATCH_POLL_S if time_limit else None,
+                           return_when=FIRST_COMPLETED)
+            for fut in done:
+                since.pop(fut, None)
+            if time_limit is not None:
+                late |= self._watch(pending, since, time_limit, overran)
             broken = [pending.pop(f) for f in done if _died(f)]
             for fut in done:
                 if fut in pending:
@@ -151,15 +177,17 @@ class ProcessExecutor:
                     yield fut.result()
             in_flight = broken + list(pending.values())
             pending.clear()
+            since.clear()
             self._restart()
+            culprits, late = late, set()
             alone = len(in_flight) == 1
             for key, item in in_flight:
-                if alone:
+                # A death alone names its cause; so does an overrun (the killed others
+                # are only rerun).
+                if alone or key in culprits:
                     deaths[key] = deaths.get(key, 0) + 1
                     if deaths[key] >= CRASH_ATTEMPTS:
-                        why = (f"the analysis process died {deaths[key]} times while analysing "
-                               "this unit alone (a crash in a decoder or a model on this "
-                               "footage, or out of memory); the other units went on")
+                        why = _why(deaths[key], overran.get(key))
                         if lost is None:
                             given_up.append((item, why))
                         else:
@@ -171,6 +199,27 @@ class ProcessExecutor:
             raise AnalysisError(f"{len(given_up)} work unit(s) given up ({names}): "
                                 f"{given_up[0][1]}")
 
+    def _watch(self, pending: dict[Future[R], tuple[int, T]], since: dict[Future[R], float],
+               time_limit: Callable[[T], float], overran: dict[int, float]) -> set[int]:
+        """Note when futures start running; kill the pool's processes when one has run past
+        its limit (the break that follows reruns it alone, see the module docstring). The
+        keys of the items that overran."""
+        now = time.monotonic()
+        late_keys: set[int] = set()
+        for fut, (key, item) in pending.items():
+            if fut.running():
+                start = since.setdefault(fut, now)
+                allowed = time_limit(item)
+                if now - start > allowed:
+                    overran[key] = allowed
+                    late_keys.add(key)
+        if late_keys:
+            # ProcessPoolExecutor cannot stop one call: its processes are killed (Python
+            # 3.14's kill_workers() does the same), which breaks the pool.
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.kill()
+        return late_keys
+
     def _restart(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._new_pool()
@@ -178,6 +227,16 @@ class ProcessExecutor:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _why(deaths: int, allowed_s: float | None) -> str:
+    if allowed_s is not None:
+        return (f"this unit was stopped {deaths} times after running longer than its limit "
+                f"of {allowed_s:.0f} s (a hang: unreadable footage, a stuck decoder?); the "
+                "other units went on")
+    return (f"the analysis process died {deaths} times while analysing this unit alone (a "
+            "crash in a decoder or a model on this footage, or out of memory); the other "
+            "units went on")
 
 
 def _died(fut: Future[R]) -> bool:

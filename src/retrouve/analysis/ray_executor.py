@@ -109,9 +109,11 @@ class RayExecutor:
         self.placements: list[Placement[Any]] = []
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T],
-                      lost: Callable[[T, str], R] | None = None) -> Iterator[R]:
+                      lost: Callable[[T, str], R] | None = None,
+                      time_limit: Callable[[T], float] | None = None) -> Iterator[R]:
         # ``lost`` is not used: Ray reruns a task whose worker died by itself
         # (``max_retries``), and a unit still lost then stays pending for the next run.
+        # ``time_limit`` is not enforced on Ray (a hung task keeps its CPU).
         ray = self._ray
         fn_ref = ray.put(fn)  # shipped once to the object store, not once per task
         pending: dict[Any, T] = {}

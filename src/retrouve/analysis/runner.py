@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import math
 import os
 import socket
 import threading
@@ -27,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from retrouve import __version__
-from retrouve.analysis.executor import Executor
+from retrouve.analysis.executor import MIN_TIME_LIMIT_S, Executor
 from retrouve.analysis.objects import link_recordings
 from retrouve.analysis.pipeline import process_unit
 from retrouve.analysis.planning import plan_scoped_units, plan_units
@@ -259,6 +260,13 @@ class Analyser:
             plate_reader_factory=self.plate_reader_factory,
         )
         durations = {r.id: r.duration_s for r in recs}
+
+        def allowed(unit: WorkUnit) -> float:
+            # A hung unit's limit: generous, so only a real hang reaches it.
+            end = min(unit.t1, durations.get(unit.recording_id, unit.t1))
+            footage = end - unit.t0 if math.isfinite(end) else self.settings.analysis.slice_seconds
+            return max(MIN_TIME_LIMIT_S, self.settings.unit_time_limit * footage)
+
         by_id = {u.id: u for u in todo}
         attempted: set[str] = set()
         try:
@@ -266,7 +274,8 @@ class Analyser:
             while candidates:
                 before = len(attempted)
                 claimed = self._claimed(run_id, candidates, lease_s)
-                for result in executor.map_unordered(fn, claimed, lost=_crashed):
+                for result in executor.map_unordered(fn, claimed, lost=_crashed,
+                                                     time_limit=allowed):
                     attempted.add(result.unit_id)
                     if self._record(run_id, result, report):
                         unit = by_id[result.unit_id]

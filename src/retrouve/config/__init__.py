@@ -361,6 +361,11 @@ class Settings(BaseSettings):
         "How work units run: process (a process pool; inline when workers is 1), inline "
         "(in the calling process) or ray (Ray tasks on a cluster, the optional extra ray; "
         "see docs/cluster.md)."))
+    unit_time_limit: float = Field(20.0, ge=1, description=(
+        "With the process pool: a work unit may run this many times its footage duration "
+        "(and at least 10 minutes) before its worker is stopped as hung; the unit is rerun "
+        "alone, and marked failed if it hangs again, so the others go on. 20: far beyond "
+        "the slowest configuration measured (about 0.3x real time per worker)."))
     ray_address: str | None = Field(None, description=(
         "With executor = ray: the cluster to join, HOST:PORT of its head node or auto (the "
         "cluster this machine joined with ray start); default: a private Ray on this "

@@ -81,20 +81,28 @@ def _read(text: str, conf: float) -> RawRead:
     return RawRead(text, tuple((c, conf) for c in text), conf, Box(1.0, 1.0, 30.0, 10.0))
 
 
-def test_piece_reads_join_the_alternatives() -> None:
+@pytest.mark.parametrize(
+    ("main", "piece_read"),
+    [
+        ([], True),  # the whole view reads nothing: the piece stands in
+        ([_read("AB123CD", 0.7)], True),  # unsure: the piece's read joins the alternatives
+        ([_read("AB123CD", 0.95)], False),  # confident (≥ PIECE_BELOW): no OCR on the piece
+    ],
+    ids=["no-read", "unsure", "confident"],
+)
+def test_pieces_are_read_when_the_views_are_not_confident(
+    main: list[RawRead], piece_read: bool
+) -> None:
     img = np.full((400, 800, 3), 120, np.uint8)
     views = PlateViews(k=3, spacing_s=0.4, min_px=90)
     views.offer(1.0, Box(100.0, 50.0, 700.0, 380.0), 0.8, img)
     views.offer(1.0, Box(100.0, 200.0, 400.0, 380.0), 0.5, img, piece=True)
-    # The whole view reads nothing, the piece reads the plate.
-    reader = FakePlateReader([[], [_read("AB123CD", 0.9)]])
+    piece = _read("XY456ZT" if main else "AB123CD", 0.8)
+    reader = FakePlateReader([main, [piece]])
     plate = views.read(reader)
     assert plate is not None and plate.text == "AB123CD"
-    assert len(reader.crops) == 2
-
-    views.offer(2.0, Box(100.0, 50.0, 700.0, 380.0), 0.8, img)
-    views.offer(2.0, Box(100.0, 200.0, 400.0, 380.0), 0.5, img, piece=True)
-    reader = FakePlateReader([[_read("AB123CD", 0.9)], [_read("XY456ZT", 0.8)]])
-    plate = views.read(reader)
-    assert plate is not None and plate.text == "AB123CD"
-    assert "XY456ZT" in dict(plate.alternatives)
+    assert len(reader.crops) == (2 if piece_read else 1)
+    if main and piece_read:
+        assert "XY456ZT" in dict(plate.alternatives)
+    if not piece_read:
+        assert "XY456ZT" not in dict(plate.alternatives)

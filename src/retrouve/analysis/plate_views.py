@@ -33,6 +33,8 @@ MARGIN = 0.05
 #: 3 pieces per track took 240 calls (plate-exact recall 0.649), 1 took 182 (0.622), against
 #: 145 (0.595) before tracks were deduplicated (docs/analysis.md, "Duplicates").
 PIECE_VIEWS = 1
+#: Pieces are read only when the track's own views gave no read this confident (0..1).
+PIECE_BELOW = 0.9
 
 
 @dataclass
@@ -93,7 +95,8 @@ class PlateViews:
         read when the views gave none), so a piece's legible plate stays searchable.
         """
         main = _read_views(reader, self.views)
-        extra = [p for p in (_read_views(reader, [v]) for v in self.pieces) if p is not None]
+        pieces = self.pieces if main is None or main.confidence < PIECE_BELOW else []
+        extra = [p for p in (_read_views(reader, [v]) for v in pieces) if p is not None]
         self.views, self.pieces = [], []  # free the crops as soon as they are read
         return _with_pieces(main, extra)
 

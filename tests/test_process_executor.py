@@ -177,3 +177,50 @@ def test_a_hung_unit_is_stopped_and_given_up_the_others_come_back() -> None:
     assert "stopped 2 times after running longer than its limit of 2 s" in why
     # Two overruns of 1.5 s (plus pool restarts), not the 600 s sleep.
     assert time.monotonic() - started < 120
+
+
+class HangWhile:
+    """Detector factory (in the worker) that sleeps far past any test limit while the file
+    ``marker_dir/hang`` exists."""
+
+    def __init__(self, marker_dir: Path) -> None:
+        self.marker_dir = marker_dir
+
+    def __call__(self, settings: AnalysisSettings) -> Detector:
+        if (self.marker_dir / "hang").exists():
+            time.sleep(600)
+        return shape_detector(settings)
+
+
+def test_through_the_runner_a_hung_unit_is_stopped_and_marked_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrouve.analysis import runner
+
+    monkeypatch.setattr(runner, "MIN_TIME_LIMIT_S", 1.0)
+    folder = tmp_path / "footage"
+    folder.mkdir()
+    clip = make_clip(folder / "cam1_20260104_100000.mp4", seconds=4.0, fps=5,
+                     size=(160, 120), objects=list(OBJECTS), gop=10)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    (markers / "hang").touch()
+    # One unit of 4 s footage: limit max(1 s, 1 × 4 s) = 4 s.
+    settings = Settings(data_dir=tmp_path / "data", workers=2, executor="process",
+                        unit_time_limit=1.0, analysis=SLICED)
+    svc = build_services(settings, detector_factory=HangWhile(markers),
+                         plate_reader_factory=no_plates, clock=fixed_clock)
+    try:
+        svc.catalogue.add_camera(CAM)
+        svc.catalogue.ingest(str(clip.path), CAM.id)
+        started = time.monotonic()
+        report = svc.analyser.analyse()
+        assert time.monotonic() - started < 120  # two 4 s overruns, not the 600 s sleep
+        assert (report.units_total, report.units_done, report.units_failed) == (1, 0, 1)
+        [(_, why)] = report.failures
+        assert "stopped 2 times after running longer than its limit of 4 s" in why
+        (markers / "hang").unlink()
+        again = svc.analyser.analyse()
+        assert (again.units_done, again.units_failed) == (1, 0)
+    finally:
+        svc.close()

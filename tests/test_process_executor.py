@@ -224,3 +224,29 @@ def test_through_the_runner_a_hung_unit_is_stopped_and_marked_failed(
         assert (again.units_done, again.units_failed) == (1, 0)
     finally:
         svc.close()
+
+
+def test_a_pool_that_refuses_a_call_is_restarted_and_nothing_is_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker may die between two looks: the next ``submit`` then raises. The refused item
+    never ran (not a suspect); the pool is restarted and every item still comes back."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    ex = ProcessExecutor(2)
+    calls = {"n": 0}
+    real = ex._pool.submit
+
+    def refuse_third(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise BrokenProcessPool("a worker died")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ex._pool, "submit", refuse_third)
+    try:
+        got = list(ex.map_unordered(square, [(n, "ok") for n in range(6)], lost=_gave_up))
+    finally:
+        ex.shutdown()
+    assert sorted(got) == [n * n for n in range(6)]
+    assert ex.restarts == 1

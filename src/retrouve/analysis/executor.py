@@ -128,12 +128,13 @@ class ProcessExecutor:
                       lost: Callable[[T, str], R] | None = None,
                       time_limit: Callable[[T], float] | None = None) -> Iterator[R]:
         it = enumerate(items)
-        exhausted = False
         pending: dict[Future[R], tuple[int, T]] = {}
         #: When each pending future was first seen running (monotonic seconds).
         since: dict[Future[R], float] = {}
         #: Items in flight when a worker died: rerun one at a time, before any new item.
         suspects: list[tuple[int, T]] = []
+        #: Items a dead pool refused before they ran: innocent, next in line.
+        refused: list[tuple[int, T]] = []
         deaths: dict[int, int] = {}
         #: Items whose time limit ran out (seconds allowed), for the message.
         overran: dict[int, float] = {}
@@ -142,32 +143,35 @@ class ProcessExecutor:
         given_up: list[tuple[T, str]] = []
         while True:
             limit = 1 if suspects else 2 * self.workers
+            refused_now = False
             while len(pending) < limit:
-                if suspects:
-                    entry = suspects.pop(0)
-                elif not exhausted:
-                    try:
-                        entry = next(it)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                else:
+                queue = suspects or refused
+                entry = queue.pop(0) if queue else next(it, None)
+                if entry is None:
                     break
-                pending[self._pool.submit(fn, entry[1])] = entry
-            if not pending:
+                try:
+                    pending[self._pool.submit(fn, entry[1])] = entry
+                except BrokenProcessPool:
+                    # A worker died since the last look: the pool refuses new calls.
+                    refused.insert(0, entry)
+                    refused_now = True
+                    break
+            if not pending and not refused_now:
                 break
-            done, _ = wait(pending, timeout=WATCH_POLL_S if time_limit else None,
-                           return_when=FIRST_COMPLETED)
-            for fut in done:
-                since.pop(fut, None)
-            if time_limit is not None:
-                late |= self._watch(pending, since, time_limit, overran)
-            broken = [pending.pop(f) for f in done if _died(f)]
-            for fut in done:
-                if fut in pending:
-                    del pending[fut]
-                    yield fut.result()
-            if not broken:
+            broken: list[tuple[int, T]] = []
+            if pending:
+                done, _ = wait(pending, timeout=WATCH_POLL_S if time_limit else None,
+                               return_when=FIRST_COMPLETED)
+                for fut in done:
+                    since.pop(fut, None)
+                if time_limit is not None:
+                    late |= self._watch(pending, since, time_limit, overran)
+                broken = [pending.pop(f) for f in done if _died(f)]
+                for fut in done:
+                    if fut in pending:
+                        del pending[fut]
+                        yield fut.result()
+            if not broken and not refused_now:
                 continue
             # The pool is dead: its other futures fail too (or finished just before).
             rest, _ = wait(pending, timeout=BROKEN_WAIT_S)

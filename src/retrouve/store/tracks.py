@@ -33,6 +33,7 @@ from retrouve.store.blobs import safe_name
 from retrouve.store.claims import claim_refusal
 from retrouve.store.recordings import recording_anchors
 from retrouve.store.records import (
+    MatchCount,
     TrackDetail,
     TrackFilter,
     TrackRow,
@@ -233,19 +234,22 @@ class TracksPart(StorePart):
         with self._read("count matching objects") as conn:
             return int(conn.execute(q).scalar_one())
 
-    def count_objects_upto(self, flt: TrackFilter, cap: int) -> tuple[int, bool]:
-        """:meth:`count_objects` reading at most ``cap`` matching tracks: ``(n, at_least)``,
-        the objects among the tracks read and whether there were more tracks (``n`` is then
-        a lower bound). The read stops after ``cap`` rows on either database (a ``LIMIT`` in
-        a subquery, no sort), so a broad search's count costs ``cap`` rows, not every match:
-        measured on the 1 M index in ``benchmarks/README.md`` ("Search at 1 M tracks")."""
+    def count_objects_upto(self, flt: TrackFilter, cap: int) -> MatchCount:
+        """:meth:`count_objects` reading at most ``cap`` matching tracks: the objects among
+        the tracks read, how many tracks were read and whether the read stopped at ``cap``
+        (the objects are then a lower bound). The read stops after ``cap`` rows on either
+        database (a ``LIMIT`` in a subquery, no sort), so a broad search's count costs
+        ``cap`` rows, not every match: measured on the 1 M index in
+        ``benchmarks/README.md`` ("Search at 1 M tracks"). Passed to
+        :meth:`find_tracks_and_spans` as ``counted``, it spares the ranking its own probe
+        of how many tracks match."""
         m = _matches(flt, self.engine.dialect.name)
         inner = (m.query.with_only_columns(m.object_key.label("k"), maintain_column_froms=True)
                  .limit(cap).subquery("first_matches"))
         q = select(func.count(func.distinct(inner.c.k)), func.count())
         with self._read("count matching objects") as conn:
             objects, rows = conn.execute(q).one()
-        return int(objects), int(rows) >= cap
+        return MatchCount(int(objects), int(rows), int(rows) >= cap)
 
     def find_tracks(
         self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0,
@@ -258,7 +262,7 @@ class TracksPart(StorePart):
 
     def find_tracks_and_spans(
         self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0,
-        spans: int = 0, group: bool = False,
+        spans: int = 0, group: bool = False, counted: MatchCount | None = None,
     ) -> tuple[list[TrackRow], list[TrackSpan]]:
         """The page ``[offset, offset + limit)`` of :meth:`find_tracks`, plus the spans of the
         first ``spans`` matches in the same order, from one ranking (a results timeline
@@ -275,6 +279,10 @@ class TracksPart(StorePart):
         (:meth:`with_objects`); the ranking is the same, over best fragments. In time order
         objects come by their earliest matching fragment's start (then the best fragment's
         id), which is the start a result shows unless an earlier fragment does not match.
+
+        ``counted``: :meth:`count_objects_upto` of the same ``flt`` when the caller counts
+        too; the grouped score ranking then knows from it whether the search is broad
+        (:func:`.top_objects.broad`) instead of reading the matches once more to find out.
         """
         dialect = self.engine.dialect.name
         m = _matches(flt, dialect)
@@ -299,7 +307,7 @@ class TracksPart(StorePart):
             # carries the wide columns (observations) of every match.
             if group and order != "time":
                 ranked = top_objects(conn, lambda floor: _ranked(flt, dialect, floor), flt,
-                                     need).spans
+                                     need, counted).spans
             else:
                 q = q.limit(need - first).offset(first)
                 ranked = [TrackSpan(int(r.id), r.camera_id, r.object, r.start_utc,

@@ -23,7 +23,7 @@ from retrouve.search import engine
 from retrouve.search.engine import SearchResult
 from retrouve.search.plate_pattern import PlatePattern
 from retrouve.services import Services
-from retrouve.store import plate_filter, top_objects, tracks
+from retrouve.store import join_order, plate_filter, top_objects, tracks
 from retrouve.store.records import TrackFilter
 from retrouve.store.track_rows import fill_weighted, weighted
 
@@ -130,6 +130,7 @@ def _search(
         mp.setattr(top_objects, "FLOORS", ())
         mp.setattr(plate_filter, "uses_trigram_table", lambda dialect, likes: False)
         mp.setattr(engine, "COUNT_CAP", 10**9)
+        mp.setattr(tracks, "rarest", lambda conn, flt: None)  # the planner's own join order
         return svc.searcher.search(q, count=True, scope=scope, **kw)
 
 
@@ -344,3 +345,31 @@ def test_sqlite_reads_through_a_memory_map(indexed: tuple[Services, SyntheticInd
         pytest.skip("a SQLite pragma")
     with svc.store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA mmap_size").scalar_one() > 0
+
+
+def test_sqlite_drives_a_two_colour_search_from_the_rarer_colour(
+    indexed: tuple[Services, SyntheticIndex],
+) -> None:
+    """``join_order.rarest`` names the rarer strict attribute on SQLite (none on PostgreSQL,
+    nor with one strict attribute); the driven searches equal the planner's own above."""
+    svc, _ = indexed
+    flt = engine.to_filter(Query(object="person", upper="black", lower="yellow"))
+    with svc.store.engine.connect() as conn:
+        counts = {
+            af.name: conn.execute(
+                text(
+                    "SELECT count(*) FROM track_attributes WHERE name = :n AND value = :v "
+                    "AND confidence >= :c"
+                ),
+                {"n": af.name, "v": af.value, "c": af.min_confidence},
+            ).scalar_one()
+            for af in flt.attributes
+        }
+        got = join_order.rarest(conn, flt)
+        one = join_order.rarest(conn, engine.to_filter(Query(object="person", upper="red")))
+    assert one is None
+    if svc.store.engine.dialect.name != "sqlite":
+        assert got is None
+        return
+    assert got is not None
+    assert counts[flt.attributes[got].name] == min(counts.values())

@@ -14,8 +14,10 @@ the other attributes' values out of the index choice (``value || ''`` in their j
 condition: the same test on the non-NULL text, but not an index term), so the database
 starts from the rarest, or from the tracks' own indexes (camera and time) if it finds those
 cheaper. The rows, the ranking and an uncapped count are the same whichever table drives;
-only which tracks a capped count reads first may differ. PostgreSQL keeps per-value statistics and
-chooses by itself: nothing is done there.
+only which tracks a capped count reads first may differ. Only the unfloored reads are
+driven so (the count, the broad probe, a full ranking): above a score floor
+(``store/top_objects.py``) the rows per value are not the rows above the floor.
+PostgreSQL keeps per-value statistics and chooses by itself: nothing is done there.
 """
 
 from __future__ import annotations

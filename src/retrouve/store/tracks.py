@@ -101,7 +101,11 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0,
     and score all reach it (:mod:`.top_objects`: the conditions the indexes serve).
 
     ``drive`` (SQLite, :func:`.join_order.rarest`): the strict attribute the database should
-    start from; the other strict attributes' values are kept out of its index choice."""
+    start from; the other strict attributes' values are kept out of its index choice. Not
+    with a ``floor``: the rarest value is not the one with the fewest rows above the floor,
+    and each strict attribute's ``weighted`` range is then the planner's to choose from."""
+    if floor > 0:
+        drive = None
     t = s.tracks
     score: Any = t.c.object_conf
     tier: Any = literal(0)

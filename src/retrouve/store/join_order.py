@@ -10,8 +10,8 @@ search and its count read every black top, 0.48 s, against 0.17 s from the white
 
 :func:`rarest` counts, up to :data:`PROBE_ROWS`, the index entries of each strict attribute
 (an index-only range: ~3 ms for 20 k entries) and names the rarest; the search then keeps
-the other attributes' values out of the index choice (``value || ''`` in their join
-condition: the same test on the non-NULL text, but not an index term), so the database
+the other attributes out of the index choice (``name || ''``, ``value || ''`` in their join
+condition: the same tests on the non-NULL text, but no index term), so the database
 starts from the rarest, or from the tracks' own indexes (camera and time) if it finds those
 cheaper. The rows, the ranking and an uncapped count are the same whichever table drives;
 only which tracks a capped count reads first may differ. Only the unfloored reads are

@@ -138,9 +138,13 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0,
     for i, af in enumerate(flt.attributes):
         a = s.track_attributes.alias(f"a{i}")
         strict = af.or_object is None
-        # ``value || ''``: the same test (values are non-NULL text), never an index term.
-        value = (a.c.value.concat("") if strict and drive not in (None, i) else a.c.value)
-        on = and_(a.c.track_id == t.c.id, a.c.name == af.name, value == af.value,
+        name, value = a.c.name, a.c.value
+        if strict and drive not in (None, i):
+            # ``|| ''``: the same tests (non-NULL text), but no index range on them: this
+            # attribute is looked up per track (by ``track_id``), never read by value or,
+            # worse, by name alone (every ``lower`` row, when only the value was hidden).
+            name, value = name.concat(""), value.concat("")
+        on = and_(a.c.track_id == t.c.id, name == af.name, value == af.value,
                   a.c.confidence >= af.min_confidence)
         if strict and floor > 0:
             # confidence × object confidence bounds the score: one index range.

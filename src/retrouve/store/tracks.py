@@ -138,7 +138,8 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0,
     for i, af in enumerate(flt.attributes):
         a = s.track_attributes.alias(f"a{i}")
         strict = af.or_object is None
-        name, value = a.c.name, a.c.value
+        name: Any = a.c.name
+        value: Any = a.c.value
         if strict and drive not in (None, i):
             # ``|| ''``: the same tests (non-NULL text), but no index range on them: this
             # attribute is looked up per track (by ``track_id``), never read by value or,

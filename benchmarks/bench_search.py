@@ -24,6 +24,7 @@ from retrouve.config import Settings
 from retrouve.domain import COLOURS, Camera, Query
 from retrouve.services import build_services
 from retrouve.store import schema as s
+from retrouve.store.track_rows import fill_weighted
 
 OBJECTS = ["car"] * 50 + ["person"] * 30 + ["truck"] * 6 + ["bus"] * 3 + ["bicycle"] * 5 + [
     "motorcycle"] * 4 + ["handbag"] * 2
@@ -71,6 +72,9 @@ def populate(data_dir: Path, n: int, seed: int = 1) -> None:
                 if rng.random() < 0.3:
                     attrs.append({"track_id": i + 1, "name": name, "value": second,
                                   "confidence": rng.uniform(0.15, 0.3), "rank": 2})
+        # Each attribute row's score bound, as the store writes it (migration 0016): without
+        # it the searches skip the score floors of store/top_objects.py.
+        fill_weighted(attrs, {t["id"]: t["object_conf"] for t in tracks})
         with svc.store.engine.begin() as conn:
             conn.execute(insert(s.tracks), tracks)
             conn.execute(insert(s.track_attributes), attrs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +23,9 @@ from retrouve.search import engine
 from retrouve.search.engine import SearchResult
 from retrouve.search.plate_pattern import PlatePattern
 from retrouve.services import Services
-from retrouve.store import plate_filter, top_objects, tracks
+from retrouve.store import join_order, plate_filter, top_objects, tracks
 from retrouve.store.records import TrackFilter
+from retrouve.store.track_rows import fill_weighted, weighted
 
 NOW = datetime(2026, 1, 3, tzinfo=UTC)
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -128,6 +130,7 @@ def _search(
         mp.setattr(top_objects, "FLOORS", ())
         mp.setattr(plate_filter, "uses_trigram_table", lambda dialect, likes: False)
         mp.setattr(engine, "COUNT_CAP", 10**9)
+        mp.setattr(tracks, "rarest", lambda conn, flt: None)  # the planner's own join order
         return svc.searcher.search(q, count=True, scope=scope, **kw)
 
 
@@ -293,3 +296,80 @@ def test_an_attribute_row_without_its_bound_turns_the_floors_off(
             )
     with svc.store.engine.connect() as conn:
         assert top_objects.bounded(conn, flt)
+
+
+def test_a_count_answers_the_broad_probe_as_the_probe_does(
+    indexed: tuple[Services, SyntheticIndex],
+) -> None:
+    """A counted search skips the probe of how many tracks match (``top_objects.broad``)
+    when its capped count already says: the answer is the probe's, capped or not."""
+    svc, index = indexed
+    dialect = svc.store.engine.dialect.name
+    decided = 0
+    for q, _ in _queries(index)[::3]:
+        for scope in (None, _scope(index)):
+            flt = replace(engine.to_filter(q), scope=scope)
+            matches = tracks._ranked(flt, dialect, 0.0)
+            for cap in (30, 2500, 10**9):
+                counted = svc.store.count_objects_upto(flt, cap)
+                with svc.store.engine.connect() as conn:
+                    for need in (20, 500, 1000):
+                        probed = top_objects.broad(conn, matches, need)
+                        assert top_objects.broad(conn, matches, need, counted) == probed
+                        small = top_objects.narrow_limit(need)
+                        decided += not counted.capped or counted.tracks > small
+    assert decided  # the count answered for part of them without a probe
+
+
+def test_hand_built_attribute_rows_get_the_stores_bound(
+    indexed: tuple[Services, SyntheticIndex],
+) -> None:
+    """``fill_weighted`` (benchmark generators) writes what the store writes: the
+    attribute's confidence times its track's object confidence."""
+    svc, _ = indexed
+    sql = (
+        "SELECT a.track_id, a.confidence, a.weighted, t.object_conf FROM track_attributes a "
+        "JOIN tracks t ON t.id = a.track_id ORDER BY a.track_id, a.name, a.value LIMIT 500"
+    )
+    with svc.store.engine.connect() as conn:
+        stored = conn.execute(text(sql)).all()
+    rows = [{"track_id": r.track_id, "confidence": r.confidence} for r in stored]
+    fill_weighted(rows, {r.track_id: r.object_conf for r in stored})
+    assert [r["weighted"] for r in rows] == [r.weighted for r in stored]
+    assert all(r.weighted == weighted(r.confidence, r.object_conf) for r in stored)
+
+
+def test_sqlite_reads_through_a_memory_map(indexed: tuple[Services, SyntheticIndex]) -> None:
+    svc, _ = indexed
+    if svc.store.engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite pragma")
+    with svc.store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar_one() > 0
+
+
+def test_sqlite_drives_a_two_colour_search_from_the_rarer_colour(
+    indexed: tuple[Services, SyntheticIndex],
+) -> None:
+    """``join_order.rarest`` names the rarer strict attribute on SQLite (none on PostgreSQL,
+    nor with one strict attribute); the driven searches equal the planner's own above."""
+    svc, _ = indexed
+    flt = engine.to_filter(Query(object="person", upper="black", lower="yellow"))
+    with svc.store.engine.connect() as conn:
+        counts = {
+            af.name: conn.execute(
+                text(
+                    "SELECT count(*) FROM track_attributes WHERE name = :n AND value = :v "
+                    "AND confidence >= :c"
+                ),
+                {"n": af.name, "v": af.value, "c": af.min_confidence},
+            ).scalar_one()
+            for af in flt.attributes
+        }
+        got = join_order.rarest(conn, flt)
+        one = join_order.rarest(conn, engine.to_filter(Query(object="person", upper="red")))
+    assert one is None
+    if svc.store.engine.dialect.name != "sqlite":
+        assert got is None
+        return
+    assert got is not None
+    assert counts[flt.attributes[got].name] == min(counts.values())

@@ -313,11 +313,13 @@ class Searcher:
         elif query.text and self.capabilities.embed_text and self.capabilities.text_kind:
             rows, pool = self._text(query, flt)
         else:
+            # Counted first: the count tells the ranking whether the search is broad.
+            counted = self.store.count_objects_upto(flt, COUNT_CAP) if count else None
             rows, spans = self.store.find_tracks_and_spans(
                 flt, order=order, limit=query.limit, offset=query.offset, spans=spread,
-                group=True)
-            if count:
-                total, capped = self.store.count_objects_upto(flt, COUNT_CAP)
+                group=True, counted=counted)
+            if counted is not None:
+                total, capped = counted.objects, counted.capped
                 # The page itself proves that many objects (a capped count may be fewer).
                 total = max(total, query.offset + len(rows)) if capped else total
             order = "done"

@@ -201,6 +201,18 @@ class TrackSpan:
 
 
 @dataclass(frozen=True)
+class MatchCount:
+    """What a capped count of a filter's matches read (``TracksPart.count_objects_upto``):
+    the distinct ``objects`` among the first ``tracks`` matching tracks, and whether the
+    read stopped at its cap (``capped``: there may be more matches; else ``tracks`` is
+    every match)."""
+
+    objects: int
+    tracks: int
+    capped: bool
+
+
+@dataclass(frozen=True)
 class TrackDetail:
     """One stored track in full (sequence view, API). ``start``/``end`` are aware UTC; ``t_*``
     recording seconds; ``observations`` are ``(t, x0, y0, x1, y1, confidence)`` in

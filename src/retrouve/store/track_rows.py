@@ -7,7 +7,7 @@ Functions take the caller's connection, so a whole unit is written in one transa
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -80,6 +80,21 @@ def _insert_attributes(conn: Connection, track_id: int, track: Track) -> None:
         conn.execute(insert(s.track_attributes), rows)
 
 
+def weighted(confidence: float, object_confidence: float) -> float:
+    """``track_attributes.weighted``: an attribute's confidence times its track's object
+    confidence (migration 0016), the bound the score floors of ``store/top_objects.py`` read.
+    The same product SQL computes for the score (IEEE, commutative), so a track's score is
+    never above it."""
+    return confidence * object_confidence
+
+
+def fill_weighted(attrs: Sequence[dict[str, Any]], object_conf: Mapping[int, float]) -> None:
+    """Set ``weighted`` on attribute rows built by hand (benchmark generators), from the
+    object confidence of each row's ``track_id``, as the store writes it."""
+    for a in attrs:
+        a["weighted"] = weighted(a["confidence"], object_conf[a["track_id"]])
+
+
 def _attribute_rows(track_id: int, track: Track) -> list[dict[str, Any]]:
     ranks: dict[str, int] = {}
     rows = []
@@ -87,8 +102,7 @@ def _attribute_rows(track_id: int, track: Track) -> list[dict[str, Any]]:
         ranks[a.name] = ranks.get(a.name, 0) + 1
         rows.append({"track_id": track_id, "name": a.name, "value": a.value,
                      "confidence": a.confidence, "rank": ranks[a.name],
-                     # The same product SQL computes for the score (IEEE, commutative).
-                     "weighted": a.confidence * track.object_confidence})
+                     "weighted": weighted(a.confidence, track.object_confidence)})
     return rows
 
 

@@ -31,8 +31,10 @@ from retrouve.store import schema as s
 from retrouve.store.base import StorePart
 from retrouve.store.blobs import safe_name
 from retrouve.store.claims import claim_refusal
+from retrouve.store.join_order import rarest
 from retrouve.store.recordings import recording_anchors
 from retrouve.store.records import (
+    MatchCount,
     TrackDetail,
     TrackFilter,
     TrackRow,
@@ -88,14 +90,22 @@ class _Matches:
     object_key: Any
 
 
-def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0) -> _Matches:
+def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0,
+             drive: int | None = None) -> _Matches:
     """The select of the tracks matching ``flt`` and their ranking (see
     :meth:`TracksPart.find_tracks_and_spans`): one definition for ranking and counting.
     ``dialect`` (``sqlite``, ``postgresql``) picks how a plate prefilter is answered
     (:mod:`.plate_filter`).
 
     ``floor`` > 0: only the matches whose object confidence, strict attribute confidences
-    and score all reach it (:mod:`.top_objects`: the conditions the indexes serve)."""
+    and score all reach it (:mod:`.top_objects`: the conditions the indexes serve).
+
+    ``drive`` (SQLite, :func:`.join_order.rarest`): the strict attribute the database should
+    start from; the other strict attributes' values are kept out of its index choice. Not
+    with a ``floor``: the rarest value is not the one with the fewest rows above the floor,
+    and each strict attribute's ``weighted`` range is then the planner's to choose from."""
+    if floor > 0:
+        drive = None
     t = s.tracks
     score: Any = t.c.object_conf
     tier: Any = literal(0)
@@ -128,7 +138,14 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0) -> _Matches:
     for i, af in enumerate(flt.attributes):
         a = s.track_attributes.alias(f"a{i}")
         strict = af.or_object is None
-        on = and_(a.c.track_id == t.c.id, a.c.name == af.name, a.c.value == af.value,
+        name: Any = a.c.name
+        value: Any = a.c.value
+        if strict and drive not in (None, i):
+            # ``|| ''``: the same tests (non-NULL text), but no index range on them: this
+            # attribute is looked up per track (by ``track_id``), never read by value or,
+            # worse, by name alone (every ``lower`` row, when only the value was hidden).
+            name, value = name.concat(""), value.concat("")
+        on = and_(a.c.track_id == t.c.id, name == af.name, value == af.value,
                   a.c.confidence >= af.min_confidence)
         if strict and floor > 0:
             # confidence × object confidence bounds the score: one index range.
@@ -154,9 +171,9 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0) -> _Matches:
     return _Matches(q, keys, object_key)
 
 
-def _ranked(flt: TrackFilter, dialect: str, floor: float) -> Any:
+def _ranked(flt: TrackFilter, dialect: str, floor: float, drive: int | None = None) -> Any:
     """The matches of ``flt`` reaching ``floor`` (see :func:`_matches`), best first."""
-    m = _matches(flt, dialect, floor)
+    m = _matches(flt, dialect, floor, drive)
     return m.query.order_by(*m.keys)
 
 
@@ -227,25 +244,29 @@ class TracksPart(StorePart):
 
         One ``COUNT(DISTINCT object)`` over the same filter and joins as the ranking, without
         its sort: cost measured by ``benchmarks/bench_result_count.py``."""
-        m = _matches(flt, self.engine.dialect.name)
-        q = m.query.with_only_columns(func.count(func.distinct(m.object_key)),
-                                      maintain_column_froms=True)
         with self._read("count matching objects") as conn:
+            m = _matches(flt, self.engine.dialect.name, drive=rarest(conn, flt))
+            q = m.query.with_only_columns(func.count(func.distinct(m.object_key)),
+                                          maintain_column_froms=True)
             return int(conn.execute(q).scalar_one())
 
-    def count_objects_upto(self, flt: TrackFilter, cap: int) -> tuple[int, bool]:
-        """:meth:`count_objects` reading at most ``cap`` matching tracks: ``(n, at_least)``,
-        the objects among the tracks read and whether there were more tracks (``n`` is then
-        a lower bound). The read stops after ``cap`` rows on either database (a ``LIMIT`` in
-        a subquery, no sort), so a broad search's count costs ``cap`` rows, not every match:
-        measured on the 1 M index in ``benchmarks/README.md`` ("Search at 1 M tracks")."""
-        m = _matches(flt, self.engine.dialect.name)
-        inner = (m.query.with_only_columns(m.object_key.label("k"), maintain_column_froms=True)
-                 .limit(cap).subquery("first_matches"))
-        q = select(func.count(func.distinct(inner.c.k)), func.count())
+    def count_objects_upto(self, flt: TrackFilter, cap: int) -> MatchCount:
+        """:meth:`count_objects` reading at most ``cap`` matching tracks: the objects among
+        the tracks read, how many tracks were read and whether the read stopped at ``cap``
+        (the objects are then a lower bound). The read stops after ``cap`` rows on either
+        database (a ``LIMIT`` in a subquery, no sort), so a broad search's count costs
+        ``cap`` rows, not every match: measured on the 1 M index in
+        ``benchmarks/README.md`` ("Search at 1 M tracks"). Passed to
+        :meth:`find_tracks_and_spans` as ``counted``, it spares the ranking its own probe
+        of how many tracks match."""
         with self._read("count matching objects") as conn:
+            m = _matches(flt, self.engine.dialect.name, drive=rarest(conn, flt))
+            inner = (m.query.with_only_columns(m.object_key.label("k"),
+                                               maintain_column_froms=True)
+                     .limit(cap).subquery("first_matches"))
+            q = select(func.count(func.distinct(inner.c.k)), func.count())
             objects, rows = conn.execute(q).one()
-        return int(objects), int(rows) >= cap
+        return MatchCount(int(objects), int(rows), int(rows) >= cap)
 
     def find_tracks(
         self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0,
@@ -258,7 +279,7 @@ class TracksPart(StorePart):
 
     def find_tracks_and_spans(
         self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0,
-        spans: int = 0, group: bool = False,
+        spans: int = 0, group: bool = False, counted: MatchCount | None = None,
     ) -> tuple[list[TrackRow], list[TrackSpan]]:
         """The page ``[offset, offset + limit)`` of :meth:`find_tracks`, plus the spans of the
         first ``spans`` matches in the same order, from one ranking (a results timeline
@@ -275,9 +296,24 @@ class TracksPart(StorePart):
         (:meth:`with_objects`); the ranking is the same, over best fragments. In time order
         objects come by their earliest matching fragment's start (then the best fragment's
         id), which is the start a result shows unless an earlier fragment does not match.
+
+        ``counted``: :meth:`count_objects_upto` of the same ``flt`` when the caller counts
+        too; the grouped score ranking then knows from it whether the search is broad
+        (:func:`.top_objects.broad`) instead of reading the matches once more to find out.
         """
+        with self._read("search tracks") as conn:
+            tracks, ranked = self._find(conn, flt, order, limit, offset, spans, group, counted)
+        if group:
+            tracks = self.with_objects(tracks, flt.scope)
+        return tracks, ranked
+
+    def _find(self, conn: Connection, flt: TrackFilter, order: str, limit: int, offset: int,
+              spans: int, group: bool, counted: MatchCount | None
+              ) -> tuple[list[TrackRow], list[TrackSpan]]:
+        """:meth:`find_tracks_and_spans` on ``conn``, before the objects' fragments."""
         dialect = self.engine.dialect.name
-        m = _matches(flt, dialect)
+        drive = rarest(conn, flt)
+        m = _matches(flt, dialect, drive=drive)
         t, q, object_key = s.tracks, m.query, m.object_key
         keys: tuple[Any, ...] = m.keys
         if group and order == "time":
@@ -294,23 +330,20 @@ class TracksPart(StorePart):
             q = q.order_by(*((t.c.start_utc, t.c.id) if order == "time" else keys))
         need = max(limit + offset, spans) if spans else limit + offset
         first = 0 if spans or (group and order != "time") else offset
-        with self._read("search tracks") as conn:
-            # Rank on a few narrow columns, then read the page's rows: the sorter never
-            # carries the wide columns (observations) of every match.
-            if group and order != "time":
-                ranked = top_objects(conn, lambda floor: _ranked(flt, dialect, floor), flt,
-                                     need).spans
-            else:
-                q = q.limit(need - first).offset(first)
-                ranked = [TrackSpan(int(r.id), r.camera_id, r.object, r.start_utc,
-                                    r.end_utc, float(r.score)) for r in conn.execute(q)]
-            page = ranked[offset - first:offset - first + limit]
-            rows = rows_of(conn, [r.id for r in page])
-            attrs = attributes_of(conn, [r.id for r in page])
+        # Rank on a few narrow columns, then read the page's rows: the sorter never
+        # carries the wide columns (observations) of every match.
+        if group and order != "time":
+            ranked = top_objects(conn, lambda floor: _ranked(flt, dialect, floor, drive), flt,
+                                 need, counted).spans
+        else:
+            q = q.limit(need - first).offset(first)
+            ranked = [TrackSpan(int(r.id), r.camera_id, r.object, r.start_utc,
+                                r.end_utc, float(r.score)) for r in conn.execute(q)]
+        page = ranked[offset - first:offset - first + limit]
+        rows = rows_of(conn, [r.id for r in page])
+        attrs = attributes_of(conn, [r.id for r in page])
         tracks = [track_row(rows[r.id], attrs.get(r.id, {}), r.score) for r in page
                   if r.id in rows]
-        if group:
-            tracks = self.with_objects(tracks, flt.scope)
         return tracks, ranked[:spans]
 
     def with_objects(self, rows: Sequence[TrackRow],

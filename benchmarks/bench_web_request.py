@@ -36,8 +36,15 @@ import fastapi.dependencies.utils
 import fastapi.routing
 import httpx
 
-from bench_web_load import CSRF, KINDS, PASSWORD, BENCH_CASE, add_operators, bench_settings, \
-    search_params
+from bench_web_load import (
+    BENCH_CASE,
+    CSRF,
+    KINDS,
+    PASSWORD,
+    add_operators,
+    bench_settings,
+    search_params,
+)
 from retrouve.config import WebSettings
 from retrouve.services import Services, build_services
 from retrouve.web import create_app

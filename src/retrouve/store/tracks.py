@@ -31,7 +31,7 @@ from retrouve.store import schema as s
 from retrouve.store.base import StorePart
 from retrouve.store.blobs import safe_name
 from retrouve.store.claims import claim_refusal
-from retrouve.store.join_order import rarest
+from retrouve.store.join_order import loose_candidates, rarest
 from retrouve.store.recordings import recording_anchors
 from retrouve.store.records import (
     MatchCount,
@@ -91,7 +91,7 @@ class _Matches:
 
 
 def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0,
-             drive: int | None = None) -> _Matches:
+             drive: int | None = None, scored: bool = True) -> _Matches:
     """The select of the tracks matching ``flt`` and their ranking (see
     :meth:`TracksPart.find_tracks_and_spans`): one definition for ranking and counting.
     ``dialect`` (``sqlite``, ``postgresql``) picks how a plate prefilter is answered
@@ -100,10 +100,19 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0,
     ``floor`` > 0: only the matches whose object confidence, strict attribute confidences
     and score all reach it (:mod:`.top_objects`: the conditions the indexes serve).
 
-    ``drive`` (SQLite, :func:`.join_order.rarest`): the strict attribute the database should
-    start from; the other strict attributes' values are kept out of its index choice. Not
-    with a ``floor``: the rarest value is not the one with the fewest rows above the floor,
-    and each strict attribute's ``weighted`` range is then the planner's to choose from."""
+    ``drive`` (SQLite, :func:`.join_order.rarest`): the attribute the database should
+    start from; the strict attributes that do not drive are kept out of its index choice,
+    and a loose one that drives adds the ids it can match (:func:`.join_order.
+    loose_candidates`) as a condition the database reads first. Not with a ``floor``: the
+    rarest value is not the one with the fewest rows above the floor, and each strict
+    attribute's ``weighted`` range is then the planner's to choose from.
+
+    ``scored=False`` (a count: no ranking): a loose attribute is a condition, ``object = X OR
+    EXISTS (its row)``, instead of an outer join whose confidence scores the track, so a
+    track of the class is not looked up in ``track_attributes`` at all (a car + colour count
+    read 11,000 cars in 35 ms instead of 70 at 1 M tracks). The same tracks match: the outer
+    join meets at most one row (the table's key is track, name, value). ``score``, ``tier``
+    and the ranking keys then leave the loose attributes out."""
     if floor > 0:
         drive = None
     t = s.tracks
@@ -150,10 +159,16 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0,
         if strict and floor > 0:
             # confidence × object confidence bounds the score: one index range.
             on = and_(on, a.c.weighted >= floor)
+        if not strict and drive == i:
+            conds.append(t.c.id.in_(loose_candidates(af)))
         if strict:
             q = q.join(a, on)
             score = score * a.c.confidence
             tier = tier + (a.c.rank - 1)
+        elif not scored:
+            # The class first: SQLite stops at the first true term of an OR.
+            conds.append(or_(t.c.object == af.or_object,
+                             select(a.c.track_id).where(on).exists()))
         else:
             q = q.outerjoin(a, on)
             conds.append(or_(a.c.track_id.is_not(None), t.c.object == af.or_object))
@@ -245,7 +260,7 @@ class TracksPart(StorePart):
         One ``COUNT(DISTINCT object)`` over the same filter and joins as the ranking, without
         its sort: cost measured by ``benchmarks/bench_result_count.py``."""
         with self._read("count matching objects") as conn:
-            m = _matches(flt, self.engine.dialect.name, drive=rarest(conn, flt))
+            m = _matches(flt, self.engine.dialect.name, drive=rarest(conn, flt), scored=False)
             q = m.query.with_only_columns(func.count(func.distinct(m.object_key)),
                                           maintain_column_froms=True)
             return int(conn.execute(q).scalar_one())
@@ -260,7 +275,7 @@ class TracksPart(StorePart):
         :meth:`find_tracks_and_spans` as ``counted``, it spares the ranking its own probe
         of how many tracks match."""
         with self._read("count matching objects") as conn:
-            m = _matches(flt, self.engine.dialect.name, drive=rarest(conn, flt))
+            m = _matches(flt, self.engine.dialect.name, drive=rarest(conn, flt), scored=False)
             inner = (m.query.with_only_columns(m.object_key.label("k"),
                                                maintain_column_froms=True)
                      .limit(cap).subquery("first_matches"))

@@ -1,7 +1,7 @@
 """What a web request costs around its search: the app in process, one request at a time.
 
 Usage: python benchmarks/bench_web_request.py DATA_DIR [--repeat 8] [--seed 1001]
-           [--kinds KIND ...] [--profile [KIND ...]] [--top 25]
+           [--kinds KIND ...] [--profile [KIND ...]] [--top 25] [--sort cumulative]
 
 Runs the very requests of ``bench_web_load.sequential_http`` (same seed, same order: the first
 two per kind warm the caches, untimed) against ``create_app(services)`` over an in-memory
@@ -50,6 +50,8 @@ from retrouve.services import Services, build_services
 from retrouve.web import create_app
 
 T = TypeVar("T")
+#: cProfile sort keys (``--sort``).
+SORT: list[str] = ["cumulative"]
 
 
 async def _inline(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -134,7 +136,7 @@ async def run(svc: Services, args: argparse.Namespace) -> None:
                 rows.append((kind, got))
             if profile is not None and got["request"]:
                 print(f"\n=== {kind}: {len(got['request'])} requests", file=sys.stderr)
-                pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(
+                pstats.Stats(profile, stream=sys.stderr).sort_stats(*SORT).print_stats(
                     args.top)
     print(f"{'kind':20} {'request':>15} {'services.search':>17} {'journal':>13} "
           f"{'rest (web)':>13}   ms p50 / max")
@@ -151,7 +153,9 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="*", help="only these kinds (the others still drawn)")
     ap.add_argument("--profile", nargs="*", help="cProfile these kinds (none named: all)")
     ap.add_argument("--top", type=int, default=25, help="rows of each cProfile table")
+    ap.add_argument("--sort", default="cumulative", help="cProfile sort key (tottime…)")
     args = ap.parse_args()
+    SORT[:] = [args.sort]
     add_operators(args.data_dir, 1)
     # Sync routes and dependencies in this thread: one profile sees the whole request.
     fastapi.routing.run_in_threadpool = _inline  # type: ignore[assignment]

@@ -67,8 +67,8 @@ def in_scope(t: Any, scope: tuple[ScopeWindow, ...]) -> Any:
 def _tracks_in(scope: tuple[ScopeWindow, ...]) -> Any:
     """:func:`in_scope` on ``tracks``, kept per scope: a search builds its filter five or
     six times (count, probes, score floors) and a 20-window case's condition took 0.9 ms to
-    build each time, half of each statement's construction (measured at 1 M tracks,
-    benchmarks/README.md, "The web path at 1 M tracks"). SQL expressions are immutable, and
+    build each time, half of each statement's construction (measured at 1 M tracks with
+    ``benchmarks/bench_web_request.py``). SQL expressions are immutable, and
     the key is the scope's windows themselves (frozen): an amended scope is a new key."""
     return _scope_condition(s.tracks, scope)
 

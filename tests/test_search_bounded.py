@@ -131,7 +131,12 @@ def _search(
         mp.setattr(plate_filter, "uses_trigram_table", lambda dialect, likes: False)
         mp.setattr(engine, "COUNT_CAP", 10**9)
         mp.setattr(tracks, "rarest", lambda conn, flt: None)  # the planner's own join order
+        # The count with its loose attributes outer-joined, as the ranking joins them.
+        mp.setattr(tracks, "_matches", lambda *a, **k: _MATCHES(*a, **{**k, "scored": True}))
         return svc.searcher.search(q, count=True, scope=scope, **kw)
+
+
+_MATCHES = tracks._matches
 
 
 def _same(a: SearchResult, b: SearchResult) -> None:
@@ -373,3 +378,62 @@ def test_sqlite_drives_a_two_colour_search_from_the_rarer_colour(
         return
     assert got is not None
     assert counts[flt.attributes[got].name] == min(counts.values())
+
+
+def test_sqlite_drives_a_rare_type_and_common_colour_from_the_type(
+    indexed: tuple[Services, SyntheticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loose type (``vehicle_type`` or the class) whose two index ranges hold fewer entries
+    than the colour's rows drives the search on SQLite (never on PostgreSQL, nor when the
+    colour is rarer); the results equal the planner's own order and the outer-joined count."""
+    svc, index = indexed
+
+    def entries(sql: str, **params: Any) -> int:
+        with svc.store.engine.connect() as conn:
+            return int(conn.execute(text(sql), params).scalar_one())
+
+    colours = {
+        c: entries(
+            "SELECT count(*) FROM track_attributes WHERE name = 'colour' AND value = :v "
+            "AND confidence >= :m",
+            v=c,
+            m=engine.MIN_ATTRIBUTE_CONFIDENCE,
+        )
+        for c in COLOURS
+    }
+    common, rare = max(colours, key=colours.__getitem__), min(colours, key=colours.__getitem__)
+    typed = {
+        o: max(
+            entries(
+                "SELECT count(*) FROM track_attributes WHERE name = 'vehicle_type' "
+                "AND value = :v AND confidence >= :m",
+                v=o,
+                m=engine.MIN_ATTRIBUTE_CONFIDENCE,
+            ),
+            entries("SELECT count(*) FROM tracks WHERE object = :o", o=o),
+        )
+        for o in ("bus", "truck", "van", "car")
+    }
+    kind = min(typed, key=typed.__getitem__)
+    assert typed[kind] < colours[common]  # the index has a rare type for this test
+    driven = Query(object=kind, colour=common, limit=20)
+    with svc.store.engine.connect() as conn:
+        got = join_order.rarest(conn, engine.to_filter(driven))
+        by_colour = join_order.rarest(conn, engine.to_filter(Query(object=kind, colour=rare)))
+        if colours[rare] < typed[kind]:
+            assert by_colour is None
+    sqlite = svc.store.engine.dialect.name == "sqlite"
+    assert got == (0 if sqlite else None)  # the loose ``vehicle_type`` comes first
+    drives: list[int | None] = []
+
+    def spy(conn: Any, flt: TrackFilter) -> int | None:
+        drives.append(real(conn, flt))
+        return drives[-1]
+
+    real = join_order.rarest
+    monkeypatch.setattr(tracks, "rarest", spy)
+    for q, kw in ((driven, {}), (replace(driven, offset=20), {"spread": 100})):
+        for scope in (None, _scope(index)):
+            _same(_search(svc, q, reference=False, scope=scope, **kw),
+                  _search(svc, q, reference=True, scope=scope, **kw))
+    assert (0 in drives) == sqlite

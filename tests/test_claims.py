@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from clips import BLUE, GREEN, RED, Moving, make_clip
 from conftest import NOW, no_plates, shape_detector
 from retrouve.analysis.planning import plan_units
+from retrouve.analysis.runner import _Heartbeat
 from retrouve.cli.analyse import print_analysis
 from retrouve.config import ClaimSettings, Settings
 from retrouve.domain import RecordingStatus, StageStats, Track, UnitResult, WorkUnit
@@ -95,6 +96,36 @@ def test_a_claim_holds_until_its_lease_lapses_and_the_heartbeat_renews_it(store:
     [holder] = store.runs_holding(store.live_claims([u.id], NOW + timedelta(seconds=91)))
     assert (holder.run_id, holder.host, holder.pid, holder.units) == (b, "node-b", 4242, 1)
     assert holder.describe() == f"run {b} (pid 4242 on node-b, 1 unit)"
+
+
+def test_the_heartbeat_stops_renewing_when_its_driver_shows_no_progress(store: Store) -> None:
+    """A driver hung in its own code must not keep its units behind a live heartbeat: past
+    ``stall_s`` without a tick, the beat stops renewing, the lease lapses and another run
+    takes the unit over; a tick brings the renewals back."""
+    u = unit("ra", 0)
+    store.ensure_units([u])
+    a, b = _run(store), _run(store, "node-b")
+    assert store.claim_unit(a, u.id, "ra", NOW, NOW + LEASE)
+    wall = [NOW]
+    mono = [0.0]
+    beat = _Heartbeat(store, a, lambda: wall[0], every_s=10, lease_s=60, stall_s=100,
+                      monotonic=lambda: mono[0])
+    # (seconds since the start, driver ticks then?, renewed?)
+    steps = [(30, False, True), (90, True, True), (150, False, True), (200, False, False),
+             (250, False, False)]
+    for t, ticks, renewed in steps:
+        wall[0], mono[0] = NOW + timedelta(seconds=t), float(t)
+        if ticks:
+            beat.tick()
+        assert beat.beat() is renewed, t
+    # Last renewal at +150 s held the unit to +210 s; at +251 s another run takes it over.
+    later = NOW + timedelta(seconds=251)
+    assert store.claim_unit(b, u.id, "ra", later, later + LEASE)
+    assert _unit_row(store, u.id)[1] == b
+    # The hung driver comes back: its ticks renew again (its lost unit is not among them).
+    beat.tick()
+    assert beat.beat() is True
+    assert _unit_row(store, u.id)[1] == b
 
 
 def test_a_late_save_from_a_lapsed_claim_is_refused_and_the_unit_stored_once(store: Store) -> None:

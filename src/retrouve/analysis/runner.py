@@ -63,31 +63,62 @@ WAIT_POLL_S = 1.0
 
 class _Heartbeat:
     """A daemon thread renewing the claims of run ``run_id`` every ``every_s`` seconds, each
-    time to ``lease_s`` seconds past the clock (``store/claims.py``)."""
+    time to ``lease_s`` seconds past the clock (``store/claims.py``), **while the driver shows
+    life**: the driver calls :meth:`tick` as it claims, stores and waits; when no tick came
+    for ``stall_s`` seconds (``monotonic`` time), the beat stops renewing, so the lease lapses
+    and other drivers take the units over. Without that, a driver hung in its own code (a
+    deadlock, a stuck call) would keep its units forever behind a live heartbeat. ``stall_s``
+    must exceed the longest silence a healthy driver has: one unit's time limit (an inline
+    executor runs the unit in the driver's thread; a pool's watchdog fails a unit past it)."""
 
     def __init__(self, store: Store, run_id: int, clock: Callable[[], datetime],
-                 every_s: float, lease_s: float) -> None:
+                 every_s: float, lease_s: float, stall_s: float = math.inf,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="analysis-heartbeat",
                                         daemon=True)
         self.store, self.run_id, self.clock = store, run_id, clock
         self.every_s, self.lease = every_s, timedelta(seconds=lease_s)
+        self.stall_s, self._monotonic = stall_s, monotonic
+        self._last_tick = monotonic()
+        self._stalled = False
 
     def start(self) -> None:
         self._thread.start()
+
+    def tick(self) -> None:
+        """The driver is alive (called from its thread; a float store is atomic)."""
+        self._last_tick = self._monotonic()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
 
+    def beat(self) -> bool:
+        """One renewal, unless the driver has stalled; True when the claims were renewed."""
+        silent = self._monotonic() - self._last_tick
+        if silent > self.stall_s:
+            if not self._stalled:
+                log.error("analysis run %s shows no progress for %.0f s (more than %.0f s): "
+                          "its claims are no longer renewed, other drivers may take its "
+                          "units over", self.run_id, silent, self.stall_s)
+            self._stalled = True
+            return False
+        if self._stalled:
+            log.warning("analysis run %s is making progress again", self.run_id)
+            self._stalled = False
+        try:
+            now = self.clock()
+            self.store.renew_claims(self.run_id, now, now + self.lease)
+        except RetrouveError as exc:  # keep beating: a busy database passes
+            log.warning("cannot renew the claims of analysis run %s: %s", self.run_id, exc)
+            return False
+        return True
+
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
-            try:
-                now = self.clock()
-                self.store.renew_claims(self.run_id, now, now + self.lease)
-            except RetrouveError as exc:  # keep beating: a busy database passes
-                log.warning("cannot renew the claims of analysis run %s: %s", self.run_id, exc)
+            self.beat()
 
 
 @dataclass
@@ -251,9 +282,6 @@ class Analyser:
         total = len(todo) - len(held)
         if started:
             started(total)
-        beat = _Heartbeat(self.store, run_id, self.clock,
-                          self.settings.claims.heartbeat_seconds, lease_s)
-        beat.start()
         executor = self.executor_factory()
         fn = functools.partial(
             process_unit, settings=self.settings, detector_factory=self.detector_factory,
@@ -267,15 +295,22 @@ class Analyser:
             footage = end - unit.t0 if math.isfinite(end) else self.settings.analysis.slice_seconds
             return max(MIN_TIME_LIMIT_S, self.settings.unit_time_limit * footage)
 
+        # Silent longer than the longest unit may take, plus a lease: the driver is hung.
+        beat = _Heartbeat(self.store, run_id, self.clock,
+                          self.settings.claims.heartbeat_seconds, lease_s,
+                          stall_s=max(allowed(u) for u in todo) + lease_s)
+        beat.start()
+
         by_id = {u.id: u for u in todo}
         attempted: set[str] = set()
         try:
             candidates = [u for u in todo if u.id not in held]
             while candidates:
                 before = len(attempted)
-                claimed = self._claimed(run_id, candidates, lease_s)
+                claimed = self._claimed(run_id, candidates, lease_s, beat.tick)
                 for result in executor.map_unordered(fn, claimed, lost=_crashed,
                                                      time_limit=allowed):
+                    beat.tick()
                     attempted.add(result.unit_id)
                     if self._record(run_id, result, report):
                         unit = by_id[result.unit_id]
@@ -285,7 +320,7 @@ class Analyser:
                         progress(report.units_done + report.units_failed, total, result)
                 if len(attempted) == before:
                     time.sleep(WAIT_POLL_S)  # lost every race this round: no busy loop
-                candidates = self._wait_for_others(todo, rows, attempted, host)
+                candidates = self._wait_for_others(todo, rows, attempted, host, beat.tick)
         except BaseException as exc:
             # Ctrl-C, a full disk, a database failure: finished units are kept (each was
             # committed with its tracks); the run is interrupted, its claims given back, its
@@ -320,24 +355,27 @@ class Analyser:
         self._settle(recs, report)
         return report
 
-    def _claimed(self, run_id: int, units: Sequence[WorkUnit], lease_s: float
-                 ) -> Iterator[WorkUnit]:
+    def _claimed(self, run_id: int, units: Sequence[WorkUnit], lease_s: float,
+                 tick: Callable[[], None]) -> Iterator[WorkUnit]:
         """``units`` that run ``run_id`` claims, one claim as the executor asks for the next
         unit (so a run holds only the units in flight: the others stay free for other
         drivers); those done or held by another live run meanwhile are skipped."""
         for unit in units:
+            tick()
             now = self.clock()
             if self.store.claim_unit(run_id, unit.id, unit.recording_id, now,
                                      now + timedelta(seconds=lease_s)):
                 yield unit
 
     def _wait_for_others(self, todo: Sequence[WorkUnit], start: dict[str, UnitRow],
-                         attempted: set[str], host: str) -> list[WorkUnit]:
+                         attempted: set[str], host: str,
+                         tick: Callable[[], None]) -> list[WorkUnit]:
         """The units of ``todo`` still to claim: not attempted by this run, not stored, and
         not failed by another run since the start (``start``: the rows then). While other
         live runs hold all of them, wait (a driver that dies is recovered meanwhile, its
         units freed); [] when none is left."""
         while True:
+            tick()
             ids = [u.id for u in todo if u.id not in attempted]
             rows = {u.id: u for u in self.store.units_of(
                 sorted({u.recording_id for u in todo if u.id not in attempted}))}

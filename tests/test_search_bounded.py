@@ -129,7 +129,7 @@ def _search(
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(top_objects, "FLOORS", ())
         mp.setattr(plate_filter, "uses_trigram_table", lambda dialect, likes: False)
-        mp.setattr(engine, "COUNT_CAP", 10**9)
+        mp.setattr(engine, "count_cap", lambda need: 10**9)
         mp.setattr(tracks, "rarest", lambda conn, flt: None)  # the planner's own join order
         # The count with its loose attributes outer-joined, as the ranking joins them.
         mp.setattr(tracks, "_matches", lambda *a, **k: _MATCHES(*a, **{**k, "scored": True}))
@@ -143,7 +143,11 @@ def _same(a: SearchResult, b: SearchResult) -> None:
     assert [h.track_id for h in a.hits] == [h.track_id for h in b.hits]
     assert a.hits == b.hits  # every field: scores, spans, fragments, plates, matches
     assert a.spread == b.spread
-    assert (a.total, a.total_at_least) == (b.total, b.total_at_least)
+    if b.total_at_least or not a.total_at_least:
+        assert (a.total, a.total_at_least) == (b.total, b.total_at_least)
+    else:  # only the new count stopped early (engine.count_cap): a lower bound of the exact
+        assert a.total is not None and b.total is not None
+        assert a.query.offset + len(a.hits) <= a.total <= b.total
 
 
 def test_new_paths_return_the_same_hits_in_the_same_order(
@@ -199,13 +203,49 @@ def test_a_capped_count_is_a_lower_bound_that_says_so(
     svc, _ = indexed
     q = Query(object="car", limit=20, offset=40)
     exact = svc.store.count_objects(engine.to_filter(q))
-    full = svc.searcher.search(q, count=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "count_cap", lambda need: 10**9)
+        full = svc.searcher.search(q, count=True)
     assert (full.total, full.total_at_least) == (exact, False)
     monkeypatch.setattr(engine, "COUNT_CAP", 30)
     capped = svc.searcher.search(q, count=True)
     assert capped.hits == full.hits
     assert capped.total_at_least
     assert capped.total is not None and 60 <= capped.total < exact
+
+
+def test_the_count_reads_as_deep_as_the_page_and_answers_the_broad_probe(
+    indexed: tuple[Services, SyntheticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count reads one match more than the ranking's narrow limit, so the ranking never
+    probes again; deeper pages count deeper; beyond the cap the total is a lower bound."""
+    svc, _ = indexed
+    assert engine.count_cap(20) == engine.count_cap(500) == top_objects.narrow_limit(500) + 1
+    assert engine.count_cap(5000) == engine.COUNT_CAP
+    # Limits shrunk so that searches of this 4 k-track index are broad.
+    small = lambda need: max(40, 4 * need)  # noqa: E731
+    monkeypatch.setattr(engine, "narrow_limit", small)
+    monkeypatch.setattr(top_objects, "narrow_limit", small)
+    answered: list[bool] = []
+    real = top_objects.broad
+
+    def spy(conn: Any, matches: Any, need: int, counted: Any = None) -> bool:
+        answered.append(counted is not None
+                        and (not counted.capped or counted.tracks > small(need)))
+        return real(conn, matches, need, counted)
+
+    monkeypatch.setattr(top_objects, "broad", spy)
+    exact = svc.store.count_objects(engine.to_filter(Query(object="car")))
+    for offset, limit, read in ((0, 5, 41), (100, 20, 481)):
+        q = Query(object="car", limit=limit, offset=offset)
+        got = svc.searcher.search(q, count=True)
+        assert got.total_at_least and got.total is not None
+        assert offset + len(got.hits) <= got.total <= read < exact
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(engine, "count_cap", lambda need: 10**9)
+            full = svc.searcher.search(q, count=True)
+        assert got.hits == full.hits and (full.total, full.total_at_least) == (exact, False)
+    assert answered and all(answered)
 
 
 def test_a_confidence_above_one_turns_the_floors_off(

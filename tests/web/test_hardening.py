@@ -32,7 +32,7 @@ from retrouve.search.request import SearchRequest, check_lengths
 from retrouve.services import Services
 from retrouve.store.db import Store
 from retrouve.web import create_app
-from retrouve.web.auth import LoginLimiter
+from retrouve.web.auth import IN_FLIGHT_RETRY_S, LoginLimiter
 from retrouve.web.disposition import ascii_fallback, content_disposition
 from retrouve.web.hosts import SECURITY_HEADERS, effective_hosts, normalise_host
 from web.conftest import PASSWORD, T0, FakeClock, Web, csrf_of, login
@@ -274,6 +274,38 @@ def test_parallel_spray_from_one_address_is_refused(store: Store) -> None:
     for i in range(40):
         room.attempt(f"op{i}", "10.0.0.2")
         room.succeeded(f"op{i}", "10.0.0.2")
+
+
+def test_a_control_room_logging_in_together_is_told_to_retry_in_seconds(store: Store) -> None:
+    """Refused only because the address's other logins are still being checked: Retry-After
+    is the seconds those checks take, not the window (20 operators behind one address at
+    the start of a shift waited 5 minutes). Refused for failures: until they leave it."""
+    clock = FakeClock()
+    limiter = LoginLimiter(store, clock=clock, max_failures=5, address_max_failures=10,
+                           window_s=300)
+    for i in range(10):  # ten checks running, none answered yet
+        limiter.attempt(f"op{i}", "10.0.0.3")
+    with pytest.raises(LoginThrottled) as exc:
+        limiter.attempt("op10", "10.0.0.3")
+    assert exc.value.retry_after_s == IN_FLIGHT_RETRY_S
+    for i in range(10):
+        limiter.succeeded(f"op{i}", "10.0.0.3")
+    limiter.attempt("op10", "10.0.0.3")  # the room's checks ended: the next one passes
+    limiter.succeeded("op10", "10.0.0.3")
+    for i in range(4):  # failures mixed with checks in flight: still in flight
+        limiter.attempt(f"bad{i}", "10.0.0.3")
+        limiter.failed(f"bad{i}", "10.0.0.3", counted=True)
+    for i in range(6):
+        limiter.attempt(f"op{i}", "10.0.0.3")
+    with pytest.raises(LoginThrottled) as exc:
+        limiter.attempt("op6", "10.0.0.3")
+    assert exc.value.retry_after_s == IN_FLIGHT_RETRY_S
+    for i in range(6):  # the checks end as failures: the address waits out the window
+        limiter.failed(f"op{i}", "10.0.0.3", counted=True)
+    clock.now += 10
+    with pytest.raises(LoginThrottled) as exc:
+        limiter.attempt("op6", "10.0.0.3")
+    assert 280 <= exc.value.retry_after_s <= 301
 
 
 def test_global_limit_spares_addresses_without_failures(store: Store) -> None:

@@ -42,6 +42,7 @@ from retrouve.search import rerank
 from retrouve.search.plate_pattern import PlatePattern, explain_read
 from retrouve.search.schema import EmptyReason
 from retrouve.store.db import AttributeFilter, Store, TrackFilter, TrackRow, TrackSpan
+from retrouve.store.top_objects import narrow_limit
 from retrouve.vision import appearance
 from retrouve.wallclock import read_local
 
@@ -53,14 +54,26 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 10_000
 #: Tracks re-ranked in Python at most (plate and similarity searches), best SQL score first.
 RERANK_CANDIDATES = 20000
-#: Matching tracks a result count reads at most (:meth:`Store.count_objects_upto`); beyond,
-#: the count is a lower bound ("at least"). Above the deepest page an operator can reach.
+#: Matching tracks a result count ever reads (:meth:`Store.count_objects_upto`; beyond, the
+#: count is a lower bound, "at least"): above the deepest page an operator can reach.
 COUNT_CAP = MAX_OFFSET + MAX_LIMIT
 #: Types a car/truck track may be re-labelled between (``vehicle_type`` attribute).
 CAR_LIKE = tuple(sorted(CAR_LIKE_CLASSES))
 #: Types a detector pack's ``vehicle`` track may become (``analysis.type_vote``): a bus
 #: query also searches the car/van/truck tracks whose runner-up type is bus.
 TYPED = tuple(sorted({*CAR_LIKE_CLASSES, "bus"}))
+
+
+def count_cap(need: int) -> int:
+    """Matching tracks the count of a search needing its first ``need`` objects (page end, or
+    timeline length when larger) reads: one more than the ranking's
+    :func:`~retrouve.store.top_objects.narrow_limit`, so that the count also tells the
+    ranking whether the search is broad, and at most :data:`COUNT_CAP`. A broad search's
+    first page then says "at least N" from its first 2,001 matches instead of reading
+    11,000 for a figure that says "narrow the search" just the same (the count was the
+    largest statement of most searches at 1 M tracks, ``benchmarks/README.md``); deeper
+    pages count deeper, and a full page always links the next, up to :data:`MAX_OFFSET`."""
+    return min(COUNT_CAP, narrow_limit(need) + 1)
 
 
 @dataclass(frozen=True)
@@ -91,7 +104,7 @@ class SearchResult:
     total: int | None = None
     #: ``total`` is a lower bound: a re-ranked search (plate pattern, find similar, image-text
     #: free text) looked at its first :data:`RERANK_CANDIDATES` tracks only, or a count
-    #: read its first :data:`COUNT_CAP` matching tracks only, and there were more.
+    #: read its first :func:`count_cap` matching tracks only, and there were more.
     total_at_least: bool = False
 
     def empty_reason(self) -> EmptyReason | None:
@@ -290,7 +303,7 @@ class Searcher:
 
         ``count``: also say how many results all pages hold (:attr:`SearchResult.total`),
         objects as the pages list them: by one more SQL ``COUNT(DISTINCT object)`` over the
-        same filter reading at most :data:`COUNT_CAP` matching tracks
+        same filter reading at most :func:`count_cap` matching tracks
         (:meth:`Store.count_objects_upto`; beyond, a lower bound with ``total_at_least``), or,
         for re-ranked searches, the length of the re-ranked list the page is cut from (bounded
         by :data:`RERANK_CANDIDATES`)."""
@@ -314,7 +327,9 @@ class Searcher:
             rows, pool = self._text(query, flt)
         else:
             # Counted first: the count tells the ranking whether the search is broad.
-            counted = self.store.count_objects_upto(flt, COUNT_CAP) if count else None
+            need = max(query.offset + query.limit, spread)
+            counted = (self.store.count_objects_upto(flt, count_cap(need)) if count
+                       else None)
             rows, spans = self.store.find_tracks_and_spans(
                 flt, order=order, limit=query.limit, offset=query.offset, spans=spread,
                 group=True, counted=counted)

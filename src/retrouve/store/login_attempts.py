@@ -38,10 +38,13 @@ class AttemptLimit:
 @dataclass(frozen=True)
 class Blocked:
     """A limit reached: ``oldest`` is the time of the oldest of the ``most`` latest attempts
-    that count, so the limit lifts when that one leaves the window."""
+    that count, so the limit lifts when that one leaves the window — or, ``in_flight``,
+    sooner: ``key``'s own attempts are under the limit and the ``also`` keys' (attempts
+    still being checked, web/auth.py) make up the rest, so it lifts as those end."""
 
     limit: AttemptLimit
     oldest: float
+    in_flight: bool = False
 
 
 def _blocked(conn: Connection, limits: Sequence[AttemptLimit]) -> Blocked | None:
@@ -53,8 +56,12 @@ def _blocked(conn: Connection, limits: Sequence[AttemptLimit]) -> Blocked | None
         at = conn.execute(select(t.c.at).where(t.c.key.in_((lim.key, *lim.also)),
                                                t.c.at > lim.since)
                           .order_by(t.c.at.desc()).limit(1).offset(lim.most - 1)).scalar()
-        if at is not None:
-            return Blocked(lim, float(at))
+        if at is None:
+            continue
+        own = conn.execute(select(t.c.at).where(t.c.key == lim.key, t.c.at > lim.since)
+                           .order_by(t.c.at.desc()).limit(1).offset(lim.most - 1)
+                           ).scalar() if lim.also else at
+        return Blocked(lim, float(at), in_flight=own is None)
     return None
 
 

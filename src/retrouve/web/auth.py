@@ -200,8 +200,13 @@ class LoginLimiter:
         return limits
 
     def _refuse(self, blocked: Blocked | None, now: float) -> None:
-        if blocked is not None:
-            raise LoginThrottled(max(1, int(self.window_s - (now - blocked.oldest)) + 1))
+        if blocked is None:
+            return
+        if blocked.in_flight:
+            # Full only of checks still running (a control room logging in together behind
+            # one address): they end within seconds, not when the window has passed.
+            raise LoginThrottled(IN_FLIGHT_RETRY_S)
+        raise LoginThrottled(max(1, int(self.window_s - (now - blocked.oldest)) + 1))
 
     def check(self, name: str, address: str) -> None:
         """Raise :class:`LoginThrottled` if any limit is reached."""
@@ -242,6 +247,10 @@ class LoginLimiter:
             self.store.release_login_attempt(try_key)
         self.store.forget_login_attempts(user_key)
 
+
+#: Retry-After (s) when an address is refused only for its attempts in flight: a few
+#: password checks (~50 ms each, :attr:`LoginLimiter.max_concurrent_checks` at a time).
+IN_FLIGHT_RETRY_S = 2
 
 #: The key every failure is also charged to when a global ceiling is set.
 _GLOBAL = "all:"

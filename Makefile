@@ -25,7 +25,8 @@ demo: $(STAMP)
 # The tests that touch the database (and the analysis drivers sharing it), run a second time
 # on a throw-away PostgreSQL server.
 PG_TESTS := tests/test_store.py tests/test_claims.py tests/test_concurrency.py \
-	tests/test_search.py tests/test_search_criteria.py \
+	tests/test_search.py tests/test_search_criteria.py tests/test_search_bounded.py \
+	tests/test_duration_bound.py \
 	tests/test_cases.py tests/test_case_marks.py tests/test_coverage.py tests/test_journal.py \
 	tests/test_retention_plan.py tests/test_retention_purge.py tests/test_migrations.py \
 	tests/web

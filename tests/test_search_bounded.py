@@ -1,6 +1,6 @@
 """Search at scale gives the results it gave before the 1 M-track work: the score floors of
-``store/top_objects.py``, the trigram plate prefilter of ``store/plate_filter.py`` and the
-capped count return the same hits, in the same order, as the full ranking, the row-by-row
+``store/top_objects.py``, the trigram plate prefilter of ``store/plate_filter.py``, the lower
+bound on starts (``track_duration_bounds``) and the capped count return the same hits, in the same order, as the full ranking, the row-by-row
 ``LIKE`` and the exact count, on a generated index (SQLite, or PostgreSQL under the test
 server)."""
 
@@ -131,6 +131,7 @@ def _search(
         mp.setattr(plate_filter, "uses_trigram_table", lambda dialect, likes: False)
         mp.setattr(engine, "count_cap", lambda need: 10**9)
         mp.setattr(tracks, "rarest", lambda conn, flt: None)  # the planner's own join order
+        mp.setattr(tracks, "with_longest", lambda conn, flt: flt)  # no lower bound on starts
         # The count with its loose attributes outer-joined, as the ranking joins them.
         mp.setattr(tracks, "_matches", lambda *a, **k: _MATCHES(*a, **{**k, "scored": True}))
         return svc.searcher.search(q, count=True, scope=scope, **kw)

@@ -128,6 +128,10 @@ class TrackFilter:
     #: A case's scope: only tracks overlapping one of these (camera, UTC window)s, OR-ed;
     #: ``None`` no restriction, ``()`` nothing at all.
     scope: tuple[ScopeWindow, ...] | None = None
+    #: Seconds no track of the searched cameras lasts longer than (the store's
+    #: ``track_duration_bounds``, filled in by the store itself when the filter has a time
+    #: window or a scope); None: unknown, no lower bound on the start.
+    longest_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,19 @@ tracks = Table(
     Index("ix_tracks_object_conf", "object", "object_conf"),
 )
 
+#: The longest track of each camera, seconds (``t_end - t_start``; migration 0017). Kept by
+#: the database itself — triggers on ``tracks`` insert and update (outside this metadata:
+#: row triggers on SQLite, statement triggers with transition tables on PostgreSQL) — so no
+#: writer can leave it short; deletes leave it as it was (still an upper bound). A search's
+#: time window or case scope then bounds ``start_utc`` from below too: a track overlapping
+#: ``[a, b]`` started after ``a`` minus the camera's longest track (``store/tracks.py``).
+track_duration_bounds = Table(
+    "track_duration_bounds",
+    metadata,
+    Column("camera_id", String(128), primary_key=True),
+    Column("longest_s", Float, nullable=False),
+)
+
 track_attributes = Table(
     "track_attributes",
     metadata,

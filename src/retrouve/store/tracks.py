@@ -10,7 +10,7 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -95,6 +95,42 @@ def _visible(conn: Connection, track_id: int, scope: tuple[ScopeWindow, ...] | N
                         ).first() is not None
 
 
+#: Added to the stored longest track when bounding a start (seconds): ``start_utc`` and
+#: ``end_utc`` are the recording's start plus ``t_start``/``t_end`` rounded to microseconds.
+_LONGEST_MARGIN_S = 1.0
+
+
+def _earliest_start(flt: TrackFilter) -> datetime | None:
+    """The earliest start a track matching ``flt``'s time window and scope can have (UTC),
+    from ``flt.longest_s``; None when nothing bounds it."""
+    if flt.longest_s is None:
+        return None
+    starts = [flt.time_from] if flt.time_from is not None else []
+    if flt.scope:
+        # The track overlaps one of the windows: it ends after the earliest window start.
+        starts.append(min(w.start for w in flt.scope))
+    if not starts:
+        return None
+    return max(starts) - timedelta(seconds=flt.longest_s + _LONGEST_MARGIN_S)
+
+
+def with_longest(conn: Connection, flt: TrackFilter) -> TrackFilter:
+    """``flt`` with :attr:`TrackFilter.longest_s` read from ``track_duration_bounds`` when it
+    has a time window or a scope: the longest track of its cameras (else of its scope's
+    cameras, else of every camera). One primary-key read; never cached, the bound grows
+    with every write."""
+    if flt.longest_s is not None or (flt.time_from is None and not flt.scope):
+        return flt
+    b = s.track_duration_bounds
+    q = select(func.max(b.c.longest_s))
+    cameras = set(flt.cameras) or {w.camera for w in flt.scope or ()}
+    if cameras:
+        q = q.where(b.c.camera_id.in_(sorted(cameras)))
+    longest = conn.execute(q).scalar()
+    # No row: no track of those cameras at all (the triggers write one with the first).
+    return replace(flt, longest_s=float(longest) if longest is not None else 0.0)
+
+
 @dataclass(frozen=True)
 class _Matches:
     """The tracks matching a filter as one SQL select: ``query`` (one row per matching track:
@@ -148,6 +184,11 @@ def _matches(flt: TrackFilter, dialect: str, floor: float = 0.0,
         conds.append(t.c.id.in_(list(flt.ids)))
     if flt.scope is not None:
         conds.append(in_scope(t, flt.scope))
+    earliest = _earliest_start(flt)
+    if earliest is not None:
+        # Implied by the overlap tests above, stated so that the start is a range of the
+        # (camera, start) and (object, start) indexes from both ends (migration 0017).
+        conds.append(t.c.start_utc >= earliest)
     if floor > 0 and all(af.or_object is not None for af in flt.attributes):
         # No strict attribute to bound the score: the object confidence does.
         conds.append(t.c.object_conf >= floor)
@@ -277,6 +318,7 @@ class TracksPart(StorePart):
         One ``COUNT(DISTINCT object)`` over the same filter and joins as the ranking, without
         its sort: cost measured by ``benchmarks/bench_result_count.py``."""
         with self._read("count matching objects") as conn:
+            flt = with_longest(conn, flt)
             m = _matches(flt, self.engine.dialect.name, drive=rarest(conn, flt), scored=False)
             q = m.query.with_only_columns(func.count(func.distinct(m.object_key)),
                                           maintain_column_froms=True)
@@ -292,6 +334,7 @@ class TracksPart(StorePart):
         :meth:`find_tracks_and_spans` as ``counted``, it spares the ranking its own probe
         of how many tracks match."""
         with self._read("count matching objects") as conn:
+            flt = with_longest(conn, flt)
             m = _matches(flt, self.engine.dialect.name, drive=rarest(conn, flt), scored=False)
             inner = (m.query.with_only_columns(m.object_key.label("k"),
                                                maintain_column_froms=True)
@@ -344,6 +387,7 @@ class TracksPart(StorePart):
               ) -> tuple[list[TrackRow], list[TrackSpan]]:
         """:meth:`find_tracks_and_spans` on ``conn``, before the objects' fragments."""
         dialect = self.engine.dialect.name
+        flt = with_longest(conn, flt)
         drive = rarest(conn, flt)
         m = _matches(flt, dialect, drive=drive)
         t, q, object_key = s.tracks, m.query, m.object_key

@@ -1,8 +1,8 @@
 """Search at scale gives the results it gave before the 1 M-track work: the score floors of
 ``store/top_objects.py``, the trigram plate prefilter of ``store/plate_filter.py``, the lower
-bound on starts (``track_duration_bounds``) and the capped count return the same hits, in the same order, as the full ranking, the row-by-row
-``LIKE`` and the exact count, on a generated index (SQLite, or PostgreSQL under the test
-server)."""
+bound on starts (``track_duration_bounds``) and the capped count return the same hits, in the
+same order, as the full ranking, the row-by-row ``LIKE``, no bound and the exact count, on a
+generated index (SQLite, or PostgreSQL under the test server)."""
 
 from __future__ import annotations
 

@@ -135,5 +135,14 @@ def test_a_camera_window_is_one_range_of_the_camera_start_index(
             plan = " ".join(str(r[-1]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
         assert "ix_tracks_camera_start (camera_id=? AND start_utc>? AND start_utc<?)" in plan
         assert replace(flt, longest_s=None) == flt  # the engine's filter never carries it
+        week = engine.to_filter(Query(cameras=(cam,), time_from=t0,
+                                      time_to=t0 + timedelta(days=7)))
+        scoped = replace(engine.to_filter(Query(object="car")),
+                         scope=(ScopeWindow(cam, t0, t0 + timedelta(hours=1)),))
+        with svc.store.engine.connect() as conn:
+            # Left to the other indexes: SQLite would take any two-ended range for a small
+            # share of the table (tracks.BOUNDED_WINDOW).
+            assert tracks.with_longest(conn, week).longest_s is None
+            assert tracks.with_longest(conn, scoped).longest_s is None
     finally:
         svc.close()

@@ -130,7 +130,7 @@ class TrackFilter:
     scope: tuple[ScopeWindow, ...] | None = None
     #: Seconds no track of the searched cameras lasts longer than (the store's
     #: ``track_duration_bounds``, filled in by the store itself when the filter has a time
-    #: window or a scope); None: unknown, no lower bound on the start.
+    #: window, see ``store.tracks.with_longest``); None: unknown, no lower bound on the start.
     longest_s: float | None = None
 
 

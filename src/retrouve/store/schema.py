@@ -222,8 +222,8 @@ tracks = Table(
 #: the database itself — triggers on ``tracks`` insert and update (outside this metadata:
 #: row triggers on SQLite, statement triggers with transition tables on PostgreSQL) — so no
 #: writer can leave it short; deletes leave it as it was (still an upper bound). A search's
-#: time window or case scope then bounds ``start_utc`` from below too: a track overlapping
-#: ``[a, b]`` started after ``a`` minus the camera's longest track (``store/tracks.py``).
+#: time window then bounds ``start_utc`` from below too: a track overlapping ``[a, b]``
+#: started after ``a`` minus the camera's longest track (``store/tracks.with_longest``).
 track_duration_bounds = Table(
     "track_duration_bounds",
     metadata,

@@ -100,32 +100,37 @@ def _visible(conn: Connection, track_id: int, scope: tuple[ScopeWindow, ...] | N
 _LONGEST_MARGIN_S = 1.0
 
 
+#: The longest time window (SQLite) whose start bounds the tracks' starts from below.
+#: SQLite's planner, without per-value statistics, takes a range bounded at both ends for a
+#: small share of the table and prefers it to any other index: a week-long window (or a case
+#: scope's, measured: every window of the 1 M bench case covered the whole index) made
+#: "white cars" read every track of the week, 115 ms -> 3.9 s. A day or less is a small share
+#: of a 30-day index. PostgreSQL estimates the range from its histogram: always bounded.
+BOUNDED_WINDOW = timedelta(days=1)
+
+
 def _earliest_start(flt: TrackFilter) -> datetime | None:
-    """The earliest start a track matching ``flt``'s time window and scope can have (UTC),
-    from ``flt.longest_s``; None when nothing bounds it."""
-    if flt.longest_s is None:
+    """The earliest start a track overlapping ``flt``'s time window can have (UTC), from
+    ``flt.longest_s``; None when nothing bounds it."""
+    if flt.longest_s is None or flt.time_from is None:
         return None
-    starts = [flt.time_from] if flt.time_from is not None else []
-    if flt.scope:
-        # The track overlaps one of the windows: it ends after the earliest window start.
-        starts.append(min(w.start for w in flt.scope))
-    if not starts:
-        return None
-    return max(starts) - timedelta(seconds=flt.longest_s + _LONGEST_MARGIN_S)
+    return flt.time_from - timedelta(seconds=flt.longest_s + _LONGEST_MARGIN_S)
 
 
 def with_longest(conn: Connection, flt: TrackFilter) -> TrackFilter:
-    """``flt`` with :attr:`TrackFilter.longest_s` read from ``track_duration_bounds`` when it
-    has a time window or a scope: the longest track of its cameras (else of its scope's
-    cameras, else of every camera). One primary-key read; never cached, the bound grows
-    with every write."""
-    if flt.longest_s is not None or (flt.time_from is None and not flt.scope):
+    """``flt`` with :attr:`TrackFilter.longest_s` read from ``track_duration_bounds`` when
+    its time window is worth bounding (:data:`BOUNDED_WINDOW`): the longest track of its
+    cameras (of every camera when it names none). One primary-key read; never cached, the
+    bound grows with every write."""
+    if flt.longest_s is not None or flt.time_from is None:
+        return flt
+    if conn.dialect.name == "sqlite" and (
+            flt.time_to is None or flt.time_to - flt.time_from > BOUNDED_WINDOW):
         return flt
     b = s.track_duration_bounds
     q = select(func.max(b.c.longest_s))
-    cameras = set(flt.cameras) or {w.camera for w in flt.scope or ()}
-    if cameras:
-        q = q.where(b.c.camera_id.in_(sorted(cameras)))
+    if flt.cameras:
+        q = q.where(b.c.camera_id.in_(list(flt.cameras)))
     longest = conn.execute(q).scalar()
     # No row: no track of those cameras at all (the triggers write one with the first).
     return replace(flt, longest_s=float(longest) if longest is not None else 0.0)

@@ -1,4 +1,4 @@
-"""the longest track of each camera, kept by triggers: a lower bound on start for time windows
+"""the longest track of each camera, kept by triggers: a lower bound on starts for windows
 
 Revision ID: 0017
 Revises: 0016
@@ -11,7 +11,8 @@ camera's tracks, filled here from the stored tracks and kept by triggers on ``tr
 ``ix_tracks_camera_start``, so a camera + two-hour search read every track of the camera
 that started before ``b`` — its whole history before the window. With the bound the start is
 also after ``a`` minus the longest track: one short range of the index
-(``store/tracks.py``, ``_matches``). Deletes leave the bound as it was: still an upper bound.
+(``store/tracks.with_longest``, which says when it is used). Deletes leave the bound as it
+was: still an upper bound.
 
 SQLite: row triggers with an upsert. PostgreSQL: statement triggers reading the transition
 table (one upsert per statement and camera, also for the bulk writer's ``COPY``).

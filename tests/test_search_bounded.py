@@ -249,6 +249,29 @@ def test_the_count_reads_as_deep_as_the_page_and_answers_the_broad_probe(
     assert answered and all(answered)
 
 
+def test_a_counted_search_chooses_its_join_order_once(
+    indexed: tuple[Services, SyntheticIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ranking reuses the attribute the count was driven from (``MatchCount.drive``):
+    the values are probed once a search, and the hits are those of a fresh choice."""
+    svc, _ = indexed
+    calls: list[Any] = []
+    real = tracks.rarest
+
+    def spy(conn: Any, flt: Any) -> Any:
+        calls.append(flt)
+        return real(conn, flt)
+
+    q = Query(object="person", upper="black", lower="blue", limit=20)
+    fresh = svc.searcher.search(q, count=True)
+    monkeypatch.setattr(tracks, "rarest", spy)
+    again = svc.searcher.search(q, count=True)
+    assert len(calls) == 1
+    assert again.hits == fresh.hits and again.total == fresh.total
+    svc.searcher.search(q)  # not counted: the ranking chooses for itself
+    assert len(calls) == 2
+
+
 def test_a_confidence_above_one_turns_the_floors_off(
     indexed: tuple[Services, SyntheticIndex], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -340,13 +340,14 @@ class TracksPart(StorePart):
         of how many tracks match."""
         with self._read("count matching objects") as conn:
             flt = with_longest(conn, flt)
-            m = _matches(flt, self.engine.dialect.name, drive=rarest(conn, flt), scored=False)
+            drive = rarest(conn, flt)
+            m = _matches(flt, self.engine.dialect.name, drive=drive, scored=False)
             inner = (m.query.with_only_columns(m.object_key.label("k"),
                                                maintain_column_froms=True)
                      .limit(cap).subquery("first_matches"))
             q = select(func.count(func.distinct(inner.c.k)), func.count())
             objects, rows = conn.execute(q).one()
-        return MatchCount(int(objects), int(rows), int(rows) >= cap)
+        return MatchCount(int(objects), int(rows), int(rows) >= cap, drive, drive_read=True)
 
     def find_tracks(
         self, flt: TrackFilter, *, order: str = "score", limit: int = 50, offset: int = 0,
@@ -393,7 +394,7 @@ class TracksPart(StorePart):
         """:meth:`find_tracks_and_spans` on ``conn``, before the objects' fragments."""
         dialect = self.engine.dialect.name
         flt = with_longest(conn, flt)
-        drive = rarest(conn, flt)
+        drive = counted.drive if counted is not None and counted.drive_read else rarest(conn, flt)
         m = _matches(flt, dialect, drive=drive)
         t, q, object_key = s.tracks, m.query, m.object_key
         keys: tuple[Any, ...] = m.keys

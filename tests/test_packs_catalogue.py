@@ -425,6 +425,13 @@ def test_cli_catalogue_and_refusals(tmp_path: Path) -> None:
     res = run(tmp_path, "models", "install", "person-vehicle-bike-detection-2004",
               "--from", str(tmp_path / "empty"))
     assert res.exit_code == 2 and "nothing installed" in res.output
+    # A source deep in folders: the error names it whole, never cut by the console's width.
+    deep = tmp_path / ("usb-stick-" * 6) / "requisition-2026-0042" / ("omz-copies-" * 5)
+    deep.mkdir(parents=True)
+    res = run(tmp_path, "models", "install", "person-vehicle-bike-detection-2004",
+              "--from", str(deep))
+    assert res.exit_code == 2 and "nothing installed" in res.output
+    assert str(deep) in res.output and "..." not in res.output
     assert run(tmp_path, "models", "install", "no-such-pack", "--from",
                str(tmp_path / "empty")).exit_code == 2
     assert run(tmp_path, "models", "install", "x", "--source", "y").exit_code == 2

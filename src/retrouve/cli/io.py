@@ -57,8 +57,10 @@ def counted(n: int, one: str, other: str) -> str:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` as an error on stderr and exit with ``code``."""
-    err.print(styled(("error:", "bold red"), f" {message}"), highlight=False)
+    """Print ``message`` as an error on stderr and exit with ``code``. Never wrapped nor
+    cropped by the console (``soft_wrap``): a path longer than the width was cut to
+    ``/tmp/…/te...`` and the words after it lost."""
+    err.print(styled(("error:", "bold red"), f" {message}"), highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

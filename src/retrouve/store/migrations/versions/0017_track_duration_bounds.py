@@ -15,7 +15,8 @@ also after ``a`` minus the longest track: one short range of the index
 was: still an upper bound.
 
 SQLite: row triggers with an upsert. PostgreSQL: statement triggers reading the transition
-table (one upsert per statement and camera, also for the bulk writer's ``COPY``).
+table (one upsert per statement and camera, also for the bulk writer's ``COPY``), cameras in
+order, so that two writers of several cameras lock their rows in the same order.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ _PG_FUNCTION = f"""
 CREATE FUNCTION {_T}_keep() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO {_T} (camera_id, longest_s)
-    SELECT camera_id, max(t_end - t_start) FROM changed GROUP BY camera_id
+    SELECT camera_id, max(t_end - t_start) FROM changed GROUP BY camera_id ORDER BY camera_id
     ON CONFLICT (camera_id) DO UPDATE
         SET longest_s = greatest({_T}.longest_s, excluded.longest_s);
     RETURN NULL;

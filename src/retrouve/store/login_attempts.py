@@ -47,21 +47,25 @@ class Blocked:
     in_flight: bool = False
 
 
-def _blocked(conn: Connection, limits: Sequence[AttemptLimit]) -> Blocked | None:
+def _nth_latest(conn: Connection, keys: Sequence[str], lim: AttemptLimit) -> float | None:
+    """The time of the ``lim.most``-th latest attempt charged to ``keys`` in ``lim``'s
+    window, None when there are fewer."""
     t = s.login_attempts
+    at = conn.execute(select(t.c.at).where(t.c.key.in_(list(keys)), t.c.at > lim.since)
+                      .order_by(t.c.at.desc()).limit(1).offset(lim.most - 1)).scalar()
+    return None if at is None else float(at)
+
+
+def _blocked(conn: Connection, limits: Sequence[AttemptLimit]) -> Blocked | None:
     for lim in limits:
         if lim.most <= 0:
             return Blocked(lim, lim.since)
-        # The most-th latest attempt in the window, if there are that many.
-        at = conn.execute(select(t.c.at).where(t.c.key.in_((lim.key, *lim.also)),
-                                               t.c.at > lim.since)
-                          .order_by(t.c.at.desc()).limit(1).offset(lim.most - 1)).scalar()
+        at = _nth_latest(conn, (lim.key, *lim.also), lim)
         if at is None:
             continue
-        own = conn.execute(select(t.c.at).where(t.c.key == lim.key, t.c.at > lim.since)
-                           .order_by(t.c.at.desc()).limit(1).offset(lim.most - 1)
-                           ).scalar() if lim.also else at
-        return Blocked(lim, float(at), in_flight=own is None)
+        # Reached only with the ``also`` keys' attempts (those in flight): it lifts sooner.
+        in_flight = bool(lim.also) and _nth_latest(conn, (lim.key,), lim) is None
+        return Blocked(lim, at, in_flight=in_flight)
     return None
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import TextClause, select, text, update
 
 from conftest import make_services
 from retrouve.config import Settings
@@ -27,9 +27,9 @@ OBSERVED = text("SELECT camera_id, max(t_end - t_start) FROM tracks GROUP BY cam
                 "ORDER BY camera_id")
 
 
-def _bounds(svc: Services, sql: object = LONGEST) -> dict[str, float]:
+def _bounds(svc: Services, sql: TextClause = LONGEST) -> dict[str, float]:
     with svc.store.engine.connect() as conn:
-        return {str(c): round(float(v), 6) for c, v in conn.execute(sql)}  # type: ignore[call-overload]
+        return {str(c): round(float(v), 6) for c, v in conn.execute(sql)}
 
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["store-path", "bulk-writer"])

@@ -224,7 +224,10 @@ def test_the_count_reads_as_deep_as_the_page_and_answers_the_broad_probe(
     assert engine.count_cap(20) == engine.count_cap(500) == top_objects.narrow_limit(500) + 1
     assert engine.count_cap(5000) == engine.COUNT_CAP
     # Limits shrunk so that searches of this 4 k-track index are broad.
-    small = lambda need: max(40, 4 * need)  # noqa: E731
+
+    def small(need: int) -> int:
+        return max(40, 4 * need)
+
     monkeypatch.setattr(engine, "narrow_limit", small)
     monkeypatch.setattr(top_objects, "narrow_limit", small)
     answered: list[bool] = []
